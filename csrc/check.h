@@ -1,0 +1,54 @@
+// Validation at the C++ boundary: every entry point checks its arrays here before touching memory,
+// and a failed check becomes lowbit.LowbitError in Python with the argument's name in the message.
+#pragma once
+#include <nanobind/ndarray.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace lowbit {
+
+namespace nb = nanobind;
+
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+inline void require(bool ok, const std::string& msg) {
+  if (!ok) throw Error(msg);
+}
+
+template <typename T>
+const char* dtype_name() {
+  if constexpr (std::is_same_v<T, int8_t>) return "int8";
+  else if constexpr (std::is_same_v<T, uint8_t>) return "uint8";
+  else if constexpr (std::is_same_v<T, int16_t>) return "int16";
+  else if constexpr (std::is_same_v<T, int32_t>) return "int32";
+  else if constexpr (std::is_same_v<T, float>) return "float32";
+  else return "?";
+}
+
+// A C-contiguous CPU array of element type T with ndim in [min_ndim, max_ndim], aligned to its element.
+using In = nb::ndarray<nb::ro>;  // an input array: read-only ones are fine
+using Out = nb::ndarray<>;       // an output array: must be writable
+
+template <typename T, typename Array>
+T* checked(const Array& a, const char* name, size_t min_ndim, size_t max_ndim) {
+  require(a.device_type() == nb::device::cpu::value, std::string(name) + ": expected a CPU array");
+  require(a.dtype() == nb::dtype<T>(), std::string(name) + ": expected dtype " + dtype_name<T>());
+  require(a.ndim() >= min_ndim && a.ndim() <= max_ndim,
+          std::string(name) + ": expected " + std::to_string(min_ndim) + ".." + std::to_string(max_ndim) +
+              " dimensions, got " + std::to_string(a.ndim()));
+  int64_t expect_stride = 1;
+  for (size_t i = a.ndim(); i-- > 0;) {
+    require(a.shape(i) <= 1 || a.stride(i) == expect_stride,
+            std::string(name) + ": expected a C-contiguous array (got strides that are not)");
+    expect_stride *= int64_t(a.shape(i));
+  }
+  require(reinterpret_cast<uintptr_t>(a.data()) % alignof(T) == 0,
+          std::string(name) + ": expected data aligned to " + std::to_string(alignof(T)) + " bytes");
+  return static_cast<T*>(const_cast<void*>(static_cast<const void*>(a.data())));
+}
+
+}  // namespace lowbit

@@ -1,0 +1,81 @@
+// Standalone kernel self-test: every ISA variant this CPU can run against the scalar rule of
+// rounding.h, on random and extreme inputs. It needs no Python, so it is how the aarch64 (NEON)
+// build is checked under qemu-user on an x86 machine (`make arm-check`).
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "cpu.h"
+#include "requant.h"
+#include "rounding.h"
+
+using namespace lowbit;
+
+static int failed = 0, passed = 0;
+
+static void check(bool ok, const char* what) {
+  if (ok) ++passed;
+  else if (++failed <= 10) std::printf("FAIL: %s\n", what);
+}
+
+static void rounding_rule() {
+  std::mt19937_64 rng(1);
+  for (int i = 0; i < 100000; ++i) {
+    const int64_t x = int64_t(rng() >> 2) - (int64_t(1) << 61);
+    const int n = int(rng() % 63);
+    // floor((2x + 2^n) / 2^(n+1)) = floor(x / 2^n + 1/2), computed in 128 bits
+    const __int128 num = __int128(x) * 2 + (__int128(1) << n), den = __int128(1) << (n + 1);
+    __int128 q = num / den - ((num % den != 0) && (num < 0));
+    if (n == 0) q = x;
+    check(rshift_round(x, n) == int64_t(q), "rshift_round vs 128-bit floor");
+  }
+}
+
+static void requantize_variants() {
+  std::mt19937 rng(2);
+  const OutType types[] = {OutType::s8, OutType::u8, OutType::s32};
+  for (Isa isa : available_isas()) {
+    for (int trial = 0; trial < 300; ++trial) {
+      const int64_t rows = 1 + rng() % 5, cols = 1 + rng() % 70;
+      const bool per_channel = rng() % 2;
+      const OutType t = types[rng() % 3];
+      std::vector<int32_t> acc(rows * cols), m0(per_channel ? cols : 1), shift(m0.size());
+      for (auto& a : acc) a = (trial % 7 == 0) ? ((rng() % 2) ? INT32_MAX : INT32_MIN) : int32_t(rng());
+      for (size_t i = 0; i < m0.size(); ++i) {
+        m0[i] = int32_t((1u << 30) + rng() % (1u << 30));
+        shift[i] = int32_t(rng() % 63);
+      }
+      int32_t qmin = t == OutType::u8 ? 0 : (t == OutType::s8 ? -128 : INT32_MIN);
+      int32_t qmax = t == OutType::u8 ? 255 : (t == OutType::s8 ? 127 : INT32_MAX);
+      const int32_t zp = t == OutType::u8 ? int32_t(rng() % 256) : 0;
+      RequantParams p{m0.data(), shift.data(), per_channel, zp, qmin, qmax};
+      std::vector<int32_t> got32(rows * cols);
+      std::vector<uint8_t> got8(rows * cols);
+      void* out = t == OutType::s32 ? (void*)got32.data() : (void*)got8.data();
+      requantize(isa, acc.data(), rows, cols, p, t, out);
+      bool ok = true;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          const int64_t k = per_channel ? c : 0;
+          const int32_t want = requantize_one(acc[r * cols + c], m0[k], shift[k], zp, qmin, qmax);
+          const int64_t i = r * cols + c;
+          const int32_t got = t == OutType::s32 ? got32[i]
+                              : t == OutType::s8 ? int32_t(int8_t(got8[i]))
+                                                 : int32_t(got8[i]);
+          ok = ok && got == want;
+        }
+      check(ok, isa_name(isa));
+    }
+  }
+}
+
+int main() {
+  std::printf("variants:");
+  for (Isa isa : available_isas()) std::printf(" %s", isa_name(isa));
+  std::printf("\n");
+  rounding_rule();
+  requantize_variants();
+  std::printf("selftest: %d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}

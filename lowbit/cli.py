@@ -1,0 +1,105 @@
+"""The `lowbit` command. Each subcommand is one row of COMMANDS: (help, add_arguments, run)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+import lowbit
+
+
+def _formats_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the registry as JSON")
+
+
+def _formats_run(args: argparse.Namespace) -> int:
+    import json
+
+    rows = [
+        {"name": f.name, "bits": list(f.bits), "kind": f.kind, "description": f.description}
+        for f in lowbit.FORMATS.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    print(f"{'name':<10} {'bits':<18} {'kind':<12} description")
+    for r in rows:
+        print(f"{r['name']:<10} {_bit_list(r['bits']):<18} {r['kind']:<12} {r['description']}")
+    return 0
+
+
+def _bit_list(bits: list[int]) -> str:
+    """[1,2,3,4,8] -> '1-4,8'."""
+    runs: list[list[int]] = []
+    for b in bits:
+        if runs and b == runs[-1][-1] + 1:
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    return ",".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
+def _info_args(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _info_run(args: argparse.Namespace) -> int:
+    from lowbit import _C
+
+    print(f"lowbit {lowbit.__version__}")
+    print(
+        f"kernel variants: {', '.join(_C.available_isas())} "
+        f"(default: {_C.default_isa()}; LOWBIT_ISA overrides)"
+    )
+    print(f"cpu features: {' '.join(_C.cpu_features())}")
+    return 0
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true", help="fewer layers and formats")
+
+
+def _demo_run(args: argparse.Namespace) -> int:
+    from lowbit.demo import run
+
+    return run(quick=args.quick)
+
+
+def _bench_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("what", choices=["requant"], help="which benchmark")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--json", action="store_true")
+
+
+def _bench_run(args: argparse.Namespace) -> int:
+    from lowbit.bench import BENCHES
+
+    return BENCHES[args.what](quick=args.quick, as_json=args.json)
+
+
+Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+COMMANDS: dict[str, Command] = {
+    "formats": ("list the number formats (the registry)", _formats_args, _formats_run),
+    "info": ("kernel variants and CPU features of this machine", _info_args, _info_run),
+    "demo": ("the main job: quantize the packaged MiniLM and report what it kept", _demo_args, _demo_run),
+    "bench": ("benchmarks of lowbit's kernels against peers", _bench_args, _bench_run),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lowbit", description=lowbit.__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"lowbit {lowbit.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, add_arguments, _) in COMMANDS.items():
+        add_arguments(sub.add_parser(name, help=help_text))
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command][2](args)
+    except lowbit.LowbitError as e:
+        print(f"lowbit: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,11 @@
+"""Integer-only operations: each has a plain reference (``*_ref``) and a fast kernel call beside it."""
+
+from lowbit.ops.requant import (
+    available_isas,
+    quantize_multiplier,
+    requantize,
+    requantize_ref,
+    rshift_round_ref,
+)
+
+__all__ = ["available_isas", "quantize_multiplier", "requantize", "requantize_ref", "rshift_round_ref"]
