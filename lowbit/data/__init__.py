@@ -1,0 +1,1 @@
+"""Loaders for the offline datasets (no network at run time)."""

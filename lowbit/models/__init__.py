@@ -1,0 +1,1 @@
+"""Reference model definitions that load real, packaged weights."""
