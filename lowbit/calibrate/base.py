@@ -64,6 +64,16 @@ def signed_range(
     return torch.where(pos, torch.zeros_like(s), -s), torch.where(neg, torch.zeros_like(s), s)
 
 
+def running_extremes(
+    lo: torch.Tensor | None, hi: torch.Tensor | None, blocks: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-block min and max so far, updated with ``blocks``."""
+    b_lo, b_hi = blocks.amin(dim=1), blocks.amax(dim=1)
+    if lo is None or hi is None:
+        return b_lo, b_hi
+    return torch.minimum(lo, b_lo), torch.maximum(hi, b_hi)
+
+
 class Observer:
     """Base class: block-count bookkeeping, ``reset`` and one-shot ``__call__``.
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lowbit.calibrate.base import Observer, one_sided, signed_range
+from lowbit.calibrate.base import Observer, one_sided, running_extremes, signed_range
 from lowbit.calibrate.histogram import AbsHistogram
 from lowbit.errors import expect
 
@@ -122,9 +122,7 @@ class KL(Observer):
         self.hi: torch.Tensor | None = None
 
     def _update(self, blocks: torch.Tensor) -> None:
-        lo, hi = blocks.amin(dim=1), blocks.amax(dim=1)
-        self.lo = lo if self.lo is None else torch.minimum(self.lo, lo)
-        self.hi = hi if self.hi is None else torch.maximum(self.hi, hi)
+        self.lo, self.hi = running_extremes(self.lo, self.hi, blocks)
         self.hist.add(blocks)
 
     def _compute(self, bits, signed, symmetric, narrow):

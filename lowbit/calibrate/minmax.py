@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from lowbit.calibrate.base import Observer, check_unit_interval
+from lowbit.calibrate.base import Observer, check_unit_interval, running_extremes
 
 
 class MinMax(Observer):
@@ -23,9 +23,7 @@ class MinMax(Observer):
         self.hi: torch.Tensor | None = None
 
     def _update(self, blocks: torch.Tensor) -> None:
-        lo, hi = blocks.amin(dim=1), blocks.amax(dim=1)
-        self.lo = lo if self.lo is None else torch.minimum(self.lo, lo)
-        self.hi = hi if self.hi is None else torch.maximum(self.hi, hi)
+        self.lo, self.hi = running_extremes(self.lo, self.hi, blocks)
 
     def _compute(self, bits, signed, symmetric, narrow):
         return self.lo.clone(), self.hi.clone()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lowbit.calibrate.base import running_extremes
+
 DEFAULT_MAX_ELEMENTS = 1 << 24
 
 
@@ -59,7 +61,5 @@ class SampleObserverMixin:
         self.hi: torch.Tensor | None = None
 
     def _update(self, blocks: torch.Tensor) -> None:
-        lo, hi = blocks.amin(dim=1), blocks.amax(dim=1)
-        self.lo = lo if self.lo is None else torch.minimum(self.lo, lo)
-        self.hi = hi if self.hi is None else torch.maximum(self.hi, hi)
+        self.lo, self.hi = running_extremes(self.lo, self.hi, blocks)
         self.store.add(blocks)

@@ -99,9 +99,14 @@ class QTensor:
         return pack_codes((self.codes.reshape(-1) - qmin).numpy(), self.bits)
 
     def nbytes(self) -> int:
-        """Bytes of packed codes plus parameters (what a saved model costs)."""
+        """Bytes of packed codes plus parameters (what a saved model costs). A parameter that is the same
+        for every block (e.g. the zero point of a symmetric grid) counts once."""
         code_bytes = math.ceil(self.codes.numel() * self.bits / 8)
-        return code_bytes + sum(p.numel() * p.element_size() for p in self.params.values())
+        param_bytes = 0
+        for p in self.params.values():
+            n = 1 if p.numel() and bool((p == p.reshape(-1)[0]).all()) else p.numel()
+            param_bytes += n * p.element_size()
+        return code_bytes + param_bytes
 
 
 def check_tensor(x: Any, name: str = "x") -> torch.Tensor:

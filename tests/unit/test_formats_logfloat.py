@@ -56,15 +56,6 @@ GRANULARITIES = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # These tensors are tiny; on a loaded 2-core machine torch's thread pool costs 100x the work.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 # ----------------------------------------------------------------------------------------------------
 # The oracle: each format's normalised levels (value for scale = 1), written out from its definition.
 

@@ -109,6 +109,15 @@ def test_packed_codes_round_trip():
     qmin, _ = q.code_range
     back = unpack_codes(q.packed(), 3, q.codes.numel()) + qmin
     assert np.array_equal(back.reshape(7, 9), q.codes.numpy())
+    assert q.nbytes() == -(-63 * 3 // 8) + 7 * 4 + 8  # codes, 7 scales, one shared zero point
+    q = lowbit.quantize(
+        torch.randn(7, 9, generator=torch.Generator().manual_seed(0)),
+        "int",
+        3,
+        per_channel(0),
+        symmetric=False,
+    )
+    assert len(set(q.params["zero_point"].tolist())) > 1
     assert q.nbytes() == -(-63 * 3 // 8) + 7 * 4 + 7 * 8
 
 
