@@ -4,8 +4,11 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
+
 #include "check.h"
 #include "cpu.h"
+#include "gemm.h"
 #include "requant.h"
 #include "rounding.h"
 
@@ -55,6 +58,85 @@ void requantize_py(const In& acc, const In& m0, const In& shift, int32_t zero_po
   requantize(which, a, rows, cols, p, t, o);
 }
 
+void gemm_pack_py(const In& w, const Out& packed, const Out& colsum) {
+  const int8_t* wp = checked<int8_t>(w, "w", 2, 2);
+  const int64_t N = int64_t(w.shape(0)), K = int64_t(w.shape(1));
+  require(N >= 1 && K >= 1, "w: expected a non-empty [N, K] array");
+  require(K <= kMaxK, "w: expected K <= " + std::to_string(kMaxK) + " (int32 accumulation bound), got " +
+                          std::to_string(K));
+  int8_t* pp = checked<int8_t>(packed, "packed", 1, 4);
+  require(int64_t(packed.size()) == gemm_packed_size(N, K), "packed: expected gemm_packed_size(N, K) bytes");
+  int32_t* cs = checked<int32_t>(colsum, "colsum", 1, 1);
+  require(int64_t(colsum.shape(0)) == N, "colsum: expected length N");
+  nb::gil_scoped_release release;
+  gemm_pack_weight(wp, N, K, pp, cs);
+}
+
+void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& colsum, int64_t n, int64_t k,
+             const In& bias, const In& m0, const In& shift, const In& scale, int32_t zero_point, int32_t qmin,
+             int32_t qmax, bool relu, const Out& out, const std::string& isa, int threads) {
+  const bool a_signed = a.dtype() == nb::dtype<int8_t>();
+  require(a_signed || a.dtype() == nb::dtype<uint8_t>(), "a: expected dtype uint8 or int8");
+  const void* ap = a_signed ? (const void*)checked<int8_t>(a, "a", 2, 2) : (const void*)checked<uint8_t>(a, "a", 2, 2);
+  const int64_t M = int64_t(a.shape(0));
+  require(int64_t(a.shape(1)) == k, "a: expected K = " + std::to_string(k) + " columns (the packed weight's K), got " +
+                                        std::to_string(a.shape(1)));
+  require(n >= 1 && k >= 1 && k <= kMaxK, "packed: expected 1 <= K <= " + std::to_string(kMaxK));
+  require(a_signed ? (a_zero_point >= -128 && a_zero_point <= 127) : (a_zero_point >= 0 && a_zero_point <= 255),
+          "a_zero_point: expected a value of a's dtype");
+  const int8_t* pp = checked<int8_t>(packed, "packed", 4, 4);
+  require(int64_t(packed.shape(0)) == (n + kPanel - 1) / kPanel && int64_t(packed.shape(1)) == (k + 3) / 4 &&
+              int64_t(packed.shape(2)) == kPanel && packed.shape(3) == 4,
+          "packed: expected the k4n64 layout [ceil(N/64), ceil(K/4), 64, 4] for this N and K "
+          "(a weight packed for another kernel or shape?)");
+  const int32_t* cs = checked<int32_t>(colsum, "colsum", 1, 1);
+  require(int64_t(colsum.shape(0)) == n, "colsum: expected length N");
+  const int32_t* bp = nullptr;
+  if (bias.size() > 0) {
+    bp = checked<int32_t>(bias, "bias", 1, 1);
+    require(int64_t(bias.shape(0)) == n, "bias: expected length N");
+    for (int64_t i = 0; i < n; ++i)
+      if (bp[i] <= -kMaxBias || bp[i] >= kMaxBias) throw Error("bias: expected |bias| < 2^30");
+  }
+  GemmEpilogue ep{};
+  ep.relu = relu;
+  ep.ldo = n;
+  if (out.dtype() == nb::dtype<int32_t>()) ep.kind = GemmOut::s32, ep.out = checked<int32_t>(out, "out", 2, 2);
+  else if (out.dtype() == nb::dtype<float>()) ep.kind = GemmOut::f32, ep.out = checked<float>(out, "out", 2, 2);
+  else if (out.dtype() == nb::dtype<int8_t>()) ep.kind = GemmOut::s8, ep.out = checked<int8_t>(out, "out", 2, 2);
+  else if (out.dtype() == nb::dtype<uint8_t>()) ep.kind = GemmOut::u8, ep.out = checked<uint8_t>(out, "out", 2, 2);
+  else throw Error("out: expected dtype int32, float32, int8 or uint8");
+  require(int64_t(out.shape(0)) == M && int64_t(out.shape(1)) == n, "out: expected shape [M, N]");
+  if (ep.kind == GemmOut::f32) {
+    ep.scale = checked<float>(scale, "scale", 1, 1);
+    ep.scale_per_channel = scale.shape(0) != 1;
+    require(!ep.scale_per_channel || int64_t(scale.shape(0)) == n, "scale: expected length 1 or N");
+    for (size_t i = 0; i < scale.shape(0); ++i)
+      if (!(ep.scale[i] > 0.0f) || ep.scale[i] > 3.4e38f) throw Error("scale: expected finite positive values");
+  }
+  if (ep.kind == GemmOut::s8 || ep.kind == GemmOut::u8) {
+    ep.m0 = checked<int32_t>(m0, "m0", 1, 1);
+    ep.shift = checked<int32_t>(shift, "shift", 1, 1);
+    require(m0.shape(0) == shift.shape(0), "shift: expected the same length as m0");
+    ep.per_channel = m0.shape(0) != 1;
+    require(!ep.per_channel || int64_t(m0.shape(0)) == n, "m0: expected length 1 or N");
+    for (size_t i = 0; i < m0.shape(0); ++i) {
+      if (ep.shift[i] < 0 || ep.shift[i] > kMaxShift) throw Error("shift: expected values in [0, 62]");
+      if (ep.m0[i] < 0) throw Error("m0: expected non-negative multipliers");
+    }
+    const int32_t lo = ep.kind == GemmOut::s8 ? -128 : 0, hi = ep.kind == GemmOut::s8 ? 127 : 255;
+    require(lo <= qmin && qmin <= qmax && qmax <= hi, "qmin, qmax: expected lo <= qmin <= qmax <= hi of out's dtype");
+    require(qmin <= zero_point && zero_point <= qmax, "zero_point: expected a value in [qmin, qmax]");
+    ep.zero_point = zero_point;
+    ep.qmin = relu ? std::max(qmin, zero_point) : qmin;  // ReLU: real 0 is the zero point
+    ep.qmax = qmax;
+  }
+  require(threads >= 1, "threads: expected a positive int");
+  const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
+  nb::gil_scoped_release release;
+  gemm_s8(which, ap, a_signed, M, k, a_zero_point, pp, cs, n, bp, ep, threads);
+}
+
 }  // namespace
 
 NB_MODULE(_C, m) {
@@ -80,4 +162,12 @@ NB_MODULE(_C, m) {
   m.def("requantize", &requantize_py, nb::arg("acc"), nb::arg("m0"), nb::arg("shift"), nb::arg("zero_point"),
         nb::arg("qmin"), nb::arg("qmax"), nb::arg("out"), nb::arg("isa") = "auto",
         "out = clamp(rshift_round(acc * m0, shift) + zero_point, qmin, qmax); see csrc/rounding.h.");
+  m.def("gemm_packed_size", &gemm_packed_size, nb::arg("n"), nb::arg("k"));
+  m.def("gemm_pack", &gemm_pack_py, nb::arg("w"), nb::arg("packed"), nb::arg("colsum"),
+        "Packs int8 W [N, K] into the k4n64 layout (see csrc/gemm.h) and its column sums.");
+  m.def("gemm", &gemm_py, nb::arg("a"), nb::arg("a_zero_point"), nb::arg("packed"), nb::arg("colsum"),
+        nb::arg("n"), nb::arg("k"), nb::arg("bias"), nb::arg("m0"), nb::arg("shift"), nb::arg("scale"),
+        nb::arg("zero_point"), nb::arg("qmin"), nb::arg("qmax"), nb::arg("relu"), nb::arg("out"),
+        nb::arg("isa") = "auto", nb::arg("threads") = 1, "int8 GEMM with fused epilogue; see lowbit/ops/gemm.py.");
+  m.attr("GEMM_MAX_K") = kMaxK;
 }

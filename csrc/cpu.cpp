@@ -3,6 +3,11 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#if defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
+
 namespace lowbit {
 
 const char* isa_name(Isa isa) {
@@ -43,8 +48,17 @@ std::vector<Isa> available_isas() {
   return v;
 }
 #elif defined(__aarch64__)
-std::vector<std::string> cpu_features() { return {"neon"}; }
-std::vector<Isa> available_isas() { return {Isa::scalar, Isa::neon}; }
+// Our "neon" variant uses the dot-product extension (sdot, ARMv8.2+), which not every core has.
+static bool has_dotprod() { return getauxval(AT_HWCAP) & HWCAP_ASIMDDP; }
+std::vector<std::string> cpu_features() {
+  std::vector<std::string> f{"neon"};
+  if (has_dotprod()) f.push_back("dotprod");
+  return f;
+}
+std::vector<Isa> available_isas() {
+  if (has_dotprod()) return {Isa::scalar, Isa::neon};
+  return {Isa::scalar};
+}
 #else
 std::vector<std::string> cpu_features() { return {}; }
 std::vector<Isa> available_isas() { return {Isa::scalar}; }

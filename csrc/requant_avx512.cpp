@@ -3,23 +3,11 @@
 
 #include "requant.h"
 #include "requant_tail.h"
+#include "simd_avx512.h"
 
 namespace lowbit {
 
-namespace {
-
-// 8 lanes of int64: rshift_round(a * m, s), clamped to [lo, hi]
-inline __m512i requant8(__m256i a, __m256i m, __m256i s, __m512i lo, __m512i hi) {
-  const __m512i a64 = _mm512_cvtepi32_epi64(a), m64 = _mm512_cvtepi32_epi64(m);
-  const __m512i s64 = _mm512_cvtepi32_epi64(s);
-  const __m512i prod = _mm512_mul_epi32(a64, m64);  // signed 32x32 -> 64, exact
-  // 2^(s-1) for s >= 1 and 0 for s = 0, as rounding.h
-  const __m512i half = _mm512_srli_epi64(_mm512_sllv_epi64(_mm512_set1_epi64(1), s64), 1);
-  const __m512i v = _mm512_srav_epi64(_mm512_add_epi64(prod, half), s64);
-  return _mm512_max_epi64(_mm512_min_epi64(v, hi), lo);
-}
-
-}  // namespace
+using avx512::requant8;
 
 void requantize_avx512(const int32_t* acc, int64_t rows, int64_t cols, const RequantParams& p, OutType t,
                        void* out) {

@@ -1,0 +1,84 @@
+// ISA-independent parts of the int8 GEMM: weight packing, activation copy, correction, threads.
+#include "gemm.h"
+
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace lowbit {
+
+bool gemm_wants_unsigned(Isa isa) { return isa != Isa::neon; }
+
+int64_t gemm_packed_size(int64_t N, int64_t K) {
+  return (N + kPanel - 1) / kPanel * ((K + 3) / 4) * kPanel * 4;
+}
+
+void gemm_pack_weight(const int8_t* w, int64_t N, int64_t K, int8_t* packed, int32_t* colsum) {
+  const int64_t k4 = (K + 3) / 4, panels = (N + kPanel - 1) / kPanel;
+  std::memset(packed, 0, size_t(gemm_packed_size(N, K)));
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t p = n / kPanel, j = n % kPanel;
+    int32_t sum = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      const int8_t v = w[n * K + k];
+      packed[((p * k4 + k / 4) * kPanel + j) * 4 + k % 4] = v;
+      sum += v;
+    }
+    colsum[n] = sum;
+  }
+  (void)panels;
+}
+
+static GemmPanels panels_for(Isa isa) {
+  switch (isa) {
+#if defined(__x86_64__)
+    case Isa::avx512: return gemm_panels_avx512;
+    case Isa::avx2: return gemm_panels_avx2;
+#endif
+#if defined(__aarch64__)
+    case Isa::neon: return gemm_panels_neon;
+#endif
+    case Isa::scalar: return gemm_panels_scalar;
+    default: throw std::invalid_argument("isa: no GEMM variant for this ISA on this build");
+  }
+}
+
+void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_t a_zero_point,
+             const int8_t* packed, const int32_t* colsum, int64_t N, const int32_t* bias, GemmEpilogue ep,
+             int threads) {
+  const GemmPanels run = panels_for(isa);
+  const bool want_unsigned = gemm_wants_unsigned(isa);
+  // Flipping the top bit maps int8 a to uint8 a + 128 (and back): the correction absorbs the 128.
+  const bool flip = a_signed == want_unsigned;
+  const int64_t za_eff = int64_t(a_zero_point) + (flip ? (want_unsigned ? 128 : -128) : 0);
+  std::vector<int32_t> corr(static_cast<size_t>(N));
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t c = (bias ? int64_t(bias[n]) : 0) - za_eff * int64_t(colsum[n]);
+    corr[size_t(n)] = int32_t(uint32_t(uint64_t(c)));  // mod 2^32 (see gemm.h)
+  }
+  ep.corr = corr.data();
+  const int64_t lda = (K + 3) / 4 * 4;
+  std::vector<uint8_t> abuf(static_cast<size_t>(M * lda), 0);
+  const uint8_t* src = static_cast<const uint8_t*>(a);
+  const uint8_t mask = flip ? 0x80 : 0x00;
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < K; ++k) abuf[size_t(m * lda + k)] = uint8_t(src[m * K + k] ^ mask);
+  // Zero padding of K must also be zero after the flip: padded bytes meet zero weights, any value works.
+  const int64_t k4 = lda / 4, panels = (N + kPanel - 1) / kPanel;
+  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, panels)));
+  if (threads == 1) {
+    run(abuf.data(), M, lda, packed, k4, N, 0, panels, ep);
+    return;
+  }
+  // Each output element is computed by exactly one thread in the same order: results do not depend
+  // on the thread count.
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    const int64_t p0 = panels * t / threads, p1 = panels * (t + 1) / threads;
+    pool.emplace_back([&, p0, p1] { run(abuf.data(), M, lda, packed, k4, N, p0, p1, ep); });
+  }
+  for (auto& th : pool) th.join();
+}
+
+}  // namespace lowbit

@@ -1,0 +1,66 @@
+// int8 GEMM: C[M, N] = A[M, K] (uint8 or int8 activations) x W[N, K]^T (int8 weights, prepacked).
+//
+// Packed weight layout "k4n64", shared by every ISA variant: panels of 64 output columns; inside a
+// panel, for each group of 4 consecutive k, the 64 columns' 4 bytes in a row:
+//     packed[p][k4][j][t] = W[64 p + j][4 k4 + t]      (zero where 64 p + j >= N or 4 k4 + t >= K)
+// so one 64-byte load holds 16 columns x 4 k: exactly one vpdpbusd operand (and 4 NEON sdot operands).
+//
+// Activations are copied once per call into a row-major buffer whose rows are padded to a multiple of
+// 4 bytes and converted to the kernel's native sign (uint8 for x86, int8 for NEON) by flipping the top
+// bit; the zero-point correction that this and the activation zero point need is folded into one int32
+// per column (corr[n] = bias[n] - za_eff * colsum[n], modulo 2^32), added in the epilogue.
+//
+// Exactness: with K <= kMaxK the true accumulator |sum (a - za) w| <= 255 * 128 * K < 2^30, so the
+// int32 arithmetic (which wraps) gives the exact value; |bias| < 2^30 keeps the sum inside int32.
+#pragma once
+#include <cstdint>
+
+#include "cpu.h"
+
+namespace lowbit {
+
+constexpr int64_t kPanel = 64;       // output columns per packed panel
+constexpr int64_t kMaxK = 32768;     // the largest K whose int32 accumulation cannot overflow (see above)
+constexpr int64_t kMaxBias = int64_t(1) << 30;
+
+enum class GemmOut : int { s8 = 0, u8 = 1, s32 = 2, f32 = 3 };
+
+struct GemmEpilogue {
+  const int32_t* corr;   // [N], bias - za_eff * colsum (mod 2^32)
+  GemmOut kind;
+  const int32_t* m0;     // requantization (s8/u8 out): length N when per_channel, else 1
+  const int32_t* shift;
+  bool per_channel;
+  const float* scale;    // float out: length N when scale_per_channel, else 1
+  bool scale_per_channel;
+  int32_t zero_point, qmin, qmax;  // s8/u8 out (ReLU is folded into qmin)
+  bool relu;             // s32/f32 out: clamp at 0
+  void* out;
+  int64_t ldo;           // row stride of out, in elements (= N)
+};
+
+// Whether the ISA's kernels take activations as uint8 (x86: vpdpbusd / vpmaddubsw) or int8 (NEON sdot).
+bool gemm_wants_unsigned(Isa isa);
+
+// Rows [0, M) x panels [p0, p1) of C, epilogue included. a: [M, lda] native-sign bytes, lda % 4 == 0.
+using GemmPanels = void (*)(const uint8_t* a, int64_t M, int64_t lda, const int8_t* b, int64_t k4, int64_t N,
+                            int64_t p0, int64_t p1, const GemmEpilogue& ep);
+void gemm_panels_scalar(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, int64_t, int64_t,
+                        const GemmEpilogue&);
+void gemm_panels_avx2(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, int64_t, int64_t,
+                      const GemmEpilogue&);
+void gemm_panels_avx512(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, int64_t, int64_t,
+                        const GemmEpilogue&);
+void gemm_panels_neon(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, int64_t, int64_t,
+                      const GemmEpilogue&);
+
+// Packs W [N, K] (row-major int8) into `packed` (size gemm_packed_size) and its column sums.
+int64_t gemm_packed_size(int64_t N, int64_t K);
+void gemm_pack_weight(const int8_t* w, int64_t N, int64_t K, int8_t* packed, int32_t* colsum);
+
+// The whole GEMM: activation copy and sign conversion, correction, threads over panels.
+void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_t a_zero_point,
+             const int8_t* packed, const int32_t* colsum, int64_t N, const int32_t* bias, GemmEpilogue ep,
+             int threads);
+
+}  // namespace lowbit

@@ -1,0 +1,197 @@
+// AVX-512 VNNI int8 GEMM: vpdpbusd (uint8 x int8, 4 products per int32 lane) on the k4n64 layout.
+// A tile is MR rows x 64 columns = MR x 4 zmm accumulators; each k4 step loads the panel's 256 bytes
+// once and broadcasts 4 activation bytes per row.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "gemm.h"
+#include "gemm_epilogue.h"
+#include "simd_avx512.h"
+
+namespace lowbit {
+
+namespace {
+
+constexpr int kMR = 6;  // 6 x 4 = 24 accumulators + 4 weight registers + 1 broadcast < 32 zmm
+
+// Accumulators are named locals, not an array: gcc 12 keeps an array of __m512i in memory and
+// stores it back on every k step, which cost 4x here. Rows r >= MR compile away.
+#define LOWBIT_ROW(r)                                                      \
+  if constexpr (MR > r) {                                                 \
+    int32_t four;                                                         \
+    std::memcpy(&four, a + r * lda + k * 4, 4);                           \
+    const __m512i va = _mm512_set1_epi32(four);                           \
+    c##r##0 = _mm512_dpbusd_epi32(c##r##0, va, b0);                       \
+    c##r##1 = _mm512_dpbusd_epi32(c##r##1, va, b1);                       \
+    c##r##2 = _mm512_dpbusd_epi32(c##r##2, va, b2);                       \
+    c##r##3 = _mm512_dpbusd_epi32(c##r##3, va, b3);                       \
+  }
+#define LOWBIT_OUT(r)                                                     \
+  if constexpr (MR > r) {                                                 \
+    acc[r * 4 + 0] = c##r##0;                                             \
+    acc[r * 4 + 1] = c##r##1;                                             \
+    acc[r * 4 + 2] = c##r##2;                                             \
+    acc[r * 4 + 3] = c##r##3;                                             \
+  }
+
+#define LOWBIT_IN(r)                                                      \
+  if constexpr (MR > r) {                                                 \
+    c##r##0 = acc[r * 4 + 0];                                             \
+    c##r##1 = acc[r * 4 + 1];                                             \
+    c##r##2 = acc[r * 4 + 2];                                             \
+    c##r##3 = acc[r * 4 + 3];                                             \
+  }
+
+// acc: MR x 4 accumulators in memory, added to (first = false) or overwritten (first = true).
+template <int MR>
+inline void tile(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, __m512i* acc, bool first) {
+  const __m512i z = _mm512_setzero_si512();
+  __m512i c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z,
+          c23 = z, c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z,
+          c52 = z, c53 = z;
+  if (!first) {
+    LOWBIT_IN(0) LOWBIT_IN(1) LOWBIT_IN(2) LOWBIT_IN(3) LOWBIT_IN(4) LOWBIT_IN(5)
+  }
+  for (int64_t k = 0; k < k4; ++k) {
+    const int8_t* bk = b + k * kPanel * 4;
+    const __m512i b0 = _mm512_loadu_si512(bk), b1 = _mm512_loadu_si512(bk + 64);
+    const __m512i b2 = _mm512_loadu_si512(bk + 128), b3 = _mm512_loadu_si512(bk + 192);
+    LOWBIT_ROW(0) LOWBIT_ROW(1) LOWBIT_ROW(2) LOWBIT_ROW(3) LOWBIT_ROW(4) LOWBIT_ROW(5)
+  }
+  LOWBIT_OUT(0) LOWBIT_OUT(1) LOWBIT_OUT(2) LOWBIT_OUT(3) LOWBIT_OUT(4) LOWBIT_OUT(5)
+}
+#undef LOWBIT_ROW
+#undef LOWBIT_IN
+#undef LOWBIT_OUT
+
+inline void store16(__m512i acc, int64_t row, int64_t n, __mmask16 mask, const GemmEpilogue& ep) {
+  const __m512i v = _mm512_add_epi32(acc, _mm512_maskz_loadu_epi32(mask, ep.corr + n));
+  const int64_t o = row * ep.ldo + n;
+  switch (ep.kind) {
+    case GemmOut::s32: {
+      const __m512i r = ep.relu ? _mm512_max_epi32(v, _mm512_setzero_si512()) : v;
+      _mm512_mask_storeu_epi32(static_cast<int32_t*>(ep.out) + o, mask, r);
+      break;
+    }
+    case GemmOut::f32: {
+      const __m512 s = ep.scale_per_channel ? _mm512_maskz_loadu_ps(mask, ep.scale + n) : _mm512_set1_ps(ep.scale[0]);
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), s);
+      if (ep.relu) f = _mm512_max_ps(f, _mm512_setzero_ps());
+      _mm512_mask_storeu_ps(static_cast<float*>(ep.out) + o, mask, f);
+      break;
+    }
+    case GemmOut::s8:
+    case GemmOut::u8: {
+      const __m512i m = ep.per_channel ? _mm512_maskz_loadu_epi32(mask, ep.m0 + n) : _mm512_set1_epi32(ep.m0[0]);
+      const __m512i s = ep.per_channel ? _mm512_maskz_loadu_epi32(mask, ep.shift + n) : _mm512_set1_epi32(ep.shift[0]);
+      const __m512i lo = _mm512_set1_epi64(int64_t(ep.qmin) - ep.zero_point);
+      const __m512i hi = _mm512_set1_epi64(int64_t(ep.qmax) - ep.zero_point);
+      const __m512i q = avx512::requant16(v, m, s, lo, hi, _mm512_set1_epi32(ep.zero_point));
+      // q is inside [qmin, qmax]: truncating to bytes is exact for both int8 and uint8
+      _mm512_mask_cvtepi32_storeu_epi8(static_cast<uint8_t*>(ep.out) + o, mask, q);
+      break;
+    }
+  }
+}
+
+// The 6-row tile in inline asm: gcc 12 keeps these 24 accumulators in memory however the intrinsics are
+// written (it stores them back every k step, 4x slower). acc (6 x 4 zmm) is read, added to and written.
+inline void tile6_asm(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, __m512i* acc) {
+  const uint8_t* a3 = a + 3 * lda;
+  __asm__ volatile(
+      "vmovdqa64 0(%[c]), %%zmm0\n vmovdqa64 64(%[c]), %%zmm1\n vmovdqa64 128(%[c]), %%zmm2\n"
+      "vmovdqa64 192(%[c]), %%zmm3\n vmovdqa64 256(%[c]), %%zmm4\n vmovdqa64 320(%[c]), %%zmm5\n"
+      "vmovdqa64 384(%[c]), %%zmm6\n vmovdqa64 448(%[c]), %%zmm7\n vmovdqa64 512(%[c]), %%zmm8\n"
+      "vmovdqa64 576(%[c]), %%zmm9\n vmovdqa64 640(%[c]), %%zmm10\n vmovdqa64 704(%[c]), %%zmm11\n"
+      "vmovdqa64 768(%[c]), %%zmm12\n vmovdqa64 832(%[c]), %%zmm13\n vmovdqa64 896(%[c]), %%zmm14\n"
+      "vmovdqa64 960(%[c]), %%zmm15\n vmovdqa64 1024(%[c]), %%zmm16\n vmovdqa64 1088(%[c]), %%zmm17\n"
+      "vmovdqa64 1152(%[c]), %%zmm18\n vmovdqa64 1216(%[c]), %%zmm19\n vmovdqa64 1280(%[c]), %%zmm20\n"
+      "vmovdqa64 1344(%[c]), %%zmm21\n vmovdqa64 1408(%[c]), %%zmm22\n vmovdqa64 1472(%[c]), %%zmm23\n"
+      "1:\n"
+      "vmovdqu64 0(%[b]), %%zmm24\n vmovdqu64 64(%[b]), %%zmm25\n"
+      "vmovdqu64 128(%[b]), %%zmm26\n vmovdqu64 192(%[b]), %%zmm27\n"
+      "vpbroadcastd (%[a]), %%zmm28\n"
+      "vpdpbusd %%zmm24, %%zmm28, %%zmm0\n vpdpbusd %%zmm25, %%zmm28, %%zmm1\n"
+      "vpdpbusd %%zmm26, %%zmm28, %%zmm2\n vpdpbusd %%zmm27, %%zmm28, %%zmm3\n"
+      "vpbroadcastd (%[a],%[lda],1), %%zmm29\n"
+      "vpdpbusd %%zmm24, %%zmm29, %%zmm4\n vpdpbusd %%zmm25, %%zmm29, %%zmm5\n"
+      "vpdpbusd %%zmm26, %%zmm29, %%zmm6\n vpdpbusd %%zmm27, %%zmm29, %%zmm7\n"
+      "vpbroadcastd (%[a],%[lda],2), %%zmm28\n"
+      "vpdpbusd %%zmm24, %%zmm28, %%zmm8\n vpdpbusd %%zmm25, %%zmm28, %%zmm9\n"
+      "vpdpbusd %%zmm26, %%zmm28, %%zmm10\n vpdpbusd %%zmm27, %%zmm28, %%zmm11\n"
+      "vpbroadcastd (%[a3]), %%zmm29\n"
+      "vpdpbusd %%zmm24, %%zmm29, %%zmm12\n vpdpbusd %%zmm25, %%zmm29, %%zmm13\n"
+      "vpdpbusd %%zmm26, %%zmm29, %%zmm14\n vpdpbusd %%zmm27, %%zmm29, %%zmm15\n"
+      "vpbroadcastd (%[a3],%[lda],1), %%zmm28\n"
+      "vpdpbusd %%zmm24, %%zmm28, %%zmm16\n vpdpbusd %%zmm25, %%zmm28, %%zmm17\n"
+      "vpdpbusd %%zmm26, %%zmm28, %%zmm18\n vpdpbusd %%zmm27, %%zmm28, %%zmm19\n"
+      "vpbroadcastd (%[a3],%[lda],2), %%zmm29\n"
+      "vpdpbusd %%zmm24, %%zmm29, %%zmm20\n vpdpbusd %%zmm25, %%zmm29, %%zmm21\n"
+      "vpdpbusd %%zmm26, %%zmm29, %%zmm22\n vpdpbusd %%zmm27, %%zmm29, %%zmm23\n"
+      "add $256, %[b]\n add $4, %[a]\n add $4, %[a3]\n dec %[k]\n jnz 1b\n"
+      "vmovdqa64 %%zmm0, 0(%[c])\n vmovdqa64 %%zmm1, 64(%[c])\n vmovdqa64 %%zmm2, 128(%[c])\n"
+      "vmovdqa64 %%zmm3, 192(%[c])\n vmovdqa64 %%zmm4, 256(%[c])\n vmovdqa64 %%zmm5, 320(%[c])\n"
+      "vmovdqa64 %%zmm6, 384(%[c])\n vmovdqa64 %%zmm7, 448(%[c])\n vmovdqa64 %%zmm8, 512(%[c])\n"
+      "vmovdqa64 %%zmm9, 576(%[c])\n vmovdqa64 %%zmm10, 640(%[c])\n vmovdqa64 %%zmm11, 704(%[c])\n"
+      "vmovdqa64 %%zmm12, 768(%[c])\n vmovdqa64 %%zmm13, 832(%[c])\n vmovdqa64 %%zmm14, 896(%[c])\n"
+      "vmovdqa64 %%zmm15, 960(%[c])\n vmovdqa64 %%zmm16, 1024(%[c])\n vmovdqa64 %%zmm17, 1088(%[c])\n"
+      "vmovdqa64 %%zmm18, 1152(%[c])\n vmovdqa64 %%zmm19, 1216(%[c])\n vmovdqa64 %%zmm20, 1280(%[c])\n"
+      "vmovdqa64 %%zmm21, 1344(%[c])\n vmovdqa64 %%zmm22, 1408(%[c])\n vmovdqa64 %%zmm23, 1472(%[c])\n"
+      : [a] "+r"(a), [a3] "+r"(a3), [b] "+r"(b), [k] "+r"(k4)
+      : [lda] "r"(lda), [c] "r"(acc)
+      : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
+        "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29");
+}
+
+// The epilogue of MR-row blocks of a finished panel: cbuf holds rows x 4 zmm.
+inline void store_panel(const __m512i* cbuf, int64_t M, int64_t n0, int64_t N, const GemmEpilogue& ep) {
+  for (int j = 0; j < 4; ++j) {
+    const int64_t n = n0 + 16 * j;
+    if (n >= N) break;
+    const int64_t left = N - n;
+    const __mmask16 mask = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    for (int64_t r = 0; r < M; ++r) store16(cbuf[r * 4 + j], r, n, mask, ep);
+  }
+}
+
+// K is cut into chunks of kChunk4 k4-steps (1 KiB of k): a 64-column panel's chunk is 16 KiB and stays
+// in L1 while every row block of A passes over it; partial sums wait in cbuf (M x 64 int32, L2).
+constexpr int64_t kChunk4 = 64;
+
+}  // namespace
+
+void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* b, int64_t k4, int64_t N,
+                        int64_t p0, int64_t p1, const GemmEpilogue& ep) {
+  std::vector<__m512i> cbuf(static_cast<size_t>(M * 4));
+  for (int64_t p = p0; p < p1; ++p) {
+    const int8_t* panel = b + p * k4 * kPanel * 4;
+    for (int64_t kc = 0; kc < k4; kc += kChunk4) {
+      const int64_t kn = std::min(kChunk4, k4 - kc);
+      const uint8_t* ak = a + kc * 4;
+      const int8_t* bk = panel + kc * kPanel * 4;
+      const bool first = kc == 0;
+      int64_t m = 0;
+      for (; m + kMR <= M; m += kMR) {
+        __m512i* c = &cbuf[size_t(m * 4)];
+        if (first) std::fill(c, c + kMR * 4, _mm512_setzero_si512());
+        tile6_asm(ak + m * lda, lda, bk, kn, c);
+      }
+      __m512i* c = &cbuf[size_t(m * 4)];
+      switch (M - m) {
+        case 5: tile<5>(ak + m * lda, lda, bk, kn, c, first); break;
+        case 4: tile<4>(ak + m * lda, lda, bk, kn, c, first); break;
+        case 3: tile<3>(ak + m * lda, lda, bk, kn, c, first); break;
+        case 2: tile<2>(ak + m * lda, lda, bk, kn, c, first); break;
+        case 1: tile<1>(ak + m * lda, lda, bk, kn, c, first); break;
+        default: break;
+      }
+    }
+    store_panel(cbuf.data(), M, p * kPanel, N, ep);
+  }
+}
+
+}  // namespace lowbit

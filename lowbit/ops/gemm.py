@@ -1,0 +1,142 @@
+"""int8 GEMM: activations [M, K] (uint8 or int8, with a zero point) times int8 weights [N, K]
+(torch Linear layout), prepacked once, with a fused epilogue.
+
+    acc[m, n] = sum_k (a[m, k] - a_zero_point) * w[n, k] + bias[n]          (exact, int32)
+    out = acc                                  out_dtype int32
+        = float32(acc) * scale[n]              out_dtype float32   (e.g. scale = s_a * s_w[n])
+        = requantize(acc, m0, shift, zp, qmin, qmax)   out_dtype int8/uint8 (the rule of ops/requant.py)
+    relu clamps at 0 (at the zero point for int8/uint8 outputs).
+
+Limits: K <= MAX_K = 32768 (so the int32 accumulator cannot overflow: 255 * 128 * K < 2^30) and
+|bias| < 2^30; beyond them the kernel refuses. ``gemm_ref`` is the oracle (numpy int64).
+Threads split the output columns; results do not depend on the thread count.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from lowbit.errors import LowbitError, expect
+from lowbit.ops.requant import requantize_ref
+
+MAX_K = 32768
+LAYOUT = "k4n64"
+_EMPTY = np.empty(0, dtype=np.int32)
+
+
+@dataclass(frozen=True)
+class PackedWeight:
+    """An int8 weight [N, K] in the kernel's blocked layout, with its column sums (see csrc/gemm.h)."""
+
+    data: np.ndarray  # int8 [ceil(N/64), ceil(K/4), 64, 4]
+    colsum: np.ndarray  # int32 [N]
+    n: int
+    k: int
+    layout: str = LAYOUT
+
+
+def pack_weight(w: np.ndarray) -> PackedWeight:
+    """Pack int8 weights [N, K] once, when a layer is quantized."""
+    from lowbit import _C
+
+    w = np.asarray(w)
+    expect(w.dtype == np.int8 and w.ndim == 2, "w", "an int8 array [N, K]", (w.dtype, w.shape))
+    n, k = w.shape
+    expect(1 <= k <= MAX_K, "w", f"1 <= K <= {MAX_K} (int32 accumulation bound)", k)
+    data = np.empty(((n + 63) // 64, (k + 3) // 4, 64, 4), dtype=np.int8)
+    colsum = np.empty(n, dtype=np.int32)
+    _C.gemm_pack(np.ascontiguousarray(w), data, colsum)
+    return PackedWeight(data, colsum, n, k)
+
+
+def default_threads() -> int:
+    """LOWBIT_NUM_THREADS, else every core this process may use."""
+    env = os.environ.get("LOWBIT_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def gemm(
+    a: np.ndarray,
+    w: PackedWeight,
+    *,
+    a_zero_point: int = 0,
+    bias: np.ndarray | None = None,
+    out_dtype: type = np.int32,
+    scale: np.ndarray | float | None = None,
+    m0: np.ndarray | None = None,
+    shift: np.ndarray | None = None,
+    zero_point: int = 0,
+    qmin: int | None = None,
+    qmax: int | None = None,
+    relu: bool = False,
+    threads: int | None = None,
+    isa: str = "auto",
+) -> np.ndarray:
+    """C = epilogue(A x W^T) with lowbit's kernel (see the module doc); bit-exact with ``gemm_ref``."""
+    from lowbit import _C
+
+    expect(isinstance(w, PackedWeight), "w", "a PackedWeight from pack_weight()", type(w).__name__)
+    expect(w.layout == LAYOUT, "w", f"a weight packed in layout {LAYOUT!r}", w.layout)
+    a = np.asarray(a)
+    expect(a.ndim == 2, "a", "a 2-D array [M, K]", a.shape)
+    out_dtype = np.dtype(out_dtype)
+    out = np.empty((a.shape[0], w.n), dtype=out_dtype)
+    lo, hi = (-128, 127) if out_dtype == np.int8 else (0, 255)
+    if out_dtype in (np.int8, np.uint8):
+        expect(
+            m0 is not None and shift is not None, "m0, shift", "requantization multipliers for 8-bit output"
+        )
+    if out_dtype == np.float32:
+        expect(scale is not None, "scale", "a float32 scale (per tensor or per column) for float output")
+    sc = np.atleast_1d(np.asarray(scale if scale is not None else 1.0, dtype=np.float32))
+    b = _EMPTY if bias is None else np.asarray(bias)
+    if bias is not None:
+        expect(b.dtype == np.int32, "bias", "an int32 array", b.dtype)
+    _C.gemm(
+        a, int(a_zero_point), w.data, w.colsum, w.n, w.k, b,
+        _EMPTY if m0 is None else np.atleast_1d(np.asarray(m0)),
+        _EMPTY if shift is None else np.atleast_1d(np.asarray(shift)),
+        sc, int(zero_point), lo if qmin is None else int(qmin), hi if qmax is None else int(qmax), bool(relu),
+        out, isa, default_threads() if threads is None else int(threads),
+    )  # fmt: skip
+    return out
+
+
+def gemm_ref(
+    a: np.ndarray,
+    w: np.ndarray,
+    *,
+    a_zero_point: int = 0,
+    bias: np.ndarray | None = None,
+    out_dtype: type = np.int32,
+    scale: np.ndarray | float | None = None,
+    m0: np.ndarray | None = None,
+    shift: np.ndarray | None = None,
+    zero_point: int = 0,
+    qmin: int | None = None,
+    qmax: int | None = None,
+    relu: bool = False,
+) -> np.ndarray:
+    """The oracle: numpy int64 matmul, then the reference epilogue. ``w`` is the plain int8 [N, K]."""
+    acc = (np.asarray(a).astype(np.int64) - a_zero_point) @ np.asarray(w).astype(np.int64).T
+    if bias is not None:
+        acc = acc + np.asarray(bias, dtype=np.int64)
+    out_dtype = np.dtype(out_dtype)
+    if out_dtype == np.int32:
+        return (np.maximum(acc, 0) if relu else acc).astype(np.int32)
+    if out_dtype == np.float32:
+        f = acc.astype(np.float32) * np.asarray(scale, dtype=np.float32)
+        return np.maximum(f, np.float32(0)) if relu else f
+    if out_dtype not in (np.int8, np.uint8):
+        raise LowbitError(f"out_dtype: expected int32, float32, int8 or uint8, got {out_dtype}")
+    lo, hi = (-128, 127) if out_dtype == np.int8 else (0, 255)
+    qmin = lo if qmin is None else qmin
+    qmax = hi if qmax is None else qmax
+    if relu:
+        qmin = max(qmin, zero_point)
+    return requantize_ref(acc, m0, shift, zero_point, qmin, qmax).astype(out_dtype)
