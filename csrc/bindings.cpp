@@ -139,6 +139,10 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
 
 }  // namespace
 
+namespace lowbit {
+void vnni_peak_loop(int64_t iters);
+}
+
 NB_MODULE(_C, m) {
   m.doc() = "lowbit's C++ kernels. Use them through lowbit.ops; arguments are validated here too.";
   // kept for the life of the process (never decref'd at shutdown)
@@ -170,4 +174,16 @@ NB_MODULE(_C, m) {
         nb::arg("zero_point"), nb::arg("qmin"), nb::arg("qmax"), nb::arg("relu"), nb::arg("out"),
         nb::arg("isa") = "auto", nb::arg("threads") = 1, "int8 GEMM with fused epilogue; see lowbit/ops/gemm.py.");
   m.attr("GEMM_MAX_K") = kMaxK;
+#if defined(__x86_64__)
+  m.def(
+      "vnni_peak_loop",
+      [](int64_t iters) {
+        bool ok = false;
+        for (Isa i : available_isas()) ok = ok || i == Isa::avx512;
+        require(ok, "vnni_peak_loop: this CPU has no AVX-512 VNNI");
+        nb::gil_scoped_release release;
+        vnni_peak_loop(iters);
+      },
+      nb::arg("iters"), "iters x 24 vpdpbusd on registers (3072 int8 ops per iteration).");
+#endif
 }

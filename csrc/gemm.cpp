@@ -59,7 +59,8 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
   }
   ep.corr = corr.data();
   const int64_t lda = (K + 3) / 4 * 4;
-  std::vector<uint8_t> abuf(static_cast<size_t>(M * lda), 0);
+  const int64_t m_pad = (M + kGemmRowPad - 1) / kGemmRowPad * kGemmRowPad;
+  std::vector<uint8_t> abuf(static_cast<size_t>(m_pad * lda), 0);
   const uint8_t* src = static_cast<const uint8_t*>(a);
   const uint8_t mask = flip ? 0x80 : 0x00;
   for (int64_t m = 0; m < M; ++m)

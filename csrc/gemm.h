@@ -22,6 +22,7 @@ namespace lowbit {
 constexpr int64_t kPanel = 64;       // output columns per packed panel
 constexpr int64_t kMaxK = 32768;     // the largest K whose int32 accumulation cannot overflow (see above)
 constexpr int64_t kMaxBias = int64_t(1) << 30;
+constexpr int64_t kGemmRowPad = 6;  // activation rows are zero-padded to a multiple of this (AVX-512 tile)
 
 enum class GemmOut : int { s8 = 0, u8 = 1, s32 = 2, f32 = 3 };
 

@@ -15,57 +15,12 @@ namespace lowbit {
 
 namespace {
 
-constexpr int kMR = 6;  // 6 x 4 = 24 accumulators + 4 weight registers + 1 broadcast < 32 zmm
+struct alignas(64) Zmm {
+  int32_t v[16];
+};
 
-// Accumulators are named locals, not an array: gcc 12 keeps an array of __m512i in memory and
-// stores it back on every k step, which cost 4x here. Rows r >= MR compile away.
-#define LOWBIT_ROW(r)                                                      \
-  if constexpr (MR > r) {                                                 \
-    int32_t four;                                                         \
-    std::memcpy(&four, a + r * lda + k * 4, 4);                           \
-    const __m512i va = _mm512_set1_epi32(four);                           \
-    c##r##0 = _mm512_dpbusd_epi32(c##r##0, va, b0);                       \
-    c##r##1 = _mm512_dpbusd_epi32(c##r##1, va, b1);                       \
-    c##r##2 = _mm512_dpbusd_epi32(c##r##2, va, b2);                       \
-    c##r##3 = _mm512_dpbusd_epi32(c##r##3, va, b3);                       \
-  }
-#define LOWBIT_OUT(r)                                                     \
-  if constexpr (MR > r) {                                                 \
-    acc[r * 4 + 0] = c##r##0;                                             \
-    acc[r * 4 + 1] = c##r##1;                                             \
-    acc[r * 4 + 2] = c##r##2;                                             \
-    acc[r * 4 + 3] = c##r##3;                                             \
-  }
-
-#define LOWBIT_IN(r)                                                      \
-  if constexpr (MR > r) {                                                 \
-    c##r##0 = acc[r * 4 + 0];                                             \
-    c##r##1 = acc[r * 4 + 1];                                             \
-    c##r##2 = acc[r * 4 + 2];                                             \
-    c##r##3 = acc[r * 4 + 3];                                             \
-  }
-
-// acc: MR x 4 accumulators in memory, added to (first = false) or overwritten (first = true).
-template <int MR>
-inline void tile(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, __m512i* acc, bool first) {
-  const __m512i z = _mm512_setzero_si512();
-  __m512i c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z,
-          c23 = z, c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z,
-          c52 = z, c53 = z;
-  if (!first) {
-    LOWBIT_IN(0) LOWBIT_IN(1) LOWBIT_IN(2) LOWBIT_IN(3) LOWBIT_IN(4) LOWBIT_IN(5)
-  }
-  for (int64_t k = 0; k < k4; ++k) {
-    const int8_t* bk = b + k * kPanel * 4;
-    const __m512i b0 = _mm512_loadu_si512(bk), b1 = _mm512_loadu_si512(bk + 64);
-    const __m512i b2 = _mm512_loadu_si512(bk + 128), b3 = _mm512_loadu_si512(bk + 192);
-    LOWBIT_ROW(0) LOWBIT_ROW(1) LOWBIT_ROW(2) LOWBIT_ROW(3) LOWBIT_ROW(4) LOWBIT_ROW(5)
-  }
-  LOWBIT_OUT(0) LOWBIT_OUT(1) LOWBIT_OUT(2) LOWBIT_OUT(3) LOWBIT_OUT(4) LOWBIT_OUT(5)
-}
-#undef LOWBIT_ROW
-#undef LOWBIT_IN
-#undef LOWBIT_OUT
+constexpr int kMR = 6;  // 6 x 4 = 24 accumulators + 4 weight registers + 2 broadcasts <= 32 zmm
+static_assert(kGemmRowPad % kMR == 0);
 
 inline void store16(__m512i acc, int64_t row, int64_t n, __mmask16 mask, const GemmEpilogue& ep) {
   const __m512i v = _mm512_add_epi32(acc, _mm512_maskz_loadu_epi32(mask, ep.corr + n));
@@ -147,6 +102,42 @@ inline void tile6_asm(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4
         "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29");
 }
 
+// M = 1 (GEMV) is bound by reading the weights, not by vpdpbusd: two k4 steps per iteration give eight
+// independent accumulator chains, so the loads, not the dependency chains, set the pace.
+inline void gemv_panel(const uint8_t* a, const int8_t* b, int64_t k4, __m512i* out) {
+  __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0, d0 = c0, d1 = c0, d2 = c0, d3 = c0;
+  int64_t k = 0;
+  for (; k + 2 <= k4; k += 2) {
+    const int8_t* bk = b + k * kPanel * 4;
+    int32_t x0, x1;
+    std::memcpy(&x0, a + k * 4, 4);
+    std::memcpy(&x1, a + k * 4 + 4, 4);
+    const __m512i v0 = _mm512_set1_epi32(x0), v1 = _mm512_set1_epi32(x1);
+    c0 = _mm512_dpbusd_epi32(c0, v0, _mm512_loadu_si512(bk));
+    c1 = _mm512_dpbusd_epi32(c1, v0, _mm512_loadu_si512(bk + 64));
+    c2 = _mm512_dpbusd_epi32(c2, v0, _mm512_loadu_si512(bk + 128));
+    c3 = _mm512_dpbusd_epi32(c3, v0, _mm512_loadu_si512(bk + 192));
+    d0 = _mm512_dpbusd_epi32(d0, v1, _mm512_loadu_si512(bk + 256));
+    d1 = _mm512_dpbusd_epi32(d1, v1, _mm512_loadu_si512(bk + 320));
+    d2 = _mm512_dpbusd_epi32(d2, v1, _mm512_loadu_si512(bk + 384));
+    d3 = _mm512_dpbusd_epi32(d3, v1, _mm512_loadu_si512(bk + 448));
+  }
+  if (k < k4) {
+    const int8_t* bk = b + k * kPanel * 4;
+    int32_t x0;
+    std::memcpy(&x0, a + k * 4, 4);
+    const __m512i v0 = _mm512_set1_epi32(x0);
+    c0 = _mm512_dpbusd_epi32(c0, v0, _mm512_loadu_si512(bk));
+    c1 = _mm512_dpbusd_epi32(c1, v0, _mm512_loadu_si512(bk + 64));
+    c2 = _mm512_dpbusd_epi32(c2, v0, _mm512_loadu_si512(bk + 128));
+    c3 = _mm512_dpbusd_epi32(c3, v0, _mm512_loadu_si512(bk + 192));
+  }
+  out[0] = _mm512_add_epi32(c0, d0);
+  out[1] = _mm512_add_epi32(c1, d1);
+  out[2] = _mm512_add_epi32(c2, d2);
+  out[3] = _mm512_add_epi32(c3, d3);
+}
+
 // The epilogue of MR-row blocks of a finished panel: cbuf holds rows x 4 zmm.
 inline void store_panel(const __m512i* cbuf, int64_t M, int64_t n0, int64_t N, const GemmEpilogue& ep) {
   for (int j = 0; j < 4; ++j) {
@@ -166,31 +157,26 @@ constexpr int64_t kChunk4 = 64;
 
 void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* b, int64_t k4, int64_t N,
                         int64_t p0, int64_t p1, const GemmEpilogue& ep) {
-  std::vector<__m512i> cbuf(static_cast<size_t>(M * 4));
+  // gemm.cpp pads the activation rows to a multiple of kGemmRowPad (zeros), so every row block is a full
+  // 6-row tile; rows past M are computed and dropped.
+  const int64_t m_pad = (M + kMR - 1) / kMR * kMR;
+  std::vector<Zmm> cbuf_mem(static_cast<size_t>(m_pad * 4));  // 64-byte aligned (C++17 aligned new)
+  __m512i* cbuf = reinterpret_cast<__m512i*>(cbuf_mem.data());
   for (int64_t p = p0; p < p1; ++p) {
     const int8_t* panel = b + p * k4 * kPanel * 4;
-    for (int64_t kc = 0; kc < k4; kc += kChunk4) {
-      const int64_t kn = std::min(kChunk4, k4 - kc);
-      const uint8_t* ak = a + kc * 4;
-      const int8_t* bk = panel + kc * kPanel * 4;
-      const bool first = kc == 0;
-      int64_t m = 0;
-      for (; m + kMR <= M; m += kMR) {
-        __m512i* c = &cbuf[size_t(m * 4)];
-        if (first) std::fill(c, c + kMR * 4, _mm512_setzero_si512());
-        tile6_asm(ak + m * lda, lda, bk, kn, c);
-      }
-      __m512i* c = &cbuf[size_t(m * 4)];
-      switch (M - m) {
-        case 5: tile<5>(ak + m * lda, lda, bk, kn, c, first); break;
-        case 4: tile<4>(ak + m * lda, lda, bk, kn, c, first); break;
-        case 3: tile<3>(ak + m * lda, lda, bk, kn, c, first); break;
-        case 2: tile<2>(ak + m * lda, lda, bk, kn, c, first); break;
-        case 1: tile<1>(ak + m * lda, lda, bk, kn, c, first); break;
-        default: break;
+    if (M == 1) {
+      gemv_panel(a, panel, k4, cbuf);
+    } else {
+      for (int64_t kc = 0; kc < k4; kc += kChunk4) {
+        const int64_t kn = std::min(kChunk4, k4 - kc);
+        for (int64_t m = 0; m < M; m += kMR) {
+          __m512i* c = &cbuf[size_t(m * 4)];
+          if (kc == 0) std::fill(c, c + kMR * 4, _mm512_setzero_si512());
+          tile6_asm(a + m * lda + kc * 4, lda, panel + kc * kPanel * 4, kn, c);
+        }
       }
     }
-    store_panel(cbuf.data(), M, p * kPanel, N, ep);
+    store_panel(cbuf, M, p * kPanel, N, ep);
   }
 }
 

@@ -67,15 +67,17 @@ def _demo_run(args: argparse.Namespace) -> int:
 
 
 def _bench_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("what", choices=["requant"], help="which benchmark")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("what", choices=["requant", "gemm"], help="which benchmark")
+    p.add_argument("--quick", action="store_true", help="fewer shapes and repeats")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
+    p.add_argument("--threads", type=int, default=1, help="threads for lowbit and every peer (gemm)")
 
 
 def _bench_run(args: argparse.Namespace) -> int:
     from lowbit.bench import BENCHES
 
-    return BENCHES[args.what](quick=args.quick, as_json=args.json)
+    kw = {"threads": args.threads} if args.what == "gemm" else {}
+    return BENCHES[args.what](quick=args.quick, as_json=args.json, **kw)
 
 
 Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]

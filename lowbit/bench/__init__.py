@@ -1,5 +1,5 @@
 """Benchmarks: `lowbit bench NAME`. Each row of BENCHES times lowbit and its peers in the same run."""
 
-from lowbit.bench import requant
+from lowbit.bench import gemm, requant
 
-BENCHES = {"requant": requant.run}
+BENCHES = {"requant": requant.run, "gemm": gemm.run}
