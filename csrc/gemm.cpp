@@ -1,9 +1,10 @@
 // ISA-independent parts of the int8 GEMM: weight packing, activation copy, correction, threads.
 #include "gemm.h"
 
+#include "threads.h"
+
 #include <cstring>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 namespace lowbit {
@@ -74,12 +75,10 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
   }
   // Each output element is computed by exactly one thread in the same order: results do not depend
   // on the thread count.
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
+  parallel_for(threads, [&](int t) {
     const int64_t p0 = panels * t / threads, p1 = panels * (t + 1) / threads;
-    pool.emplace_back([&, p0, p1] { run(abuf.data(), M, lda, packed, k4, N, p0, p1, ep); });
-  }
-  for (auto& th : pool) th.join();
+    run(abuf.data(), M, lda, packed, k4, N, p0, p1, ep);
+  });
 }
 
 }  // namespace lowbit
