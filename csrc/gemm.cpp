@@ -4,6 +4,7 @@
 #include "threads.h"
 
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -61,23 +62,32 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
   ep.corr = corr.data();
   const int64_t lda = (K + 3) / 4 * 4;
   const int64_t m_pad = (M + kGemmRowPad - 1) / kGemmRowPad * kGemmRowPad;
-  std::vector<uint8_t> abuf(static_cast<size_t>(m_pad * lda), 0);
+  // Not zero-filled as a whole (it is rewritten every call); the padding is zeroed below. Padded k
+  // bytes meet zero weights and padded rows are never stored: zeroing them only keeps runs repeatable.
+  std::unique_ptr<uint8_t[]> abuf(new uint8_t[size_t(m_pad * lda)]);
   const uint8_t* src = static_cast<const uint8_t*>(a);
   const uint8_t mask = flip ? 0x80 : 0x00;
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t k = 0; k < K; ++k) abuf[size_t(m * lda + k)] = uint8_t(src[m * K + k] ^ mask);
-  // Zero padding of K must also be zero after the flip: padded bytes meet zero weights, any value works.
+  for (int64_t m = 0; m < M; ++m) {
+    uint8_t* dst = abuf.get() + m * lda;
+    if (mask) {
+      for (int64_t k = 0; k < K; ++k) dst[k] = uint8_t(src[m * K + k] ^ mask);
+    } else {
+      std::memcpy(dst, src + m * K, size_t(K));
+    }
+    std::memset(dst + K, 0, size_t(lda - K));
+  }
+  std::memset(abuf.get() + M * lda, 0, size_t((m_pad - M) * lda));
   const int64_t k4 = lda / 4, panels = (N + kPanel - 1) / kPanel;
   threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, panels)));
   if (threads == 1) {
-    run(abuf.data(), M, lda, packed, k4, N, 0, panels, ep);
+    run(abuf.get(), M, lda, packed, k4, N, 0, panels, ep);
     return;
   }
   // Each output element is computed by exactly one thread in the same order: results do not depend
   // on the thread count.
   parallel_for(threads, [&](int t) {
     const int64_t p0 = panels * t / threads, p1 = panels * (t + 1) / threads;
-    run(abuf.data(), M, lda, packed, k4, N, p0, p1, ep);
+    run(abuf.get(), M, lda, packed, k4, N, p0, p1, ep);
   });
 }
 
