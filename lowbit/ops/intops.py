@@ -1,0 +1,41 @@
+"""Registry of the integer-only nonlinear ops: (op, method) -> reference function and table bytes.
+
+``lowbit bench intops`` iterates INTOPS. Every function takes (codes, scale, ...) and returns
+(codes, scale) — see each docstring for bit-widths, ranges and the documented error bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lowbit.ops import fqvit, ibert, ivit, lut_softmax
+
+
+@dataclass(frozen=True)
+class IntOp:
+    op: str  # "softmax" | "gelu" | "layernorm" | "sigmoid" | "tanh"
+    method: str
+    ref: Callable
+    table_bytes: int
+    bound: float  # documented max abs error vs float64 (probabilities / real output units / codes)
+
+
+INTOPS: dict[tuple[str, str], IntOp] = {
+    ("softmax", "ibert"): IntOp("softmax", "ibert", ibert.ibert_softmax_ref, 0, 1e-2),
+    ("softmax", "shiftmax"): IntOp("softmax", "shiftmax", ivit.shiftmax_ref, 0, 2.5e-2),
+    # max error is the method's: 4-bit log2 probabilities
+    ("softmax", "log_int"): IntOp("softmax", "log_int", fqvit.log_int_softmax_ref, 0, 0.34),
+    ("softmax", "lut_rexp"): IntOp(
+        "softmax", "lut_rexp", lut_softmax.lut_softmax_rexp_ref, lut_softmax.TABLE_BYTES["rexp"], 1e-2
+    ),
+    ("softmax", "lut_lnexp"): IntOp(
+        "softmax", "lut_lnexp", lut_softmax.lut_softmax_lnexp_ref, lut_softmax.TABLE_BYTES["lnexp"], 1e-2
+    ),
+    ("gelu", "ibert"): IntOp("gelu", "ibert", ibert.ibert_gelu_ref, 0, 2.5e-2),
+    ("gelu", "shiftgelu"): IntOp("gelu", "shiftgelu", ivit.shiftgelu_ref, 0, 5e-2),
+    # LayerNorm bounds are in output codes (1 LSB of float-then-quantize)
+    ("layernorm", "ibert"): IntOp("layernorm", "ibert", ibert.ibert_layernorm_ref, 0, 1.0),
+    ("layernorm", "ivit"): IntOp("layernorm", "ivit", ivit.ivit_layernorm_ref, 0, 1.0),
+    ("layernorm", "ptf"): IntOp("layernorm", "ptf", fqvit.ptf_layernorm_ref, 0, 1.0),
+}
