@@ -57,6 +57,9 @@ def run(quick: bool = False, as_json: bool = False, threads: int = 1) -> int:
             impls["ort-u8s8"] = ort
         ops = 2.0 * m * k * n
         for impl, fn in impls.items():
+            # Let the previous impl's thread pools (OpenMP, ORT) stop spinning: idle spinners on the
+            # other core would halve a 2-thread measurement of whatever runs next.
+            time.sleep(0.2)
             sec = median_seconds(fn, repeats=repeats)
             rows.append(
                 {
