@@ -78,16 +78,31 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
   }
   std::memset(abuf.get() + M * lda, 0, size_t((m_pad - M) * lda));
   const int64_t k4 = lda / 4, panels = (N + kPanel - 1) / kPanel;
-  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, panels)));
+  const int64_t row_blocks = m_pad / kGemmRowPad;
+  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, panels * row_blocks)));
   if (threads == 1) {
     run(abuf.get(), M, lda, packed, k4, N, 0, panels, ep);
     return;
   }
   // Each output element is computed by exactly one thread in the same order: results do not depend
-  // on the thread count.
+  // on the thread count. Columns are split when every thread gets at least two weight panels (each
+  // panel is then read by one thread only); otherwise blocks of rows are (e.g. 128 x 768 x 768).
+  if (panels >= 2 * threads || row_blocks < threads) {
+    threads = int(std::min<int64_t>(threads, panels));
+    parallel_for(threads, [&](int t) {
+      const int64_t p0 = panels * t / threads, p1 = panels * (t + 1) / threads;
+      run(abuf.get(), M, lda, packed, k4, N, p0, p1, ep);
+    });
+    return;
+  }
+  const int64_t elem = (ep.kind == GemmOut::s8 || ep.kind == GemmOut::u8) ? 1 : 4;
   parallel_for(threads, [&](int t) {
-    const int64_t p0 = panels * t / threads, p1 = panels * (t + 1) / threads;
-    run(abuf.get(), M, lda, packed, k4, N, p0, p1, ep);
+    const int64_t m0 = row_blocks * t / threads * kGemmRowPad;
+    const int64_t m1 = std::min(M, row_blocks * (t + 1) / threads * kGemmRowPad);
+    if (m1 <= m0) return;
+    GemmEpilogue part = ep;
+    part.out = static_cast<char*>(ep.out) + m0 * ep.ldo * elem;
+    run(abuf.get() + m0 * lda, m1 - m0, lda, packed, k4, N, 0, panels, part);
   });
 }
 
