@@ -1,0 +1,169 @@
+"""`lowbit bench intops`: every integer-only nonlinear op of lowbit.ops.intops.INTOPS — its error against
+float64 on random inputs over the documented range and on real MiniLM activations, its table bytes, and
+its throughput (elements/s, 1 thread) next to torch fp32 on the issue's shapes.
+
+The throughput column times the numpy int64 *reference* (no C++ kernel exists for these ops yet), so it
+is expected to be far below torch; it is printed so the gap is visible, not hidden.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy.special import erf
+
+from lowbit.bench.timing import median_seconds
+
+SHAPES = {"softmax": (8, 12, 128, 128), "gelu": (1024, 1536), "layernorm": (1024, 384)}
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return x * (1 + erf(x / math.sqrt(2))) / 2
+
+
+def _layernorm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(((x - mu) ** 2).mean(-1, keepdims=True) + eps) * w + b
+
+
+def _q16(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Per-tensor symmetric int16 codes of real activations (the ops' documented input width)."""
+    s = float(np.abs(x).max()) / 32767
+    return np.round(x / s).astype(np.int64), s
+
+
+def _softmax_err(op, q: np.ndarray, scale: float) -> np.ndarray:
+    from lowbit.ops.fqvit import lis_dequant
+
+    out, s = op.ref(q, scale)
+    p = lis_dequant(out) if op.method == "log_int" else out * s
+    return np.abs(p - _softmax(q * scale)).ravel()
+
+
+def _gelu_err(op, q: np.ndarray, scale: float) -> np.ndarray:
+    out, s = op.ref(q, scale)
+    return np.abs(out * s - _gelu(q * scale)).ravel()
+
+
+def _layernorm_err(op, x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    """Error in int8 output codes against float-then-quantize (PTF quantizes its own 8-bit input)."""
+    from lowbit.ops.fqvit import ptf_calibrate, ptf_quantize
+
+    if op.method == "ptf":
+        p = ptf_calibrate(x)
+        q = ptf_quantize(x, p)
+        y = _layernorm((q.astype(np.float64) - p.zero_point) * p.scale * 2.0**p.alpha, w, b, eps)
+        so = float(np.abs(y).max()) / 127
+        out, _ = op.ref(q, p, w, b, so, eps)
+    else:
+        q, sc = _q16(x)
+        y = _layernorm(q * sc, w, b, eps)
+        so = float(np.abs(y).max()) / 127
+        out, _ = op.ref(q, sc, w, b, so, eps)
+    return np.abs(out.astype(np.int64) - np.clip(np.round(y / so), -128, 127)).ravel()
+
+
+def _errors(op, acts, rng) -> tuple[np.ndarray, np.ndarray]:
+    """(random-input errors, real-activation errors) for one registry row."""
+    if op.op == "softmax":
+        rand = [
+            _softmax_err(op, rng.integers(-int(10 / s), int(10 / s) + 1, size=(64, 128)), s)
+            for s in (0.1, 1e-2)
+        ]
+        real = [_softmax_err(op, *_q16(a.astype(np.float64))) for a in acts.scores]
+    elif op.op == "gelu":
+        rand = [_gelu_err(op, rng.integers(-8000, 8001, size=(256, 384)), 1e-3)]
+        real = [_gelu_err(op, *_q16(a.astype(np.float64))) for a in acts.gelu_in]
+    elif op.op == "layernorm":
+        n = 384
+        x = rng.standard_normal((128, n)) * 2.0 ** rng.integers(0, 4, n)
+        rand = [_layernorm_err(op, x, rng.uniform(-2, 2, n), rng.uniform(-1, 1, n), 1e-12)]
+        real = [_layernorm_err(op, x.astype(np.float64), w, b, eps) for x, w, b, eps in acts.layernorm]
+    else:
+        raise NotImplementedError(op.op)
+    return np.concatenate(rand), np.concatenate(real)
+
+
+def _throughput(op) -> tuple[float, float]:
+    """G elements/s of the reference and of torch fp32 on the op's shape (1 thread)."""
+    import torch
+
+    torch.set_num_threads(1)
+    shape = SHAPES[op.op]
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(np.float32)
+    xt = torch.from_numpy(x)
+    q = np.round(x / 1e-3).astype(np.int64)
+    run: Callable[[], object]
+    if op.op == "layernorm":
+        n = shape[-1]
+        w, b = np.ones(n), np.zeros(n)
+        if op.method == "ptf":
+            from lowbit.ops.fqvit import ptf_calibrate, ptf_quantize
+
+            p = ptf_calibrate(x.astype(np.float64))
+            qp = ptf_quantize(x.astype(np.float64), p)
+            run = lambda: op.ref(qp, p, w, b, 0.05, 1e-12)  # noqa: E731
+        else:
+            run = lambda: op.ref(q, 1e-3, w, b, 0.05, 1e-12)  # noqa: E731
+        peer = lambda: torch.nn.functional.layer_norm(xt, (n,))  # noqa: E731
+    elif op.op == "softmax":
+        run = lambda: op.ref(q, 1e-3)  # noqa: E731
+        peer = lambda: torch.softmax(xt, -1)  # noqa: E731
+    else:
+        run = lambda: op.ref(q, 1e-3)  # noqa: E731
+        peer = lambda: torch.nn.functional.gelu(xt)  # noqa: E731
+    elems = x.size
+    return elems / median_seconds(run, repeats=3) / 1e9, elems / median_seconds(peer, repeats=5) / 1e9
+
+
+def run(quick: bool = False, as_json: bool = False) -> int:
+    from lowbit.ops.activations import capture_minilm
+    from lowbit.ops.intops import INTOPS
+
+    acts = capture_minilm(8 if quick else 32)
+    rng = np.random.default_rng(0)
+    rows = []
+    for op in INTOPS.values():
+        if op.op not in SHAPES:
+            continue
+        rand, real = _errors(op, acts, rng)
+        ours, torch_fp32 = _throughput(op)
+        rows.append(
+            {
+                "op": op.op,
+                "method": op.method,
+                "max_abs_err": float(rand.max()),
+                "mean_abs_err": float(rand.mean()),
+                "real_max_abs_err": float(real.max()),
+                "table_bytes": int(op.table_bytes),
+                "gelems": ours,
+                "torch_fp32_gelems": torch_fp32,
+            }
+        )
+    if as_json:
+        print(json.dumps({"rows": rows}))
+        return 0
+    print(
+        "integer-only nonlinear ops vs float64 (softmax: probability; gelu: output units; layernorm: int8 "
+        "codes vs float-then-quantize); real = packaged MiniLM on UCI sentences; G elem/s: numpy reference "
+        "(no C++ kernel yet) and torch fp32, 1 thread"
+    )
+    print(
+        f"{'op':<10}{'method':<11}{'max err':>10}{'mean err':>10}{'real max':>10}{'table B':>8}"
+        f"{'G elem/s':>10}{'torch fp32':>11}"
+    )
+    for r in rows:
+        print(
+            f"{r['op']:<10}{r['method']:<11}{r['max_abs_err']:>10.2e}{r['mean_abs_err']:>10.2e}"
+            f"{r['real_max_abs_err']:>10.2e}{r['table_bytes']:>8}{r['gelems']:>10.3f}{r['torch_fp32_gelems']:>11.2f}"
+        )
+    return 0
