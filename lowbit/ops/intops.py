@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lowbit.ops import fqvit, ibert, ivit, lut_softmax
+from lowbit.ops import fqvit, ibert, ivit, lut_softmax, nnlut, pwl
 
 
 @dataclass(frozen=True)
@@ -38,4 +38,10 @@ INTOPS: dict[tuple[str, str], IntOp] = {
     ("layernorm", "ibert"): IntOp("layernorm", "ibert", ibert.ibert_layernorm_ref, 0, 1.0),
     ("layernorm", "ivit"): IntOp("layernorm", "ivit", ivit.ivit_layernorm_ref, 0, 1.0),
     ("layernorm", "ptf"): IntOp("layernorm", "ptf", fqvit.ptf_layernorm_ref, 0, 1.0),
+    # NN-LUT tables are fitted lazily: bytes are the reserved size (17 segments x 10 bytes per table)
+    ("softmax", "nnlut"): IntOp("softmax", "nnlut", nnlut.nnlut_softmax_ref, 2 * nnlut.MAX_TABLE_BYTES, 1e-2),
+    ("gelu", "nnlut"): IntOp("gelu", "nnlut", nnlut.nnlut_gelu_ref, nnlut.MAX_TABLE_BYTES, 3.5e-3),
+    # iRNN PWL with the default table (16 segments on [-8, 8], 160 bytes); bounds are table.bound rounded up
+    ("sigmoid", "pwl"): IntOp("sigmoid", "pwl", pwl.pwl_sigmoid_ref, 160, 2e-3),
+    ("tanh", "pwl"): IntOp("tanh", "pwl", pwl.pwl_tanh_ref, 160, 4e-3),
 }

@@ -68,7 +68,7 @@ def test_bad_inputs(f):
 
 
 def test_registry_lists_every_reference():
-    assert {op for op, _ in INTOPS} == {"softmax", "gelu", "layernorm"}
+    assert {op for op, _ in INTOPS} == {"softmax", "gelu", "layernorm", "sigmoid", "tanh"}
     for (op, method), entry in INTOPS.items():
         assert entry.op == op and entry.method == method and callable(entry.ref)
         assert entry.ref.__name__.endswith("_ref") and entry.table_bytes >= 0
