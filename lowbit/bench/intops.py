@@ -11,13 +11,21 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from scipy.special import erf
 
 from lowbit.bench.timing import median_seconds
 
-SHAPES = {"softmax": (8, 12, 128, 128), "gelu": (1024, 1536), "layernorm": (1024, 384)}
+SHAPES = {
+    "softmax": (8, 12, 128, 128),
+    "gelu": (1024, 1536),
+    "layernorm": (1024, 384),
+    "sigmoid": (1024, 1536),
+    "tanh": (1024, 1536),
+}
+FLOAT = {"sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh}
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -87,8 +95,15 @@ def _errors(op, acts, rng) -> tuple[np.ndarray, np.ndarray]:
         x = rng.standard_normal((128, n)) * 2.0 ** rng.integers(0, 4, n)
         rand = [_layernorm_err(op, x, rng.uniform(-2, 2, n), rng.uniform(-1, 1, n), 1e-12)]
         real = [_layernorm_err(op, x.astype(np.float64), w, b, eps) for x, w, b, eps in acts.layernorm]
-    else:
-        raise NotImplementedError(op.op)
+    else:  # sigmoid / tanh: MiniLM has neither, so "real" inputs are its GELU inputs (a stand-in)
+        f = FLOAT[op.op]
+
+        def err(q: np.ndarray, scale: float) -> np.ndarray:
+            out, s = op.ref(q, scale)
+            return np.abs(out * s - f(q * scale)).ravel()
+
+        rand = [err(rng.integers(-8000, 8001, size=(256, 384)), 1e-3)]
+        real = [err(*_q16(a.astype(np.float64))) for a in acts.gelu_in]
     return np.concatenate(rand), np.concatenate(real)
 
 
@@ -120,7 +135,8 @@ def _throughput(op) -> tuple[float, float]:
         peer = lambda: torch.softmax(xt, -1)  # noqa: E731
     else:
         run = lambda: op.ref(q, 1e-3)  # noqa: E731
-        peer = lambda: torch.nn.functional.gelu(xt)  # noqa: E731
+        peer = {"gelu": torch.nn.functional.gelu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}[op.op]
+        peer = partial(peer, xt)
     elems = x.size
     return elems / median_seconds(run, repeats=3) / 1e9, elems / median_seconds(peer, repeats=5) / 1e9
 
@@ -133,8 +149,6 @@ def run(quick: bool = False, as_json: bool = False) -> int:
     rng = np.random.default_rng(0)
     rows = []
     for op in INTOPS.values():
-        if op.op not in SHAPES:
-            continue
         rand, real = _errors(op, acts, rng)
         ours, torch_fp32 = _throughput(op)
         rows.append(
@@ -153,7 +167,7 @@ def run(quick: bool = False, as_json: bool = False) -> int:
         print(json.dumps({"rows": rows}))
         return 0
     print(
-        "integer-only nonlinear ops vs float64 (softmax: probability; gelu: output units; layernorm: int8 "
+        "integer-only nonlinear ops vs float64 (softmax: probability; gelu, sigmoid, tanh: output units; layernorm: int8 "
         "codes vs float-then-quantize); real = packaged MiniLM on UCI sentences; G elem/s: numpy reference "
         "(no C++ kernel yet) and torch fp32, 1 thread"
     )
