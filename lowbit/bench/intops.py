@@ -167,9 +167,9 @@ def run(quick: bool = False, as_json: bool = False) -> int:
         print(json.dumps({"rows": rows}))
         return 0
     print(
-        "integer-only nonlinear ops vs float64 (softmax: probability; gelu, sigmoid, tanh: output units; layernorm: int8 "
-        "codes vs float-then-quantize); real = packaged MiniLM on UCI sentences; G elem/s: numpy reference "
-        "(no C++ kernel yet) and torch fp32, 1 thread"
+        "integer-only nonlinear ops vs float64 (softmax: probability; gelu, sigmoid, tanh: output units; "
+        "layernorm: int8 codes vs float-then-quantize); real = packaged MiniLM on UCI sentences; "
+        "G elem/s: numpy reference (no C++ kernel yet) and torch fp32, 1 thread"
     )
     print(
         f"{'op':<10}{'method':<11}{'max err':>10}{'mean err':>10}{'real max':>10}{'table B':>8}"
