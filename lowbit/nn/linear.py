@@ -1,0 +1,77 @@
+"""Quantized Linear modules that run on lowbit's C++ int8 GEMM.
+
+``DynamicInt8Linear`` is the "dynamic-int8" scheme that torch and ONNX Runtime ship: int8 weights, one
+scale per output feature (narrow range -127..127), packed once for the kernel; each call quantizes its
+input to uint8 with a zero point from that call's min/max (float ops, as in torch/ORT), runs the integer
+matmul in lowbit's kernel (int32 accumulation) and returns float32 = acc * s_x * s_w[n] + bias.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+import lowbit
+from lowbit.errors import expect
+from lowbit.ops.gemm import gemm, pack_weight
+
+
+class DynamicInt8Linear(nn.Module):
+    def __init__(self, in_features: int, out_features: int, threads: int | None = None):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.threads = threads
+        self.packed = None
+        self.register_buffer("weight_codes", torch.zeros(out_features, in_features, dtype=torch.int8))
+        self.register_buffer("weight_scale", torch.ones(out_features))
+        self.register_buffer("bias", None)
+
+    @classmethod
+    def from_float(cls, linear: nn.Linear, threads: int | None = None) -> DynamicInt8Linear:
+        expect(isinstance(linear, nn.Linear), "linear", "a torch.nn.Linear", type(linear).__name__)
+        q = lowbit.quantize(linear.weight.detach(), "int", 8, lowbit.per_channel(0), narrow=True)
+        mod = cls(linear.in_features, linear.out_features, threads)
+        mod.weight_codes = q.codes.to(torch.int8)
+        mod.weight_scale = q.params["scale"].clone()
+        mod.bias = None if linear.bias is None else linear.bias.detach().clone()
+        mod.packed = pack_weight(mod.weight_codes.numpy())
+        return mod
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        x2 = x.reshape(-1, self.in_features).to(torch.float32)
+        lo = min(float(x2.min()), 0.0)
+        hi = max(float(x2.max()), 0.0)
+        s_x = (hi - lo) / 255 if hi > lo else 1.0
+        zp = int(round(-lo / s_x))
+        a = torch.clamp(torch.round(x2 / s_x) + zp, 0, 255).to(torch.uint8)
+        scale = (self.weight_scale * s_x).numpy().astype(np.float32)
+        y = torch.from_numpy(
+            gemm(
+                a.numpy(),
+                self.packed,
+                a_zero_point=zp,
+                out_dtype=np.float32,
+                scale=scale,
+                threads=self.threads,
+            )
+        )
+        if self.bias is not None:
+            y = y + self.bias
+        return y.reshape(*shape[:-1], self.out_features)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in={self.in_features}, out={self.out_features}, int8 weights per channel, dynamic uint8 input"
+        )
+
+
+def quantize_dynamic(model: nn.Module, threads: int | None = None) -> nn.Module:
+    """Replace every nn.Linear of ``model`` (in place) by a DynamicInt8Linear; returns the model."""
+    for name, child in list(model.named_children()):
+        if isinstance(child, nn.Linear):
+            setattr(model, name, DynamicInt8Linear.from_float(child, threads))
+        else:
+            quantize_dynamic(child, threads)
+    return model
