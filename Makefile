@@ -41,6 +41,9 @@ test: setup
 	$(PY) -m pytest tests
 
 bench: setup
+	$(VENV)/bin/lowbit bench gemm
+	$(VENV)/bin/lowbit bench gemm --threads 2
+	$(VENV)/bin/lowbit bench intops
 	$(VENV)/bin/lowbit bench requant
 
 lint: $(VENV)/.deps
