@@ -40,7 +40,7 @@ class DynamicInt8Linear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
-        x2 = x.reshape(-1, self.in_features).to(torch.float32)
+        x2 = x.detach().reshape(-1, self.in_features).to(torch.float32)  # inference only: no autograd
         lo = min(float(x2.min()), 0.0)
         hi = max(float(x2.max()), 0.0)
         s_x = (hi - lo) / 255 if hi > lo else 1.0
