@@ -25,7 +25,7 @@ class DynamicInt8Linear(nn.Module):
         self.packed = None
         self.register_buffer("weight_codes", torch.zeros(out_features, in_features, dtype=torch.int8))
         self.register_buffer("weight_scale", torch.ones(out_features))
-        self.register_buffer("bias", None)
+        self.register_buffer("bias", torch.zeros(out_features))
 
     @classmethod
     def from_float(cls, linear: nn.Linear, threads: int | None = None) -> DynamicInt8Linear:
@@ -34,9 +34,15 @@ class DynamicInt8Linear(nn.Module):
         mod = cls(linear.in_features, linear.out_features, threads)
         mod.weight_codes = q.codes.to(torch.int8)
         mod.weight_scale = q.params["scale"].clone()
-        mod.bias = None if linear.bias is None else linear.bias.detach().clone()
-        mod.packed = pack_weight(mod.weight_codes.numpy())
+        if linear.bias is not None:
+            mod.bias = linear.bias.detach().clone()
+        mod.repack()
         return mod
+
+    def repack(self) -> None:
+        """Pack weight_codes for the kernel (after from_float, or after loading a state dict)."""
+        expect(self.weight_codes.dtype == torch.int8, "weight_codes", "int8 codes", self.weight_codes.dtype)
+        self.packed = pack_weight(self.weight_codes.contiguous().numpy())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
@@ -57,9 +63,7 @@ class DynamicInt8Linear(nn.Module):
                 threads=self.threads,
             )
         )
-        if self.bias is not None:
-            y = y + self.bias
-        return y.reshape(*shape[:-1], self.out_features)
+        return (y + self.bias).reshape(*shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
         return (

@@ -1,0 +1,113 @@
+"""Whole models: ``quantize_model`` applies a recipe, ``save``/``load`` keep the result in safetensors
+plus a JSON header (never pickle)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from lowbit.errors import LowbitError, expect
+from lowbit.recipes import Recipe, get_recipe
+
+FILE_VERSION = 1
+
+
+class QuantizedModel(nn.Module):
+    """A model whose layers lowbit replaced, with the recipe it was quantized by.
+
+    Calls and attributes (e.g. ``embed`` of the BERT encoder) go to the wrapped module.
+    """
+
+    def __init__(self, module: nn.Module, recipe: Recipe):
+        super().__init__()
+        self.module = module
+        self.recipe = recipe
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.module(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self._modules["module"], name)
+
+
+def _convert(module: nn.Module, recipe: Recipe) -> nn.Module:
+    """Apply a recipe's module replacements in place (only implemented recipes reach here)."""
+    from lowbit.nn import quantize_dynamic
+
+    if recipe.name == "dynamic-int8":
+        return quantize_dynamic(module)
+    raise LowbitError(f"recipe: no converter for {recipe.name!r}")
+
+
+def quantize_model(
+    model: nn.Module, recipe: str | Recipe = "dynamic-int8", calibration_data: Any = None
+) -> QuantizedModel:
+    """A quantized copy of ``model`` (the float model is left untouched)."""
+    expect(isinstance(model, nn.Module), "model", "a torch.nn.Module", type(model).__name__)
+    r = get_recipe(recipe)
+    if r.activations == "static" and calibration_data is None:
+        raise LowbitError(f"calibration_data: expected sample inputs for the static recipe {r.name!r}")
+    return QuantizedModel(_convert(copy.deepcopy(model).eval(), r), r)
+
+
+def _architecture(module: nn.Module) -> dict:
+    from lowbit.models.bert import BertEncoder
+
+    if isinstance(module, BertEncoder):
+        return {"kind": "bert", "config": module.cfg.__dict__}
+    return {"kind": type(module).__name__}
+
+
+def save(qmodel: QuantizedModel, path: str | Path) -> None:
+    """Write a QuantizedModel: its tensors as safetensors, its recipe and architecture as JSON."""
+    expect(isinstance(qmodel, QuantizedModel), "qmodel", "a lowbit QuantizedModel", type(qmodel).__name__)
+    state = {k: v.contiguous() for k, v in qmodel.module.state_dict().items()}
+    meta = {"version": FILE_VERSION, "recipe": json.loads(qmodel.recipe.to_json()),
+            "architecture": _architecture(qmodel.module)}  # fmt: skip
+    save_file(state, str(path), metadata={"lowbit_model": json.dumps(meta)})
+
+
+def load(path: str | Path, model: nn.Module | None = None) -> QuantizedModel:
+    """Read a file written by ``save``. BERT encoders are rebuilt from the file; other architectures need
+    their float ``model`` (the skeleton the recipe is applied to before the tensors are loaded)."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise LowbitError(f"path: expected a readable safetensors file, got {path} ({e})") from e
+    try:
+        meta = json.loads(header["lowbit_model"])
+        expect(meta.get("version") == FILE_VERSION, "file version", str(FILE_VERSION), meta.get("version"))
+        recipe = get_recipe(Recipe.from_json(json.dumps(meta["recipe"])))
+        arch = meta["architecture"]
+    except (KeyError, TypeError, json.JSONDecodeError) as e:
+        raise LowbitError(f"path: expected a lowbit model file, got {path} ({e!r})") from e
+    if model is None:
+        if arch.get("kind") != "bert":
+            raise LowbitError(
+                f"model: expected the float model of architecture {arch.get('kind')!r} to load into"
+            )
+        from lowbit.models.bert import BertConfig, BertEncoder
+
+        model = BertEncoder(BertConfig(**arch["config"]))
+    qmodel = QuantizedModel(_convert(copy.deepcopy(model).eval(), recipe), recipe)
+    try:
+        qmodel.module.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise LowbitError(
+            f"path: expected tensors matching the {recipe.name!r} model, got a mismatch ({e})"
+        ) from e
+    for m in qmodel.modules():
+        if hasattr(m, "repack"):
+            m.repack()
+    return qmodel
