@@ -77,10 +77,15 @@ def embed_all(model, ids: torch.Tensor, mask: torch.Tensor, batch: int = 64) -> 
 
 
 def latency_ms(model, threads: int = 1, tokens: int = 128, repeats: int = 10) -> float:
-    """Median latency of one forward pass at batch 1 x ``tokens`` on ``threads`` threads."""
+    """Median latency of one forward pass at batch 1 x ``tokens`` on ``threads`` threads (torch's and
+    lowbit's: LOWBIT_NUM_THREADS is set for the duration)."""
+    import os
+
     from lowbit.bench.timing import median_seconds
 
     old = torch.get_num_threads()
+    old_env = os.environ.get("LOWBIT_NUM_THREADS")
+    os.environ["LOWBIT_NUM_THREADS"] = str(threads)
     torch.set_num_threads(threads)
     ids = torch.randint(1000, 20000, (1, tokens), generator=torch.Generator().manual_seed(0))
     mask = torch.ones_like(ids)
@@ -89,6 +94,10 @@ def latency_ms(model, threads: int = 1, tokens: int = 128, repeats: int = 10) ->
             return median_seconds(lambda: model(ids, mask), repeats=repeats, min_time=0.0) * 1e3
     finally:
         torch.set_num_threads(old)
+        if old_env is None:
+            os.environ.pop("LOWBIT_NUM_THREADS")
+        else:
+            os.environ["LOWBIT_NUM_THREADS"] = old_env
 
 
 def executed_table(ids, mask, ref, probe, y, train) -> None:
@@ -96,7 +105,6 @@ def executed_table(ids, mask, ref, probe, y, train) -> None:
     import warnings
 
     from lowbit.models.minilm import load_minilm
-    from lowbit.nn import quantize_dynamic
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -106,7 +114,7 @@ def executed_table(ids, mask, ref, probe, y, train) -> None:
     models = {
         "float32 (torch)": load_minilm(),
         "dynamic-int8 (torch.ao)": torch_dyn,
-        "dynamic-int8 (lowbit GEMM)": quantize_dynamic(load_minilm(), threads=1),
+        "dynamic-int8 (lowbit GEMM)": lowbit.quantize(load_minilm(), "dynamic-int8"),
     }
     print("\nexecuted in int8 (real integer matmuls; activations quantized per call, nonlinears float32):")
     header = f"{'model':<28}{'emb cos':>9}{'probe acc':>11}{'ms 1x128':>10}{'vs float':>10}"
