@@ -43,27 +43,22 @@ class DynamicInt8Linear(nn.Module):
         """Pack weight_codes for the kernel (after from_float, or after loading a state dict)."""
         expect(self.weight_codes.dtype == torch.int8, "weight_codes", "int8 codes", self.weight_codes.dtype)
         self.packed = pack_weight(self.weight_codes.contiguous().numpy())
+        self._w_scale = self.weight_scale.numpy().astype(np.float32)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
         x2 = x.detach().reshape(-1, self.in_features).to(torch.float32)  # inference only: no autograd
-        lo = min(float(x2.min()), 0.0)
-        hi = max(float(x2.max()), 0.0)
+        mn, mx = torch.aminmax(x2)
+        lo, hi = min(float(mn), 0.0), max(float(mx), 0.0)
         s_x = (hi - lo) / 255 if hi > lo else 1.0
         zp = int(round(-lo / s_x))
-        a = torch.clamp(torch.round(x2 / s_x) + zp, 0, 255).to(torch.uint8)
-        scale = (self.weight_scale * s_x).numpy().astype(np.float32)
-        y = torch.from_numpy(
-            gemm(
-                a.numpy(),
-                self.packed,
-                a_zero_point=zp,
-                out_dtype=np.float32,
-                scale=scale,
-                threads=self.threads,
-            )
+        # round(x / s_x) + zp, clamped: in place, one temporary
+        a = (x2 / s_x).round_().add_(zp).clamp_(0, 255).to(torch.uint8)
+        scale = self._w_scale * np.float32(s_x)
+        out = gemm(
+            a.numpy(), self.packed, a_zero_point=zp, out_dtype=np.float32, scale=scale, threads=self.threads
         )
-        return (y + self.bias).reshape(*shape[:-1], self.out_features)
+        return torch.from_numpy(out).add_(self.bias).reshape(*shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
         return (
