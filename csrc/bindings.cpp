@@ -9,6 +9,8 @@
 #include "check.h"
 #include "cpu.h"
 #include "gemm.h"
+#include "intops.h"
+#include "intops_one.h"
 #include "requant.h"
 #include "rounding.h"
 
@@ -137,6 +139,100 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
   gemm_s8(which, ap, a_signed, M, k, a_zero_point, pp, cs, n, bp, ep, threads);
 }
 
+// Shapes of an elementwise op's input and output must agree exactly (not just their sizes).
+void require_same_shape(const In& a, const Out& b, const char* b_name) {
+  bool same = a.ndim() == b.ndim();
+  for (size_t i = 0; same && i < a.ndim(); ++i) same = a.shape(i) == b.shape(i);
+  require(same, std::string(b_name) + ": expected the shape of q");
+}
+
+// q as int16 or int32 codes (the I-BERT ops take 16-bit activations, or 32-bit ones)
+const void* checked_codes(const In& q, bool& is16) {
+  is16 = q.dtype() == nb::dtype<int16_t>();
+  require(is16 || q.dtype() == nb::dtype<int32_t>(), "q: expected dtype int16 or int32 (integer codes)");
+  const void* p = is16 ? (const void*)checked<int16_t>(q, "q", 1, 8) : (const void*)checked<int32_t>(q, "q", 1, 8);
+  require(q.size() > 0, "q: expected a non-empty array");
+  return p;
+}
+
+void require_dyadic(int32_t m0, int32_t shift) {
+  require(m0 >= 0, "m0: expected a non-negative multiplier");
+  require(shift >= 0 && shift <= kMaxShift, "shift: expected a value in [0, 62]");
+}
+
+void ibert_softmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, int32_t qb, int32_t qc, const Out& out,
+                      const std::string& isa) {
+  bool is16;
+  const void* qp = checked_codes(q, is16);
+  const int64_t n = int64_t(q.shape(q.ndim() - 1)), rows = int64_t(q.size()) / n;
+  require(n <= (int64_t(1) << 20), "q: expected rows of at most 2^20 elements along the last axis");
+  uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
+  require_same_shape(q, out, "out");
+  require(dclip >= 1 && dclip <= (int64_t(1) << 31), "dclip: expected a value in [1, 2^31]");
+  require_dyadic(m0, shift);
+  // these bounds are what keeps the kernels' 32-bit exp arithmetic and its one 32x32 product exact
+  const int64_t top = int64_t(qb) * qb + qc;
+  require(qb >= (1 << kExpK) && qb < (1 << 15) && qc >= 0 && top > (int64_t(1) << 30) && top < (int64_t(1) << 31),
+          "qb, qc: expected exp polynomial constants with 2^14 <= qb < 2^15, 2^30 < qb^2 + qc < 2^31 (from ibert's EXP_* constants)");
+  const SoftmaxParams p{dclip, m0, shift, qb, qc};
+  const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
+  nb::gil_scoped_release release;
+  if (is16) ibert_softmax(which, static_cast<const int16_t*>(qp), rows, n, p, o);
+  else ibert_softmax(which, static_cast<const int32_t*>(qp), rows, n, p, o);
+}
+
+void ibert_gelu_py(const In& q, int64_t clip, int32_t m0, int32_t shift, int32_t qc, const Out& out,
+                   const std::string& isa) {
+  bool is16;
+  const void* qp = checked_codes(q, is16);
+  const bool out32 = out.dtype() == nb::dtype<int32_t>();
+  void* o = out32 ? (void*)checked<int32_t>(out, "out", 1, 8) : (void*)checked<int64_t>(out, "out", 1, 8);
+  require_same_shape(q, out, "out");
+  require(clip >= 1 && clip <= (int64_t(1) << 31), "clip: expected a value in [1, 2^31]");
+  require_dyadic(m0, shift);
+  require(qc >= (1 << 24) && qc <= (1 << 30), "qc: expected the erf constant in [2^24, 2^30]");
+  const GeluParams p{clip, m0, shift, qc};
+  // |q (erf + one)| <= 2^15 * 2 one < 2^31 needs 16-bit codes and one < 2^15 (true for I-BERT's erf)
+  require(!out32 || (is16 && ibert_gelu_one_constant(p) < (1 << 15)),
+          "out: int32 output needs int16 codes (the products of int32 codes can need 48 bits)");
+  const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
+  nb::gil_scoped_release release;
+  const int64_t size = int64_t(q.size());
+  if (out32) ibert_gelu(which, static_cast<const int16_t*>(qp), size, p, static_cast<int32_t*>(o));
+  else if (is16) ibert_gelu(which, static_cast<const int16_t*>(qp), size, p, static_cast<int64_t*>(o));
+  else ibert_gelu(which, static_cast<const int32_t*>(qp), size, p, static_cast<int64_t*>(o));
+}
+
+void ibert_layernorm_py(const In& q, int64_t eps, const In& m0, const In& shift, const In& beta, const Out& out,
+                        const std::string& isa) {
+  bool is16;
+  const void* qp = checked_codes(q, is16);
+  const int64_t n = int64_t(q.shape(q.ndim() - 1)), rows = int64_t(q.size()) / n;
+  require(n >= 2 && n <= (1 << 14), "q: expected 2..16384 elements along the last axis");
+  // the kernel's sums rely on |q| < 2^15: a full pass, but cheap next to the op itself
+  require(is16 ? codes_within(static_cast<const int16_t*>(qp), int64_t(q.size()), -32767, 32767)
+               : codes_within(static_cast<const int32_t*>(qp), int64_t(q.size()), -32767, 32767),
+          "q: expected codes in [-32767, 32767]");
+  int8_t* o = checked<int8_t>(out, "out", 1, 8);
+  require_same_shape(q, out, "out");
+  require(eps >= 0 && eps <= (int64_t(1) << 60), "eps: expected an integer eps in [0, 2^60]");
+  const int32_t* mp = checked<int32_t>(m0, "m0", 1, 1);
+  const int32_t* sp = checked<int32_t>(shift, "shift", 1, 1);
+  const int64_t* bp = checked<int64_t>(beta, "beta", 1, 1);
+  require(int64_t(m0.shape(0)) == n && int64_t(shift.shape(0)) == n && int64_t(beta.shape(0)) == n,
+          "m0, shift, beta: expected one per channel (the last axis of q)");
+  for (int64_t c = 0; c < n; ++c) {
+    if (sp[c] < 0 || sp[c] > kMaxShift) throw Error("shift: expected values in [0, 62]");
+    if (mp[c] == INT32_MIN) throw Error("m0: expected |m0| < 2^31");
+    if (bp[c] < -(int64_t(1) << 61) || bp[c] > (int64_t(1) << 61)) throw Error("beta: expected |beta| <= 2^61");
+  }
+  const LayerNormParams p{eps, mp, sp, bp};
+  const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
+  nb::gil_scoped_release release;
+  if (is16) ibert_layernorm(which, static_cast<const int16_t*>(qp), rows, n, p, o);
+  else ibert_layernorm(which, static_cast<const int32_t*>(qp), rows, n, p, o);
+}
+
 }  // namespace
 
 namespace lowbit {
@@ -174,6 +270,14 @@ NB_MODULE(_C, m) {
         nb::arg("zero_point"), nb::arg("qmin"), nb::arg("qmax"), nb::arg("relu"), nb::arg("out"),
         nb::arg("isa") = "auto", nb::arg("threads") = 1, "int8 GEMM with fused epilogue; see lowbit/ops/gemm.py.");
   m.attr("GEMM_MAX_K") = kMaxK;
+  m.def("ibert_softmax", &ibert_softmax_py, nb::arg("q"), nb::arg("dclip"), nb::arg("m0"), nb::arg("shift"),
+        nb::arg("qb"), nb::arg("qc"), nb::arg("out"), nb::arg("isa") = "auto",
+        "I-BERT integer softmax along the last axis; see lowbit/ops/intops_kernels.py.");
+  m.def("ibert_gelu", &ibert_gelu_py, nb::arg("q"), nb::arg("clip"), nb::arg("m0"), nb::arg("shift"), nb::arg("qc"),
+        nb::arg("out"), nb::arg("isa") = "auto", "I-BERT integer GELU; see lowbit/ops/intops_kernels.py.");
+  m.def("ibert_layernorm", &ibert_layernorm_py, nb::arg("q"), nb::arg("eps"), nb::arg("m0"), nb::arg("shift"),
+        nb::arg("beta"), nb::arg("out"), nb::arg("isa") = "auto",
+        "I-BERT integer LayerNorm along the last axis; see lowbit/ops/intops_kernels.py.");
 #if defined(__x86_64__)
   m.def(
       "vnni_peak_loop",

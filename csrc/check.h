@@ -25,6 +25,7 @@ const char* dtype_name() {
   else if constexpr (std::is_same_v<T, uint8_t>) return "uint8";
   else if constexpr (std::is_same_v<T, int16_t>) return "int16";
   else if constexpr (std::is_same_v<T, int32_t>) return "int32";
+  else if constexpr (std::is_same_v<T, int64_t>) return "int64";
   else if constexpr (std::is_same_v<T, float>) return "float32";
   else return "?";
 }

@@ -8,6 +8,7 @@
 
 #include "cpu.h"
 #include "gemm.h"
+#include "intops.h"
 #include "requant.h"
 #include "rounding.h"
 
@@ -109,6 +110,41 @@ static void gemm_variants() {
   }
 }
 
+// I-BERT softmax / GELU / LayerNorm: every variant against the scalar kernel (itself checked against the
+// numpy reference by tests/kernels/test_intops_kernels.py), random rows and constants from real scales.
+static void intops_variants() {
+  std::mt19937 rng(4);
+  const SoftmaxParams sp[] = {{21488, 1586259973, 26, 31996, 536204219}, {43, 1549082005, 17, 31996, 536204219}};
+  const GeluParams gp[] = {{2503, 1757992375, 30, 18563806}, {52, 1373431543, 24, 18563806}};
+  for (Isa isa : available_isas()) {
+    for (int trial = 0; trial < 100; ++trial) {
+      const int64_t rows = 1 + rng() % 4, n = 2 + rng() % 90;
+      std::vector<int32_t> q(size_t(rows * n));
+      for (auto& v : q) v = trial % 5 == 0 ? 32767 : int32_t(rng() % 65535) - 32767;
+      std::vector<uint8_t> s_got(q.size()), s_want(q.size());
+      ibert_softmax(isa, q.data(), rows, n, sp[trial % 2], s_got.data());
+      ibert_softmax_scalar(q.data(), rows, n, sp[trial % 2], s_want.data());
+      check(s_got == s_want, "ibert_softmax");
+      std::vector<int64_t> g_got(q.size()), g_want(q.size());
+      ibert_gelu(isa, q.data(), rows * n, gp[trial % 2], g_got.data());
+      ibert_gelu_scalar(q.data(), rows * n, gp[trial % 2], g_want.data());
+      check(g_got == g_want, "ibert_gelu");
+      std::vector<int32_t> m0(static_cast<size_t>(n)), shift(static_cast<size_t>(n));
+      std::vector<int64_t> beta(static_cast<size_t>(n));
+      for (int64_t c = 0; c < n; ++c) {
+        m0[size_t(c)] = int32_t((1u << 30) + rng() % (1u << 30)) * (rng() % 2 ? 1 : -1);
+        shift[size_t(c)] = int32_t(30 + rng() % 17);
+        beta[size_t(c)] = (int64_t(rng() % 4001) - 2000) << (shift[size_t(c)] - 8);
+      }
+      const LayerNormParams lp{int64_t(rng() % 1000), m0.data(), shift.data(), beta.data()};
+      std::vector<int8_t> l_got(q.size()), l_want(q.size());
+      ibert_layernorm(isa, q.data(), rows, n, lp, l_got.data());
+      ibert_layernorm_scalar(q.data(), rows, n, lp, l_want.data());
+      check(l_got == l_want, "ibert_layernorm");
+    }
+  }
+}
+
 int main() {
   std::printf("variants:");
   for (Isa isa : available_isas()) std::printf(" %s", isa_name(isa));
@@ -116,6 +152,7 @@ int main() {
   rounding_rule();
   requantize_variants();
   gemm_variants();
+  intops_variants();
   std::printf("selftest: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -1,0 +1,213 @@
+// AVX-512 I-BERT softmax / GELU / LayerNorm, bit-exact with intops_one.h. 16 codes per step; row tails use masked
+// loads and stores, so every element goes through the same vector code. The 32x32 -> 64-bit products
+// of the dyadic rescale run on even and odd lanes separately (vpmuldq) and are clamped back into int32
+// range before the lanes are recombined, which keeps the rest of the arithmetic 32-bit.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <climits>
+#include <type_traits>
+#include <vector>
+
+#include "intops.h"
+#include "intops_one.h"
+
+namespace lowbit {
+namespace {
+
+// Masked loads and stores only for a row's tail: on some CPUs (AMD Zen 4) masked stores are slow.
+inline __m512i load16(const int32_t* p, __mmask16 m) {
+  return m == 0xFFFF ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi32(m, p);
+}
+inline __m512i load16(const int16_t* p, __mmask16 m) {
+  return _mm512_cvtepi16_epi32(m == 0xFFFF ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))
+                                           : _mm256_maskz_loadu_epi16(m, p));
+}
+inline void store16(int32_t* p, __mmask16 m, __m512i v) {
+  if (m == 0xFFFF) _mm512_storeu_si512(p, v);
+  else _mm512_mask_storeu_epi32(p, m, v);
+}
+inline void store16(uint8_t* p, __mmask16 m, __m128i v) {
+  if (m == 0xFFFF) _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
+  else _mm_mask_storeu_epi8(p, m, v);
+}
+inline void store16(int8_t* p, __mmask16 m, __m128i v) { store16(reinterpret_cast<uint8_t*>(p), m, v); }
+inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1); }
+
+// rshift_round(v * m0, shift) of the even (low dword) lanes of v, as int64; half = 2^(shift-1) or 0
+inline __m512i rescale_even(__m512i v, __m512i m0, __m512i half, __m128i shift) {
+  return _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(v, m0), half), shift);
+}
+// even / odd int64 lanes whose values fit int32, back into 16 int32 lanes
+inline __m512i join(__m512i even, __m512i odd) {
+  return _mm512_mask_blend_epi32(__mmask16(0xAAAA), even, _mm512_slli_epi64(odd, 32));
+}
+
+template <typename T>
+int32_t row_max(const T* row, int64_t n) {
+  __m512i mx = _mm512_set1_epi32(INT32_MIN);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    mx = _mm512_mask_max_epi32(mx, m, mx, load16(row + i, m));
+  }
+  return _mm512_reduce_max_epi32(mx);
+}
+
+}  // namespace
+
+template <typename T>
+void ibert_softmax_avx512(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out) {
+  thread_local std::vector<int32_t> ebuf;
+  ebuf.resize(size_t(n));
+  int32_t* e = ebuf.data();
+  const __m512i m0 = _mm512_set1_epi64(p.m0);
+  const __m512i half = _mm512_set1_epi64(p.shift ? int64_t(1) << (p.shift - 1) : 0);
+  const __m128i shift = _mm_cvtsi32_si128(p.shift);
+  const __m512i xmin = _mm512_set1_epi64(kExpMin), qb = _mm512_set1_epi32(p.qb), qc = _mm512_set1_epi32(p.qc);
+  const __m512i one = _mm512_set1_epi32(1), lo32 = _mm512_set1_epi64(0xFFFFFFFF);
+  const __m512i round54 = _mm512_set1_epi64(int64_t(1) << (kSoftmaxOutShift - 1)), u8max = _mm512_set1_epi32(255);
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = q + r * n;
+    const int32_t mx = row_max(row, n);
+    // clamping q at max - dclip (not below INT32_MIN) is the reference's clamp of q - max at -dclip,
+    // and it keeps q - max inside int32 (>= -2^31)
+    const __m512i lo = _mm512_set1_epi32(int32_t(std::max<int64_t>(int64_t(mx) - p.dclip, INT32_MIN)));
+    const __m512i mxv = _mm512_set1_epi32(mx);
+    __m512i sum_even = _mm512_setzero_si512(), sum_odd = _mm512_setzero_si512();
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 m = tail_mask(n - i);
+      const __m512i d = _mm512_sub_epi32(_mm512_max_epi32(load16(row + i, m), lo), mxv);
+      // x = max(rshift_round(d * m0, shift), -30 * 2^14): non-positive, fits int32 after the clamp
+      const __m512i x_even = _mm512_max_epi64(rescale_even(d, m0, half, shift), xmin);
+      const __m512i x_odd = _mm512_max_epi64(rescale_even(_mm512_srli_epi64(d, 32), m0, half, shift), xmin);
+      const __m512i x = join(x_even, x_odd);
+      const __m512i z = _mm512_srli_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), x), kExpK);
+      const __m512i t = _mm512_add_epi32(_mm512_add_epi32(x, _mm512_slli_epi32(z, kExpK)), qb);
+      // t in [1, 2^15) (checked qb), so its high 16 bits are 0 and vpmaddwd squares it in one uop
+      const __m512i poly = _mm512_add_epi32(_mm512_madd_epi16(t, t), qc);  // in (0, 2^31): checked
+      // rshift_round(poly, z) unsigned: poly + 2^(z-1) < 2^32
+      const __m512i rnd = _mm512_srli_epi32(_mm512_sllv_epi32(one, z), 1);
+      const __m512i ev = _mm512_maskz_srlv_epi32(m, _mm512_add_epi32(poly, rnd), z);
+      store16(e + i, m, ev);
+      sum_even = _mm512_add_epi64(sum_even, _mm512_and_si512(ev, lo32));
+      sum_odd = _mm512_add_epi64(sum_odd, _mm512_srli_epi64(ev, 32));
+    }
+    const int64_t total = _mm512_reduce_add_epi64(_mm512_add_epi64(sum_even, sum_odd));
+    // total >= the max element's exp > 2^30, so factor < 2^32 and e * factor is one vpmuludq
+    const __m512i f = _mm512_set1_epi64((int64_t(1) << 62) / total);
+    uint8_t* o = out + r * n;
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 m = tail_mask(n - i);
+      const __m512i ev = load16(e + i, m);
+      const __m512i p_even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epu32(ev, f), round54), kSoftmaxOutShift);
+      const __m512i p_odd =
+          _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(ev, 32), f), round54), kSoftmaxOutShift);
+      store16(o + i, m, _mm512_cvtepi32_epi8(_mm512_min_epu32(join(p_even, p_odd), u8max)));
+    }
+  }
+}
+
+template <typename T, typename O>
+void ibert_gelu_avx512(const T* q, int64_t size, const GeluParams& p, O* out) {
+  const __m512i m0 = _mm512_set1_epi64(p.m0);
+  const __m512i half = _mm512_set1_epi64(p.shift ? int64_t(1) << (p.shift - 1) : 0);
+  const __m128i shift = _mm_cvtsi32_si128(p.shift);
+  const __m512i clip_lo = _mm512_set1_epi32(int32_t(-p.clip));  // clip <= 2^31
+  const __m512i clip_hi = _mm512_set1_epi32(int32_t(std::min<int64_t>(p.clip, INT32_MAX)));
+  const __m512i cap = _mm512_set1_epi64(1 << kErfK), k = _mm512_set1_epi32(1 << kErfK);
+  const __m512i qc = _mm512_set1_epi32(p.qc + (1 << (kErfDrop - 1)));  // with the rounding term
+  const __m512i one = _mm512_set1_epi32(ibert_gelu_one_constant(p));
+  for (int64_t i = 0; i < size; i += 16) {
+    const __mmask16 m = tail_mask(size - i);
+    const __m512i qv = load16(q + i, m);
+    const __m512i c = _mm512_min_epi32(_mm512_max_epi32(qv, clip_lo), clip_hi);
+    const __m512i xe_even = _mm512_min_epi64(_mm512_abs_epi64(rescale_even(c, m0, half, shift)), cap);
+    const __m512i xe_odd = _mm512_min_epi64(_mm512_abs_epi64(rescale_even(_mm512_srli_epi64(c, 32), m0, half, shift)), cap);
+    // (xe - 2^12)^2 as (2^12 - xe)^2: in [0, 2^12], high 16 bits 0, so vpmaddwd squares it in one uop
+    const __m512i t = _mm512_sub_epi32(k, join(xe_even, xe_odd));
+    const __m512i mag = _mm512_srli_epi32(_mm512_sub_epi32(qc, _mm512_madd_epi16(t, t)), kErfDrop);  // >= 0
+    const __mmask16 neg = _mm512_cmplt_epi32_mask(qv, _mm512_setzero_si512());
+    const __mmask16 nonzero = _mm512_test_epi32_mask(qv, qv);
+    const __m512i erf = _mm512_maskz_mov_epi32(nonzero, _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag));
+    const __m512i g = _mm512_add_epi32(erf, one);
+    if constexpr (std::is_same_v<O, int32_t>) {  // checked to fit: |q| <= 2^15, |g| <= 2 one < 2^16
+      store16(out + i, m, _mm512_mullo_epi32(qv, g));
+    } else {
+      // q * g in order, as int64 (|q| <= 2^31, |g| < 2^16)
+      const __m512i y_lo = _mm512_mul_epi32(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(qv)),
+                                            _mm512_cvtepi32_epi64(_mm512_castsi512_si256(g)));
+      const __m512i y_hi = _mm512_mul_epi32(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(qv, 1)),
+                                            _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(g, 1)));
+      if (m == 0xFFFF) {
+        _mm512_storeu_si512(out + i, y_lo);
+        _mm512_storeu_si512(out + i + 8, y_hi);
+      } else {
+        _mm512_mask_storeu_epi64(out + i, __mmask8(m), y_lo);
+        _mm512_mask_storeu_epi64(out + i + 8, __mmask8(m >> 8), y_hi);
+      }
+    }
+  }
+}
+
+inline __m512i load8_64(const int32_t* p, __mmask8 m) { return _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(m, p)); }
+inline __m512i load8_64(const int16_t* p, __mmask8 m) { return _mm512_cvtepi16_epi64(_mm_maskz_loadu_epi16(m, p)); }
+
+// Row sums of q and q^2 in 32-bit lanes / 64-bit even-odd lanes, then the scalar row constants and an
+// int64 pass of 8 lanes: the normalisation product d * inv needs up to 56 bits (vpmullq).
+template <typename T>
+void ibert_layernorm_avx512(const T* q, int64_t rows, int64_t n, const LayerNormParams& p, int8_t* out) {
+  // per-channel beta + the rounding term 2^(shift-1), and the shift as int64: once per call
+  thread_local std::vector<int64_t> beta_r, shift64;
+  beta_r.resize(size_t(n));
+  shift64.resize(size_t(n));
+  for (int64_t c = 0; c < n; ++c) {
+    shift64[size_t(c)] = p.shift[c];
+    beta_r[size_t(c)] = p.beta[c] + (p.shift[c] ? int64_t(1) << (p.shift[c] - 1) : 0);
+  }
+  // locals, not p.* or the vectors: the int8 stores may alias them and force reloads in the loop
+  const int32_t* m0p = p.m0;
+  const int64_t* br = beta_r.data();
+  const int64_t* shp = shift64.data();
+  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF), qmin = _mm512_set1_epi64(-128), qmax = _mm512_set1_epi64(127);
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = q + r * n;
+    __m512i s = _mm512_setzero_si512(), s2_even = _mm512_setzero_si512(), s2_odd = _mm512_setzero_si512();
+    for (int64_t i = 0; i < n; i += 16) {  // per lane |sum| <= 2^10 * 2^15 and q^2 < 2^30: no overflow
+      const __m512i v = load16(row + i, tail_mask(n - i));
+      s = _mm512_add_epi32(s, v);
+      const __m512i sq = _mm512_mullo_epi32(v, v);
+      s2_even = _mm512_add_epi64(s2_even, _mm512_and_si512(sq, lo32));
+      s2_odd = _mm512_add_epi64(s2_odd, _mm512_srli_epi64(sq, 32));
+    }
+    const LnRow st = ibert_layernorm_row(_mm512_reduce_add_epi32(s),
+                                         _mm512_reduce_add_epi64(_mm512_add_epi64(s2_even, s2_odd)), n, p.eps);
+    const __m512i mean = _mm512_set1_epi64(st.mean), inv = _mm512_set1_epi64(st.inv);
+    const __m512i y_rnd = _mm512_set1_epi64(int64_t(1) << (st.y_shift - 1));  // y_shift >= 15
+    const __m128i y_shift = _mm_cvtsi32_si128(st.y_shift);
+    // 8 int64 lanes -> 8 int8 codes in the low half of an xmm
+    auto eight = [&](int64_t i, __mmask8 m) {
+      const __m512i d = _mm512_sub_epi64(_mm512_slli_epi64(load8_64(row + i, m), kLnF), mean);
+      const __m512i y = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mullo_epi64(d, inv), y_rnd), y_shift);
+      const __m512i acc = _mm512_add_epi64(_mm512_mul_epi32(y, load8_64(m0p + i, m)), _mm512_maskz_loadu_epi64(m, br + i));
+      const __m512i v = _mm512_srav_epi64(acc, _mm512_maskz_loadu_epi64(m, shp + i));
+      return _mm512_cvtepi64_epi8(_mm512_max_epi64(_mm512_min_epi64(v, qmax), qmin));
+    };
+    int8_t* o = out + r * n;
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 m = tail_mask(n - i);
+      const __m128i codes = _mm_unpacklo_epi64(eight(i, __mmask8(m)), eight(i + 8, __mmask8(m >> 8)));
+      store16(o + i, m, codes);  // not vpmovqb to memory: slow
+    }
+  }
+}
+
+template void ibert_layernorm_avx512<int16_t>(const int16_t*, int64_t, int64_t, const LayerNormParams&, int8_t*);
+template void ibert_layernorm_avx512<int32_t>(const int32_t*, int64_t, int64_t, const LayerNormParams&, int8_t*);
+template void ibert_softmax_avx512<int16_t>(const int16_t*, int64_t, int64_t, const SoftmaxParams&, uint8_t*);
+template void ibert_softmax_avx512<int32_t>(const int32_t*, int64_t, int64_t, const SoftmaxParams&, uint8_t*);
+template void ibert_gelu_avx512<int16_t, int64_t>(const int16_t*, int64_t, const GeluParams&, int64_t*);
+template void ibert_gelu_avx512<int32_t, int64_t>(const int32_t*, int64_t, const GeluParams&, int64_t*);
+template void ibert_gelu_avx512<int16_t, int32_t>(const int16_t*, int64_t, const GeluParams&, int32_t*);
+template void ibert_gelu_avx512<int32_t, int32_t>(const int32_t*, int64_t, const GeluParams&, int32_t*);
+
+}  // namespace lowbit

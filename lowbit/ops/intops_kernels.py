@@ -1,0 +1,137 @@
+"""C++ kernels of the I-BERT integer ops, bit-exact with the references in lowbit/ops/ibert.py.
+
+Each wrapper validates like its reference, derives the per-call integer constants from the float scale
+exactly as the reference does (the same expressions on the same constants), and passes only integers to
+the kernel: the C++ side never sees a float. The kernels take int16 or int32 codes, C-contiguous, rows
+along the last axis; anything else is a LowbitError (never a silent copy).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from lowbit.errors import expect
+from lowbit.ops.ibert import (
+    ERF_A,
+    ERF_B,
+    ERF_DROP,
+    ERF_K,
+    EXP_A,
+    EXP_B,
+    EXP_C,
+    EXP_K,
+    EXP_N,
+    LN_F,
+    LN_K,
+    OUT_BITS,
+    check_layernorm_args,
+)
+from lowbit.ops.intcore import check_axis, check_scale, dyadic
+from lowbit.ops.requant import quantize_multiplier, rshift_round_ref
+
+_CODES = (np.dtype(np.int16), np.dtype(np.int32))
+
+
+def _codes(q: object) -> np.ndarray:
+    arr = np.asarray(q)
+    expect(arr.dtype in _CODES, "q", "int16 or int32 codes", arr.dtype)
+    expect(arr.size > 0, "q", "a non-empty array", arr.shape)
+    return arr
+
+
+@functools.lru_cache(maxsize=256)  # a model calls with a handful of calibrated scales; this saves ~20 us
+def softmax_constants(scale: float) -> tuple[int, int, int, int, int]:
+    """(dclip, m0, shift, qb, qc) of ibert._iexp_nonpos for this input scale."""
+    s_e = math.log(2) / 2**EXP_K
+    dclip = min(2**31, math.ceil((EXP_N + 1) * math.log(2) / scale))
+    m0, shift = dyadic(scale / s_e)
+    qb, qc = math.floor(EXP_B / s_e), math.floor(EXP_C / (EXP_A * s_e * s_e))
+    return dclip, m0, shift, qb, qc
+
+
+def ibert_softmax(q: np.ndarray, scale: float, axis: int = -1, isa: str = "auto") -> tuple[np.ndarray, float]:
+    """Kernel of ``ibert_softmax_ref``: uint8 codes at scale 2^-8, rows along the last axis only."""
+    from lowbit import _C
+
+    s = check_scale(scale)
+    q = _codes(q)
+    ax = check_axis(axis, q.ndim)
+    expect(ax == q.ndim - 1, "axis", "the last axis (the kernel's rows; move the axis first)", axis)
+    out = np.empty(q.shape, dtype=np.uint8)
+    _C.ibert_softmax(q, *softmax_constants(s), out, isa)
+    return out, 2.0**-OUT_BITS
+
+
+@functools.lru_cache(maxsize=256)
+def gelu_constants(scale: float) -> tuple[int, int, int, int, float]:
+    """(clip, m0, shift, qc, output scale) of ibert_gelu_ref for this input scale."""
+    s_in = scale / math.sqrt(2.0)
+    s_e = -ERF_B / 2**ERF_K
+    clip = min(2**31, math.ceil(-ERF_B / s_in) + 1)
+    m0, shift = dyadic(s_in / s_e)
+    qc = math.floor(1.0 / (-ERF_A * s_e * s_e))
+    return clip, m0, shift, qc, scale * (1.0 / qc) * 2**ERF_DROP / 2
+
+
+def ibert_gelu(
+    q: np.ndarray, scale: float, isa: str = "auto", out_dtype: type = np.int64
+) -> tuple[np.ndarray, float]:
+    """Kernel of ``ibert_gelu_ref``: codes q (erf + one) and their scale.
+
+    The codes are int64 like the reference's; ``out_dtype=np.int32`` stores the same values in half the
+    bytes, for int16 ``q`` only (|codes| < 2^31 then; int32 codes can need 48 bits).
+    """
+    from lowbit import _C
+
+    s = check_scale(scale)
+    q = _codes(q)
+    out_dtype = np.dtype(out_dtype)
+    expect(out_dtype in (np.dtype(np.int64), np.dtype(np.int32)), "out_dtype", "int64 or int32", out_dtype)
+    expect(
+        out_dtype == np.int64 or q.dtype == np.int16,
+        "out_dtype",
+        "int64 for int32 codes (int32 needs int16 q)",
+    )
+    clip, m0, shift, qc, out_scale = gelu_constants(s)
+    out = np.empty(q.shape, dtype=out_dtype)
+    _C.ibert_gelu(q, clip, m0, shift, qc, out, isa)
+    return out, out_scale
+
+
+def layernorm_constants(
+    scale: float, w: np.ndarray, b: np.ndarray, out_scale: float, eps: float
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """(eps_int, m0, shift, beta) of layernorm_core_ref, its per-channel loop vectorized (same values)."""
+    eps_int = min(2**60, round(eps / (scale * scale) * 2 ** (2 * LN_F)))
+    m0, sh = quantize_multiplier(np.abs(w) * 2.0**-LN_K / out_scale)  # elementwise, as dyadic() is
+    m0, sh = m0.astype(np.int64), sh.astype(np.int64)
+    tiny = sh > 46  # tiny gamma: drop m0 precision so that beta * 2^shift stays in int64
+    m0[tiny], sh[tiny] = rshift_round_ref(m0[tiny], sh[tiny] - 46), 46
+    m0 = np.where(w >= 0, m0, -m0)
+    beta = np.round(np.clip(b / out_scale, -(2.0**14), 2.0**14) * 2.0**sh).astype(np.int64)
+    return eps_int, m0.astype(np.int32), sh.astype(np.int32), beta
+
+
+def ibert_layernorm(
+    q: np.ndarray,
+    scale: float,
+    weight: np.ndarray,
+    bias: np.ndarray,
+    out_scale: float,
+    eps: float = 1e-12,
+    axis: int = -1,
+    isa: str = "auto",
+) -> tuple[np.ndarray, float]:
+    """Kernel of ``ibert_layernorm_ref``: int8 codes at ``out_scale``, normalised along the last axis."""
+    from lowbit import _C
+
+    s = check_scale(scale)
+    q = _codes(q)
+    ax, w, b = check_layernorm_args(q.shape, axis, weight, bias, out_scale, eps)
+    expect(ax == q.ndim - 1, "axis", "the last axis (the kernel's rows; move the axis first)", axis)
+    out = np.empty(q.shape, dtype=np.int8)
+    _C.ibert_layernorm(q, *layernorm_constants(s, w, b, float(out_scale), eps), out, isa)
+    return out, float(out_scale)
