@@ -237,9 +237,11 @@ void ibert_layernorm_py(const In& q, int64_t eps, const In& m0, const In& shift,
 
 namespace lowbit {
 void vnni_peak_loop(int64_t iters);
+void bind_probe(nb::module_& m);  // bindings_probe.cpp
 }
 
 NB_MODULE(_C, m) {
+  lowbit::bind_probe(m);
   m.doc() = "lowbit's C++ kernels. Use them through lowbit.ops; arguments are validated here too.";
   // kept for the life of the process (never decref'd at shutdown)
   PyObject* lowbit_error = nb::object(nb::module_::import_("lowbit.errors").attr("LowbitError")).release().ptr();

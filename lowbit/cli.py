@@ -66,6 +66,39 @@ def _demo_run(args: argparse.Namespace) -> int:
     return run(quick=args.quick)
 
 
+def _probe_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true", help="shorter samples (under 20 s)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--refresh", action="store_true", help="measure again instead of using the cached result")
+
+
+def _probe_run(args: argparse.Namespace) -> int:
+    import json
+
+    from lowbit.roofline.probe import probe
+
+    r = probe(quick=args.quick, refresh=args.refresh)
+    if args.json:
+        print(json.dumps(r))
+        return 0
+    print(f"{r['cpu']} — caches: " + ", ".join(f"{k} {v >> 10} KiB" for k, v in r["cache_bytes"].items()))
+    print(f"{'limit':<28}{'1 core':>12}{'all cores':>12}")
+    a = r["all_cores"]
+    rows = [
+        ("clock_ghz", "clock GHz"),
+        ("fp32_gflops", "fp32 FMA GFLOP/s"),
+        ("int8_gops", "int8 dot GOP/s"),
+        ("popcount_binmac_gops", "AND+popcount G binMAC/s"),
+        ("lookup_gops", "byte lookups G/s"),
+    ]
+    for key, label in rows:
+        if key in r:
+            print(f"{label:<28}{r[key]:>12.1f}{a.get(key, float('nan')):>12.1f}")
+    for level, gbps in r["bw_gbps"].items():
+        print(f"{'read ' + level + ' GB/s':<28}{gbps:>12.1f}{a['bw_gbps'][level]:>12.1f}")
+    return 0
+
+
 def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("what", choices=["requant", "gemm", "intops"], help="which benchmark")
     p.add_argument("--quick", action="store_true", help="fewer shapes and repeats")
@@ -86,6 +119,7 @@ COMMANDS: dict[str, Command] = {
     "info": ("kernel variants and CPU features of this machine", _info_args, _info_run),
     "demo": ("the main job: quantize the packaged MiniLM and report what it kept", _demo_args, _demo_run),
     "bench": ("benchmarks of lowbit's kernels against peers", _bench_args, _bench_run),
+    "probe": ("measure this machine's limits (peaks and bandwidths; cached)", _probe_args, _probe_run),
 }
 
 
