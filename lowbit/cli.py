@@ -99,6 +99,27 @@ def _probe_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _roofline_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ops", default="gemm", help="comma-separated operator families (so far: gemm)")
+    p.add_argument("--quick", action="store_true", help="a smaller sweep")
+    p.add_argument(
+        "--out", default="roofline-report", help="folder for roofline.png, report.html, roofline.json"
+    )
+    p.add_argument("--json", action="store_true", help="print the JSON instead of the table")
+    p.add_argument("--threads", type=int, default=1, help="threads for every implementation")
+
+
+def _roofline_run(args: argparse.Namespace) -> int:
+    from lowbit.roofline.report import run
+
+    ops = {o.strip() for o in args.ops.split(",") if o.strip()}
+    if ops - {"gemm"}:
+        raise lowbit.LowbitError(
+            f"--ops: expected gemm (the only family with a sweep so far), got {sorted(ops)}"
+        )
+    return run(quick=args.quick, out=args.out, as_json=args.json, threads=args.threads)
+
+
 def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("what", choices=["requant", "gemm", "intops"], help="which benchmark")
     p.add_argument("--quick", action="store_true", help="fewer shapes and repeats")
@@ -120,6 +141,11 @@ COMMANDS: dict[str, Command] = {
     "demo": ("the main job: quantize the packaged MiniLM and report what it kept", _demo_args, _demo_run),
     "bench": ("benchmarks of lowbit's kernels against peers", _bench_args, _bench_run),
     "probe": ("measure this machine's limits (peaks and bandwidths; cached)", _probe_args, _probe_run),
+    "roofline": (
+        "place lowbit's and the peers' operators under this machine's roofline",
+        _roofline_args,
+        _roofline_run,
+    ),
 }
 
 
