@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "check.h"
+#include "bitserial.h"
 #include "cpu.h"
 #include "gemm.h"
 #include "intops.h"
@@ -233,6 +234,42 @@ void ibert_layernorm_py(const In& q, int64_t eps, const In& m0, const In& shift,
   else ibert_layernorm(which, static_cast<const int32_t*>(qp), rows, n, p, o);
 }
 
+BitPlanes checked_planes(const In& arr, const char* name, int64_t k) {
+  const uint64_t* p = checked<uint64_t>(arr, name, 3, 3);
+  const BitPlanes b{p, int64_t(arr.shape(0)), int64_t(arr.shape(1)), int64_t(arr.shape(2))};
+  const std::string n(name);
+  require(b.bits >= 1 && b.bits <= 8, n + ": expected 1..8 bit-planes");
+  require(b.rows >= 1, n + ": expected at least one row");
+  require(b.words % 8 == 0 && b.words * 64 >= k && (b.words - 8) * 64 < k,
+          n + ": expected ceil(K / 512) * 8 words per row (the packer's layout) for K = " + std::to_string(k));
+  // the XOR form and the shifts rely on zero padding: check the words past K (a few per row)
+  const int64_t full = k / 64, rem = k % 64;
+  for (int64_t r = 0; r < b.bits * b.rows; ++r) {
+    const uint64_t* row = p + r * b.words;
+    if (rem && (row[full] >> rem) != 0) throw Error(n + ": expected zero padding bits past K");
+    for (int64_t t = full + (rem ? 1 : 0); t < b.words; ++t)
+      if (row[t]) throw Error(n + ": expected zero padding words past K");
+  }
+  return b;
+}
+
+void bitserial_py(const In& a, const In& w, int64_t k, bool bipolar, const Out& out, const std::string& isa) {
+  require(k >= 1, "k: expected K >= 1");
+  const BitPlanes pa = checked_planes(a, "a", k), pw = checked_planes(w, "w", k);
+  require(pa.words == pw.words, "w: expected the same words per row as a");
+  require(!bipolar || (pa.bits == 1 && pw.bits == 1), "bipolar: expected 1-bit a and w (+-1 values)");
+  const double worst = double(k) * double((1 << pa.bits) - 1) * double((1 << pw.bits) - 1);
+  require(worst < 2147483647.0, "k: expected K * (2^p - 1) * (2^q - 1) < 2^31 (int32 output)");
+  int32_t* o = checked<int32_t>(out, "out", 2, 2);
+  require(int64_t(out.shape(0)) == pa.rows && int64_t(out.shape(1)) == pw.rows, "out: expected shape [M, N]");
+  Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
+  bool popcnt = false;
+  for (const auto& f : cpu_features()) popcnt = popcnt || f == "avx512vpopcntdq";
+  if (which == Isa::avx512 && !popcnt) which = Isa::scalar;  // AVX-512 without VPOPCNTDQ (Cascade Lake)
+  nb::gil_scoped_release release;
+  bitserial_gemm(which, pa, pw, bipolar, k, o);
+}
+
 }  // namespace
 
 namespace lowbit {
@@ -272,6 +309,8 @@ NB_MODULE(_C, m) {
         nb::arg("zero_point"), nb::arg("qmin"), nb::arg("qmax"), nb::arg("relu"), nb::arg("out"),
         nb::arg("isa") = "auto", nb::arg("threads") = 1, "int8 GEMM with fused epilogue; see lowbit/ops/gemm.py.");
   m.attr("GEMM_MAX_K") = kMaxK;
+  m.def("bitserial_gemm", &bitserial_py, nb::arg("a"), nb::arg("w"), nb::arg("k"), nb::arg("bipolar"),
+        nb::arg("out"), nb::arg("isa") = "auto", "Bit-serial GEMM on planes-outer bit-planes; see csrc/bitserial.h.");
   m.def("ibert_softmax", &ibert_softmax_py, nb::arg("q"), nb::arg("dclip"), nb::arg("m0"), nb::arg("shift"),
         nb::arg("qb"), nb::arg("qc"), nb::arg("out"), nb::arg("isa") = "auto",
         "I-BERT integer softmax along the last axis; see lowbit/ops/intops_kernels.py.");

@@ -26,6 +26,7 @@ const char* dtype_name() {
   else if constexpr (std::is_same_v<T, int16_t>) return "int16";
   else if constexpr (std::is_same_v<T, int32_t>) return "int32";
   else if constexpr (std::is_same_v<T, int64_t>) return "int64";
+  else if constexpr (std::is_same_v<T, uint64_t>) return "uint64";
   else if constexpr (std::is_same_v<T, float>) return "float32";
   else return "?";
 }
