@@ -5,11 +5,13 @@
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "check.h"
 #include "bitserial.h"
 #include "cpu.h"
 #include "gemm.h"
+#include "quant_act.h"
 #include "intops.h"
 #include "intops_one.h"
 #include "requant.h"
@@ -270,6 +272,29 @@ void bitserial_py(const In& a, const In& w, int64_t k, bool bipolar, const Out& 
   bitserial_gemm(which, pa, pw, bipolar, k, o);
 }
 
+std::vector<float> minmax_py(const In& x, const std::string& isa) {
+  const float* p = checked<float>(x, "x", 1, 8);
+  require(x.size() >= 1, "x: expected a non-empty array");
+  const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
+  float mn, mx;
+  {
+    nb::gil_scoped_release release;
+    minmax_f32(which, p, int64_t(x.size()), &mn, &mx);
+  }
+  return {mn, mx};
+}
+
+void quantize_u8_py(const In& x, float scale, int32_t zero_point, const Out& out, const std::string& isa) {
+  const float* p = checked<float>(x, "x", 1, 8);
+  uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
+  require(out.size() == x.size(), "out: expected as many elements as x");
+  require(std::isfinite(scale) && scale > 0.0f, "scale: expected a finite positive float32");
+  require(zero_point >= 0 && zero_point <= 255, "zero_point: expected 0..255");
+  const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
+  nb::gil_scoped_release release;
+  quantize_u8(which, p, int64_t(x.size()), scale, zero_point, o);
+}
+
 }  // namespace
 
 namespace lowbit {
@@ -309,6 +334,9 @@ NB_MODULE(_C, m) {
         nb::arg("zero_point"), nb::arg("qmin"), nb::arg("qmax"), nb::arg("relu"), nb::arg("out"),
         nb::arg("isa") = "auto", nb::arg("threads") = 1, "int8 GEMM with fused epilogue; see lowbit/ops/gemm.py.");
   m.attr("GEMM_MAX_K") = kMaxK;
+  m.def("minmax_f32", &minmax_py, nb::arg("x"), nb::arg("isa") = "auto", "[min, max] of a float32 array.");
+  m.def("quantize_u8", &quantize_u8_py, nb::arg("x"), nb::arg("scale"), nb::arg("zero_point"), nb::arg("out"),
+        nb::arg("isa") = "auto", "out = clamp(rint(x / scale) + zero_point, 0, 255); see csrc/quant_act.h.");
   m.def("bitserial_gemm", &bitserial_py, nb::arg("a"), nb::arg("w"), nb::arg("k"), nb::arg("bipolar"),
         nb::arg("out"), nb::arg("isa") = "auto", "Bit-serial GEMM on planes-outer bit-planes; see csrc/bitserial.h.");
   m.def("ibert_softmax", &ibert_softmax_py, nb::arg("q"), nb::arg("dclip"), nb::arg("m0"), nb::arg("shift"),

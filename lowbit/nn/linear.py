@@ -2,7 +2,7 @@
 
 ``DynamicInt8Linear`` is the "dynamic-int8" scheme that torch and ONNX Runtime ship: int8 weights, one
 scale per output feature (narrow range -127..127), packed once for the kernel; each call quantizes its
-input to uint8 with a zero point from that call's min/max (float ops, as in torch/ORT), runs the integer
+input to uint8 with a zero point from that call's min/max (in C++: csrc/quant_act.h), runs the integer
 matmul in lowbit's kernel (int32 accumulation) and returns float32 = acc * s_x * s_w[n] + bias.
 """
 
@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 import lowbit
+from lowbit import _C
 from lowbit.errors import expect
 from lowbit.ops.gemm import gemm, pack_weight
 
@@ -48,16 +49,16 @@ class DynamicInt8Linear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
         x2 = x.detach().reshape(-1, self.in_features).to(torch.float32)  # inference only: no autograd
-        mn, mx = torch.aminmax(x2)
-        lo, hi = min(float(mn), 0.0), max(float(mx), 0.0)
+        xs = x2.contiguous().numpy()
+        mn, mx = _C.minmax_f32(xs)
+        lo, hi = min(mn, 0.0), max(mx, 0.0)
         s_x = (hi - lo) / 255 if hi > lo else 1.0
         zp = int(round(-lo / s_x))
-        # round(x / s_x) + zp, clamped: in place, one temporary
-        a = (x2 / s_x).round_().add_(zp).clamp_(0, 255).to(torch.uint8)
+        # q = clamp(rint(x / float32(s_x)) + zp, 0, 255): one C++ pass (csrc/quant_act.h)
+        a = np.empty(xs.shape, dtype=np.uint8)
+        _C.quantize_u8(xs, s_x, zp, a)
         scale = self._w_scale * np.float32(s_x)
-        out = gemm(
-            a.numpy(), self.packed, a_zero_point=zp, out_dtype=np.float32, scale=scale, threads=self.threads
-        )
+        out = gemm(a, self.packed, a_zero_point=zp, out_dtype=np.float32, scale=scale, threads=self.threads)
         return torch.from_numpy(out).add_(self.bias).reshape(*shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
