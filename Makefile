@@ -44,7 +44,9 @@ bench: setup
 	$(VENV)/bin/lowbit bench gemm
 	$(VENV)/bin/lowbit bench gemm --threads 2
 	$(VENV)/bin/lowbit bench intops
+	$(VENV)/bin/lowbit bench bitserial
 	$(VENV)/bin/lowbit bench requant
+	$(VENV)/bin/lowbit roofline --out .cache/roofline-report
 
 lint: $(VENV)/.deps
 	$(VENV)/bin/ruff check lowbit tests
