@@ -23,11 +23,10 @@ from lowbit.ops.intcore import (
     check_codes,
     check_scale,
     div_round_ref,
-    dyadic,
     isqrt_ref,
     rescale_ref,
 )
-from lowbit.ops.requant import rshift_round_ref
+from lowbit.ops.requant import quantize_multiplier, rshift_round_ref
 
 # exp(p) ~ A (p + B)^2 + C on (-ln2, 0] (I-BERT: 0.35815147 p^2 + 0.96963238 p + 1, completed square)
 EXP_A = 0.35815147
@@ -126,6 +125,21 @@ def ibert_gelu_ref(q: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
     return q * (erf + one), s * (1.0 / qc) * 2**ERF_DROP / 2
 
 
+def layernorm_constants(
+    scale: float, w: np.ndarray, b: np.ndarray, out_scale: float, eps: float
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """Integer constants of the LayerNorm from its float parameters: eps in the variance's units, and per
+    channel gamma / out_scale as a dyadic (m0, shift) with beta pre-shifted (the kernel uses them too)."""
+    eps_int = min(2**60, round(eps / (scale * scale) * 2 ** (2 * LN_F)))
+    m0, sh = quantize_multiplier(np.abs(w) * 2.0**-LN_K / out_scale)  # one dyadic pair per channel
+    m0, sh = m0.astype(np.int64), sh.astype(np.int64)
+    tiny = sh > 46  # tiny gamma: drop m0 precision so that beta * 2^shift stays in int64
+    m0[tiny], sh[tiny] = rshift_round_ref(m0[tiny], sh[tiny] - 46), 46
+    m0 = np.where(w >= 0, m0, -m0)
+    beta = np.round(np.clip(b / out_scale, -(2.0**14), 2.0**14) * 2.0**sh).astype(np.int64)
+    return eps_int, m0.astype(np.int32), sh.astype(np.int32), beta
+
+
 def layernorm_core_ref(
     x: np.ndarray,
     scale: float,
@@ -143,27 +157,20 @@ def layernorm_core_ref(
     even shift (30 significant bits), the normalised value in Q.16, then the affine gamma / s_out per
     channel as a dyadic multiplier and beta added before the final rounding shift.
     """
+    eps_int, m0, sh, beta = layernorm_constants(
+        scale, np.asarray(weight, np.float64), np.asarray(bias, np.float64), out_scale, eps
+    )
+    m0, sh = m0.astype(np.int64), sh.astype(np.int64)
     x = np.moveaxis(x, axis, -1)
     n = x.shape[-1]
     xs = x << LN_F
     d = xs - div_round_ref(xs.sum(axis=-1, keepdims=True), n)  # |d| < 2^24
-    eps_int = min(2**60, round(eps / (scale * scale) * 2 ** (2 * LN_F)))
     var = div_round_ref((d * d).sum(axis=-1, keepdims=True), n) + eps_int  # < 2^62
     e = np.maximum(0, (62 - bit_length_ref(var)) >> 1)
     sigma = np.maximum(isqrt_ref(var << (2 * e)), 1)  # sqrt(var) 2^e, in [2^30, 2^31) unless var = 0
     inv = div_round_ref(np.int64(2**62), sigma)
     y = rshift_round_ref(d * inv, 62 - LN_K - e)  # (x - mean) / std in Q.16, |y| <= sqrt(n) 2^16
 
-    w = np.asarray(weight, dtype=np.float64)
-    b = np.asarray(bias, dtype=np.float64)
-    m0 = np.empty(n, dtype=np.int64)
-    sh = np.empty(n, dtype=np.int64)
-    for c in range(n):  # per-channel constants, precomputed from float parameters
-        mc, sc = dyadic(abs(w[c]) * 2.0**-LN_K / out_scale)
-        if sc > 46:  # tiny gamma: drop m0 precision so that beta * 2^shift stays in int64
-            mc, sc = int(rshift_round_ref(np.int64(mc), sc - 46)), 46
-        m0[c], sh[c] = (mc if w[c] >= 0 else -mc), sc
-    beta = np.round(np.clip(b / out_scale, -(2.0**14), 2.0**14) * 2.0**sh).astype(np.int64)
     out = rshift_round_ref(y * m0 + beta, sh)
     lo, hi = -(2 ** (out_bits - 1)), 2 ** (out_bits - 1) - 1
     return np.moveaxis(np.clip(out, lo, hi), -1, axis)

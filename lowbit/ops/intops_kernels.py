@@ -24,13 +24,11 @@ from lowbit.ops.ibert import (
     EXP_C,
     EXP_K,
     EXP_N,
-    LN_F,
-    LN_K,
     OUT_BITS,
     check_layernorm_args,
+    layernorm_constants,
 )
 from lowbit.ops.intcore import check_axis, check_scale, dyadic
-from lowbit.ops.requant import quantize_multiplier, rshift_round_ref
 
 _CODES = (np.dtype(np.int16), np.dtype(np.int32))
 
@@ -99,20 +97,6 @@ def ibert_gelu(
     out = np.empty(q.shape, dtype=out_dtype)
     _C.ibert_gelu(q, clip, m0, shift, qc, out, isa)
     return out, out_scale
-
-
-def layernorm_constants(
-    scale: float, w: np.ndarray, b: np.ndarray, out_scale: float, eps: float
-) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-    """(eps_int, m0, shift, beta) of layernorm_core_ref, its per-channel loop vectorized (same values)."""
-    eps_int = min(2**60, round(eps / (scale * scale) * 2 ** (2 * LN_F)))
-    m0, sh = quantize_multiplier(np.abs(w) * 2.0**-LN_K / out_scale)  # elementwise, as dyadic() is
-    m0, sh = m0.astype(np.int64), sh.astype(np.int64)
-    tiny = sh > 46  # tiny gamma: drop m0 precision so that beta * 2^shift stays in int64
-    m0[tiny], sh[tiny] = rshift_round_ref(m0[tiny], sh[tiny] - 46), 46
-    m0 = np.where(w >= 0, m0, -m0)
-    beta = np.round(np.clip(b / out_scale, -(2.0**14), 2.0**14) * 2.0**sh).astype(np.int64)
-    return eps_int, m0.astype(np.int32), sh.astype(np.int32), beta
 
 
 def ibert_layernorm(
