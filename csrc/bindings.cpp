@@ -77,6 +77,23 @@ void gemm_pack_py(const In& w, const Out& packed, const Out& colsum) {
   gemm_pack_weight(wp, N, K, pp, cs);
 }
 
+}  // namespace
+
+namespace lowbit {
+// The output range of a requantizing epilogue (s8/u8/s16), checked against out's dtype.
+void set_requant_range(GemmEpilogue& ep, int32_t qmin, int32_t qmax, int32_t zero_point, bool relu) {
+  const int32_t lo = ep.kind == GemmOut::s8 ? -128 : ep.kind == GemmOut::u8 ? 0 : -32768;
+  const int32_t hi = ep.kind == GemmOut::s8 ? 127 : ep.kind == GemmOut::u8 ? 255 : 32767;
+  require(lo <= qmin && qmin <= qmax && qmax <= hi, "qmin, qmax: expected lo <= qmin <= qmax <= hi of out's dtype");
+  require(qmin <= zero_point && zero_point <= qmax, "zero_point: expected a value in [qmin, qmax]");
+  ep.zero_point = zero_point;
+  ep.qmin = relu ? std::max(qmin, zero_point) : qmin;  // ReLU: real 0 is the zero point
+  ep.qmax = qmax;
+}
+}  // namespace lowbit
+
+namespace {
+
 void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& colsum, int64_t n, int64_t k,
              const In& bias, const In& m0, const In& shift, const In& scale, int32_t zero_point, int32_t qmin,
              int32_t qmax, bool relu, const Out& out, const std::string& isa, int threads) {
@@ -110,7 +127,8 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
   else if (out.dtype() == nb::dtype<float>()) ep.kind = GemmOut::f32, ep.out = checked<float>(out, "out", 2, 2);
   else if (out.dtype() == nb::dtype<int8_t>()) ep.kind = GemmOut::s8, ep.out = checked<int8_t>(out, "out", 2, 2);
   else if (out.dtype() == nb::dtype<uint8_t>()) ep.kind = GemmOut::u8, ep.out = checked<uint8_t>(out, "out", 2, 2);
-  else throw Error("out: expected dtype int32, float32, int8 or uint8");
+  else if (out.dtype() == nb::dtype<int16_t>()) ep.kind = GemmOut::s16, ep.out = checked<int16_t>(out, "out", 2, 2);
+  else throw Error("out: expected dtype int32, float32, int8, uint8 or int16");
   require(int64_t(out.shape(0)) == M && int64_t(out.shape(1)) == n, "out: expected shape [M, N]");
   if (ep.kind == GemmOut::f32) {
     ep.scale = checked<float>(scale, "scale", 1, 1);
@@ -119,7 +137,7 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
     for (size_t i = 0; i < scale.shape(0); ++i)
       if (!(ep.scale[i] > 0.0f) || ep.scale[i] > 3.4e38f) throw Error("scale: expected finite positive values");
   }
-  if (ep.kind == GemmOut::s8 || ep.kind == GemmOut::u8) {
+  if (ep.kind == GemmOut::s8 || ep.kind == GemmOut::u8 || ep.kind == GemmOut::s16) {
     ep.m0 = checked<int32_t>(m0, "m0", 1, 1);
     ep.shift = checked<int32_t>(shift, "shift", 1, 1);
     require(m0.shape(0) == shift.shape(0), "shift: expected the same length as m0");
@@ -129,12 +147,7 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
       if (ep.shift[i] < 0 || ep.shift[i] > kMaxShift) throw Error("shift: expected values in [0, 62]");
       if (ep.m0[i] < 0) throw Error("m0: expected non-negative multipliers");
     }
-    const int32_t lo = ep.kind == GemmOut::s8 ? -128 : 0, hi = ep.kind == GemmOut::s8 ? 127 : 255;
-    require(lo <= qmin && qmin <= qmax && qmax <= hi, "qmin, qmax: expected lo <= qmin <= qmax <= hi of out's dtype");
-    require(qmin <= zero_point && zero_point <= qmax, "zero_point: expected a value in [qmin, qmax]");
-    ep.zero_point = zero_point;
-    ep.qmin = relu ? std::max(qmin, zero_point) : qmin;  // ReLU: real 0 is the zero point
-    ep.qmax = qmax;
+    set_requant_range(ep, qmin, qmax, zero_point, relu);
   }
   require(threads >= 1, "threads: expected a positive int");
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
@@ -300,10 +313,12 @@ void quantize_u8_py(const In& x, float scale, int32_t zero_point, const Out& out
 namespace lowbit {
 void vnni_peak_loop(int64_t iters);
 void bind_probe(nb::module_& m);  // bindings_probe.cpp
+void bind_gemm_batched(nb::module_& m);  // bindings_gemm_batched.cpp
 }
 
 NB_MODULE(_C, m) {
   lowbit::bind_probe(m);
+  lowbit::bind_gemm_batched(m);
   m.doc() = "lowbit's C++ kernels. Use them through lowbit.ops; arguments are validated here too.";
   // kept for the life of the process (never decref'd at shutdown)
   PyObject* lowbit_error = nb::object(nb::module_::import_("lowbit.errors").attr("LowbitError")).release().ptr();

@@ -95,7 +95,7 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
     });
     return;
   }
-  const int64_t elem = (ep.kind == GemmOut::s8 || ep.kind == GemmOut::u8) ? 1 : 4;
+  const int64_t elem = gemm_out_bytes(ep.kind);
   parallel_for(threads, [&](int t) {
     const int64_t m0 = row_blocks * t / threads * kGemmRowPad;
     const int64_t m1 = std::min(M, row_blocks * (t + 1) / threads * kGemmRowPad);
@@ -103,6 +103,25 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
     GemmEpilogue part = ep;
     part.out = static_cast<char*>(ep.out) + m0 * ep.ldo * elem;
     run(abuf.get() + m0 * lda, m1 - m0, lda, packed, k4, N, 0, panels, part);
+  });
+}
+
+void gemm_batched_s8(Isa isa, const void* a, bool a_signed, int64_t G, int64_t M, int64_t K, int32_t a_zero_point,
+                     const int8_t* b, int64_t N, const int32_t* bias, int64_t bias_every, GemmEpilogue ep,
+                     int threads) {
+  const int64_t a_stride = M * K, o_stride = M * N * gemm_out_bytes(ep.kind);
+  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, G)));
+  parallel_for(threads, [&](int t) {
+    std::vector<int8_t> packed(static_cast<size_t>(gemm_packed_size(N, K)));
+    std::vector<int32_t> colsum(static_cast<size_t>(N));
+    for (int64_t g = G * t / threads; g < G * (t + 1) / threads; ++g) {
+      gemm_pack_weight(b + g * N * K, N, K, packed.data(), colsum.data());
+      GemmEpilogue part = ep;
+      part.out = static_cast<char*>(ep.out) + g * o_stride;
+      const void* ag = static_cast<const int8_t*>(a) + g * a_stride;  // 1-byte elements either way
+      gemm_s8(isa, ag, a_signed, M, K, a_zero_point, packed.data(), colsum.data(), N,
+              bias ? bias + g / bias_every * N : nullptr, part, 1);
+    }
   });
 }
 

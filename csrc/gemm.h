@@ -24,17 +24,22 @@ constexpr int64_t kMaxK = 32768;     // the largest K whose int32 accumulation c
 constexpr int64_t kMaxBias = int64_t(1) << 30;
 constexpr int64_t kGemmRowPad = 6;  // activation rows are zero-padded to a multiple of this (AVX-512 tile)
 
-enum class GemmOut : int { s8 = 0, u8 = 1, s32 = 2, f32 = 3 };
+enum class GemmOut : int { s8 = 0, u8 = 1, s32 = 2, f32 = 3, s16 = 4 };
+
+// Bytes per output element.
+inline int64_t gemm_out_bytes(GemmOut k) {
+  return k == GemmOut::s8 || k == GemmOut::u8 ? 1 : k == GemmOut::s16 ? 2 : 4;
+}
 
 struct GemmEpilogue {
   const int32_t* corr;   // [N], bias - za_eff * colsum (mod 2^32)
   GemmOut kind;
-  const int32_t* m0;     // requantization (s8/u8 out): length N when per_channel, else 1
+  const int32_t* m0;     // requantization (s8/u8/s16 out): length N when per_channel, else 1
   const int32_t* shift;
   bool per_channel;
   const float* scale;    // float out: length N when scale_per_channel, else 1
   bool scale_per_channel;
-  int32_t zero_point, qmin, qmax;  // s8/u8 out (ReLU is folded into qmin)
+  int32_t zero_point, qmin, qmax;  // s8/u8/s16 out (ReLU is folded into qmin)
   bool relu;             // s32/f32 out: clamp at 0
   void* out;
   int64_t ldo;           // row stride of out, in elements (= N)
@@ -63,5 +68,14 @@ void gemm_pack_weight(const int8_t* w, int64_t N, int64_t K, int8_t* packed, int
 void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_t a_zero_point,
              const int8_t* packed, const int32_t* colsum, int64_t N, const int32_t* bias, GemmEpilogue ep,
              int threads);
+
+// G independent GEMMs out[g] = epilogue(A[g] x B[g]^T) with B[g] an unpacked int8 [N, K] matrix, packed
+// on the fly (attention: Q K^T with B = K, and P V with B = V^T). a: [G, M, K]; out: [G, M, N].
+// bias: [G / bias_every, N] (batch g uses row g / bias_every, e.g. one key mask per sequence shared by
+// its heads) or nullptr. Threads split the batches; each GEMM runs on one thread, so results do not
+// depend on the thread count.
+void gemm_batched_s8(Isa isa, const void* a, bool a_signed, int64_t G, int64_t M, int64_t K, int32_t a_zero_point,
+                     const int8_t* b, int64_t N, const int32_t* bias, int64_t bias_every, GemmEpilogue ep,
+                     int threads);
 
 }  // namespace lowbit

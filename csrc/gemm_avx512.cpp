@@ -39,14 +39,16 @@ inline void store16(__m512i acc, int64_t row, int64_t n, __mmask16 mask, const G
       break;
     }
     case GemmOut::s8:
-    case GemmOut::u8: {
+    case GemmOut::u8:
+    case GemmOut::s16: {
       const __m512i m = ep.per_channel ? _mm512_maskz_loadu_epi32(mask, ep.m0 + n) : _mm512_set1_epi32(ep.m0[0]);
       const __m512i s = ep.per_channel ? _mm512_maskz_loadu_epi32(mask, ep.shift + n) : _mm512_set1_epi32(ep.shift[0]);
       const __m512i lo = _mm512_set1_epi64(int64_t(ep.qmin) - ep.zero_point);
       const __m512i hi = _mm512_set1_epi64(int64_t(ep.qmax) - ep.zero_point);
       const __m512i q = avx512::requant16(v, m, s, lo, hi, _mm512_set1_epi32(ep.zero_point));
-      // q is inside [qmin, qmax]: truncating to bytes is exact for both int8 and uint8
-      _mm512_mask_cvtepi32_storeu_epi8(static_cast<uint8_t*>(ep.out) + o, mask, q);
+      // q is inside [qmin, qmax]: truncating is exact for int8, uint8 and int16
+      if (ep.kind == GemmOut::s16) _mm512_mask_cvtepi32_storeu_epi16(static_cast<int16_t*>(ep.out) + o, mask, q);
+      else _mm512_mask_cvtepi32_storeu_epi8(static_cast<uint8_t*>(ep.out) + o, mask, q);
       break;
     }
   }

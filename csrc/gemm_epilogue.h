@@ -19,11 +19,13 @@ inline void epilogue_one(int32_t acc, int64_t row, int64_t n, const GemmEpilogue
       break;
     }
     case GemmOut::s8:
-    case GemmOut::u8: {
+    case GemmOut::u8:
+    case GemmOut::s16: {
       const int64_t k = ep.per_channel ? n : 0;
       const int32_t q = requantize_one(v, ep.m0[k], ep.shift[k], ep.zero_point, ep.qmin, ep.qmax);
       if (ep.kind == GemmOut::s8) static_cast<int8_t*>(ep.out)[o] = int8_t(q);
-      else static_cast<uint8_t*>(ep.out)[o] = uint8_t(q);
+      else if (ep.kind == GemmOut::u8) static_cast<uint8_t*>(ep.out)[o] = uint8_t(q);
+      else static_cast<int16_t*>(ep.out)[o] = int16_t(q);
       break;
     }
   }

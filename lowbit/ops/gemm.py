@@ -4,12 +4,15 @@
     acc[m, n] = sum_k (a[m, k] - a_zero_point) * w[n, k] + bias[n]          (exact, int32)
     out = acc                                  out_dtype int32
         = float32(acc) * scale[n]              out_dtype float32   (e.g. scale = s_a * s_w[n])
-        = requantize(acc, m0, shift, zp, qmin, qmax)   out_dtype int8/uint8 (the rule of ops/requant.py)
+        = requantize(acc, m0, shift, zp, qmin, qmax)   out_dtype int8/uint8/int16 (the rule of ops/requant.py)
     relu clamps at 0 (at the zero point for int8/uint8 outputs).
 
 Limits: K <= MAX_K = 32768 (so the int32 accumulator cannot overflow: 255 * 128 * K < 2^30) and
 |bias| < 2^30; beyond them the kernel refuses. ``gemm_ref`` is the oracle (numpy int64).
 Threads split the output columns; results do not depend on the thread count.
+
+``gemm_batched`` runs G such products with unpacked right-hand sides b[g] [N, K] (attention: Q K^T and
+P V per head), packing each on the fly; per-tensor requantization only; ``gemm_batched_ref`` is its oracle.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from lowbit.ops.requant import requantize_ref
 MAX_K = 32768
 LAYOUT = "k4n64"
 _EMPTY = np.empty(0, dtype=np.int32)
+_RANGE = {np.dtype(np.int8): (-128, 127), np.dtype(np.uint8): (0, 255), np.dtype(np.int16): (-32768, 32767)}
 
 
 @dataclass(frozen=True)
@@ -86,11 +90,9 @@ def gemm(
     expect(a.ndim == 2, "a", "a 2-D array [M, K]", a.shape)
     out_dtype = np.dtype(out_dtype)
     out = np.empty((a.shape[0], w.n), dtype=out_dtype)
-    lo, hi = (-128, 127) if out_dtype == np.int8 else (0, 255)
-    if out_dtype in (np.int8, np.uint8):
-        expect(
-            m0 is not None and shift is not None, "m0, shift", "requantization multipliers for 8-bit output"
-        )
+    lo, hi = _RANGE.get(out_dtype, (0, 0))
+    if out_dtype in _RANGE:
+        expect(m0 is not None and shift is not None, "m0, shift", f"requantization multipliers for {out_dtype}")
     if out_dtype == np.float32:
         expect(scale is not None, "scale", "a float32 scale (per tensor or per column) for float output")
     sc = np.atleast_1d(np.asarray(scale if scale is not None else 1.0, dtype=np.float32))
@@ -132,11 +134,80 @@ def gemm_ref(
     if out_dtype == np.float32:
         f = acc.astype(np.float32) * np.asarray(scale, dtype=np.float32)
         return np.maximum(f, np.float32(0)) if relu else f
-    if out_dtype not in (np.int8, np.uint8):
-        raise LowbitError(f"out_dtype: expected int32, float32, int8 or uint8, got {out_dtype}")
-    lo, hi = (-128, 127) if out_dtype == np.int8 else (0, 255)
+    if out_dtype not in _RANGE:
+        raise LowbitError(f"out_dtype: expected int32, float32, int8, uint8 or int16, got {out_dtype}")
+    lo, hi = _RANGE[out_dtype]
     qmin = lo if qmin is None else qmin
     qmax = hi if qmax is None else qmax
     if relu:
         qmin = max(qmin, zero_point)
     return requantize_ref(acc, m0, shift, zero_point, qmin, qmax).astype(out_dtype)
+
+
+def gemm_batched(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    a_zero_point: int = 0,
+    bias: np.ndarray | None = None,
+    bias_every: int = 1,
+    out_dtype: type = np.int32,
+    m0: int | None = None,
+    shift: int | None = None,
+    zero_point: int = 0,
+    qmin: int | None = None,
+    qmax: int | None = None,
+    threads: int | None = None,
+    isa: str = "auto",
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """out[g] = epilogue(a[g] x b[g]^T): a [G, M, K] uint8/int8, b [G, N, K] int8 (unpacked).
+
+    bias [G / bias_every, N] int32 is added to every row of batch g from row g // bias_every (an attention
+    key mask shared by the heads of one sequence). Output int32, or requantized (one m0, shift) to
+    int8/uint8/int16. Bit-exact with ``gemm_batched_ref``.
+    """
+    from lowbit import _C
+
+    a, b = np.asarray(a), np.asarray(b)
+    expect(a.ndim == 3 and b.ndim == 3, "a, b", "3-D arrays [G, M, K] and [G, N, K]", (a.shape, b.shape))
+    out_dtype = np.dtype(out_dtype)
+    if out is None:
+        out = np.empty((a.shape[0], a.shape[1], b.shape[1]), dtype=out_dtype)
+    lo, hi = _RANGE.get(out.dtype, (0, 0))
+    if out.dtype in _RANGE:
+        expect(m0 is not None and shift is not None, "m0, shift", f"a requantization multiplier for {out.dtype}")
+    _C.gemm_batched(
+        a, int(a_zero_point), b, _EMPTY.reshape(0, 0) if bias is None else bias, int(bias_every),
+        np.array([0 if m0 is None else m0], np.int32), np.array([0 if shift is None else shift], np.int32),
+        int(zero_point), lo if qmin is None else int(qmin), hi if qmax is None else int(qmax), out, isa,
+        default_threads() if threads is None else int(threads),
+    )  # fmt: skip
+    return out
+
+
+def gemm_batched_ref(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    a_zero_point: int = 0,
+    bias: np.ndarray | None = None,
+    bias_every: int = 1,
+    out_dtype: type = np.int32,
+    m0: int | None = None,
+    shift: int | None = None,
+    zero_point: int = 0,
+    qmin: int | None = None,
+    qmax: int | None = None,
+) -> np.ndarray:
+    """The oracle of ``gemm_batched``: int64 batched matmul, then the reference epilogue."""
+    acc = (np.asarray(a).astype(np.int64) - a_zero_point) @ np.asarray(b).astype(np.int64).transpose(0, 2, 1)
+    if bias is not None:
+        acc = acc + np.repeat(np.asarray(bias, np.int64), bias_every, axis=0)[:, None, :]
+    out_dtype = np.dtype(out_dtype)
+    if out_dtype == np.int32:
+        return acc.astype(np.int32)
+    lo, hi = _RANGE[out_dtype]
+    return requantize_ref(
+        acc, m0, shift, zero_point, lo if qmin is None else qmin, hi if qmax is None else qmax
+    ).astype(out_dtype)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from lowbit import LowbitError
 from lowbit.ops import available_isas, quantize_multiplier
-from lowbit.ops.gemm import MAX_K, PackedWeight, gemm, gemm_ref, pack_weight
+from lowbit.ops.gemm import MAX_K, PackedWeight, gemm, gemm_batched, gemm_batched_ref, gemm_ref, pack_weight
 
 ISAS = available_isas()
 DIM = st.one_of(st.integers(1, 300), st.sampled_from([1, 2, 3, 5, 7, 13, 31, 61, 63, 64, 65, 127, 251, 257]))
@@ -35,7 +35,7 @@ def draw_case(rng, m, k, n, a_dtype, extreme):
     n=DIM,
     a_dtype=st.sampled_from([np.uint8, np.int8]),
     isa=st.sampled_from(ISAS),
-    out=st.sampled_from(["int32", "float32", "int8", "uint8"]),
+    out=st.sampled_from(["int32", "float32", "int8", "uint8", "int16"]),
     per_channel=st.booleans(),
     relu=st.booleans(),
     with_bias=st.booleans(),
@@ -52,9 +52,9 @@ def test_gemm_bit_exact(m, k, n, a_dtype, isa, out, per_channel, relu, with_bias
     c = n if per_channel else 1
     if out == "float32":
         kw["scale"] = rng.uniform(1e-6, 1e-2, size=c).astype(np.float32)
-    if out in ("int8", "uint8"):
+    if out in ("int8", "uint8", "int16"):
         kw["m0"], kw["shift"] = quantize_multiplier(rng.uniform(1e-7, 1e-3, size=c))
-        lo, hi = (-128, 127) if out == "int8" else (0, 255)
+        lo, hi = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}[out]
         kw["zero_point"] = int(rng.integers(lo, hi, endpoint=True))
     got = gemm(a, pack_weight(w), threads=threads, isa=isa, **kw)
     want = gemm_ref(a, w, **kw)
@@ -118,3 +118,45 @@ def test_bad_inputs():
         gemm(a, w, threads=0)
     with pytest.raises(LowbitError, match="isa"):
         gemm(a, w, isa="avx9000")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    g=st.integers(1, 6),
+    m=st.integers(1, 70),
+    k=st.integers(1, 70),
+    n=st.integers(1, 70),
+    a_dtype=st.sampled_from([np.uint8, np.int8]),
+    isa=st.sampled_from(ISAS),
+    out=st.sampled_from(["int32", "int8", "uint8", "int16"]),
+    with_bias=st.booleans(),
+    threads=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_gemm_batched_bit_exact(g, m, k, n, a_dtype, isa, out, with_bias, threads, seed):
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(a_dtype)
+    a = rng.integers(info.min, info.max, size=(2 * g, m, k), endpoint=True).astype(a_dtype)
+    b = rng.integers(-128, 127, size=(2 * g, n, k), endpoint=True).astype(np.int8)
+    kw = {"a_zero_point": int(rng.integers(info.min, info.max, endpoint=True)), "out_dtype": np.dtype(out)}
+    if with_bias:  # one row per pair of batches, as a key mask shared by two heads
+        kw["bias"], kw["bias_every"] = rng.integers(-(2**29), 2**29, size=(g, n)).astype(np.int32), 2
+    if out != "int32":
+        m0, shift = quantize_multiplier(rng.uniform(1e-7, 1e-3, size=1))
+        kw["m0"], kw["shift"] = int(m0[0]), int(shift[0])
+        kw["zero_point"] = 3 if out == "uint8" else -1
+    got = gemm_batched(a, b, threads=threads, isa=isa, **kw)
+    assert got.dtype == np.dtype(out)
+    np.testing.assert_array_equal(got, gemm_batched_ref(a, b, **kw))
+
+
+def test_gemm_batched_bad_input():
+    a = np.zeros((2, 3, 4), np.int8)
+    with pytest.raises(LowbitError, match="b: expected"):
+        gemm_batched(a, np.zeros((2, 5, 3), np.int8))
+    with pytest.raises(LowbitError, match="bias"):
+        gemm_batched(a, np.zeros((2, 5, 4), np.int8), bias=np.zeros((3, 5), np.int32), bias_every=1)
+    with pytest.raises(LowbitError, match="m0"):
+        gemm_batched(a, np.zeros((2, 5, 4), np.int8), out_dtype=np.int8)
+    with pytest.raises(LowbitError, match="b: expected dtype int8"):
+        gemm_batched(a, np.zeros((2, 5, 4), np.uint8))
