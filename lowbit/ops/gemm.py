@@ -92,7 +92,9 @@ def gemm(
     out = np.empty((a.shape[0], w.n), dtype=out_dtype)
     lo, hi = _RANGE.get(out_dtype, (0, 0))
     if out_dtype in _RANGE:
-        expect(m0 is not None and shift is not None, "m0, shift", f"requantization multipliers for {out_dtype}")
+        expect(
+            m0 is not None and shift is not None, "m0, shift", f"requantization multipliers for {out_dtype}"
+        )
     if out_dtype == np.float32:
         expect(scale is not None, "scale", "a float32 scale (per tensor or per column) for float output")
     sc = np.atleast_1d(np.asarray(scale if scale is not None else 1.0, dtype=np.float32))
@@ -176,7 +178,9 @@ def gemm_batched(
         out = np.empty((a.shape[0], a.shape[1], b.shape[1]), dtype=out_dtype)
     lo, hi = _RANGE.get(out.dtype, (0, 0))
     if out.dtype in _RANGE:
-        expect(m0 is not None and shift is not None, "m0, shift", f"a requantization multiplier for {out.dtype}")
+        expect(
+            m0 is not None and shift is not None, "m0, shift", f"a requantization multiplier for {out.dtype}"
+        )
     _C.gemm_batched(
         a, int(a_zero_point), b, _EMPTY.reshape(0, 0) if bias is None else bias, int(bias_every),
         np.array([0 if m0 is None else m0], np.int32), np.array([0 if shift is None else shift], np.int32),
