@@ -96,14 +96,41 @@ namespace {
 
 void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& colsum, int64_t n, int64_t k,
              const In& bias, const In& m0, const In& shift, const In& scale, int32_t zero_point, int32_t qmin,
-             int32_t qmax, bool relu, const Out& out, const std::string& isa, int threads) {
+             int32_t qmax, bool relu, const Out& out, const std::string& isa, int threads, const In& perm,
+             const In& seg_end, const In& seg_shift) {
   const bool a_signed = a.dtype() == nb::dtype<int8_t>();
   require(a_signed || a.dtype() == nb::dtype<uint8_t>(), "a: expected dtype uint8 or int8");
   const void* ap = a_signed ? (const void*)checked<int8_t>(a, "a", 2, 2) : (const void*)checked<uint8_t>(a, "a", 2, 2);
-  const int64_t M = int64_t(a.shape(0));
-  require(int64_t(a.shape(1)) == k, "a: expected K = " + std::to_string(k) + " columns (the packed weight's K), got " +
-                                        std::to_string(a.shape(1)));
+  const int64_t M = int64_t(a.shape(0)), ka = int64_t(a.shape(1));
   require(n >= 1 && k >= 1 && k <= kMaxK, "packed: expected 1 <= K <= " + std::to_string(kMaxK));
+  const int32_t* permp = nullptr;
+  KSegments seg;
+  if (perm.size() > 0) {  // K segments: a's columns are gathered into the packed order
+    permp = checked<int32_t>(perm, "perm", 1, 1);
+    require(int64_t(perm.shape(0)) == k && k % 4 == 0, "perm: expected the packed K entries (a multiple of 4)");
+    for (int64_t i = 0; i < k; ++i)
+      if (permp[i] < -1 || permp[i] >= ka) throw Error("perm: expected column indices of a (or -1), got " +
+                                                       std::to_string(permp[i]));
+    seg.end = checked<int32_t>(seg_end, "seg_end", 1, 1);
+    seg.shift = checked<int32_t>(seg_shift, "seg_shift", 1, 1);
+    seg.n = int64_t(seg_end.shape(0));
+    require(seg.n >= 1 && int64_t(seg_shift.shape(0)) == seg.n, "seg_shift: expected as many entries as seg_end");
+    require(seg.end[seg.n - 1] == k / 4, "seg_end: expected the last segment to end at the packed K / 4");
+    int64_t weight = 0, prev = 0;  // sum of 2^factor over packed k, walked from the last segment
+    for (int64_t i = 0; i < seg.n; ++i) {
+      require(seg.end[i] >= prev, "seg_end: expected ascending k4 indices");
+      require(seg.shift[i] >= 0 && seg.shift[i] <= 30, "seg_shift: expected shifts in [0, 30]");
+      prev = seg.end[i];
+    }
+    for (int64_t i = seg.n; i-- > 0;) {
+      weight = (weight + 4 * (seg.end[i] - (i ? seg.end[i - 1] : 0))) << seg.shift[i];
+      require(weight <= kMaxK, "seg_shift: expected sum of 2^factor over K <= " + std::to_string(kMaxK) +
+                                   " (int32 accumulation bound)");
+    }
+  } else {
+    require(ka == k, "a: expected K = " + std::to_string(k) + " columns (the packed weight's K), got " +
+                         std::to_string(ka));
+  }
   require(a_signed ? (a_zero_point >= -128 && a_zero_point <= 127) : (a_zero_point >= 0 && a_zero_point <= 255),
           "a_zero_point: expected a value of a's dtype");
   const int8_t* pp = checked<int8_t>(packed, "packed", 4, 4);
@@ -123,6 +150,7 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
   GemmEpilogue ep{};
   ep.relu = relu;
   ep.ldo = n;
+  ep.seg = seg;
   if (out.dtype() == nb::dtype<int32_t>()) ep.kind = GemmOut::s32, ep.out = checked<int32_t>(out, "out", 2, 2);
   else if (out.dtype() == nb::dtype<float>()) ep.kind = GemmOut::f32, ep.out = checked<float>(out, "out", 2, 2);
   else if (out.dtype() == nb::dtype<int8_t>()) ep.kind = GemmOut::s8, ep.out = checked<int8_t>(out, "out", 2, 2);
@@ -152,7 +180,7 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
   require(threads >= 1, "threads: expected a positive int");
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   nb::gil_scoped_release release;
-  gemm_s8(which, ap, a_signed, M, k, a_zero_point, pp, cs, n, bp, ep, threads);
+  gemm_s8(which, ap, a_signed, M, ka, a_zero_point, pp, cs, n, bp, ep, threads, permp, k);
 }
 
 // Shapes of an elementwise op's input and output must agree exactly (not just their sizes).
@@ -347,7 +375,8 @@ NB_MODULE(_C, m) {
   m.def("gemm", &gemm_py, nb::arg("a"), nb::arg("a_zero_point"), nb::arg("packed"), nb::arg("colsum"),
         nb::arg("n"), nb::arg("k"), nb::arg("bias"), nb::arg("m0"), nb::arg("shift"), nb::arg("scale"),
         nb::arg("zero_point"), nb::arg("qmin"), nb::arg("qmax"), nb::arg("relu"), nb::arg("out"),
-        nb::arg("isa") = "auto", nb::arg("threads") = 1, "int8 GEMM with fused epilogue; see lowbit/ops/gemm.py.");
+        nb::arg("isa") = "auto", nb::arg("threads") = 1, nb::arg("perm"), nb::arg("seg_end"), nb::arg("seg_shift"),
+        "int8 GEMM with fused epilogue; see lowbit/ops/gemm.py.");
   m.attr("GEMM_MAX_K") = kMaxK;
   m.def("minmax_f32", &minmax_py, nb::arg("x"), nb::arg("isa") = "auto", "[min, max] of a float32 array.");
   m.def("quantize_u8", &quantize_u8_py, nb::arg("x"), nb::arg("scale"), nb::arg("zero_point"), nb::arg("out"),

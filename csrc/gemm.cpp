@@ -48,7 +48,7 @@ static GemmPanels panels_for(Isa isa) {
 
 void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_t a_zero_point,
              const int8_t* packed, const int32_t* colsum, int64_t N, const int32_t* bias, GemmEpilogue ep,
-             int threads) {
+             int threads, const int32_t* perm, int64_t kp) {
   const GemmPanels run = panels_for(isa);
   const bool want_unsigned = gemm_wants_unsigned(isa);
   // Flipping the top bit maps int8 a to uint8 a + 128 (and back): the correction absorbs the 128.
@@ -60,7 +60,8 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
     corr[size_t(n)] = int32_t(uint32_t(uint64_t(c)));  // mod 2^32 (see gemm.h)
   }
   ep.corr = corr.data();
-  const int64_t lda = (K + 3) / 4 * 4;
+  const int64_t kpad = perm ? kp : K;  // the packed K
+  const int64_t lda = (kpad + 3) / 4 * 4;
   const int64_t m_pad = (M + kGemmRowPad - 1) / kGemmRowPad * kGemmRowPad;
   // Not zero-filled as a whole (it is rewritten every call); the padding is zeroed below. Padded k
   // bytes meet zero weights and padded rows are never stored: zeroing them only keeps runs repeatable.
@@ -69,12 +70,14 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
   const uint8_t mask = flip ? 0x80 : 0x00;
   for (int64_t m = 0; m < M; ++m) {
     uint8_t* dst = abuf.get() + m * lda;
-    if (mask) {
+    if (perm) {  // gather into the packed channel order (padding columns meet zero weights)
+      for (int64_t k = 0; k < kpad; ++k) dst[k] = perm[k] < 0 ? 0 : uint8_t(src[m * K + perm[k]] ^ mask);
+    } else if (mask) {
       for (int64_t k = 0; k < K; ++k) dst[k] = uint8_t(src[m * K + k] ^ mask);
     } else {
       std::memcpy(dst, src + m * K, size_t(K));
     }
-    std::memset(dst + K, 0, size_t(lda - K));
+    std::memset(dst + kpad, 0, size_t(lda - kpad));
   }
   std::memset(abuf.get() + M * lda, 0, size_t((m_pad - M) * lda));
   const int64_t k4 = lda / 4, panels = (N + kPanel - 1) / kPanel;

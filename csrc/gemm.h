@@ -31,6 +31,22 @@ inline int64_t gemm_out_bytes(GemmOut k) {
   return k == GemmOut::s8 || k == GemmOut::u8 ? 1 : k == GemmOut::s16 ? 2 : 4;
 }
 
+// K segments: power-of-two factors per input channel, applied exactly inside the accumulation. The packed
+// K is ordered by factor (largest first, each group padded to whole k4 steps); after the k4 steps
+// [end[s-1], end[s]) the accumulators are shifted left by shift[s] (Horner's rule: a channel of segment s
+// is multiplied by 2^(shift[s] + ... + shift[n-1])). n = 0: one plain segment. The packer keeps
+// sum_k 2^factor_k <= kMaxK so that the int32 accumulation stays exact (it wraps modulo 2^32 inside).
+struct KSegments {
+  const int32_t* end = nullptr;    // [n] ascending k4 indices, the last equal to the packed k4
+  const int32_t* shift = nullptr;  // [n] left shifts in [0, 30]
+  int64_t n = 0;
+  int64_t count() const { return n ? n : 1; }
+  int64_t stop(int64_t s, int64_t k4) const { return n ? end[s] : k4; }
+  int shift_of(int64_t s) const { return n ? shift[s] : 0; }
+};
+
+inline int32_t shl32(int32_t v, int s) { return int32_t(uint32_t(v) << s); }  // modulo 2^32, no UB
+
 struct GemmEpilogue {
   const int32_t* corr;   // [N], bias - za_eff * colsum (mod 2^32)
   GemmOut kind;
@@ -43,6 +59,7 @@ struct GemmEpilogue {
   bool relu;             // s32/f32 out: clamp at 0
   void* out;
   int64_t ldo;           // row stride of out, in elements (= N)
+  KSegments seg;         // not an epilogue step, but it travels with it to every kernel
 };
 
 // Whether the ISA's kernels take activations as uint8 (x86: vpdpbusd / vpmaddubsw) or int8 (NEON sdot).
@@ -65,9 +82,11 @@ int64_t gemm_packed_size(int64_t N, int64_t K);
 void gemm_pack_weight(const int8_t* w, int64_t N, int64_t K, int8_t* packed, int32_t* colsum);
 
 // The whole GEMM: activation copy and sign conversion, correction, threads over panels.
+// perm (optional, with K segments): the packed k position p reads activation column perm[p] (-1: a padding
+// column, whose weights are zero); kp = its length, the packed K.
 void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_t a_zero_point,
              const int8_t* packed, const int32_t* colsum, int64_t N, const int32_t* bias, GemmEpilogue ep,
-             int threads);
+             int threads, const int32_t* perm = nullptr, int64_t kp = 0);
 
 // G independent GEMMs out[g] = epilogue(A[g] x B[g]^T) with B[g] an unpacked int8 [N, K] matrix, packed
 // on the fly (attention: Q K^T with B = K, and P V with B = V^T). a: [G, M, K]; out: [G, M, N].

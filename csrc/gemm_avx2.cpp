@@ -23,7 +23,9 @@ void gemm_panels_avx2(const uint8_t* a, int64_t M, int64_t lda, const int8_t* b,
       __m256i acc[8];
       for (auto& x : acc) x = _mm256_setzero_si256();
       const uint8_t* row = a + m * lda;
-      for (int64_t k = 0; k < k4; ++k) {
+      int64_t k = 0;
+      for (int64_t s = 0; s < ep.seg.count(); ++s) {
+      for (; k < ep.seg.stop(s, k4); ++k) {
         int32_t four;
         std::memcpy(&four, row + k * 4, 4);
         const __m256i va = _mm256_set1_epi32(four);
@@ -35,6 +37,9 @@ void gemm_panels_avx2(const uint8_t* a, int64_t M, int64_t lda, const int8_t* b,
           const __m256i hi = _mm256_madd_epi16(_mm256_maddubs_epi16(va_hi, vb), ones);
           acc[g] = _mm256_add_epi32(acc[g], _mm256_add_epi32(lo, hi));
         }
+      }
+      const __m128i sh = _mm_cvtsi32_si128(ep.seg.shift_of(s));
+      for (auto& x : acc) x = _mm256_sll_epi32(x, sh);
       }
       for (int g = 0; g < 8; ++g) _mm256_store_si256(reinterpret_cast<__m256i*>(acc_mem + 8 * g), acc[g]);
       for (int64_t j = 0; j < cols; ++j) epilogue_one(acc_mem[j], m, n0 + j, ep);

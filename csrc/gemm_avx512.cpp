@@ -163,15 +163,30 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
   __m512i* cbuf = reinterpret_cast<__m512i*>(cbuf_mem.data());
   for (int64_t p = p0; p < p1; ++p) {
     const int8_t* panel = b + p * k4 * kPanel * 4;
-    if (M == 1) {
+    if (M == 1 && ep.seg.n == 0) {
       gemv_panel(a, panel, k4, cbuf);
+    } else if (M == 1) {
+      std::fill(cbuf, cbuf + 4, _mm512_setzero_si512());
+      for (int64_t s = 0, kb = 0; s < ep.seg.count(); kb = ep.seg.stop(s++, k4)) {
+        const int64_t ke = ep.seg.stop(s, k4);
+        __m512i part[4];
+        if (ke > kb) gemv_panel(a + 4 * kb, panel + kb * kPanel * 4, ke - kb, part);
+        const __m128i sh = _mm_cvtsi32_si128(ep.seg.shift_of(s));
+        for (int j = 0; j < 4; ++j)
+          cbuf[j] = _mm512_sll_epi32(ke > kb ? _mm512_add_epi32(cbuf[j], part[j]) : cbuf[j], sh);
+      }
     } else {
       // The whole K at once: the 64-column panel (64 * K bytes) streams from L2 under the prefetches;
       // cutting K into L1-sized chunks measured slower here (extra accumulator traffic).
       for (int64_t m = 0; m < M; m += kMR) {
         __m512i* c = &cbuf[size_t(m * 4)];
         std::fill(c, c + kMR * 4, _mm512_setzero_si512());
-        tile6_asm(a + m * lda, lda, panel, k4, c);
+        for (int64_t s = 0, kb = 0; s < ep.seg.count(); kb = ep.seg.stop(s++, k4)) {
+          const int64_t ke = ep.seg.stop(s, k4);
+          if (ke > kb) tile6_asm(a + m * lda + 4 * kb, lda, panel + kb * kPanel * 4, ke - kb, c);
+          if (const int sh = ep.seg.shift_of(s))
+            for (int i = 0; i < kMR * 4; ++i) c[i] = _mm512_sll_epi32(c[i], _mm_cvtsi32_si128(sh));
+        }
       }
     }
     store_panel(cbuf, M, p * kPanel, N, ep);

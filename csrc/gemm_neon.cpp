@@ -20,12 +20,17 @@ void gemm_panels_neon(const uint8_t* a, int64_t M, int64_t lda, const int8_t* b,
       int32x4_t acc[16];
       for (auto& x : acc) x = vdupq_n_s32(0);
       const uint8_t* row = a + m * lda;
-      for (int64_t k = 0; k < k4; ++k) {
-        int32_t four;
-        std::memcpy(&four, row + k * 4, 4);
-        const int8x16_t va = vreinterpretq_s8_s32(vdupq_n_s32(four));
-        const int8_t* bk = panel + k * kPanel * 4;
-        for (int g = 0; g < 16; ++g) acc[g] = vdotq_s32(acc[g], vld1q_s8(bk + 16 * g), va);
+      int64_t k = 0;
+      for (int64_t s = 0; s < ep.seg.count(); ++s) {
+        for (; k < ep.seg.stop(s, k4); ++k) {
+          int32_t four;
+          std::memcpy(&four, row + k * 4, 4);
+          const int8x16_t va = vreinterpretq_s8_s32(vdupq_n_s32(four));
+          const int8_t* bk = panel + k * kPanel * 4;
+          for (int g = 0; g < 16; ++g) acc[g] = vdotq_s32(acc[g], vld1q_s8(bk + 16 * g), va);
+        }
+        const int32x4_t sh = vdupq_n_s32(ep.seg.shift_of(s));  // vshlq: shifts modulo 2^32 like shl32
+        for (auto& x : acc) x = vshlq_s32(x, sh);
       }
       for (int g = 0; g < 16; ++g) vst1q_s32(acc_mem + 4 * g, acc[g]);
       for (int64_t j = 0; j < cols; ++j) epilogue_one(acc_mem[j], m, n0 + j, ep);

@@ -12,9 +12,13 @@ void gemm_panels_scalar(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
     for (int64_t m = 0; m < M; ++m) {
       int32_t acc[kPanel] = {};
       const uint8_t* row = a + m * lda;
-      for (int64_t kk = 0; kk < k4; ++kk)
-        for (int64_t j = 0; j < cols; ++j)
-          for (int t = 0; t < 4; ++t) acc[j] += int32_t(row[kk * 4 + t]) * panel[(kk * kPanel + j) * 4 + t];
+      int64_t kk = 0;
+      for (int64_t s = 0; s < ep.seg.count(); ++s) {
+        for (; kk < ep.seg.stop(s, k4); ++kk)
+          for (int64_t j = 0; j < cols; ++j)
+            for (int t = 0; t < 4; ++t) acc[j] += int32_t(row[kk * 4 + t]) * panel[(kk * kPanel + j) * 4 + t];
+        for (int64_t j = 0; j < cols; ++j) acc[j] = shl32(acc[j], ep.seg.shift_of(s));
+      }
       for (int64_t j = 0; j < cols; ++j) epilogue_one(acc[j], m, n0 + j, ep);
     }
   }

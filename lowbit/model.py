@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -40,29 +41,88 @@ class QuantizedModel(nn.Module):
 
 
 def _convert(module: nn.Module, recipe: Recipe) -> nn.Module:
-    """Apply a recipe's module replacements in place (only implemented recipes reach here)."""
+    """The quantized skeleton of a dynamic recipe, applied in place (only implemented recipes reach here)."""
     from lowbit.nn import quantize_dynamic
 
-    if recipe.name == "dynamic-int8":
+    if recipe.activations == "dynamic":
         return quantize_dynamic(module)
     raise LowbitError(f"recipe: no converter for {recipe.name!r}")
+
+
+def calibration_inputs(calibration_data: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input_ids, attention_mask) from a tuple of the two tensors or a list of sentences (tokenized with
+    the packaged MiniLM tokenizer)."""
+    if (
+        isinstance(calibration_data, (list, tuple))
+        and calibration_data
+        and all(isinstance(t, str) for t in calibration_data)
+    ):
+        from lowbit.models.minilm import tokenize
+
+        return tokenize(list(calibration_data))
+    if (
+        isinstance(calibration_data, (list, tuple))
+        and len(calibration_data) == 2
+        and all(isinstance(t, torch.Tensor) for t in calibration_data)
+    ):
+        ids, mask = calibration_data
+        expect(
+            ids.ndim == 2 and ids.shape == mask.shape, "calibration_data", "ids and mask [B, T]", ids.shape
+        )
+        expect(len(ids) > 0, "calibration_data", "at least one calibration sentence", 0)
+        return ids, mask
+    raise LowbitError(
+        "calibration_data: expected a non-empty list of sentences or an (input_ids, attention_mask) "
+        f"tuple of tensors, got {type(calibration_data).__name__}"
+        + (" (empty)" if isinstance(calibration_data, (list, tuple)) and not calibration_data else "")
+    )
+
+
+def _integer_model(model: nn.Module, recipe: Recipe, calibration_data: Any) -> nn.Module:
+    from lowbit.models.bert import BertEncoder
+    from lowbit.models.bert_calibrate import collect_ranges
+    from lowbit.nn.int_bert import IntBertEncoder, unsupported_layers
+
+    if not isinstance(model, BertEncoder):
+        bad = unsupported_layers(model)
+        raise LowbitError(
+            f"model: the static recipe {recipe.name!r} builds integer-only BERT encoders "
+            "(a lowbit BertEncoder)"
+            + (f"; these layers cannot be quantized by it: {', '.join(bad)}" if bad else "")
+            + " (use 'dynamic-int8' for other models)"
+        )
+    ids, mask = calibration_inputs(calibration_data)
+    ranges = collect_ranges(model, ids, mask)
+    return IntBertEncoder.from_float(
+        model,
+        ranges,
+        recipe.nonlinear,
+        weight_bits=recipe.weight_bits,
+        weight_observer=recipe.weight_observer,
+    )
 
 
 def quantize_model(
     model: nn.Module, recipe: str | Recipe = "dynamic-int8", calibration_data: Any = None
 ) -> QuantizedModel:
-    """A quantized copy of ``model`` (the float model is left untouched)."""
+    """A quantized copy of ``model`` (the float model is left untouched).
+
+    Static recipes (integer-only) need ``calibration_data``: sentences or (input_ids, attention_mask).
+    """
     expect(isinstance(model, nn.Module), "model", "a torch.nn.Module", type(model).__name__)
     r = get_recipe(recipe)
-    if r.activations == "static" and calibration_data is None:
-        raise LowbitError(f"calibration_data: expected sample inputs for the static recipe {r.name!r}")
+    if r.activations == "static":
+        if calibration_data is None:
+            raise LowbitError(f"calibration_data: expected sample inputs for the static recipe {r.name!r}")
+        return QuantizedModel(_integer_model(model.eval(), r, calibration_data), r)
     return QuantizedModel(_convert(copy.deepcopy(model).eval(), r), r)
 
 
 def _architecture(module: nn.Module) -> dict:
     from lowbit.models.bert import BertEncoder
+    from lowbit.nn.int_bert import IntBertEncoder
 
-    if isinstance(module, BertEncoder):
+    if isinstance(module, (BertEncoder, IntBertEncoder)):
         return {"kind": "bert", "config": module.cfg.__dict__}
     return {"kind": type(module).__name__}
 
@@ -100,7 +160,16 @@ def load(path: str | Path, model: nn.Module | None = None) -> QuantizedModel:
         from lowbit.models.bert import BertConfig, BertEncoder
 
         model = BertEncoder(BertConfig(**arch["config"]))
-    qmodel = QuantizedModel(_convert(copy.deepcopy(model).eval(), recipe), recipe)
+    if recipe.activations == "static":
+        from lowbit.nn.int_bert import IntBertEncoder
+
+        cfg = getattr(model, "cfg", None)
+        expect(
+            cfg is not None, "model", "a BERT encoder (integer-only files hold BERT encoders)", type(model)
+        )
+        qmodel = QuantizedModel(IntBertEncoder(cfg, recipe.nonlinear), recipe)
+    else:
+        qmodel = QuantizedModel(_convert(copy.deepcopy(model).eval(), recipe), recipe)
     try:
         qmodel.module.load_state_dict(state, strict=True)
     except RuntimeError as e:

@@ -53,8 +53,9 @@ RECIPES: dict[str, Recipe] = {
             "torch/ORT dynamic quantization do); matmuls in lowbit's int8 GEMM",
             implemented=True,
         ),
-        Recipe("int8-integer-only", "I-BERT style W8A8 with integer softmax, GELU and LayerNorm",
-               activations="static", nonlinear="ibert"),
+        Recipe("int8-integer-only", "I-BERT style W8A8 with integer softmax, GELU and LayerNorm; LayerNorm "
+               "and GELU outputs with power-of-two channel factors; all in lowbit's C++ kernels",
+               activations="static", nonlinear="ibert", implemented=True),
         Recipe("int8-shift", "I-ViT Shiftmax / ShiftGELU", activations="static", nonlinear="shift"),
         Recipe("int8-lut", "LUT softmax + NN-LUT GELU", activations="static", nonlinear="lut"),
         Recipe("w8a8-fq", "FQ-ViT PTF LayerNorm + 4-bit Log-Int-Softmax", activations="static",

@@ -103,10 +103,14 @@ class BertEncoder(nn.Module):
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Sentence embeddings: mean over real tokens, then L2-normalised (sentence-transformers)."""
-        hidden = self(input_ids, attention_mask)
-        m = attention_mask[..., None].to(hidden.dtype)
-        pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
-        return F.normalize(pooled, p=2, dim=1)
+        return mean_pool(self(input_ids, attention_mask), attention_mask)
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Sentence embeddings from hidden states: mean over real tokens, then L2-normalised."""
+    m = attention_mask[..., None].to(hidden.dtype)
+    pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+    return F.normalize(pooled, p=2, dim=1)
 
 
 # HF key fragment -> our module path (per layer keys get "layers.{i}." prefixed)

@@ -18,7 +18,7 @@ P V per head), packing each on the fly; per-tensor requantization only; ``gemm_b
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,32 +28,73 @@ from lowbit.ops.requant import requantize_ref
 MAX_K = 32768
 LAYOUT = "k4n64"
 _EMPTY = np.empty(0, dtype=np.int32)
+_EMPTY_F32 = np.empty(0, dtype=np.float32)
 _RANGE = {np.dtype(np.int8): (-128, 127), np.dtype(np.uint8): (0, 255), np.dtype(np.int16): (-32768, 32767)}
 
 
 @dataclass(frozen=True)
 class PackedWeight:
-    """An int8 weight [N, K] in the kernel's blocked layout, with its column sums (see csrc/gemm.h)."""
+    """An int8 weight [N, K] in the kernel's blocked layout, with its column sums (see csrc/gemm.h).
+
+    With input exponents, K is reordered into segments of equal exponent (largest first, each padded to
+    a multiple of 4): ``perm`` maps packed k to the input column (-1: padding), ``seg_end``/``seg_shift``
+    are the segments' k4 ends and Horner shifts, and ``colsum`` is weighted by 2^exponent.
+    """
 
     data: np.ndarray  # int8 [ceil(N/64), ceil(K/4), 64, 4]
     colsum: np.ndarray  # int32 [N]
     n: int
-    k: int
+    k: int  # the packed K
     layout: str = LAYOUT
+    k_in: int = 0  # the activation's K (= k without exponents)
+    perm: np.ndarray = field(default_factory=lambda: _EMPTY)
+    seg_end: np.ndarray = field(default_factory=lambda: _EMPTY)
+    seg_shift: np.ndarray = field(default_factory=lambda: _EMPTY)
+
+    def __post_init__(self) -> None:
+        if not self.k_in:
+            object.__setattr__(self, "k_in", self.k)
 
 
-def pack_weight(w: np.ndarray) -> PackedWeight:
-    """Pack int8 weights [N, K] once, when a layer is quantized."""
+def _segments(e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(perm, seg_end, seg_shift) of per-column exponents e (see PackedWeight)."""
+    values = np.unique(e)[::-1]
+    perm, ends = [], []
+    for v in values:
+        cols = np.flatnonzero(e == v).astype(np.int32)
+        perm += [cols, np.full(-len(cols) % 4, -1, dtype=np.int32)]
+        ends.append(sum(len(p) for p in perm) // 4)
+    shifts = np.append(values[:-1] - values[1:], values[-1])
+    return np.concatenate(perm), np.array(ends, np.int32), shifts.astype(np.int32)
+
+
+def pack_weight(w: np.ndarray, in_exponent: np.ndarray | None = None) -> PackedWeight:
+    """Pack int8 weights [N, K] once, when a layer is quantized.
+
+    ``in_exponent`` (int, [K], 0..30): input column k is multiplied by 2^in_exponent[k] inside the
+    accumulation (power-of-two channel factors of the activations, applied exactly; see csrc/gemm.h).
+    """
     from lowbit import _C
 
     w = np.asarray(w)
     expect(w.dtype == np.int8 and w.ndim == 2, "w", "an int8 array [N, K]", (w.dtype, w.shape))
     n, k = w.shape
     expect(1 <= k <= MAX_K, "w", f"1 <= K <= {MAX_K} (int32 accumulation bound)", k)
-    data = np.empty(((n + 63) // 64, (k + 3) // 4, 64, 4), dtype=np.int8)
-    colsum = np.empty(n, dtype=np.int32)
-    _C.gemm_pack(np.ascontiguousarray(w), data, colsum)
-    return PackedWeight(data, colsum, n, k)
+    if in_exponent is None:
+        data = np.empty(((n + 63) // 64, (k + 3) // 4, 64, 4), dtype=np.int8)
+        colsum = np.empty(n, dtype=np.int32)
+        _C.gemm_pack(np.ascontiguousarray(w), data, colsum)
+        return PackedWeight(data, colsum, n, k, k_in=k)
+    e = np.asarray(in_exponent)
+    expect(e.shape == (k,) and np.issubdtype(e.dtype, np.integer), "in_exponent", f"{k} integers", e.shape)
+    expect(bool((e >= 0).all() and (e <= 30).all()), "in_exponent", "values in [0, 30]", (e.min(), e.max()))
+    expect(int(np.exp2(e.astype(np.float64)).sum()) <= MAX_K, "in_exponent", f"sum 2^e <= {MAX_K}", e.max())
+    perm, seg_end, seg_shift = _segments(e)
+    wp = np.where(perm >= 0, w[:, np.maximum(perm, 0)], 0).astype(np.int8)
+    data = np.empty(((n + 63) // 64, len(perm) // 4, 64, 4), dtype=np.int8)
+    _C.gemm_pack(np.ascontiguousarray(wp), data, np.empty(n, dtype=np.int32))
+    colsum = (w.astype(np.int64) << e.astype(np.int64)).sum(1).astype(np.int32)  # |.| < 128 * MAX_K
+    return PackedWeight(data, colsum, n, len(perm), k_in=k, perm=perm, seg_end=seg_end, seg_shift=seg_shift)
 
 
 def default_threads() -> int:
@@ -87,7 +128,7 @@ def gemm(
     expect(isinstance(w, PackedWeight), "w", "a PackedWeight from pack_weight()", type(w).__name__)
     expect(w.layout == LAYOUT, "w", f"a weight packed in layout {LAYOUT!r}", w.layout)
     a = np.asarray(a)
-    expect(a.ndim == 2, "a", "a 2-D array [M, K]", a.shape)
+    expect(a.ndim == 2 and a.shape[1] == w.k_in, "a", f"a 2-D array [M, {w.k_in}]", a.shape)
     out_dtype = np.dtype(out_dtype)
     out = np.empty((a.shape[0], w.n), dtype=out_dtype)
     lo, hi = _RANGE.get(out_dtype, (0, 0))
@@ -97,7 +138,8 @@ def gemm(
         )
     if out_dtype == np.float32:
         expect(scale is not None, "scale", "a float32 scale (per tensor or per column) for float output")
-    sc = np.atleast_1d(np.asarray(scale if scale is not None else 1.0, dtype=np.float32))
+    # the float scale exists only for float output (integer outputs never receive a float array)
+    sc = np.atleast_1d(np.asarray(scale, dtype=np.float32)) if out_dtype == np.float32 else _EMPTY_F32
     b = _EMPTY if bias is None else np.asarray(bias)
     if bias is not None:
         expect(b.dtype == np.int32, "bias", "an int32 array", b.dtype)
@@ -106,7 +148,7 @@ def gemm(
         _EMPTY if m0 is None else np.atleast_1d(np.asarray(m0)),
         _EMPTY if shift is None else np.atleast_1d(np.asarray(shift)),
         sc, int(zero_point), lo if qmin is None else int(qmin), hi if qmax is None else int(qmax), bool(relu),
-        out, isa, default_threads() if threads is None else int(threads),
+        out, isa, default_threads() if threads is None else int(threads), w.perm, w.seg_end, w.seg_shift,
     )  # fmt: skip
     return out
 
@@ -125,9 +167,13 @@ def gemm_ref(
     qmin: int | None = None,
     qmax: int | None = None,
     relu: bool = False,
+    in_exponent: np.ndarray | None = None,
 ) -> np.ndarray:
     """The oracle: numpy int64 matmul, then the reference epilogue. ``w`` is the plain int8 [N, K]."""
-    acc = (np.asarray(a).astype(np.int64) - a_zero_point) @ np.asarray(w).astype(np.int64).T
+    w = np.asarray(w).astype(np.int64)
+    if in_exponent is not None:
+        w = w << np.asarray(in_exponent, dtype=np.int64)
+    acc = (np.asarray(a).astype(np.int64) - a_zero_point) @ w.T
     if bias is not None:
         acc = acc + np.asarray(bias, dtype=np.int64)
     out_dtype = np.dtype(out_dtype)

@@ -1,0 +1,238 @@
+"""The integer-only BERT encoder: lowbit's I-BERT style W8A8 model, integer from the embedding output to
+the last LayerNorm, executed by lowbit's C++ kernels.
+
+Data path of one layer (codes and their scales; every arrow is an integer op):
+
+    x  int8 @ s_x ──IntLinear (fused q|k|v, int8 GEMM)──> q, k, v int8 @ s_q, s_k, s_v
+    q k^T (gemm_batched, int32; padding keys get -2^29) ──integer softmax──> p uint8 @ 2^-8
+    p v (gemm_batched, requantized) ──> ctx int8 @ s_ctx ──IntLinear──> a int16 @ s_r1
+    r1 = (x << j1) + a   int16 @ s_r1 = s_x 2^-j1  (the residual: a shift, no multiplier)
+    integer LayerNorm(r1) ──> x1 int8 @ s_ln1 ──IntLinear──> h int16 @ s_h ──integer GELU──> int32
+    ──requantize──> g uint8 (zero point) ──IntLinear──> o int16 @ s_r2;  r2 = (x1 << j2) + o
+    integer LayerNorm(r2) ──> x2 int8 @ s_ln2
+
+The input quantization (float embedding lookup and sum, rounded to int16 codes) and the output
+dequantization (int8 codes times the last scale) are the only float steps (``quantize_input``,
+``dequantize``); ``integer_forward`` in between touches no float tensor. Static scales come from
+calibration (lowbit.models.bert_calibrate). The nonlinear methods (softmax, GELU, LayerNorm) are
+chosen by the recipe: see lowbit/nn/int_nonlinear.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from lowbit.errors import LowbitError, expect
+from lowbit.models.bert import BertConfig, BertEncoder, mean_pool
+from lowbit.nn.int_linear import IntLinear
+from lowbit.nn.int_nonlinear import NONLINEAR, IntLayerNorm
+from lowbit.ops.gemm import default_threads, gemm_batched
+from lowbit.ops.requant import quantize_multiplier
+
+MASKED = -(2**29)  # score bias of a padding key: its integer exp is 0
+I16 = 32767
+
+
+def residual_shift(s_x: float, wide_range: float) -> int:
+    """j such that s_x 2^-j is the finest scale whose int16 codes still hold ``wide_range``."""
+    return max(0, min(16, math.floor(math.log2(s_x * I16 / max(wide_range, 1e-30)))))
+
+
+def _scalar(value: float = 1.0) -> torch.Tensor:
+    return torch.tensor(value, dtype=torch.float64)
+
+
+class IntSelfAttention(nn.Module):
+    def __init__(self, cfg: BertConfig, nonlinear: str):
+        super().__init__()
+        h = cfg.hidden_size
+        self.heads, self.head_dim = cfg.num_attention_heads, h // cfg.num_attention_heads
+        self.qkv = IntLinear(h, 3 * h, "int8")
+        self.softmax = NONLINEAR[nonlinear].softmax
+        self.register_buffer("ctx_scale", _scalar())
+
+    def repack(self) -> None:
+        s = self.qkv.out_scale.numpy()
+        h = s.size // 3
+        s_q, s_k, s_v = float(s[0]), float(s[h]), float(s[2 * h])
+        self._score_scale = s_q * s_k / math.sqrt(self.head_dim)
+        self._p_scale = self.softmax.out_scale
+        m0, shift = quantize_multiplier(self._p_scale * s_v / float(self.ctx_scale))
+        self._ctx_m0, self._ctx_shift = int(m0[0]), int(shift[0])
+
+    def forward(self, x: torch.Tensor, mask_bias: torch.Tensor) -> torch.Tensor:
+        b, t, h = x.shape
+        heads, d = self.heads, self.head_dim
+        qkv = self.qkv(x).view(b, t, 3, heads, d)
+        q = qkv[:, :, 0].transpose(1, 2).contiguous().view(b * heads, t, d)
+        k = qkv[:, :, 1].transpose(1, 2).contiguous().view(b * heads, t, d)
+        vt = (
+            qkv[:, :, 2].permute(0, 2, 3, 1).contiguous().view(b * heads, d, t)
+        )  # V^T: the [N, K] operand of P V
+        threads = default_threads()
+        scores = gemm_batched(q.numpy(), k.numpy(), bias=mask_bias.numpy(), bias_every=heads, threads=threads)
+        p = self.softmax(scores, self._score_scale)
+        ctx = gemm_batched(
+            p,
+            vt.numpy(),
+            out_dtype=np.int8,
+            m0=self._ctx_m0,
+            shift=self._ctx_shift,
+            qmin=-127,
+            threads=threads,
+        )
+        return torch.from_numpy(ctx).view(b, heads, t, d).transpose(1, 2).contiguous().view(b, t, h)
+
+
+class IntLayer(nn.Module):
+    def __init__(self, cfg: BertConfig, nonlinear: str):
+        super().__init__()
+        h, f = cfg.hidden_size, cfg.intermediate_size
+        ops = NONLINEAR[nonlinear]
+        self.attention = IntSelfAttention(cfg, nonlinear)
+        self.attention_output = IntLinear(h, h, "int16")
+        self.attention_norm = IntLayerNorm(h, cfg.layer_norm_eps, ops)
+        self.intermediate = IntLinear(h, f, "int16")
+        self.gelu = ops.gelu(f)
+        self.output = IntLinear(f, h, "int16")
+        self.output_norm = IntLayerNorm(h, cfg.layer_norm_eps, ops)
+        # per channel: the input's power-of-two channel exponent plus the residual shift j
+        self.register_buffer("shift1", torch.zeros(h, dtype=torch.int32))
+        self.register_buffer("shift2", torch.zeros(h, dtype=torch.int32))
+
+    def forward(self, x: torch.Tensor, mask_bias: torch.Tensor) -> torch.Tensor:
+        a = self.attention_output(self.attention(x, mask_bias))
+        x1 = self.attention_norm(_residual(x, self.shift1, a))
+        o = self.output(self.gelu(self.intermediate(x1)))
+        return self.output_norm(_residual(x1, self.shift2, o))
+
+
+def _residual(x: torch.Tensor, shift: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(x << shift[c]) + y, saturated to int16 codes (x_c at scale s 2^e_c, y at s 2^-j, shift = e + j)."""
+    return ((x.to(torch.int32) << shift) + y).clamp_(-I16, I16).to(torch.int16)
+
+
+_KNOWN = (
+    nn.Linear,
+    nn.LayerNorm,
+    nn.GELU,
+    nn.Softmax,
+    nn.Embedding,
+    nn.Dropout,
+    nn.ModuleList,
+    nn.Sequential,
+)
+
+
+def unsupported_layers(model: nn.Module) -> list[str]:
+    """'name (Type)' of the leaf layers the integer-only BERT conversion has no integer version of."""
+    return [
+        f"{name} ({type(m).__name__})"
+        for name, m in model.named_modules()
+        if name and not list(m.children()) and not isinstance(m, _KNOWN)
+    ]
+
+
+class IntBertEncoder(nn.Module):
+    """The integer model; build it with ``from_float`` (or empty from a config, to load a state dict)."""
+
+    def __init__(self, cfg: BertConfig, nonlinear: str = "ibert"):
+        super().__init__()
+        expect(nonlinear in NONLINEAR, "nonlinear", f"one of {sorted(NONLINEAR)}", nonlinear)
+        self.cfg, self.nonlinear = cfg, nonlinear
+        h = cfg.hidden_size
+        # the input quantization's tables: word rows as int8 codes with a scale per row (the largest
+        # table), positions and the token type row in float
+        self.register_buffer("word_codes", torch.zeros(cfg.vocab_size, h, dtype=torch.int8))
+        self.register_buffer("word_scale", torch.ones(cfg.vocab_size, 1))
+        self.register_buffer("position_embeddings", torch.zeros(cfg.max_position_embeddings, h))
+        self.register_buffer("token_type", torch.zeros(h))
+        self.register_buffer("input_scale", _scalar())
+        self.embeddings_norm = IntLayerNorm(h, cfg.layer_norm_eps, NONLINEAR[nonlinear])
+        self.layers = nn.ModuleList(IntLayer(cfg, nonlinear) for _ in range(cfg.num_hidden_layers))
+
+    @classmethod
+    def from_float(
+        cls,
+        model: BertEncoder,
+        ranges: dict[str, float],
+        nonlinear: str = "ibert",
+        weight_bits: int = 8,
+        weight_observer: str = "minmax",
+    ) -> IntBertEncoder:
+        """Quantize ``model`` with static scales from ``ranges`` (lowbit.models.bert_calibrate)."""
+        expect(isinstance(model, BertEncoder), "model", "a lowbit BertEncoder", type(model).__name__)
+        cfg = model.cfg
+        out = cls(cfg, nonlinear)
+        s16 = {k: max(v, 1e-8) / I16 for k, v in ranges.items() if not k.endswith("@c")}
+        w = model.word_embeddings.weight.detach()
+        out.word_scale = (w.abs().amax(1, keepdim=True).clamp(min=1e-12) / 127).float()
+        out.word_codes = torch.round(w / out.word_scale).clamp(-127, 127).to(torch.int8)
+        out.position_embeddings = model.position_embeddings.weight.detach().clone()
+        out.token_type = model.token_type_embeddings.weight.detach()[0].clone()
+        out.input_scale.fill_(s16["emb"])
+        s_x, e_x = out.embeddings_norm.set(model.embeddings_norm, s16["emb"], ranges["ln0@c"])
+        lin = {"weight_bits": weight_bits, "weight_observer": weight_observer}
+        for i, (fl, il) in enumerate(zip(model.layers, out.layers, strict=True)):
+            r = {k.split(".", 1)[1]: v for k, v in ranges.items() if k.startswith(f"{i}.")}
+            att = fl.attention
+            fused = nn.Linear(cfg.hidden_size, 3 * cfg.hidden_size)
+            fused.weight.data = torch.cat([att.query.weight, att.key.weight, att.value.weight]).detach()
+            fused.bias.data = torch.cat([att.query.bias, att.key.bias, att.value.bias]).detach()
+            qkv_scale = np.repeat([r["q"] / 127, r["k"] / 127, r["v"] / 127], cfg.hidden_size)
+            il.attention.qkv = IntLinear.from_float(fused, s_x, qkv_scale, "int8", in_exponent=e_x, **lin)
+            il.attention.ctx_scale.fill_(r["ctx"] / 127)
+            il.attention.repack()
+            j1 = residual_shift(s_x, r["res1"])
+            il.shift1 = torch.as_tensor(e_x + j1, dtype=torch.int32)
+            s_r1 = s_x * 2.0**-j1
+            il.attention_output = IntLinear.from_float(
+                fl.attention_output, r["ctx"] / 127, s_r1, "int16", **lin
+            )
+            s_ln1, e_ln1 = il.attention_norm.set(fl.attention_norm, s_r1, r["ln1@c"])
+            s_h = r["pre_gelu"] / I16
+            il.intermediate = IntLinear.from_float(
+                fl.intermediate, s_ln1, s_h, "int16", in_exponent=e_ln1, **lin
+            )
+            s_g, z_g, e_g = il.gelu.set(s_h, r["gelu_min"], r["gelu@c"])
+            j2 = residual_shift(s_ln1, r["res2"])
+            il.shift2 = torch.as_tensor(e_ln1 + j2, dtype=torch.int32)
+            s_r2 = s_ln1 * 2.0**-j2
+            il.output = IntLinear.from_float(
+                fl.output, s_g, s_r2, "int16", in_zero_point=z_g, in_exponent=e_g, **lin
+            )
+            s_x, e_x = il.output_norm.set(fl.output_norm, s_r2, r["ln2@c"])
+        return out
+
+    def quantize_input(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """The input quantization (float): embedding lookup and sum -> int16 codes at input_scale."""
+        t = input_ids.shape[1]
+        if t > self.cfg.max_position_embeddings:
+            raise LowbitError(
+                f"input_ids: expected at most {self.cfg.max_position_embeddings} tokens, got {t}"
+            )
+        x = self.word_codes[input_ids].float() * self.word_scale[input_ids]
+        x = x + self.position_embeddings[:t] + self.token_type
+        return torch.round(x / float(self.input_scale)).clamp_(-I16, I16).to(torch.int16)
+
+    def integer_forward(self, codes: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """int16 embedding codes [B, T, H] -> int8 codes of the last LayerNorm (integers only)."""
+        mask_bias = (attention_mask == 0).to(torch.int32) * MASKED  # [B, T]: one key mask per sequence
+        x = self.embeddings_norm(codes)
+        for layer in self.layers:
+            x = layer(x, mask_bias)
+        return x
+
+    def dequantize(self, codes: torch.Tensor) -> torch.Tensor:
+        scale = self.layers[-1].output_norm.channel_scale()
+        return codes.float() * torch.from_numpy(scale).float()
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.dequantize(self.integer_forward(self.quantize_input(input_ids), attention_mask))
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return mean_pool(self(input_ids, attention_mask), attention_mask)

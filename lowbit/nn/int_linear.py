@@ -1,0 +1,108 @@
+"""``IntLinear``: a Linear layer of the integer-only path, integer codes in, integer codes out.
+
+Weights: int8 codes with one scale per output feature (narrow range, or any ``bits`` <= 8 stored in int8
+for the same kernel). Input: int8 codes (zero point 0) or uint8 codes with a zero point, at a static
+scale s_in, optionally times 2^e[c] per input channel (power-of-two channel factors, exact in the GEMM).
+The bias is folded into int32 at scale s_in * s_w[n]; lowbit's int8 GEMM accumulates in int32
+and its epilogue requantizes each column with the dyadic multiplier s_in * s_w[n] / s_out[n] (the
+project's rounding rule) to int8, uint8 or int16 codes. The output scale may differ per column (the
+fused q/k/v projection). No float touches the data: the float scales only make integer constants.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+import lowbit
+from lowbit.errors import expect
+from lowbit.ops.gemm import gemm, pack_weight
+from lowbit.ops.requant import quantize_multiplier
+
+_OUT = {"int8": (np.int8, -127, 127), "uint8": (np.uint8, 0, 255), "int16": (np.int16, -32767, 32767)}
+BIAS_LIMIT = 2**30 - 1
+
+
+class IntLinear(nn.Module):
+    def __init__(self, in_features: int, out_features: int, out_dtype: str, threads: int | None = None):
+        super().__init__()
+        expect(out_dtype in _OUT, "out_dtype", f"one of {sorted(_OUT)}", out_dtype)
+        self.in_features, self.out_features, self.out_dtype = in_features, out_features, out_dtype
+        self.threads = threads
+        self.register_buffer("weight_codes", torch.zeros(out_features, in_features, dtype=torch.int8))
+        self.register_buffer("weight_scale", torch.ones(out_features, dtype=torch.float64))
+        self.register_buffer("bias", torch.zeros(out_features, dtype=torch.float64))
+        self.register_buffer("in_scale", torch.ones((), dtype=torch.float64))
+        self.register_buffer("in_zero_point", torch.zeros((), dtype=torch.int32))
+        self.register_buffer("out_scale", torch.ones(out_features, dtype=torch.float64))
+        self.register_buffer("out_zero_point", torch.zeros((), dtype=torch.int32))
+        self.register_buffer("in_exponent", torch.zeros(in_features, dtype=torch.int32))
+
+    @classmethod
+    def from_float(
+        cls,
+        linear: nn.Linear,
+        in_scale: float,
+        out_scale: float | np.ndarray,
+        out_dtype: str,
+        in_zero_point: int = 0,
+        out_zero_point: int = 0,
+        weight_bits: int = 8,
+        weight_observer: str = "minmax",
+        in_exponent: np.ndarray | None = None,
+    ) -> IntLinear:
+        """``in_exponent``: input channel c has scale in_scale * 2^in_exponent[c] (power-of-two channel
+        factors of the previous LayerNorm or GELU), applied exactly inside the GEMM's accumulation."""
+        expect(isinstance(linear, nn.Linear), "linear", "a torch.nn.Linear", type(linear).__name__)
+        expect(2 <= weight_bits <= 8, "weight_bits", "2..8 (codes stored in int8)", weight_bits)
+        q = lowbit.quantize(
+            linear.weight.detach(),
+            "int",
+            weight_bits,
+            lowbit.per_channel(0),
+            narrow=True,
+            observer=weight_observer,
+        )
+        mod = cls(linear.in_features, linear.out_features, out_dtype)
+        mod.weight_codes = q.codes.to(torch.int8)
+        mod.weight_scale = q.params["scale"].reshape(-1).to(torch.float64)
+        if linear.bias is not None:
+            mod.bias = linear.bias.detach().to(torch.float64).clone()
+        mod.in_scale.fill_(float(in_scale))
+        mod.in_zero_point.fill_(int(in_zero_point))
+        mod.out_scale = torch.as_tensor(out_scale, dtype=torch.float64).expand(linear.out_features).clone()
+        mod.out_zero_point.fill_(int(out_zero_point))
+        if in_exponent is not None:
+            mod.in_exponent = torch.as_tensor(np.asarray(in_exponent), dtype=torch.int32).clone()
+        mod.repack()
+        return mod
+
+    def repack(self) -> None:
+        """Integer constants from the stored codes and scales (after from_float or loading a state dict)."""
+        expect(self.weight_codes.dtype == torch.int8, "weight_codes", "int8 codes", self.weight_codes.dtype)
+        e = self.in_exponent.numpy()
+        self.packed = pack_weight(self.weight_codes.contiguous().numpy(), e if e.any() else None)
+        acc_scale = float(self.in_scale) * self.weight_scale.numpy()
+        # bias beyond 2^30 accumulator units only happens for a near-zero weight row; clipping it costs
+        # that column's bias precision, never an overflow
+        self._bias = np.clip(np.round(self.bias.numpy() / acc_scale), -BIAS_LIMIT, BIAS_LIMIT).astype(
+            np.int32
+        )
+        self._m0, self._shift = quantize_multiplier(acc_scale / self.out_scale.numpy())
+        self._dtype, self._qmin, self._qmax = _OUT[self.out_dtype]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Integer codes [..., in_features] (int8, or uint8 with in_zero_point) -> codes [..., out]."""
+        expect(x.dtype in (torch.int8, torch.uint8), "x", "int8 or uint8 codes", x.dtype)
+        shape = x.shape
+        a = x.reshape(-1, self.in_features).numpy()
+        out = gemm(
+            a, self.packed, a_zero_point=int(self.in_zero_point), bias=self._bias, out_dtype=self._dtype,
+            m0=self._m0, shift=self._shift, zero_point=int(self.out_zero_point), qmin=self._qmin,
+            qmax=self._qmax, threads=self.threads,
+        )  # fmt: skip
+        return torch.from_numpy(out).reshape(*shape[:-1], self.out_features)
+
+    def extra_repr(self) -> str:
+        return f"in={self.in_features}, out={self.out_features}, int8 weights per channel -> {self.out_dtype}"

@@ -1,0 +1,128 @@
+"""The integer-only MiniLM (recipe int8-integer-only): integer-only by construction, close to float,
+saved and loaded exactly, with clear errors for what it cannot do."""
+
+import numpy as np
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+import lowbit
+from lowbit import _C, LowbitError
+from lowbit.data.sentiment import load_sentences
+from lowbit.models.minilm import load_minilm, tokenize
+
+INTEGER = {torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64, torch.bool}
+
+
+@pytest.fixture(scope="module")
+def sentences():
+    texts = load_sentences()[0]
+    pick = np.random.default_rng(7).choice(len(texts), 96, replace=False)
+    return [texts[i] for i in pick]
+
+
+@pytest.fixture(scope="module")
+def qmodel(sentences):
+    return lowbit.quantize(load_minilm(), "int8-integer-only", calibration_data=sentences[:48])
+
+
+class RecordOps(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.ops = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        tensors = [t for t in tree_flatten((args, kwargs, out))[0] if isinstance(t, torch.Tensor)]
+        self.ops.append((str(func), {t.dtype for t in tensors}))
+        return out
+
+
+def test_integer_forward_runs_no_float_op(qmodel, sentences, monkeypatch):
+    """Between the input quantization and the output dequantization, every torch op sees only integer
+    tensors and every C++ kernel receives only integer arrays."""
+    kernels = []
+    for name in ("gemm", "gemm_batched", "ibert_softmax", "ibert_gelu", "ibert_layernorm", "requantize"):
+        real = getattr(_C, name)
+
+        def spy(*args, _real=real, _name=name, **kw):
+            arrays = [a for a in list(args) + list(kw.values()) if isinstance(a, np.ndarray) and a.size]
+            kernels.append((_name, {a.dtype for a in arrays}))
+            return _real(*args, **kw)
+
+        monkeypatch.setattr(_C, name, spy)
+    ids, mask = tokenize(sentences[:3])
+    enc = qmodel.module
+    codes = enc.quantize_input(ids)
+    with torch.inference_mode(), RecordOps() as rec:
+        out = enc.integer_forward(codes, mask)
+    assert out.dtype == torch.int8
+    float_ops = [(op, dt) for op, dt in rec.ops if not dt <= INTEGER]
+    assert rec.ops and not float_ops, float_ops[:5]
+    expected = {"gemm", "gemm_batched", "ibert_softmax", "ibert_gelu", "ibert_layernorm", "requantize"}
+    assert {k for k, _ in kernels} == expected
+    float_kernels = [(k, d) for k, d in kernels if any(x.kind == "f" for x in d)]
+    assert not float_kernels, float_kernels[:3]
+    assert len([k for k, _ in kernels if k == "gemm"]) == 4 * len(enc.layers)
+
+
+def test_close_to_float_on_real_sentences(qmodel, sentences):
+    ids, mask = tokenize(sentences[48:])
+    with torch.inference_mode():
+        ref = load_minilm().embed(ids, mask)
+        got = qmodel.embed(ids, mask)
+    cos = (ref * got).sum(1)
+    assert cos.mean() > 0.993 and cos.min() > 0.95, (cos.mean(), cos.min())
+
+
+def test_save_load_round_trip_and_size(qmodel, sentences, tmp_path):
+    path = tmp_path / "minilm-int8-integer-only.safetensors"
+    lowbit.save(qmodel, path)
+    back = lowbit.load(path)
+    assert back.recipe == qmodel.recipe
+    ids, mask = tokenize(sentences[:4])
+    with torch.inference_mode():
+        assert torch.equal(qmodel(ids, mask), back(ids, mask))
+    float_bytes = 4 * sum(p.numel() for p in load_minilm().parameters())
+    assert path.stat().st_size <= 0.3 * float_bytes
+
+
+def test_corrupt_or_mismatched_file_is_refused(qmodel, tmp_path):
+    path = tmp_path / "q.safetensors"
+    lowbit.save(qmodel, path)
+    data = path.read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(LowbitError, match="path"):
+        lowbit.load(tmp_path / "cut.safetensors")
+    dyn = lowbit.quantize(load_minilm(), "dynamic-int8")
+    lowbit.save(dyn, tmp_path / "dyn.safetensors")
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(tmp_path / "dyn.safetensors"))
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    save_file(state, str(tmp_path / "mixed.safetensors"), metadata=meta)  # integer header, dynamic tensors
+    with pytest.raises(LowbitError, match="mismatch"):
+        lowbit.load(tmp_path / "mixed.safetensors")
+
+
+def test_bad_input_errors(sentences):
+    model = load_minilm()
+    with pytest.raises(LowbitError, match="calibration_data"):
+        lowbit.quantize(model, "int8-integer-only", calibration_data=[])
+    with pytest.raises(LowbitError, match="calibration_data"):
+        lowbit.quantize(model, "int8-integer-only")
+    conv = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Linear(4, 4))
+    with pytest.raises(LowbitError, match=r"0 \(Conv2d\)"):
+        lowbit.quantize(conv, "int8-integer-only", calibration_data=sentences[:2])
+    with pytest.raises(LowbitError, match="recipe: expected one of"):
+        lowbit.quantize(model, "int8-everything", calibration_data=sentences[:2])
+
+
+def test_too_long_sequence_is_refused(qmodel):
+    ids = torch.ones(1, qmodel.module.cfg.max_position_embeddings + 1, dtype=torch.int64)
+    with pytest.raises(LowbitError, match="input_ids"):
+        qmodel(ids, torch.ones_like(ids))
