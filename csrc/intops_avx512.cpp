@@ -279,54 +279,108 @@ void ibert_gelu_avx512(const T* q, int64_t size, const GeluParams& p, O* out) {
   }
 }
 
-inline __m512i load8_64(const int32_t* p, __mmask8 m) { return _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(m, p)); }
-inline __m512i load8_64(const int16_t* p, __mmask8 m) { return _mm512_cvtepi16_epi64(_mm_maskz_loadu_epi16(m, p)); }
+namespace {
 
-// Row sums of q and q^2 in 32-bit lanes / 64-bit even-odd lanes, then the scalar row constants and an
-// int64 pass of 8 lanes: the normalisation product d * inv needs up to 56 bits (vpmullq).
+// Row sums of q and q^2. 16-bit codes: vpmaddwd pairs (q0 + q1, and q0^2 + q1^2 < 2^31 for |q| < 2^15),
+// per-lane sums < 2^15 * 2 * 2^14 / 32 < 2^31; the squares widen to 64-bit lanes.
+inline void row_sums(const int16_t* row, int64_t n, int64_t& s, int64_t& s2) {
+  const __m512i ones = _mm512_set1_epi16(1), lo32 = _mm512_set1_epi64(0xFFFFFFFF);
+  __m512i sv = _mm512_setzero_si512(), a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
+  for (int64_t i = 0; i < n; i += 32) {
+    const int64_t left = n - i;
+    const __mmask32 m = left >= 32 ? ~__mmask32(0) : __mmask32((1u << left) - 1);
+    const __m512i v = _mm512_maskz_loadu_epi16(m, row + i);
+    sv = _mm512_add_epi32(sv, _mm512_madd_epi16(v, ones));
+    const __m512i sq = _mm512_madd_epi16(v, v);
+    a = _mm512_add_epi64(a, _mm512_and_si512(sq, lo32));
+    b = _mm512_add_epi64(b, _mm512_srli_epi64(sq, 32));
+  }
+  s = _mm512_reduce_add_epi32(sv);
+  s2 = _mm512_reduce_add_epi64(_mm512_add_epi64(a, b));
+}
+inline void row_sums(const int32_t* row, int64_t n, int64_t& s, int64_t& s2) {
+  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
+  __m512i sv = _mm512_setzero_si512(), a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
+  for (int64_t i = 0; i < n; i += 16) {  // per lane |sum| <= 2^10 * 2^15 and q^2 < 2^30: no overflow
+    const __m512i v = load16(row + i, tail_mask(n - i));
+    sv = _mm512_add_epi32(sv, v);
+    const __m512i sq = _mm512_mullo_epi32(v, v);
+    a = _mm512_add_epi64(a, _mm512_and_si512(sq, lo32));
+    b = _mm512_add_epi64(b, _mm512_srli_epi64(sq, 32));
+  }
+  s = _mm512_reduce_add_epi32(sv);
+  s2 = _mm512_reduce_add_epi64(_mm512_add_epi64(a, b));
+}
+
+// Per-channel constants in the kernel's lane order: for each block of 16 channels, the 8 even channels
+// then the 8 odd ones, as int64 (m0 in the low dword for vpmuldq), zero past n.
+struct LnChannels {
+  std::vector<int64_t> m0, br, sh;
+  void build(const LayerNormParams& p, int64_t n) {
+    const int64_t padded = (n + 15) & ~int64_t(15);
+    m0.assign(size_t(padded), 0), br.assign(size_t(padded), 0), sh.assign(size_t(padded), 0);
+    for (int64_t c = 0; c < n; ++c) {
+      const int64_t j = (c & ~int64_t(15)) + (c & 1) * 8 + ((c & 15) >> 1);
+      m0[size_t(j)] = p.m0[c];
+      sh[size_t(j)] = p.shift[c];
+      br[size_t(j)] = p.beta[c] + (p.shift[c] ? int64_t(1) << (p.shift[c] - 1) : 0);
+    }
+  }
+};
+
+// One normalised row. y = rshift_round(d inv, ys) with d = (q << 8) - mean computed as
+// (dp inv + B) >> ys, where dp = d + 2^24 in [0, 2^25) (|d| < 2^24) and inv < 2^32 (the caller checks) are
+// both unsigned 32-bit, so one vpmuludq per 8 lanes, and B = 2^(ys-1) - 2^24 inv. |y| <= 2^23 + 1, so the
+// affine y m0 (vpmuldq: < 2^54) + beta (|beta| <= 2^62) fits int64; vpmovsqb saturates like the clamp.
+template <typename T>
+void ln_row(const T* row, int64_t n, const LnRow& st, const LnChannels& ch, int8_t* o) {
+  const __m512i mp = _mm512_set1_epi32(int32_t((int64_t(1) << 24) - st.mean));
+  const __m512i inv = _mm512_set1_epi64(st.inv);
+  const __m512i b = _mm512_set1_epi64((int64_t(1) << (st.y_shift - 1)) - (st.inv << 24));  // y_shift >= 15
+  const __m128i ys = _mm_cvtsi32_si128(st.y_shift);
+  const int64_t* m0 = ch.m0.data();
+  const int64_t* br = ch.br.data();
+  const int64_t* sh = ch.sh.data();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512i dp = _mm512_add_epi32(_mm512_slli_epi32(load16(row + i, m), kLnF), mp);
+    const __m512i ye = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epu32(dp, inv), b), ys);
+    const __m512i yo = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(dp, 32), inv), b), ys);
+    const __m512i ve = _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(ye, _mm512_loadu_si512(m0 + i)),
+                                                          _mm512_loadu_si512(br + i)),
+                                         _mm512_loadu_si512(sh + i));
+    const __m512i vo = _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(yo, _mm512_loadu_si512(m0 + i + 8)),
+                                                          _mm512_loadu_si512(br + i + 8)),
+                                         _mm512_loadu_si512(sh + i + 8));
+    store16(o + i, m, _mm_unpacklo_epi8(_mm512_cvtsepi64_epi8(ve), _mm512_cvtsepi64_epi8(vo)));
+  }
+}
+
+}  // namespace
+
+// Rows in blocks of 8: the row statistics (sums, then divisions and the square root in scalar code) of
+// a block first, so that their long scalar chains overlap, then the block's vector pass.
 template <typename T>
 void ibert_layernorm_avx512(const T* q, int64_t rows, int64_t n, const LayerNormParams& p, int8_t* out) {
-  // per-channel beta + the rounding term 2^(shift-1), and the shift as int64: once per call
-  thread_local std::vector<int64_t> beta_r, shift64;
-  beta_r.resize(size_t(n));
-  shift64.resize(size_t(n));
-  for (int64_t c = 0; c < n; ++c) {
-    shift64[size_t(c)] = p.shift[c];
-    beta_r[size_t(c)] = p.beta[c] + (p.shift[c] ? int64_t(1) << (p.shift[c] - 1) : 0);
-  }
-  // locals, not p.* or the vectors: the int8 stores may alias them and force reloads in the loop
-  const int32_t* m0p = p.m0;
-  const int64_t* br = beta_r.data();
-  const int64_t* shp = shift64.data();
-  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF), qmin = _mm512_set1_epi64(-128), qmax = _mm512_set1_epi64(127);
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* row = q + r * n;
-    __m512i s = _mm512_setzero_si512(), s2_even = _mm512_setzero_si512(), s2_odd = _mm512_setzero_si512();
-    for (int64_t i = 0; i < n; i += 16) {  // per lane |sum| <= 2^10 * 2^15 and q^2 < 2^30: no overflow
-      const __m512i v = load16(row + i, tail_mask(n - i));
-      s = _mm512_add_epi32(s, v);
-      const __m512i sq = _mm512_mullo_epi32(v, v);
-      s2_even = _mm512_add_epi64(s2_even, _mm512_and_si512(sq, lo32));
-      s2_odd = _mm512_add_epi64(s2_odd, _mm512_srli_epi64(sq, 32));
+  thread_local LnChannels ch;
+  ch.build(p, n);
+  constexpr int64_t kBlock = 8;
+  LnRow st[kBlock];
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+    const int64_t nb = std::min(kBlock, rows - r0);
+    for (int64_t j = 0; j < nb; ++j) {
+      int64_t s, s2;
+      row_sums(q + (r0 + j) * n, n, s, s2);
+      st[j] = ibert_layernorm_row_fast(s, s2, n, p.eps);
     }
-    const LnRow st = ibert_layernorm_row(_mm512_reduce_add_epi32(s),
-                                         _mm512_reduce_add_epi64(_mm512_add_epi64(s2_even, s2_odd)), n, p.eps);
-    const __m512i mean = _mm512_set1_epi64(st.mean), inv = _mm512_set1_epi64(st.inv);
-    const __m512i y_rnd = _mm512_set1_epi64(int64_t(1) << (st.y_shift - 1));  // y_shift >= 15
-    const __m128i y_shift = _mm_cvtsi32_si128(st.y_shift);
-    // 8 int64 lanes -> 8 int8 codes in the low half of an xmm
-    auto eight = [&](int64_t i, __mmask8 m) {
-      const __m512i d = _mm512_sub_epi64(_mm512_slli_epi64(load8_64(row + i, m), kLnF), mean);
-      const __m512i y = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mullo_epi64(d, inv), y_rnd), y_shift);
-      const __m512i acc = _mm512_add_epi64(_mm512_mul_epi32(y, load8_64(m0p + i, m)), _mm512_maskz_loadu_epi64(m, br + i));
-      const __m512i v = _mm512_srav_epi64(acc, _mm512_maskz_loadu_epi64(m, shp + i));
-      return _mm512_cvtepi64_epi8(_mm512_max_epi64(_mm512_min_epi64(v, qmax), qmin));
-    };
-    int8_t* o = out + r * n;
-    for (int64_t i = 0; i < n; i += 16) {
-      const __mmask16 m = tail_mask(n - i);
-      const __m128i codes = _mm_unpacklo_epi64(eight(i, __mmask8(m)), eight(i + 8, __mmask8(m >> 8)));
-      store16(o + i, m, codes);  // not vpmovqb to memory: slow
+    for (int64_t j = 0; j < nb; ++j) {
+      const T* row = q + (r0 + j) * n;
+      int8_t* o = out + (r0 + j) * n;
+      if (st[j].inv <= int64_t(0xFFFFFFFF)) {
+        ln_row(row, n, st[j], ch, o);
+      } else {  // sigma = 2^30 exactly (inv = 2^32) or a zero variance (sigma = 1): rare, scalar
+        for (int64_t i = 0; i < n; ++i) o[i] = ibert_layernorm_one(row[i], i, st[j], p);
+      }
     }
   }
 }
