@@ -238,7 +238,7 @@ void ibert_softmax_avx512(const T* q, int64_t rows, int64_t n, const SoftmaxPara
 }
 
 template <typename T, typename O>
-void ibert_gelu_avx512(const T* q, int64_t size, const GeluParams& p, O* out) {
+void gelu_general(const T* q, int64_t size, const GeluParams& p, O* out) {
   const __m512i m0 = _mm512_set1_epi64(p.m0);
   const __m512i half = _mm512_set1_epi64(p.shift ? int64_t(1) << (p.shift - 1) : 0);
   const __m128i shift = _mm_cvtsi32_si128(p.shift);
@@ -277,6 +277,66 @@ void ibert_gelu_avx512(const T* q, int64_t size, const GeluParams& p, O* out) {
       }
     }
   }
+}
+
+namespace {
+
+// q (erf + one) = q one + |q| mag as int32 (16-bit codes), or q g as int64, g = one +- mag
+template <typename O>
+inline void gelu_store(O* out, __mmask16 m, __m512i qv, __m512i a, __m512i mag, __mmask16 neg, __m512i one) {
+  if constexpr (std::is_same_v<O, int32_t>) {  // |q| <= 2^15, mag <= one < 2^15: |q one| + |q| mag < 2^31
+    store16(out, m, _mm512_add_epi32(_mm512_mullo_epi32(qv, one), _mm512_mullo_epi32(a, mag)));
+  } else {
+    const __m512i g = _mm512_mask_sub_epi32(_mm512_add_epi32(one, mag), neg, one, mag);  // |g| < 2^21
+    const __m512i y_lo = _mm512_mul_epi32(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(qv)),
+                                          _mm512_cvtepi32_epi64(_mm512_castsi512_si256(g)));
+    const __m512i y_hi = _mm512_mul_epi32(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(qv, 1)),
+                                          _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(g, 1)));
+    if (m == 0xFFFF) {
+      _mm512_storeu_si512(out, y_lo);
+      _mm512_storeu_si512(out + 8, y_hi);
+    } else {
+      _mm512_mask_storeu_epi64(out, __mmask8(m), y_lo);
+      _mm512_mask_storeu_epi64(out + 8, __mmask8(m >> 8), y_hi);
+    }
+  }
+}
+
+// GELU in 32-bit lanes (intops_fast.h): xe = floor((a m0 + c) / 2^shift) with a = min(|q|, acap) <= 2^16 - 1
+template <typename T, typename O>
+void gelu_fast(const T* q, int64_t size, const GeluParams& p, const GeluFast& f, O* out) {
+  const __m512i acap = _mm512_set1_epi32(int32_t(f.acap));
+  const __m512i ml = _mm512_set1_epi32(int32_t(f.r.ml)), mh = _mm512_set1_epi32(int32_t(f.r.mh));
+  const __m512i ch = _mm512_set1_epi32(int32_t(f.r.ch)), cl_neg = _mm512_set1_epi32(int32_t(f.cl_neg));
+  const __m512i ones = _mm512_set1_epi32(1), cap = _mm512_set1_epi32(1 << kErfK);
+  const __m128i g = _mm_cvtsi32_si128(f.r.g);
+  const __m512i qc = _mm512_set1_epi32(p.qc + (1 << (kErfDrop - 1)));  // with the rounding term
+  const __m512i one = _mm512_set1_epi32(ibert_gelu_one_constant(p));
+  for (int64_t i = 0; i < size; i += 16) {
+    const __mmask16 m = tail_mask(size - i);
+    const __m512i qv = load16(q + i, m);
+    const __m512i a = _mm512_abs_epi32(qv);  // |INT32_MIN| reads as 2^31 unsigned: the min below takes it
+    const __mmask16 neg = _mm512_movepi32_mask(qv);
+    const __m512i ac = _mm512_min_epu32(a, acap);
+    // a negative q rounds its product with 2^(shift-1) - 1: low half 0xFFFF, high half ch - 1
+    const __m512i lo = _mm512_srli_epi32(_mm512_mask_add_epi32(_mm512_mullo_epi32(ac, ml), neg, _mm512_mullo_epi32(ac, ml), cl_neg), 16);
+    const __m512i hi = _mm512_mask_sub_epi32(_mm512_add_epi32(_mm512_mullo_epi32(ac, mh), ch), neg,
+                                             _mm512_add_epi32(_mm512_mullo_epi32(ac, mh), ch), ones);
+    const __m512i xe = _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(hi, lo), g), cap);
+    // (xe - 2^12)^2 as (2^12 - xe)^2: in [0, 2^12], high 16 bits 0, so vpmaddwd squares it in one uop
+    const __m512i t = _mm512_sub_epi32(cap, xe);
+    const __m512i mag = _mm512_srli_epi32(_mm512_sub_epi32(qc, _mm512_madd_epi16(t, t)), kErfDrop);  // >= 0
+    gelu_store(out + i, m, qv, a, mag, neg, one);
+  }
+}
+
+}  // namespace
+
+template <typename T, typename O>
+void ibert_gelu_avx512(const T* q, int64_t size, const GeluParams& p, O* out) {
+  const GeluFast f = gelu_fast(p, sizeof(T) == 2);
+  if (f.ok) gelu_fast(q, size, p, f, out);
+  else gelu_general(q, size, p, out);
 }
 
 namespace {
