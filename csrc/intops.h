@@ -40,6 +40,8 @@ void ibert_softmax_scalar(const T* q, int64_t rows, int64_t n, const SoftmaxPara
 template <typename T>
 void ibert_softmax_avx512(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out);
 template <typename T>
+void ibert_softmax_neon(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out);
+template <typename T>
 void ibert_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out);
 
 // q: size codes (elementwise); out: codes q * (erf + one) as int64 (what the reference returns), or as
@@ -48,6 +50,8 @@ template <typename T, typename O>
 void ibert_gelu_scalar(const T* q, int64_t size, const GeluParams& p, O* out);
 template <typename T, typename O>
 void ibert_gelu_avx512(const T* q, int64_t size, const GeluParams& p, O* out);
+template <typename T, typename O>
+void ibert_gelu_neon(const T* q, int64_t size, const GeluParams& p, O* out);
 template <typename T, typename O>
 void ibert_gelu(Isa isa, const T* q, int64_t size, const GeluParams& p, O* out);
 
@@ -61,6 +65,8 @@ template <typename T>
 void ibert_layernorm_scalar(const T* q, int64_t rows, int64_t n, const LayerNormParams& p, int8_t* out);
 template <typename T>
 void ibert_layernorm_avx512(const T* q, int64_t rows, int64_t n, const LayerNormParams& p, int8_t* out);
+template <typename T>
+void ibert_layernorm_neon(const T* q, int64_t rows, int64_t n, const LayerNormParams& p, int8_t* out);
 template <typename T>
 void ibert_layernorm(Isa isa, const T* q, int64_t rows, int64_t n, const LayerNormParams& p, int8_t* out);
 

@@ -1,5 +1,5 @@
-// Portable I-BERT softmax / GELU / LayerNorm kernels and the ISA dispatch (see intops.h). No NEON variant yet:
-// on aarch64 every ISA falls back to these, which is correct, only slower.
+// Portable I-BERT softmax / GELU / LayerNorm kernels and the ISA dispatch (see intops.h): AVX-512 and NEON
+// variants where built; "avx2" has none and runs these.
 #include <algorithm>
 #include <stdexcept>
 #include <vector>
@@ -51,16 +51,20 @@ template <typename T>
 void ibert_layernorm(Isa isa, const T* q, int64_t rows, int64_t n, const LayerNormParams& p, int8_t* out) {
 #if defined(__x86_64__)
   if (isa == Isa::avx512) return ibert_layernorm_avx512(q, rows, n, p, out);
+#elif defined(__aarch64__)
+  if (isa == Isa::neon) return ibert_layernorm_neon(q, rows, n, p, out);
 #endif
   (void)isa;
   ibert_layernorm_scalar(q, rows, n, p, out);
 }
 
-// The AVX-512 variants exist only in x86-64 builds; "avx2" has none and runs the portable code.
+// The AVX-512 variants exist only in x86-64 builds, the NEON ones only in aarch64 builds.
 template <typename T>
 void ibert_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out) {
 #if defined(__x86_64__)
   if (isa == Isa::avx512) return ibert_softmax_avx512(q, rows, n, p, out);
+#elif defined(__aarch64__)
+  if (isa == Isa::neon) return ibert_softmax_neon(q, rows, n, p, out);
 #endif
   (void)isa;
   ibert_softmax_scalar(q, rows, n, p, out);
@@ -70,6 +74,8 @@ template <typename T, typename O>
 void ibert_gelu(Isa isa, const T* q, int64_t size, const GeluParams& p, O* out) {
 #if defined(__x86_64__)
   if (isa == Isa::avx512) return ibert_gelu_avx512(q, size, p, out);
+#elif defined(__aarch64__)
+  if (isa == Isa::neon) return ibert_gelu_neon(q, size, p, out);
 #endif
   (void)isa;
   ibert_gelu_scalar(q, size, p, out);

@@ -2,6 +2,7 @@
 // rounding.h, on random and extreme inputs. It needs no Python, so it is how the aarch64 (NEON)
 // build is checked under qemu-user on an x86 machine (`make arm-check`).
 #include <cstdint>
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <vector>
@@ -9,6 +10,8 @@
 #include "cpu.h"
 #include "gemm.h"
 #include "intops.h"
+#include "intops_fast.h"
+#include "intops_one.h"
 #include "requant.h"
 #include "rounding.h"
 
@@ -111,24 +114,47 @@ static void gemm_variants() {
 }
 
 // I-BERT softmax / GELU / LayerNorm: every variant against the scalar kernel (itself checked against the
-// numpy reference by tests/kernels/test_intops_kernels.py), random rows and constants from real scales.
-static void intops_variants() {
-  std::mt19937 rng(4);
-  const SoftmaxParams sp[] = {{21488, 1586259973, 26, 31996, 536204219}, {43, 1549082005, 17, 31996, 536204219}};
-  const GeluParams gp[] = {{2503, 1757992375, 30, 18563806}, {52, 1373431543, 24, 18563806}};
+// numpy reference by tests/kernels/test_intops_kernels.py), int16 and int32 codes, random and extreme rows,
+// constants from real scales (lowbit.ops.intops_kernels.*_constants at 1e-3, 3e-5, 0.05, 2 and 300) that
+// take both the SIMD kernels' 32-bit fast paths and their general fallbacks.
+template <typename T>
+static void intops_variants_typed(std::mt19937& rng) {
+  const SoftmaxParams sp[] = {{21488, 1586259973, 26, 31996, 536204219}, {716253, 1522809574, 31, 31996, 536204219},
+                              {430, 1239265604, 20, 31996, 536204219}, {11, 1549082005, 15, 31996, 536204219},
+                              {1, 1815330474, 8, 31996, 536204219}};
+  const GeluParams gp[] = {{2503, 1757992375, 30, 18563806}, {83393, 1687672680, 35, 18563806},
+                           {52, 1373431543, 24, 18563806}, {3, 1716789429, 19, 18563806},
+                           {2, 2011862612, 12, 18563806}};
+  const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
   for (Isa isa : available_isas()) {
-    for (int trial = 0; trial < 100; ++trial) {
-      const int64_t rows = 1 + rng() % 4, n = 2 + rng() % 90;
-      std::vector<int32_t> q(size_t(rows * n));
-      for (auto& v : q) v = trial % 5 == 0 ? 32767 : int32_t(rng() % 65535) - 32767;
+    for (int trial = 0; trial < 150; ++trial) {
+      const int64_t rows = 1 + rng() % 4, n = trial % 25 == 0 ? 4096 : 1 + rng() % 200;
+      const int kind = trial % 6;  // 0, 1: small codes; 2: full range; 3: all max; 4: all min; 5: +-max alternating
+      std::vector<T> q(size_t(rows * n));
+      for (size_t i = 0; i < q.size(); ++i) {
+        const int64_t full = int64_t(lo) + int64_t(rng() % (uint64_t(int64_t(hi) - lo) + 1));
+        q[i] = T(kind < 2 ? int32_t(rng() % 6001) - 3000 : kind == 2 ? full : kind == 3 ? hi : kind == 4 ? lo
+                 : (i % 2 ? hi : lo));
+      }
+      const SoftmaxParams& s = sp[trial % 5];
       std::vector<uint8_t> s_got(q.size()), s_want(q.size());
-      ibert_softmax(isa, q.data(), rows, n, sp[trial % 2], s_got.data());
-      ibert_softmax_scalar(q.data(), rows, n, sp[trial % 2], s_want.data());
+      ibert_softmax(isa, q.data(), rows, n, s, s_got.data());
+      ibert_softmax_scalar(q.data(), rows, n, s, s_want.data());
       check(s_got == s_want, "ibert_softmax");
+      const GeluParams& g = gp[trial % 5];
       std::vector<int64_t> g_got(q.size()), g_want(q.size());
-      ibert_gelu(isa, q.data(), rows * n, gp[trial % 2], g_got.data());
-      ibert_gelu_scalar(q.data(), rows * n, gp[trial % 2], g_want.data());
+      ibert_gelu(isa, q.data(), rows * n, g, g_got.data());
+      ibert_gelu_scalar(q.data(), rows * n, g, g_want.data());
       check(g_got == g_want, "ibert_gelu");
+      if constexpr (sizeof(T) == 2) {  // int32 output (16-bit codes only)
+        std::vector<int32_t> h_got(q.size()), h_want(q.size());
+        ibert_gelu(isa, q.data(), rows * n, g, h_got.data());
+        ibert_gelu_scalar(q.data(), rows * n, g, h_want.data());
+        check(h_got == h_want, "ibert_gelu int32 output");
+      }
+      if (n < 2) continue;
+      std::vector<T> ql(q);  // LayerNorm takes |q| < 2^15
+      for (auto& v : ql) v = T(std::max(-32767, std::min(32767, int32_t(v))));
       std::vector<int32_t> m0(static_cast<size_t>(n)), shift(static_cast<size_t>(n));
       std::vector<int64_t> beta(static_cast<size_t>(n));
       for (int64_t c = 0; c < n; ++c) {
@@ -136,13 +162,42 @@ static void intops_variants() {
         shift[size_t(c)] = int32_t(30 + rng() % 17);
         beta[size_t(c)] = (int64_t(rng() % 4001) - 2000) << (shift[size_t(c)] - 8);
       }
-      const LayerNormParams lp{int64_t(rng() % 1000), m0.data(), shift.data(), beta.data()};
+      const LayerNormParams lp{trial % 7 == 0 ? 0 : int64_t(rng() % 1000), m0.data(), shift.data(), beta.data()};
       std::vector<int8_t> l_got(q.size()), l_want(q.size());
-      ibert_layernorm(isa, q.data(), rows, n, lp, l_got.data());
-      ibert_layernorm_scalar(q.data(), rows, n, lp, l_want.data());
+      ibert_layernorm(isa, ql.data(), rows, n, lp, l_got.data());
+      ibert_layernorm_scalar(ql.data(), rows, n, lp, l_want.data());
       check(l_got == l_want, "ibert_layernorm");
     }
   }
+}
+
+// The 32-bit forms of intops_fast.h against the int64 rule, and isqrt_norm against isqrt.
+static void intops_fast_forms(std::mt19937& rng) {
+  for (int trial = 0; trial < 2000; ++trial) {
+    const int shift = 16 + int(rng() % 32);
+    const int32_t m0 = int32_t(rng() % (1u << 31));
+    const int64_t c = (int64_t(1) << (shift - 1)) - int64_t(rng() % 2);
+    const Rescale32 r = rescale32(m0, shift, c);
+    bool ok = true;
+    for (int j = 0; j < 64; ++j) {
+      const uint32_t u = j < 2 ? (j ? 65535u : 0u) : uint32_t(rng() % 65536);
+      ok = ok && int64_t(rescale32_one(u, r)) == ((int64_t(u) * m0 + c) >> shift);
+    }
+    check(ok, "rescale32_one");
+  }
+  std::mt19937_64 r64(5);
+  const int64_t edges[] = {int64_t(1) << 60, (int64_t(1) << 62) - 1, 0, int64_t(1) << 62, (int64_t(1) << 61) - 1};
+  for (int trial = 0; trial < 20000; ++trial) {
+    const int64_t v = trial < 5 ? edges[trial] : int64_t(r64() >> (1 + r64() % 8));
+    check(isqrt_norm(v) == isqrt(v), "isqrt_norm");
+  }
+}
+
+static void intops_variants() {
+  std::mt19937 rng(4);
+  intops_variants_typed<int16_t>(rng);
+  intops_variants_typed<int32_t>(rng);
+  intops_fast_forms(rng);
 }
 
 int main() {

@@ -99,6 +99,39 @@ def ibert_gelu(
     return out, out_scale
 
 
+_LN_CACHE: dict[tuple, tuple] = {}
+_LN_CACHE_SIZE = 64
+
+
+def _layernorm_constants(
+    shape: tuple[int, ...], axis: int, s: float, weight: object, bias: object, out_scale: float, eps: float
+) -> tuple[int, tuple]:
+    """(axis, kernel constants) of a LayerNorm call, validated like the reference.
+
+    A model calls its LayerNorms with fixed parameters, and deriving the per-channel constants costs
+    ~150 us (more than the kernel on a (1024, 384) input), so they are cached by value: the key holds the
+    bytes of weight and bias, so a changed parameter never reuses stale constants.
+    """
+    try:
+        w, b = np.asarray(weight), np.asarray(bias)
+        key = (shape[-1], len(shape), type(axis), axis, s, float(out_scale), float(eps), w.dtype.str, w.shape,
+               w.tobytes(), b.dtype.str, b.shape, b.tobytes())  # fmt: skip
+        hash(key)
+    except (TypeError, ValueError, ZeroDivisionError):
+        key = None  # not hashable as values: the checks below say what is wrong
+    hit = _LN_CACHE.get(key) if key is not None else None
+    if hit is not None:
+        return hit
+    ax, w, b = check_layernorm_args(shape, axis, weight, bias, out_scale, eps)
+    expect(ax == len(shape) - 1, "axis", "the last axis (the kernel's rows; move the axis first)", axis)
+    hit = (ax, layernorm_constants(s, w, b, float(out_scale), eps))
+    if key is not None:
+        if len(_LN_CACHE) >= _LN_CACHE_SIZE:
+            _LN_CACHE.clear()
+        _LN_CACHE[key] = hit
+    return hit
+
+
 def ibert_layernorm(
     q: np.ndarray,
     scale: float,
@@ -114,8 +147,7 @@ def ibert_layernorm(
 
     s = check_scale(scale)
     q = _codes(q)
-    ax, w, b = check_layernorm_args(q.shape, axis, weight, bias, out_scale, eps)
-    expect(ax == q.ndim - 1, "axis", "the last axis (the kernel's rows; move the axis first)", axis)
+    _, consts = _layernorm_constants(q.shape, axis, s, weight, bias, out_scale, eps)
     out = np.empty(q.shape, dtype=np.int8)
-    _C.ibert_layernorm(q, *layernorm_constants(s, w, b, float(out_scale), eps), out, isa)
+    _C.ibert_layernorm(q, *consts, out, isa)
     return out, float(out_scale)

@@ -208,3 +208,63 @@ def test_kernel_rejects_bad_constants():
     ]:
         with pytest.raises(LowbitError, match=name):
             _C.ibert_layernorm(q, *args, np.empty(q.shape, np.int8))
+
+
+# scales on both sides of the SIMD kernels' 32-bit fast paths (dyadic shift in [16, 47], clamps <= 2^16 - 1)
+EDGE_SCALES = [2.0**-20, 1e-5, 3e-5, 6.6e-4, 1e-3, 0.05, 1.0, 1.39, 2.0, 107.0, 300.0, 2.0**19]
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("scale", EDGE_SCALES)
+def test_every_int16_code(isa, scale):
+    """Each of the 65536 int16 codes through GELU (int64 and int32 output), and softmax rows that hold
+    every code (so q - max spans 0..65535), bit-exact on each ISA."""
+    q = np.arange(-(2**15), 2**15, dtype=np.int16)
+    _same(lambda: ibert_gelu(q, scale, isa=isa), lambda: ibert_gelu_ref(q, scale))
+    got, _ = ibert_gelu(q, scale, isa, np.int32)
+    np.testing.assert_array_equal(got, ibert_gelu_ref(q, scale)[0])
+    rows = np.random.default_rng(0).permutation(q).reshape(64, 1024)
+    rows[:, 0] = 2**15 - 1  # every row's max is the top code
+    _same(lambda: ibert_softmax(rows, scale, isa=isa), lambda: ibert_softmax_ref(rows, scale))
+    q32 = (q.astype(np.int32) << 16).reshape(64, 1024)  # 32-bit codes: spans beyond 2^16 - 1
+    _same(lambda: ibert_softmax(q32, scale, isa=isa), lambda: ibert_softmax_ref(q32, scale))
+    _same(lambda: ibert_gelu(q32, scale, isa=isa), lambda: ibert_gelu_ref(q32, scale))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_layernorm_edge_rows(isa):
+    """Constant rows with eps = 0 (zero variance: sigma = 1), two values far apart, full-range rows."""
+    rng = np.random.default_rng(3)
+    n = 384
+    w, b = rng.uniform(-2, 2, n), rng.uniform(-1, 1, n)
+    q = np.zeros((6, n), dtype=np.int16)
+    q[0] = 1234
+    q[1] = -32767
+    q[2, ::2], q[2, 1::2] = 32767, -32767
+    q[3] = rng.integers(-32767, 32768, n)
+    q[4, :5] = 1
+    q[5] = np.arange(n) - n // 2
+    for eps in (0.0, 1e-12, 1.0):
+        for scale in (1e-5, 1e-3, 1.0, 300.0):
+            got, _ = ibert_layernorm(q, scale, w, b, 0.02, eps, isa=isa)
+            np.testing.assert_array_equal(got, ibert_layernorm_ref(q, scale, w, b, 0.02, eps)[0])
+
+
+def test_layernorm_constant_cache_follows_values():
+    """The wrapper caches per-channel constants by value: new weights, bias, eps or ndim never reuse them."""
+    rng = np.random.default_rng(4)
+    q = rng.integers(-3000, 3000, (4, 16)).astype(np.int16)
+    w, b = rng.uniform(-2, 2, 16), rng.uniform(-1, 1, 16)
+    first = ibert_layernorm(q, 1e-3, w, b, 0.05)[0]
+    np.testing.assert_array_equal(first, ibert_layernorm_ref(q, 1e-3, w, b, 0.05)[0])
+    w2 = w.copy()
+    w2[3] = -w2[3]
+    b2 = b + 0.5
+    for args in [(w2, b, 0.05, 1e-12), (w, b2, 0.05, 1e-12), (w, b, 0.07, 1e-12), (w, b, 0.05, 10.0)]:
+        np.testing.assert_array_equal(
+            ibert_layernorm(q, 1e-3, *args)[0], ibert_layernorm_ref(q, 1e-3, *args)[0]
+        )
+    q3 = q.reshape(2, 2, 16)
+    with pytest.raises(LowbitError, match="axis: expected the last axis"):
+        ibert_layernorm(q3.transpose(0, 2, 1).copy(), 1e-3, w, b, 0.05, axis=1)
+    np.testing.assert_array_equal(ibert_layernorm(q3, 1e-3, w, b, 0.05, axis=2)[0], first.reshape(2, 2, 16))
