@@ -1,3 +1,4 @@
+# ruff: noqa: B023, E501 -- a one-off measurement script: timing closures are called inside their loop
 """Before/after throughput of the I-BERT kernels next to torch fp32, in one process (1 thread).
 
 Builds nothing itself: pass the path of a `_C` module built from the "before" commit, e.g.
