@@ -5,9 +5,11 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "check.h"
 #include "cpu.h"
+#include "codebook_gemv.h"
 #include "lowbit_gemv.h"
 
 namespace nb = nanobind;
@@ -86,6 +88,71 @@ void lowbit_gemv_py(const In& a, int32_t a_zero_point, const In& data, const std
   lowbit_gemv(which, w, c);
 }
 
+
+// x: float32 [M, K], or int8 / uint8 [M, K] taken as (x - a_zero_point) exactly in float32.
+void codebook_gemv_py(const In& a, int32_t a_zero_point, const In& data, int64_t bits, int64_t n, int64_t k,
+                      const In& tables, int64_t table_row_stride, int64_t table_group_stride, int64_t group,
+                      const In& scale, const In& act_scale, const Out& out, const std::string& isa, int threads) {
+  require(bits == 3 || bits == 4, "bits: expected 3 or 4");
+  require(k >= 1 && k <= (int64_t(1) << 24), "k: expected 1 <= K <= 2^24");
+  require(n >= 1, "n: expected N >= 1");
+  require(group >= k || (group >= 16 && group % 16 == 0), "group: expected a multiple of 16 or >= K");
+  const int64_t words = cb_row_words(bits, k);
+  const uint32_t* d = checked<uint32_t>(data, "w", 1, 1);
+  const std::string what = std::to_string(bits) + "-bit codebook layout with N = " + std::to_string(n) +
+                           ", K = " + std::to_string(k);
+  require(int64_t(data.shape(0)) == n * words + 8,
+          "w: expected " + std::to_string(n * words + 8) + " uint32 words of packed data for " + what);
+  int64_t tag[4];
+  std::memcpy(tag, d + n * words, sizeof tag);
+  require(tag[0] == kCbTag && tag[1] == bits && tag[2] == n && tag[3] == k,
+          "w: expected data packed for " + what + " (packed for another kernel or shape)");
+  const int64_t G = group >= k ? k : group, groups = (k + G - 1) / G;
+  const float* t = checked<float>(tables, "codebook", 2, 2);
+  require(tables.shape(1) == 16, "codebook: expected 16 float32 entries per table (3-bit tables stored twice)");
+  require(table_row_stride >= 0 && table_group_stride >= 0 && table_row_stride % 16 == 0 && table_group_stride % 16 == 0,
+          "codebook: expected non-negative strides in whole tables");
+  const int64_t last = (n - 1) * table_row_stride + (groups - 1) * table_group_stride;
+  require(last / 16 < int64_t(tables.shape(0)) && last % 16 == 0,
+          "codebook: expected one table per row or per (row, group): too few tables for N and K");
+  const float* sc = nullptr;
+  if (scale.size() > 0) {
+    sc = checked<float>(scale, "scale", 2, 2);
+    require(int64_t(scale.shape(0)) == n && int64_t(scale.shape(1)) == groups,
+            "scale: expected shape [N, groups] = [" + std::to_string(n) + ", " + std::to_string(groups) + "]");
+  }
+  require(a.ndim() == 2 && int64_t(a.shape(1)) == k, "a: expected activations [M, K] with K = " + std::to_string(k));
+  const int64_t M = int64_t(a.shape(0));
+  require(M >= 1, "a: expected at least one row");
+  std::vector<float> conv;
+  const float* x;
+  if (a.dtype() == nb::dtype<float>()) {
+    x = checked<float>(a, "a", 2, 2);
+  } else {
+    require(a.dtype() == nb::dtype<uint8_t>() || a.dtype() == nb::dtype<int8_t>(),
+            "a: expected dtype float32, uint8 or int8");
+    const bool sgn = a.dtype() == nb::dtype<int8_t>();
+    const uint8_t* p = sgn ? reinterpret_cast<const uint8_t*>(checked<int8_t>(a, "a", 2, 2)) : checked<uint8_t>(a, "a", 2, 2);
+    conv.resize(size_t(M * k));
+    for (int64_t i = 0; i < M * k; ++i)
+      conv[size_t(i)] = float((sgn ? int32_t(int8_t(p[i])) : int32_t(p[i])) - a_zero_point);
+    x = conv.data();
+  }
+  const float* asc = nullptr;
+  if (act_scale.size() > 0) {
+    asc = checked<float>(act_scale, "act_scale", 1, 1);
+    require(int64_t(act_scale.shape(0)) == M, "act_scale: expected one per row of a");
+  }
+  float* o = checked<float>(out, "out", 2, 2);
+  require(int64_t(out.shape(0)) == M && int64_t(out.shape(1)) == n, "out: expected shape [M, N]");
+  require(threads >= 1 && threads <= 1024, "threads: expected 1..1024");
+  const CbWeight w{d, bits, n, k, t, table_row_stride, table_group_stride, G, sc};
+  Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
+  if (which != Isa::avx512) which = Isa::scalar;
+  nb::gil_scoped_release release;
+  codebook_gemv(which, w, x, M, asc, o, threads);
+}
+
 }  // namespace
 
 void bind_lowbit_gemv(nb::module_& m) {
@@ -94,6 +161,10 @@ void bind_lowbit_gemv(nb::module_& m) {
         nb::arg("off"), nb::arg("scale"), nb::arg("act_scale"), nb::arg("combine"), nb::arg("out"),
         nb::arg("isa") = "auto", nb::arg("threads") = 1,
         "Low-bit weight x int8 activation GEMV; see csrc/lowbit_gemv.h and lowbit/ops/lowbit_gemv.py.");
+  m.def("codebook_gemv", &codebook_gemv_py, nb::arg("a"), nb::arg("a_zero_point"), nb::arg("w"), nb::arg("bits"),
+        nb::arg("n"), nb::arg("k"), nb::arg("codebook"), nb::arg("table_row_stride"), nb::arg("table_group_stride"),
+        nb::arg("group"), nb::arg("scale"), nb::arg("act_scale"), nb::arg("out"), nb::arg("isa") = "auto",
+        nb::arg("threads") = 1, "Codebook GEMV (3/4-bit indices into float tables); see csrc/codebook_gemv.h.");
   m.def("lowbit_gemv_isa", [](const std::string& isa, const std::string& layout) {
     const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
     return std::string(isa_name(lb_effective_isa(which, parse_layout(layout))));
