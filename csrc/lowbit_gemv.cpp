@@ -76,7 +76,9 @@ LbRawFn raw_fn(Isa isa, LbLayout layout) {
 
 // The 64-byte table of one group of 8 native (uint8) activations: low-nibble and high-nibble subset sums
 // of its two groups of 4, in the byte order the planes kernel's index bytes select (lowbit_gemv.h).
-void build_tables(const uint8_t* x, int64_t kpad, uint8_t* t) {
+}  // namespace
+
+void lb_build_tables_scalar(const uint8_t* x, int64_t kpad, uint8_t* t) {
   for (int64_t e = 0; e < kpad / 8; ++e, t += 64) {
     for (int g = 0; g < 2; ++g) {
       const uint8_t* a = x + 8 * e + 4 * g;
@@ -91,8 +93,6 @@ void build_tables(const uint8_t* x, int64_t kpad, uint8_t* t) {
     }
   }
 }
-
-}  // namespace
 
 void lowbit_gemv(Isa isa, const LbWeight& w, const LbCall& c) {
   const Isa eff = lb_effective_isa(isa, w.layout);
@@ -109,17 +109,37 @@ void lowbit_gemv(Isa isa, const LbWeight& w, const LbCall& c) {
   const bool flip = fields != c.a_signed;  // fields wants int8 (a - 128), planes uint8
   for (int64_t m = 0; m < M; ++m) {
     z[size_t(m)] = int64_t(c.a_zero_point) + (flip ? (fields ? -128 : 128) : 0);
-    for (int64_t k = 0; k < K; ++k) {
-      const uint8_t v = uint8_t(src[m * K + k] ^ (flip ? 0x80 : 0));
-      x[size_t(m * kpad + k)] = v;
-      sumx[size_t(m * groups + k / G)] += fields ? int64_t(int8_t(v)) : int64_t(v);
+    const uint8_t mask = flip ? 0x80 : 0;
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t k0 = g * G, k1 = std::min(K, k0 + G);
+      const uint8_t* s = src + m * K;
+      uint8_t* d = x.data() + m * kpad;
+      int32_t sum = 0;  // |sum| <= 255 * 32768 < 2^31
+      if (fields) {
+        for (int64_t k = k0; k < k1; ++k) {
+          d[k] = uint8_t(s[k] ^ mask);
+          sum += int8_t(d[k]);
+        }
+      } else {
+        for (int64_t k = k0; k < k1; ++k) {
+          d[k] = uint8_t(s[k] ^ mask);
+          sum += d[k];
+        }
+      }
+      sumx[size_t(m * groups + g)] = sum;
     }
   }
   std::vector<uint8_t> tables;
   const int64_t ldt = kpad / 8 * 64;
   if (!fields && eff == Isa::avx512) {
     tables.resize(size_t(M * ldt));
-    for (int64_t m = 0; m < M; ++m) build_tables(x.data() + m * kpad, kpad, tables.data() + m * ldt);
+    for (int64_t m = 0; m < M; ++m) {
+#if defined(__x86_64__)
+      lb_build_tables_avx512(x.data() + m * kpad, kpad, tables.data() + m * ldt);
+#else
+      lb_build_tables_scalar(x.data() + m * kpad, kpad, tables.data() + m * ldt);
+#endif
+    }
   }
   // Threads take whole units of `combine` blocks, so that one output row is never split between threads.
   const int64_t per_unit = c.combine, units = (blocks + per_unit - 1) / per_unit;

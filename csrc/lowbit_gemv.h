@@ -69,6 +69,10 @@ void lb_fields_raw_avx512(const uint8_t*, int64_t, int64_t, int64_t, const uint8
 void lb_planes_raw_avx512(const uint8_t*, int64_t, int64_t, int64_t, const uint8_t*, int64_t, int64_t,
                           const uint8_t*, int64_t, int32_t*);
 
+// The planes kernel's tables for one row of native activations x [kpad] (kpad / 8 tables of 64 bytes).
+void lb_build_tables_scalar(const uint8_t* x, int64_t kpad, uint8_t* tables);
+void lb_build_tables_avx512(const uint8_t* x, int64_t kpad, uint8_t* tables);
+
 // Which ISA variant the lowbit GEMV really runs for `requested` (AVX-512 planes needs VBMI; NEON and
 // AVX2 run the scalar kernels).
 Isa lb_effective_isa(Isa requested, LbLayout layout);

@@ -189,6 +189,17 @@ static void lowbit_gemv_variants() {
       check(ok, "lowbit_gemv");
     }
   }
+#if defined(__x86_64__)
+  for (Isa isa : available_isas())
+    if (isa == Isa::avx512) {
+      std::vector<uint8_t> x(256), t1(32 * 64), t2(32 * 64);
+      for (auto& v : x) v = uint8_t(rng());
+      x[0] = 255;
+      lb_build_tables_scalar(x.data(), 256, t1.data());
+      lb_build_tables_avx512(x.data(), 256, t2.data());
+      check(t1 == t2, "lb_build_tables_avx512");
+    }
+#endif
 }
 
 int main() {
