@@ -12,6 +12,7 @@
 #include "intops.h"
 #include "intops_fast.h"
 #include "intops_one.h"
+#include "lowbit_gemv.h"
 #include "requant.h"
 #include "rounding.h"
 
@@ -200,6 +201,62 @@ static void intops_variants() {
   intops_fast_forms(rng);
 }
 
+// Low-bit GEMV: every variant, both layouts, against a plain int64 loop over the codes. The packing here
+// follows lowbit_gemv.h's layout formulas directly (the Python packer is tested against the same kernels).
+static void lowbit_gemv_variants() {
+  std::mt19937 rng(5);
+  for (Isa isa : available_isas()) {
+    for (int trial = 0; trial < 40; ++trial) {
+      const LbLayout lay = trial % 2 ? LbLayout::planes : LbLayout::fields;
+      const int64_t bits = lay == LbLayout::fields ? int64_t(1) << (rng() % 3) : 1 + int64_t(rng() % 4);
+      const int64_t M = 1 + rng() % 4, N = 1 + rng() % 150, K = 1 + rng() % 200;
+      const int64_t R = lb_rows_per_block(lay, bits), blocks = (N + R - 1) / R, bb = lb_block_bytes(lay, bits, K);
+      std::vector<uint8_t> u(size_t(N * K)), a(size_t(M * K)), data(size_t(blocks * bb), 0);
+      for (auto& v : u) v = uint8_t(rng() % (1u << bits));
+      for (auto& v : a) v = uint8_t(rng());
+      std::vector<int32_t> rowsum(static_cast<size_t>(N), 0), out(size_t(M * N));
+      for (int64_t r = 0; r < N; ++r)
+        for (int64_t k = 0; k < K; ++k) {
+          const uint8_t v = u[size_t(r * K + k)];
+          rowsum[size_t(r)] += v;
+          const int64_t b = r / R, i = r % R;
+          if (lay == LbLayout::fields) {
+            data[size_t(b * bb + (k / 4) * 64 + (i % 16) * 4 + k % 4)] |= uint8_t(v << (bits * (i / 16)));
+          } else {
+            const int64_t c = i / 16, l = i % 16, q = k / 32, st = (k % 32) / 8, t = k % 8;
+            for (int64_t p = 0; p < bits; ++p)
+              data[size_t(b * bb + (((q * bits + p) * 4 + c) * 8 + l / 2) * 8 + (l % 2) * 4 + st)] |=
+                  uint8_t(((v >> p) & 1) << t);
+          }
+        }
+      const int32_t za = int32_t(rng() % 256), off = -int32_t(rng() % 9);
+      const LbWeight w{data.data(), lay, bits, N, K, rowsum.data(), K, 1, off};
+      const LbCall c{a.data(), false, M, za, nullptr, nullptr, 1, out.data(), 1 + trial % 2};
+      lowbit_gemv(isa, w, c);
+      bool ok = true;
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t r = 0; r < N; ++r) {
+          int64_t ref = 0;
+          for (int64_t k = 0; k < K; ++k)
+            ref += (int64_t(a[size_t(m * K + k)]) - za) * (int64_t(u[size_t(r * K + k)]) + off);
+          ok = ok && out[size_t(m * N + r)] == ref;
+        }
+      check(ok, "lowbit_gemv");
+    }
+  }
+#if defined(__x86_64__)
+  for (Isa isa : available_isas())
+    if (isa == Isa::avx512) {
+      std::vector<uint8_t> x(256), t1(32 * 64), t2(32 * 64);
+      for (auto& v : x) v = uint8_t(rng());
+      x[0] = 255;
+      lb_build_tables_scalar(x.data(), 256, t1.data());
+      lb_build_tables_avx512(x.data(), 256, t2.data());
+      check(t1 == t2, "lb_build_tables_avx512");
+    }
+#endif
+}
+
 int main() {
   std::printf("variants:");
   for (Isa isa : available_isas()) std::printf(" %s", isa_name(isa));
@@ -208,6 +265,7 @@ int main() {
   requantize_variants();
   gemm_variants();
   intops_variants();
+  lowbit_gemv_variants();
   std::printf("selftest: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

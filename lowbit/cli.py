@@ -121,7 +121,8 @@ def _roofline_run(args: argparse.Namespace) -> int:
 
 
 def _bench_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("what", choices=["requant", "gemm", "intops", "bitserial"], help="which benchmark")
+    benches = ["requant", "gemm", "intops", "bitserial", "lowbit"]
+    p.add_argument("what", choices=benches, help="which benchmark")
     p.add_argument("--quick", action="store_true", help="fewer shapes and repeats")
     p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     p.add_argument("--threads", type=int, default=1, help="threads for lowbit and every peer (gemm)")

@@ -1,0 +1,46 @@
+// Codebook GEMV for non-uniform weights (SqueezeLLM k-means levels, NF4, FLUTE-style lookup): b-bit
+// indices (b = 3 or 4) into 16-entry float32 tables, one per row, per (row, K-group), or one shared table
+// times a per-(row, K-group) scale (NormalFloat). Float activations; int8 ones are converted exactly.
+//
+//     y[m][r] = act_scale[m] * sum_k x[m][k] * T(r, k / G)[u[r][k]] * (scale ? scale[r][k / G] : 1)
+//
+// Layout "dwords": F = 32 / b / ... fields per uint32 (F = 10 for 3 bits, 8 for 4 bits); a row's K is cut
+// into chunks of 16 F; lane l < 16 of chunk c holds the codes of k = 16 F c + 16 j + l at bits [b j, b j + b):
+//     data[r][c][l] = sum_j u[r][16 F c + 16 j + l] << (b j)
+// so one 64-byte load holds F vectors of 16 indices, each a shift away: vpermps reads only the low 4 bits of
+// its index, and 3-bit tables are stored twice (entries 8..15 = 0..7), so the next field's bits never
+// need masking. The table holds in one zmm register; products are float32 fused multiply-adds, each chunk's
+// partial sum is added into float64 accumulators (so the result stays within ~1e-7 of the float64 sum).
+#pragma once
+#include <cstdint>
+
+#include "cpu.h"
+
+namespace lowbit {
+
+constexpr int64_t kCbTag = 0x4243424C;  // "LBCB": the data ends with int64 {tag, bits, N, K}
+
+inline int64_t cb_fields(int64_t bits) { return bits == 3 ? 10 : 8; }
+inline int64_t cb_chunk(int64_t bits) { return 16 * cb_fields(bits); }
+inline int64_t cb_kpad(int64_t bits, int64_t K) { return (K + cb_chunk(bits) - 1) / cb_chunk(bits) * cb_chunk(bits); }
+inline int64_t cb_row_words(int64_t bits, int64_t K) { return cb_kpad(bits, K) / cb_fields(bits); }
+
+struct CbWeight {
+  const uint32_t* data;  // [N][row_words]
+  int64_t bits, n, k;
+  const float* tables;  // [..][16]
+  int64_t table_row_stride, table_group_stride;  // in tables (0: shared)
+  int64_t group;                                 // K-group length, a multiple of 16 (or >= K)
+  const float* scale;                            // [N][groups] or nullptr
+};
+
+// Rows [r0, r1) for one activation row x [kpad] (zero past K): y[r - r0] (before act_scale).
+using CbRowsFn = void (*)(const CbWeight& w, const float* x, int64_t r0, int64_t r1, double* y);
+void cb_rows_scalar(const CbWeight&, const float*, int64_t, int64_t, double*);
+void cb_rows_avx512(const CbWeight&, const float*, int64_t, int64_t, double*);
+
+// x: [M][K] float32; out: [M][N] float32.
+void codebook_gemv(Isa isa, const CbWeight& w, const float* x, int64_t M, const float* act_scale, float* out,
+                   int threads);
+
+}  // namespace lowbit

@@ -1,0 +1,182 @@
+"""Codebook GEMV for non-uniform weights (SqueezeLLM k-means levels, NF4; FLUTE-style lookup): 3- or
+4-bit indices into 16-entry float32 tables held in a register (csrc/codebook_gemv.h).
+
+    y[m, n] = act_scale[m] * sum_k x[m, k] * w_hat[n, k]
+
+with w_hat = the format's own decode: ``codebook[block, u]`` (format "codebook", per row or per K-group)
+or ``levels[u] * scale[block]`` (format "nf"). Activations are float32, or int8 / uint8 with a zero
+point (taken exactly as x - a_zero_point). The kernel multiplies in float32 and sums each chunk of 128 or
+160 products into float64: ``codebook_gemv_ref`` (float64) agrees to 1e-6 of sum_k |x w_hat|.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lowbit.errors import LowbitError, expect
+from lowbit.ops.gemm import default_threads
+
+TAG = 0x4243424C
+_EMPTY_F = np.empty((0, 0), dtype=np.float32)
+_EMPTY_F1 = np.empty(0, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class CodebookWeight:
+    data: np.ndarray  # uint32 [N * row_words + 8]: codes, then the tag
+    tables: np.ndarray  # float32 [T, 16]
+    table_row_stride: int  # in floats
+    table_group_stride: int
+    scale: np.ndarray | None  # float32 [N, groups] or None
+    n: int
+    k: int
+    bits: int
+    group: int
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes)
+
+
+def _fields(bits: int) -> int:
+    return 10 if bits == 3 else 8
+
+
+def pack_codes_dwords(u: np.ndarray, bits: int) -> np.ndarray:
+    """u [N, K] -> uint32 [N * row_words + 8] in the 'dwords' layout, tagged."""
+    n, k = u.shape
+    f = _fields(bits)
+    chunk = 16 * f
+    kp = -(-k // chunk) * chunk
+    p = np.zeros((n, kp), dtype=np.uint32)
+    p[:, :k] = u
+    p = p.reshape(n, kp // chunk, f, 16)
+    words = (p << (bits * np.arange(f, dtype=np.uint32))[None, None, :, None]).sum(axis=2, dtype=np.uint32)
+    tag = np.array([TAG, bits, n, k], dtype="<i8").view(np.uint32)
+    return np.concatenate([words.reshape(-1), tag])
+
+
+def _tables(levels: np.ndarray, bits: int) -> np.ndarray:
+    """[T, 2^bits] -> [T, 16]: 3-bit tables stored twice so vpermps may ignore the 4th index bit."""
+    levels = np.asarray(levels, dtype=np.float32)
+    return np.ascontiguousarray(np.tile(levels, (1, 2)) if bits == 3 else levels)
+
+
+def pack_codebook(
+    u: np.ndarray,
+    bits: int,
+    codebook: np.ndarray,
+    *,
+    group: int | None = None,
+    scale: np.ndarray | None = None,
+) -> CodebookWeight:
+    """Codes u [N, K] (< 2^bits) with ``codebook`` [2^bits] (shared, then ``scale`` [N, K/group] is
+    expected), [N, 2^bits] (per row) or [N, K/group, 2^bits] (per row and K-group)."""
+    u = np.asarray(u)
+    expect(bits in (3, 4), "bits", "3 or 4", bits)
+    expect(np.issubdtype(u.dtype, np.integer) and u.ndim == 2, "u", "a 2-D integer array [N, K]", u.dtype)
+    n, k = u.shape
+    expect(n >= 1 and k >= 1, "u", "a non-empty [N, K] array", u.shape)
+    if u.min() < 0 or u.max() >= (1 << bits):
+        raise LowbitError(f"u: expected {bits}-bit indices, got min {u.min()}, max {u.max()}")
+    group = k if group is None else min(int(group), k)
+    expect(group >= k or group % 16 == 0, "group", "a multiple of 16 or >= K", group)
+    groups = -(-k // group)
+    cb = np.asarray(codebook, dtype=np.float32)
+    expect(bool(np.isfinite(cb).all()), "codebook", "finite values")
+    expect(cb.shape[-1] == 1 << bits, "codebook", f"{1 << bits} entries per table", cb.shape)
+    if cb.ndim == 1:
+        expect(scale is not None, "scale", "per-(row, group) scales with a shared codebook")
+        tables, rs, gs = _tables(cb[None], bits), 0, 0
+    elif cb.ndim == 2:
+        expect(cb.shape[0] == n, "codebook", f"one table per row ({n})", cb.shape)
+        tables, rs, gs = _tables(cb, bits), 16, 0
+    else:
+        expect(cb.shape[:2] == (n, groups), "codebook", f"[N, groups, {1 << bits}]", cb.shape)
+        tables, rs, gs = _tables(cb.reshape(n * groups, -1), bits), 16 * groups, 16
+    if scale is not None:
+        scale = np.ascontiguousarray(np.asarray(scale, dtype=np.float32).reshape(n, -1))
+        expect(scale.shape == (n, groups), "scale", f"[N, K/group] = [{n}, {groups}]", scale.shape)
+        expect(bool(np.isfinite(scale).all()), "scale", "finite values")
+    return CodebookWeight(pack_codes_dwords(u, bits), tables, rs, gs, scale, n, k, bits, group)
+
+
+def from_qtensor(q) -> CodebookWeight:
+    """A lowbit.quantize result [N, K] in format "codebook" (SqueezeLLM) or "nf" (NF4), 3 or 4 bits,
+    per row (per_channel(0)) or per K-group (per_group(g), g a multiple of 16)."""
+    expect(len(q.shape) == 2 and q.format in ("codebook", "nf"), "q", "a 2-D 'codebook' or 'nf' weight")
+    expect(q.bits in (3, 4), "q", "3- or 4-bit codes", q.bits)
+    n, k = q.shape
+    gran = q.granularity
+    if gran.kind == "channel" and gran.axis in (0, -2):
+        group = k
+    elif gran.kind == "group" and gran.axis in (1, -1):
+        group = gran.group_size
+    else:
+        raise LowbitError(f"q: expected per-row or per-K-group codebooks, got {gran}")
+    groups = k // group
+    u = q.codes.numpy()
+    if q.format == "codebook":
+        cb = q.params["codebook"].numpy()
+        cb = cb if groups == 1 else cb.reshape(n, groups, -1)
+        return pack_codebook(u, q.bits, cb, group=group)
+    from lowbit.formats.nf import nf_levels
+
+    return pack_codebook(u, q.bits, nf_levels(q.bits).numpy(), group=group, scale=q.params["scale"].numpy())
+
+
+def codebook_gemv(
+    a: np.ndarray,
+    w: CodebookWeight,
+    *,
+    a_zero_point: int = 0,
+    act_scale: np.ndarray | float | None = None,
+    threads: int | None = None,
+    isa: str = "auto",
+) -> np.ndarray:
+    from lowbit import _C
+
+    expect(isinstance(w, CodebookWeight), "w", "a CodebookWeight from pack_codebook()", type(w).__name__)
+    a = np.asarray(a)
+    expect(a.ndim in (1, 2), "a", "activations [K] or [M, K]", a.shape)
+    vec = a.ndim == 1
+    a2 = np.ascontiguousarray(a[None] if vec else a)
+    out = np.empty((a2.shape[0], w.n), dtype=np.float32)
+    sc = _EMPTY_F1
+    if act_scale is not None:
+        sc = np.ascontiguousarray(np.broadcast_to(np.asarray(act_scale, dtype=np.float32), (a2.shape[0],)))
+    _C.codebook_gemv(
+        a2, int(a_zero_point), w.data, w.bits, w.n, w.k, w.tables, w.table_row_stride, w.table_group_stride,
+        w.group, _EMPTY_F if w.scale is None else w.scale, sc, out, isa,
+        default_threads() if threads is None else int(threads),
+    )  # fmt: skip
+    return out[0] if vec else out
+
+
+def codebook_gemv_ref(
+    a: np.ndarray, w_hat: np.ndarray, *, a_zero_point: int = 0, act_scale=None
+) -> np.ndarray:
+    """The oracle on the decoded float32 weight [N, K]: float64 matmul, then float32."""
+    x = np.asarray(a).astype(np.float64) - a_zero_point
+    vec = x.ndim == 1
+    x = x[None] if vec else x
+    y = x @ np.asarray(w_hat, dtype=np.float32).astype(np.float64).T
+    if act_scale is not None:
+        y = y * np.broadcast_to(np.asarray(act_scale, np.float32).astype(np.float64), (x.shape[0],))[:, None]
+    y = y.astype(np.float32)
+    return y[0] if vec else y
+
+
+def decode(w: CodebookWeight, u: np.ndarray) -> np.ndarray:
+    """w_hat [N, K] float32 as the kernel sees it (table value, times the scale in float32)."""
+    n, k = w.n, w.k
+    g = np.arange(k) // w.group
+    rows = np.arange(n)[:, None]
+    flat = w.tables.reshape(-1)
+    idx = rows * w.table_row_stride + g[None, :] * w.table_group_stride + np.asarray(u)
+    v = flat[idx]
+    if w.scale is not None:
+        v = (v * w.scale[rows, g[None, :]]).astype(np.float32)
+    return v
