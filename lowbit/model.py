@@ -82,6 +82,7 @@ def _integer_model(model: nn.Module, recipe: Recipe, calibration_data: Any) -> n
     from lowbit.models.bert import BertEncoder
     from lowbit.models.bert_calibrate import collect_ranges
     from lowbit.nn.int_bert import IntBertEncoder, unsupported_layers
+    from lowbit.nn.int_nonlinear import NONLINEAR
 
     if not isinstance(model, BertEncoder):
         bad = unsupported_layers(model)
@@ -92,7 +93,7 @@ def _integer_model(model: nn.Module, recipe: Recipe, calibration_data: Any) -> n
             + " (use 'dynamic-int8' for other models)"
         )
     ids, mask = calibration_inputs(calibration_data)
-    ranges = collect_ranges(model, ids, mask)
+    ranges = collect_ranges(model, ids, mask, ptf=NONLINEAR[recipe.nonlinear].ptf_norm_input)
     return IntBertEncoder.from_float(
         model,
         ranges,

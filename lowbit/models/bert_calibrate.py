@@ -17,6 +17,7 @@ import torch
 
 from lowbit.errors import LowbitError, expect
 from lowbit.models.bert import BertEncoder
+from lowbit.ops.fqvit import ptf_calibrate
 
 # Points kept at 16 bits: never clipped (int16 leaves ample resolution at the full range).
 WIDE = ("emb", "res1", "pre_gelu", "res2")
@@ -40,9 +41,11 @@ def collect_ranges(
     attention_mask: torch.Tensor,
     percentile: float | None = 99.99,
     batch: int = 32,
+    ptf: bool = False,
 ) -> dict[str, float | np.ndarray]:
-    """Range of each quantization point (see ``point_names``); also ``"{i}.gelu_min"`` per layer and the
-    per-channel largest |value| ``"{name}@c"`` of the CHANNEL points."""
+    """Range of each quantization point (see ``point_names``); also ``"{i}.gelu_min"`` per layer, the
+    per-channel largest |value| ``"{name}@c"`` of the CHANNEL points and, with ``ptf``, FQ-ViT's PTF
+    parameters ``"{name}@ptf"`` of the LayerNorm inputs (emb, res1, res2)."""
     expect(isinstance(model, BertEncoder), "model", "a lowbit BertEncoder", type(model).__name__)
     expect(len(input_ids) > 0, "calibration_data", "at least one calibration sentence", len(input_ids))
     expect(
@@ -93,6 +96,8 @@ def collect_ranges(
         kind = name.split(".")[-1]
         if kind in CHANNEL:
             ranges[f"{name}@c"] = a.max(0)
+        if ptf and kind in ("emb", "res1", "res2"):
+            ranges[f"{name}@ptf"] = ptf_calibrate(v)
         a = a.reshape(-1)
         wide = kind in WIDE
         ranges[name] = float(a.max() if wide or percentile is None else np.percentile(a, percentile))

@@ -29,9 +29,10 @@ from torch import nn
 from lowbit.errors import LowbitError, expect
 from lowbit.models.bert import BertConfig, BertEncoder, mean_pool
 from lowbit.nn.int_linear import IntLinear
-from lowbit.nn.int_nonlinear import NONLINEAR, IntLayerNorm
+from lowbit.nn.int_nonlinear import NONLINEAR, PROB_SCALE, IntGelu, IntLayerNorm
+from lowbit.ops.fqvit import LIS_FRAC, lis_matmul_ref
 from lowbit.ops.gemm import default_threads, gemm_batched
-from lowbit.ops.requant import quantize_multiplier
+from lowbit.ops.requant import quantize_multiplier, requantize_ref
 
 MASKED = -(2**29)  # score bias of a padding key: its integer exp is 0
 I16 = 32767
@@ -52,7 +53,7 @@ class IntSelfAttention(nn.Module):
         h = cfg.hidden_size
         self.heads, self.head_dim = cfg.num_attention_heads, h // cfg.num_attention_heads
         self.qkv = IntLinear(h, 3 * h, "int8")
-        self.softmax = NONLINEAR[nonlinear].softmax
+        self.method = NONLINEAR[nonlinear]
         self.register_buffer("ctx_scale", _scalar())
 
     def repack(self) -> None:
@@ -60,8 +61,9 @@ class IntSelfAttention(nn.Module):
         h = s.size // 3
         s_q, s_k, s_v = float(s[0]), float(s[h]), float(s[2 * h])
         self._score_scale = s_q * s_k / math.sqrt(self.head_dim)
-        self._p_scale = self.softmax.out_scale
-        m0, shift = quantize_multiplier(self._p_scale * s_v / float(self.ctx_scale))
+        # Log-Int-Softmax's P.V sums V << (14 - k): accumulators at s_v 2^-14
+        p_scale = 2.0**-LIS_FRAC if self.method.log_softmax else PROB_SCALE
+        m0, shift = quantize_multiplier(p_scale * s_v / float(self.ctx_scale))
         self._ctx_m0, self._ctx_shift = int(m0[0]), int(shift[0])
 
     def forward(self, x: torch.Tensor, mask_bias: torch.Tensor) -> torch.Tensor:
@@ -75,16 +77,15 @@ class IntSelfAttention(nn.Module):
         )  # V^T: the [N, K] operand of P V
         threads = default_threads()
         scores = gemm_batched(q.numpy(), k.numpy(), bias=mask_bias.numpy(), bias_every=heads, threads=threads)
-        p = self.softmax(scores, self._score_scale)
-        ctx = gemm_batched(
-            p,
-            vt.numpy(),
-            out_dtype=np.int8,
-            m0=self._ctx_m0,
-            shift=self._ctx_shift,
-            qmin=-127,
-            threads=threads,
-        )
+        p, _ = self.method.softmax(scores, self._score_scale)
+        if self.method.log_softmax:  # shifts, not multiplies: FQ-ViT's P.V (numpy int64 reference)
+            acc, _ = lis_matmul_ref(p, vt.numpy().transpose(0, 2, 1), 1.0)
+            ctx = requantize_ref(acc, self._ctx_m0, self._ctx_shift, 0, -127, 127).astype(np.int8)
+        else:
+            ctx = gemm_batched(
+                p, vt.numpy(), out_dtype=np.int8, m0=self._ctx_m0, shift=self._ctx_shift, qmin=-127,
+                threads=threads,
+            )  # fmt: skip
         return torch.from_numpy(ctx).view(b, heads, t, d).transpose(1, 2).contiguous().view(b, t, h)
 
 
@@ -97,7 +98,7 @@ class IntLayer(nn.Module):
         self.attention_output = IntLinear(h, h, "int16")
         self.attention_norm = IntLayerNorm(h, cfg.layer_norm_eps, ops)
         self.intermediate = IntLinear(h, f, "int16")
-        self.gelu = ops.gelu(f)
+        self.gelu = IntGelu(f, ops)
         self.output = IntLinear(f, h, "int16")
         self.output_norm = IntLayerNorm(h, cfg.layer_norm_eps, ops)
         # per channel: the input's power-of-two channel exponent plus the residual shift j
@@ -168,14 +169,16 @@ class IntBertEncoder(nn.Module):
         expect(isinstance(model, BertEncoder), "model", "a lowbit BertEncoder", type(model).__name__)
         cfg = model.cfg
         out = cls(cfg, nonlinear)
-        s16 = {k: max(v, 1e-8) / I16 for k, v in ranges.items() if not k.endswith("@c")}
+        s16 = {k: max(v, 1e-8) / I16 for k, v in ranges.items() if "@" not in k}
         w = model.word_embeddings.weight.detach()
         out.word_scale = (w.abs().amax(1, keepdim=True).clamp(min=1e-12) / 127).float()
         out.word_codes = torch.round(w / out.word_scale).clamp(-127, 127).to(torch.int8)
         out.position_embeddings = model.position_embeddings.weight.detach().clone()
         out.token_type = model.token_type_embeddings.weight.detach()[0].clone()
         out.input_scale.fill_(s16["emb"])
-        s_x, e_x = out.embeddings_norm.set(model.embeddings_norm, s16["emb"], ranges["ln0@c"])
+        s_x, e_x = out.embeddings_norm.set(
+            model.embeddings_norm, s16["emb"], ranges["ln0@c"], ranges.get("emb@ptf")
+        )
         lin = {"weight_bits": weight_bits, "weight_observer": weight_observer}
         for i, (fl, il) in enumerate(zip(model.layers, out.layers, strict=True)):
             r = {k.split(".", 1)[1]: v for k, v in ranges.items() if k.startswith(f"{i}.")}
@@ -193,7 +196,7 @@ class IntBertEncoder(nn.Module):
             il.attention_output = IntLinear.from_float(
                 fl.attention_output, r["ctx"] / 127, s_r1, "int16", **lin
             )
-            s_ln1, e_ln1 = il.attention_norm.set(fl.attention_norm, s_r1, r["ln1@c"])
+            s_ln1, e_ln1 = il.attention_norm.set(fl.attention_norm, s_r1, r["ln1@c"], r.get("res1@ptf"))
             s_h = r["pre_gelu"] / I16
             il.intermediate = IntLinear.from_float(
                 fl.intermediate, s_ln1, s_h, "int16", in_exponent=e_ln1, **lin
@@ -205,7 +208,7 @@ class IntBertEncoder(nn.Module):
             il.output = IntLinear.from_float(
                 fl.output, s_g, s_r2, "int16", in_zero_point=z_g, in_exponent=e_g, **lin
             )
-            s_x, e_x = il.output_norm.set(fl.output_norm, s_r2, r["ln2@c"])
+            s_x, e_x = il.output_norm.set(fl.output_norm, s_r2, r["ln2@c"], r.get("res2@ptf"))
         return out
 
     def quantize_input(self, input_ids: torch.Tensor) -> torch.Tensor:

@@ -15,22 +15,29 @@ import numpy as np
 import torch
 from torch import nn
 
+from lowbit.ops.fqvit import PTFParams
 from lowbit.ops.ibert import layernorm_constants
 from lowbit.ops.intops_kernels import gelu_constants, softmax_constants
 from lowbit.ops.requant import quantize_multiplier, requantize
 
+PROB_SCALE = 2.0**-8  # every softmax method's uint8 probabilities (Log-Int-Softmax: 4-bit log2 codes)
 
-class IBertSoftmax:
-    """I-BERT integer softmax along the last axis (C++ kernel)."""
 
-    out_scale = 2.0**-8
+def _ibert_softmax(scores: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
+    from lowbit import _C
 
-    def __call__(self, scores: np.ndarray, scale: float) -> np.ndarray:
-        from lowbit import _C
+    out = np.empty(scores.shape, dtype=np.uint8)
+    _C.ibert_softmax(scores, *softmax_constants(scale), out)
+    return out, PROB_SCALE
 
-        out = np.empty(scores.shape, dtype=np.uint8)
-        _C.ibert_softmax(scores, *softmax_constants(scale), out)
-        return out
+
+def _ibert_gelu(q: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
+    from lowbit import _C
+
+    *consts, out_scale = gelu_constants(scale)
+    out = np.empty(q.shape, dtype=np.int32)
+    _C.ibert_gelu(q, *consts, out)
+    return out, out_scale
 
 
 MAX_EXPONENT = 3  # power-of-two channel factors up to 16: the widest MiniLM channels are ~16x the median
@@ -53,9 +60,9 @@ class IntGelu(nn.Module):
     """GELU of int16 codes at ``in_scale``, requantized to uint8 codes with one zero point and scale
     ``out_scale * 2^out_exponent[c]`` per channel (the next IntLinear folds the 2^e into its weights)."""
 
-    def __init__(self, features: int):
+    def __init__(self, features: int, method: Method):
         super().__init__()
-        self.features = features
+        self.features, self.method = features, method
         self.register_buffer("in_scale", torch.ones((), dtype=torch.float64))
         self.register_buffer("out_scale", torch.ones((), dtype=torch.float64))
         self.register_buffer("out_zero_point", torch.zeros((), dtype=torch.int32))
@@ -74,16 +81,13 @@ class IntGelu(nn.Module):
         return s, int(self.out_zero_point), e
 
     def repack(self) -> None:
-        *self._consts, raw_scale = gelu_constants(float(self.in_scale))
+        self._in_scale = float(self.in_scale)
+        _, raw_scale = self.method.gelu(np.zeros(1, np.int16), self._in_scale)  # the output scale
         channel_scale = float(self.out_scale) * np.exp2(self.out_exponent.numpy().astype(np.float64))
         self._m0, self._shift = quantize_multiplier(raw_scale / channel_scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from lowbit import _C
-
-        q = x.numpy()
-        g = np.empty(q.shape, dtype=np.int32)
-        _C.ibert_gelu(q, *self._consts, g)
+        g, _ = self.method.gelu(x.numpy(), self._in_scale)
         out = requantize(g.reshape(-1, self.features), self._m0, self._shift, int(self.out_zero_point),
                          out_dtype=np.uint8)  # fmt: skip
         return torch.from_numpy(out).view(x.shape)
@@ -101,16 +105,27 @@ class IntLayerNorm(nn.Module):
         self.register_buffer("in_scale", torch.ones((), dtype=torch.float64))
         self.register_buffer("out_scale", torch.ones((), dtype=torch.float64))
         self.register_buffer("out_exponent", _exponent_buffer(features))
+        # FQ-ViT's PTF input (when ptf_scale > 0): the int16 input is first requantized to uint8 codes at
+        # ptf_scale * 2^ptf_alpha[c] with one zero point, and normalised from (q - zp) << alpha
+        self.register_buffer("ptf_scale", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("ptf_zero_point", torch.zeros((), dtype=torch.int32))
+        self.register_buffer("ptf_alpha", _exponent_buffer(features))
 
-    def set(self, norm: nn.LayerNorm, in_scale: float, channel_range: np.ndarray) -> tuple[float, np.ndarray]:
-        """Integer constants from the float LayerNorm and its calibrated per-channel output ranges;
-        returns (out_scale, out_exponent)."""
+    def set(
+        self, norm: nn.LayerNorm, in_scale: float, channel_range: np.ndarray, ptf: PTFParams | None = None
+    ) -> tuple[float, np.ndarray]:
+        """Integer constants from the float LayerNorm and its calibrated per-channel output ranges (and
+        PTF parameters of its input, for FQ-ViT); returns (out_scale, out_exponent)."""
         base, e = ptf_exponents(channel_range)
         self.weight = norm.weight.detach().to(torch.float64).clone()
         self.bias = norm.bias.detach().to(torch.float64).clone()
         self.in_scale.fill_(in_scale)
         self.out_scale.fill_(base / 127)
         self.out_exponent = torch.as_tensor(e)
+        if ptf is not None:
+            self.ptf_scale.fill_(ptf.scale)
+            self.ptf_zero_point.fill_(ptf.zero_point)
+            self.ptf_alpha = torch.as_tensor(ptf.alpha, dtype=torch.int32)
         self.repack()
         return base / 127, e
 
@@ -118,13 +133,28 @@ class IntLayerNorm(nn.Module):
         return float(self.out_scale) * np.exp2(self.out_exponent.numpy().astype(np.float64))
 
     def repack(self) -> None:
+        self._ptf = float(self.ptf_scale) > 0
+        norm_scale = float(self.ptf_scale) if self._ptf else float(self.in_scale)
         self._consts = layernorm_constants(
-            float(self.in_scale), self.weight.numpy(), self.bias.numpy(), self.channel_scale(), self.eps
+            norm_scale, self.weight.numpy(), self.bias.numpy(), self.channel_scale(), self.eps
         )
+        if self._ptf:
+            step = float(self.ptf_scale) * np.exp2(self.ptf_alpha.numpy().astype(np.float64))
+            self._ptf_m0, self._ptf_shift = quantize_multiplier(float(self.in_scale) / step)
+            self._ptf_zp = int(self.ptf_zero_point)
+
+    def _ptf_input(self, x: torch.Tensor) -> torch.Tensor:
+        """int16 codes -> uint8 PTF codes (dyadic per channel) -> (q - zp) << alpha on the common grid."""
+        acc = x.to(torch.int32).reshape(-1, x.shape[-1]).numpy()
+        q8 = requantize(acc, self._ptf_m0, self._ptf_shift, self._ptf_zp, out_dtype=np.uint8)
+        grid = (torch.from_numpy(q8).to(torch.int32) - self._ptf_zp) << self.ptf_alpha
+        return grid.to(torch.int16).view(x.shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         from lowbit import _C
 
+        if self._ptf:
+            x = self._ptf_input(x)
         out = np.empty(x.shape, dtype=np.int8)
         _C.ibert_layernorm(x.numpy(), *self._consts, out)
         return torch.from_numpy(out)
@@ -132,11 +162,32 @@ class IntLayerNorm(nn.Module):
 
 @dataclass(frozen=True)
 class Method:
-    softmax: Callable[[np.ndarray, float], np.ndarray]
-    gelu: Callable[[int], nn.Module]
-    kernels: str  # what executes it: "C++" or "numpy int64 reference"
+    """One integer nonlinear method: softmax (int32 scores, scale) -> (uint8 codes at PROB_SCALE, scale) —
+    or 4-bit log2 codes when ``log_softmax`` —, GELU (int16 codes, scale) -> (int32 codes, scale), and
+    whether LayerNorm inputs are first requantized to 8 bits with power-of-two channel factors (PTF)."""
+
+    softmax: Callable[[np.ndarray, float], tuple[np.ndarray, float]]
+    gelu: Callable[[np.ndarray, float], tuple[np.ndarray, float]]
+    kernels: str  # what executes the nonlinears: "C++" or "numpy int64 reference"
+    log_softmax: bool = False
+    ptf_norm_input: bool = False
 
 
-NONLINEAR: dict[str, Method] = {
-    "ibert": Method(IBertSoftmax(), IntGelu, "C++"),
-}
+def _ref_softmax(fn: Callable) -> Callable[[np.ndarray, float], tuple[np.ndarray, float]]:
+    return lambda q, s: (fn(q, s)[0], PROB_SCALE)
+
+
+def _methods() -> dict[str, Method]:
+    from lowbit.ops import fqvit, ivit, lut_softmax, nnlut
+
+    ref = "numpy int64 reference"
+    return {
+        "ibert": Method(_ibert_softmax, _ibert_gelu, "C++"),
+        "shift": Method(_ref_softmax(ivit.shiftmax_ref), ivit.shiftgelu_ref, ref),
+        "lut": Method(_ref_softmax(lut_softmax.lut_softmax_rexp_ref), nnlut.nnlut_gelu_ref, ref),
+        "fq": Method(fqvit.log_int_softmax_ref, _ibert_gelu, "numpy int64 reference (P.V, PTF) + C++",
+                     log_softmax=True, ptf_norm_input=True),
+    }  # fmt: skip
+
+
+NONLINEAR: dict[str, Method] = _methods()
