@@ -94,13 +94,11 @@ def _integer_model(model: nn.Module, recipe: Recipe, calibration_data: Any) -> n
         )
     ids, mask = calibration_inputs(calibration_data)
     ranges = collect_ranges(model, ids, mask, ptf=NONLINEAR[recipe.nonlinear].ptf_norm_input)
+    r = recipe
     return IntBertEncoder.from_float(
-        model,
-        ranges,
-        recipe.nonlinear,
-        weight_bits=recipe.weight_bits,
-        weight_observer=recipe.weight_observer,
-    )
+        model, ranges, r.nonlinear, weight_bits=r.weight_bits, weight_observer=r.weight_observer,
+        weight_group=r.weight_group,
+    )  # fmt: skip
 
 
 def quantize_model(
@@ -168,7 +166,7 @@ def load(path: str | Path, model: nn.Module | None = None) -> QuantizedModel:
         expect(
             cfg is not None, "model", "a BERT encoder (integer-only files hold BERT encoders)", type(model)
         )
-        qmodel = QuantizedModel(IntBertEncoder(cfg, recipe.nonlinear), recipe)
+        qmodel = QuantizedModel(IntBertEncoder(cfg, recipe.nonlinear, recipe.weight_group), recipe)
     else:
         qmodel = QuantizedModel(_convert(copy.deepcopy(model).eval(), recipe), recipe)
     try:

@@ -63,8 +63,10 @@ RECIPES: dict[str, Recipe] = {
         Recipe("w8a8-fq", "FQ-ViT: LayerNorm inputs as 8-bit PTF codes, 4-bit Log-Int-Softmax with "
                "shift-only P.V (numpy int64 references), I-BERT GELU", activations="static", nonlinear="fq",
                implemented=True),
-        Recipe("w4a8-octav", "4-bit per-group weights with OCTAV clipping, int8 activations", weight_bits=4,
-               weight_group=64, weight_observer="octav", activations="static"),
+        Recipe("w4a8-octav", "int8-integer-only with 4-bit weights, one OCTAV-clipped scale per group of 64 "
+               "(stored 4-bit; re-expanded to per-row int8 codes for the int8 GEMM)", weight_bits=4,
+               weight_group=64, weight_observer="octav", activations="static", nonlinear="ibert",
+               implemented=True),
     ]
 }  # fmt: skip
 

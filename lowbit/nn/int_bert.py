@@ -48,11 +48,11 @@ def _scalar(value: float = 1.0) -> torch.Tensor:
 
 
 class IntSelfAttention(nn.Module):
-    def __init__(self, cfg: BertConfig, nonlinear: str):
+    def __init__(self, cfg: BertConfig, nonlinear: str, weight_group: int | None = None):
         super().__init__()
         h = cfg.hidden_size
         self.heads, self.head_dim = cfg.num_attention_heads, h // cfg.num_attention_heads
-        self.qkv = IntLinear(h, 3 * h, "int8")
+        self.qkv = IntLinear(h, 3 * h, "int8", weight_group=weight_group)
         self.method = NONLINEAR[nonlinear]
         self.register_buffer("ctx_scale", _scalar())
 
@@ -90,16 +90,16 @@ class IntSelfAttention(nn.Module):
 
 
 class IntLayer(nn.Module):
-    def __init__(self, cfg: BertConfig, nonlinear: str):
+    def __init__(self, cfg: BertConfig, nonlinear: str, weight_group: int | None = None):
         super().__init__()
-        h, f = cfg.hidden_size, cfg.intermediate_size
+        h, f, g = cfg.hidden_size, cfg.intermediate_size, weight_group
         ops = NONLINEAR[nonlinear]
-        self.attention = IntSelfAttention(cfg, nonlinear)
-        self.attention_output = IntLinear(h, h, "int16")
+        self.attention = IntSelfAttention(cfg, nonlinear, g)
+        self.attention_output = IntLinear(h, h, "int16", weight_group=g)
         self.attention_norm = IntLayerNorm(h, cfg.layer_norm_eps, ops)
-        self.intermediate = IntLinear(h, f, "int16")
+        self.intermediate = IntLinear(h, f, "int16", weight_group=g)
         self.gelu = IntGelu(f, ops)
-        self.output = IntLinear(f, h, "int16")
+        self.output = IntLinear(f, h, "int16", weight_group=g)
         self.output_norm = IntLayerNorm(h, cfg.layer_norm_eps, ops)
         # per channel: the input's power-of-two channel exponent plus the residual shift j
         self.register_buffer("shift1", torch.zeros(h, dtype=torch.int32))
@@ -141,7 +141,7 @@ def unsupported_layers(model: nn.Module) -> list[str]:
 class IntBertEncoder(nn.Module):
     """The integer model; build it with ``from_float`` (or empty from a config, to load a state dict)."""
 
-    def __init__(self, cfg: BertConfig, nonlinear: str = "ibert"):
+    def __init__(self, cfg: BertConfig, nonlinear: str = "ibert", weight_group: int | None = None):
         super().__init__()
         expect(nonlinear in NONLINEAR, "nonlinear", f"one of {sorted(NONLINEAR)}", nonlinear)
         self.cfg, self.nonlinear = cfg, nonlinear
@@ -154,7 +154,9 @@ class IntBertEncoder(nn.Module):
         self.register_buffer("token_type", torch.zeros(h))
         self.register_buffer("input_scale", _scalar())
         self.embeddings_norm = IntLayerNorm(h, cfg.layer_norm_eps, NONLINEAR[nonlinear])
-        self.layers = nn.ModuleList(IntLayer(cfg, nonlinear) for _ in range(cfg.num_hidden_layers))
+        self.layers = nn.ModuleList(
+            IntLayer(cfg, nonlinear, weight_group) for _ in range(cfg.num_hidden_layers)
+        )
 
     @classmethod
     def from_float(
@@ -164,11 +166,12 @@ class IntBertEncoder(nn.Module):
         nonlinear: str = "ibert",
         weight_bits: int = 8,
         weight_observer: str = "minmax",
+        weight_group: int | None = None,
     ) -> IntBertEncoder:
         """Quantize ``model`` with static scales from ``ranges`` (lowbit.models.bert_calibrate)."""
         expect(isinstance(model, BertEncoder), "model", "a lowbit BertEncoder", type(model).__name__)
         cfg = model.cfg
-        out = cls(cfg, nonlinear)
+        out = cls(cfg, nonlinear, weight_group)
         s16 = {k: max(v, 1e-8) / I16 for k, v in ranges.items() if "@" not in k}
         w = model.word_embeddings.weight.detach()
         out.word_scale = (w.abs().amax(1, keepdim=True).clamp(min=1e-12) / 127).float()
@@ -179,7 +182,7 @@ class IntBertEncoder(nn.Module):
         s_x, e_x = out.embeddings_norm.set(
             model.embeddings_norm, s16["emb"], ranges["ln0@c"], ranges.get("emb@ptf")
         )
-        lin = {"weight_bits": weight_bits, "weight_observer": weight_observer}
+        lin = {"weight_bits": weight_bits, "weight_observer": weight_observer, "weight_group": weight_group}
         for i, (fl, il) in enumerate(zip(model.layers, out.layers, strict=True)):
             r = {k.split(".", 1)[1]: v for k, v in ranges.items() if k.startswith(f"{i}.")}
             att = fl.attention

@@ -126,3 +126,25 @@ def test_too_long_sequence_is_refused(qmodel):
     ids = torch.ones(1, qmodel.module.cfg.max_position_embeddings + 1, dtype=torch.int64)
     with pytest.raises(LowbitError, match="input_ids"):
         qmodel(ids, torch.ones_like(ids))
+
+
+STATIC = ["int8-shift", "int8-lut", "w8a8-fq", "w4a8-octav"]
+MIN_COSINE = {"int8-shift": 0.985, "int8-lut": 0.99, "w8a8-fq": 0.97, "w4a8-octav": 0.9}
+
+
+@pytest.mark.parametrize("recipe", STATIC)
+def test_other_static_recipes_are_integer_close_and_round_trip(recipe, sentences, tmp_path):
+    q = lowbit.quantize(load_minilm(), recipe, calibration_data=sentences[:32])
+    ids, mask = tokenize(sentences[32:40])
+    enc = q.module
+    codes = enc.quantize_input(ids)
+    with torch.inference_mode(), RecordOps() as rec:
+        codes = enc.integer_forward(codes, mask)
+    float_ops = [(op, dt) for op, dt in rec.ops if not dt <= INTEGER]
+    assert codes.dtype == torch.int8 and not float_ops, float_ops[:5]
+    with torch.inference_mode():
+        cos = (load_minilm().embed(ids, mask) * q.embed(ids, mask)).sum(1)
+    assert cos.mean() > MIN_COSINE[recipe], cos
+    lowbit.save(q, tmp_path / "m.safetensors")
+    with torch.inference_mode():
+        assert torch.equal(lowbit.load(tmp_path / "m.safetensors")(ids, mask), q(ids, mask))
