@@ -148,3 +148,15 @@ def test_other_static_recipes_are_integer_close_and_round_trip(recipe, sentences
     lowbit.save(q, tmp_path / "m.safetensors")
     with torch.inference_mode():
         assert torch.equal(lowbit.load(tmp_path / "m.safetensors")(ids, mask), q(ids, mask))
+
+
+def test_layer_report_names_every_layernorm(qmodel, sentences):
+    from lowbit.eval.layers import layer_report
+
+    ids, mask = tokenize(sentences[48:64])
+    rows = layer_report(load_minilm(), qmodel, ids, mask)
+    names = [r["layer"] for r in rows]
+    assert names[:3] == ["embeddings_norm", "layers.0.attention_norm", "layers.0.output_norm"]
+    assert len(rows) == 1 + 2 * len(qmodel.module.layers)
+    assert all(0.98 < r["cosine"] <= 1.0 + 1e-6 and 0 < r["rel_rms"] < 0.2 for r in rows), rows
+    assert rows[-1]["cosine"] < rows[0]["cosine"]  # error accumulates with depth
