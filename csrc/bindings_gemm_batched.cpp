@@ -3,6 +3,7 @@
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
 
+#include <array>
 #include <string>
 
 #include "check.h"
@@ -63,9 +64,60 @@ void gemm_batched_py(const In& a, int32_t a_zero_point, const In& b, const In& b
   gemm_batched_s8(which, ap, a_signed, G, M, K, a_zero_point, bp, N, biasp, bias_every, ep, threads);
 }
 
+// qkv [B, T, 3H] int8 with H divisible by heads; returns (B, T, H).
+std::array<int64_t, 3> check_qkv(const In& qkv, int64_t heads) {
+  checked<int8_t>(qkv, "qkv", 3, 3);
+  const int64_t B = int64_t(qkv.shape(0)), T = int64_t(qkv.shape(1)), H3 = int64_t(qkv.shape(2));
+  require(B >= 1 && T >= 1 && H3 >= 3 && H3 % 3 == 0, "qkv: expected a non-empty [B, T, 3H] array");
+  require(heads >= 1 && (H3 / 3) % heads == 0, "heads: expected a divisor of H = " + std::to_string(H3 / 3));
+  require(T <= kMaxK, "qkv: expected at most " + std::to_string(kMaxK) + " tokens (int32 accumulation bound)");
+  return {B, T, H3 / 3};
+}
+
+void attention_qk_py(const In& qkv, int64_t heads, const In& bias, const Out& out, const std::string& isa,
+                     int threads) {
+  const auto [B, T, H] = check_qkv(qkv, heads);
+  const int32_t* bp = nullptr;
+  if (bias.size() > 0) {
+    bp = checked<int32_t>(bias, "bias", 2, 2);
+    require(int64_t(bias.shape(0)) == B && int64_t(bias.shape(1)) == T, "bias: expected [B, T] (a key mask)");
+    for (size_t i = 0; i < bias.size(); ++i)
+      if (bp[i] <= -kMaxBias || bp[i] >= kMaxBias) throw Error("bias: expected |bias| < 2^30");
+  }
+  int32_t* o = checked<int32_t>(out, "out", 4, 4);
+  require(int64_t(out.shape(0)) == B && int64_t(out.shape(1)) == heads && int64_t(out.shape(2)) == T &&
+              int64_t(out.shape(3)) == T, "out: expected int32 [B, heads, T, T]");
+  require(threads >= 1, "threads: expected a positive int");
+  const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
+  nb::gil_scoped_release release;
+  attention_qk(which, static_cast<const int8_t*>(qkv.data()), B, T, H, heads, bp, o, threads);
+}
+
+void attention_pv_py(const In& p, const In& qkv, int64_t heads, int32_t m0, int32_t shift, const Out& out,
+                     const std::string& isa, int threads) {
+  const auto [B, T, H] = check_qkv(qkv, heads);
+  const uint8_t* pp = checked<uint8_t>(p, "p", 4, 4);
+  require(int64_t(p.shape(0)) == B && int64_t(p.shape(1)) == heads && int64_t(p.shape(2)) == T &&
+              int64_t(p.shape(3)) == T, "p: expected uint8 [B, heads, T, T]");
+  int8_t* o = checked<int8_t>(out, "out", 3, 3);
+  require(int64_t(out.shape(0)) == B && int64_t(out.shape(1)) == T && int64_t(out.shape(2)) == H,
+          "out: expected int8 [B, T, H]");
+  require(m0 >= 0 && shift >= 0 && shift <= kMaxShift, "m0, shift: expected m0 >= 0 and shift in [0, 62]");
+  require(threads >= 1, "threads: expected a positive int");
+  const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
+  nb::gil_scoped_release release;
+  attention_pv(which, pp, static_cast<const int8_t*>(qkv.data()), B, T, H, heads, m0, shift, o, threads);
+}
+
 }  // namespace
 
 void bind_gemm_batched(nb::module_& m) {
+  m.def("attention_qk", &attention_qk_py, nb::arg("qkv"), nb::arg("heads"), nb::arg("bias"), nb::arg("out"),
+        nb::arg("isa") = "auto", nb::arg("threads") = 1,
+        "scores[b, h] = Q_h K_h^T + bias[b] from the fused qkv [B, T, 3H]; see lowbit/ops/attention.py.");
+  m.def("attention_pv", &attention_pv_py, nb::arg("p"), nb::arg("qkv"), nb::arg("heads"), nb::arg("m0"),
+        nb::arg("shift"), nb::arg("out"), nb::arg("isa") = "auto", nb::arg("threads") = 1,
+        "ctx[b, :, head h] = requantize(P[b, h] V_h), int8 [B, T, H]; see lowbit/ops/attention.py.");
   m.def("gemm_batched", &gemm_batched_py, nb::arg("a"), nb::arg("a_zero_point"), nb::arg("b"), nb::arg("bias"),
         nb::arg("bias_every"), nb::arg("m0"), nb::arg("shift"), nb::arg("zero_point"), nb::arg("qmin"),
         nb::arg("qmax"), nb::arg("out"), nb::arg("isa") = "auto", nb::arg("threads") = 1,

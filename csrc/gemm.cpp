@@ -16,20 +16,24 @@ int64_t gemm_packed_size(int64_t N, int64_t K) {
   return (N + kPanel - 1) / kPanel * ((K + 3) / 4) * kPanel * 4;
 }
 
-void gemm_pack_weight(const int8_t* w, int64_t N, int64_t K, int8_t* packed, int32_t* colsum) {
-  const int64_t k4 = (K + 3) / 4, panels = (N + kPanel - 1) / kPanel;
+void gemm_pack_strided(const int8_t* w, int64_t N, int64_t K, int64_t stride_n, int64_t stride_k, int8_t* packed,
+                       int32_t* colsum) {
+  const int64_t k4 = (K + 3) / 4;
   std::memset(packed, 0, size_t(gemm_packed_size(N, K)));
   for (int64_t n = 0; n < N; ++n) {
     const int64_t p = n / kPanel, j = n % kPanel;
     int32_t sum = 0;
     for (int64_t k = 0; k < K; ++k) {
-      const int8_t v = w[n * K + k];
+      const int8_t v = w[n * stride_n + k * stride_k];
       packed[((p * k4 + k / 4) * kPanel + j) * 4 + k % 4] = v;
       sum += v;
     }
     colsum[n] = sum;
   }
-  (void)panels;
+}
+
+void gemm_pack_weight(const int8_t* w, int64_t N, int64_t K, int8_t* packed, int32_t* colsum) {
+  gemm_pack_strided(w, N, K, K, 1, packed, colsum);
 }
 
 static GemmPanels panels_for(Isa isa) {
@@ -48,7 +52,8 @@ static GemmPanels panels_for(Isa isa) {
 
 void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_t a_zero_point,
              const int8_t* packed, const int32_t* colsum, int64_t N, const int32_t* bias, GemmEpilogue ep,
-             int threads, const int32_t* perm, int64_t kp) {
+             int threads, const int32_t* perm, int64_t kp, int64_t a_stride) {
+  if (a_stride == 0) a_stride = K;
   const GemmPanels run = panels_for(isa);
   const bool want_unsigned = gemm_wants_unsigned(isa);
   // Flipping the top bit maps int8 a to uint8 a + 128 (and back): the correction absorbs the 128.
@@ -71,11 +76,11 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
   for (int64_t m = 0; m < M; ++m) {
     uint8_t* dst = abuf.get() + m * lda;
     if (perm) {  // gather into the packed channel order (padding columns meet zero weights)
-      for (int64_t k = 0; k < kpad; ++k) dst[k] = perm[k] < 0 ? 0 : uint8_t(src[m * K + perm[k]] ^ mask);
+      for (int64_t k = 0; k < kpad; ++k) dst[k] = perm[k] < 0 ? 0 : uint8_t(src[m * a_stride + perm[k]] ^ mask);
     } else if (mask) {
-      for (int64_t k = 0; k < K; ++k) dst[k] = uint8_t(src[m * K + k] ^ mask);
+      for (int64_t k = 0; k < K; ++k) dst[k] = uint8_t(src[m * a_stride + k] ^ mask);
     } else {
-      std::memcpy(dst, src + m * K, size_t(K));
+      std::memcpy(dst, src + m * a_stride, size_t(K));
     }
     std::memset(dst + kpad, 0, size_t(lda - kpad));
   }
@@ -124,6 +129,50 @@ void gemm_batched_s8(Isa isa, const void* a, bool a_signed, int64_t G, int64_t M
       const void* ag = static_cast<const int8_t*>(a) + g * a_stride;  // 1-byte elements either way
       gemm_s8(isa, ag, a_signed, M, K, a_zero_point, packed.data(), colsum.data(), N,
               bias ? bias + g / bias_every * N : nullptr, part, 1);
+    }
+  });
+}
+
+void attention_qk(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads, const int32_t* bias,
+                  int32_t* scores, int threads) {
+  const int64_t d = H / heads, G = B * heads, row = 3 * H;
+  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, G)));
+  parallel_for(threads, [&](int t) {
+    std::vector<int8_t> packed(static_cast<size_t>(gemm_packed_size(T, d)));
+    std::vector<int32_t> colsum(static_cast<size_t>(T));
+    for (int64_t g = G * t / threads; g < G * (t + 1) / threads; ++g) {
+      const int64_t b = g / heads, h = g % heads;
+      const int8_t* base = qkv + b * T * row + h * d;
+      gemm_pack_strided(base + H, T, d, row, 1, packed.data(), colsum.data());  // K_h as [N = T, K = d]
+      GemmEpilogue ep{};
+      ep.kind = GemmOut::s32;
+      ep.out = scores + g * T * T;
+      ep.ldo = T;
+      gemm_s8(isa, base, true, T, d, 0, packed.data(), colsum.data(), T, bias ? bias + b * T : nullptr, ep, 1,
+              nullptr, 0, row);
+    }
+  });
+}
+
+void attention_pv(Isa isa, const uint8_t* p, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads,
+                  int32_t m0, int32_t shift, int8_t* ctx, int threads) {
+  const int64_t d = H / heads, G = B * heads, row = 3 * H;
+  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, G)));
+  parallel_for(threads, [&](int t) {
+    std::vector<int8_t> packed(static_cast<size_t>(gemm_packed_size(d, T)));
+    std::vector<int32_t> colsum(static_cast<size_t>(d));
+    for (int64_t g = G * t / threads; g < G * (t + 1) / threads; ++g) {
+      const int64_t b = g / heads, h = g % heads;
+      // V_h^T as [N = d, K = T]: element (j, t) at qkv[b, t, 2H + h d + j]
+      gemm_pack_strided(qkv + b * T * row + 2 * H + h * d, d, T, 1, row, packed.data(), colsum.data());
+      GemmEpilogue ep{};
+      ep.kind = GemmOut::s8;
+      ep.m0 = &m0;
+      ep.shift = &shift;
+      ep.zero_point = 0, ep.qmin = -127, ep.qmax = 127;
+      ep.out = ctx + b * T * H + h * d;
+      ep.ldo = H;
+      gemm_s8(isa, p + g * T * T, false, T, T, 0, packed.data(), colsum.data(), d, nullptr, ep, 1);
     }
   });
 }

@@ -4,8 +4,8 @@ the last LayerNorm, executed by lowbit's C++ kernels.
 Data path of one layer (codes and their scales; every arrow is an integer op):
 
     x  int8 @ s_x ──IntLinear (fused q|k|v, int8 GEMM)──> q, k, v int8 @ s_q, s_k, s_v
-    q k^T (gemm_batched, int32; padding keys get -2^29) ──integer softmax──> p uint8 @ 2^-8
-    p v (gemm_batched, requantized) ──> ctx int8 @ s_ctx ──IntLinear──> a int16 @ s_r1
+    q k^T (attention_qk, int32; padding keys get -2^29) ──integer softmax──> p uint8 @ 2^-8
+    p v (attention_pv, requantized) ──> ctx int8 @ s_ctx ──IntLinear──> a int16 @ s_r1
     r1 = (x << j1) + a   int16 @ s_r1 = s_x 2^-j1  (the residual: a shift, no multiplier)
     integer LayerNorm(r1) ──> x1 int8 @ s_ln1 ──IntLinear──> h int16 @ s_h ──integer GELU──> int32
     ──requantize──> g uint8 (zero point) ──IntLinear──> o int16 @ s_r2;  r2 = (x1 << j2) + o
@@ -30,8 +30,9 @@ from lowbit.errors import LowbitError, expect
 from lowbit.models.bert import BertConfig, BertEncoder, mean_pool
 from lowbit.nn.int_linear import IntLinear
 from lowbit.nn.int_nonlinear import NONLINEAR, PROB_SCALE, IntGelu, IntLayerNorm
+from lowbit.ops.attention import attention_pv, attention_qk
 from lowbit.ops.fqvit import LIS_FRAC, lis_matmul_ref
-from lowbit.ops.gemm import default_threads, gemm_batched
+from lowbit.ops.gemm import default_threads
 from lowbit.ops.requant import quantize_multiplier, requantize_ref
 
 MASKED = -(2**29)  # score bias of a padding key: its integer exp is 0
@@ -67,26 +68,20 @@ class IntSelfAttention(nn.Module):
         self._ctx_m0, self._ctx_shift = int(m0[0]), int(shift[0])
 
     def forward(self, x: torch.Tensor, mask_bias: torch.Tensor) -> torch.Tensor:
-        b, t, h = x.shape
-        heads, d = self.heads, self.head_dim
-        qkv = self.qkv(x).view(b, t, 3, heads, d)
-        q = qkv[:, :, 0].transpose(1, 2).contiguous().view(b * heads, t, d)
-        k = qkv[:, :, 1].transpose(1, 2).contiguous().view(b * heads, t, d)
-        vt = (
-            qkv[:, :, 2].permute(0, 2, 3, 1).contiguous().view(b * heads, d, t)
-        )  # V^T: the [N, K] operand of P V
+        qkv = self.qkv(x)  # [B, T, 3H]: the heads are read in place by the attention kernels
         threads = default_threads()
-        scores = gemm_batched(q.numpy(), k.numpy(), bias=mask_bias.numpy(), bias_every=heads, threads=threads)
+        scores = attention_qk(qkv.numpy(), self.heads, mask_bias.numpy(), threads=threads)
         p, _ = self.method.softmax(scores, self._score_scale)
-        if self.method.log_softmax:  # shifts, not multiplies: FQ-ViT's P.V (numpy int64 reference)
-            acc, _ = lis_matmul_ref(p, vt.numpy().transpose(0, 2, 1), 1.0)
-            ctx = requantize_ref(acc, self._ctx_m0, self._ctx_shift, 0, -127, 127).astype(np.int8)
-        else:
-            ctx = gemm_batched(
-                p, vt.numpy(), out_dtype=np.int8, m0=self._ctx_m0, shift=self._ctx_shift, qmin=-127,
-                threads=threads,
-            )  # fmt: skip
-        return torch.from_numpy(ctx).view(b, heads, t, d).transpose(1, 2).contiguous().view(b, t, h)
+        if not self.method.log_softmax:
+            return torch.from_numpy(
+                attention_pv(p, qkv.numpy(), self.heads, self._ctx_m0, self._ctx_shift, threads)
+            )
+        # FQ-ViT: P.V by shifts of V (numpy int64 reference), heads made explicit
+        b, t, h = x.shape
+        v = qkv.view(b, t, 3, self.heads, self.head_dim)[:, :, 2].transpose(1, 2).contiguous()
+        acc, _ = lis_matmul_ref(p, v.numpy(), 1.0)
+        ctx = requantize_ref(acc, self._ctx_m0, self._ctx_shift, 0, -127, 127).astype(np.int8)
+        return torch.from_numpy(ctx).transpose(1, 2).contiguous().view(b, t, h)
 
 
 class IntLayer(nn.Module):

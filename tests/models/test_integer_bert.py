@@ -43,7 +43,15 @@ def test_integer_forward_runs_no_float_op(qmodel, sentences, monkeypatch):
     """Between the input quantization and the output dequantization, every torch op sees only integer
     tensors and every C++ kernel receives only integer arrays."""
     kernels = []
-    for name in ("gemm", "gemm_batched", "ibert_softmax", "ibert_gelu", "ibert_layernorm", "requantize"):
+    for name in (
+        "gemm",
+        "attention_qk",
+        "attention_pv",
+        "ibert_softmax",
+        "ibert_gelu",
+        "ibert_layernorm",
+        "requantize",
+    ):
         real = getattr(_C, name)
 
         def spy(*args, _real=real, _name=name, **kw):
@@ -60,7 +68,15 @@ def test_integer_forward_runs_no_float_op(qmodel, sentences, monkeypatch):
     assert out.dtype == torch.int8
     float_ops = [(op, dt) for op, dt in rec.ops if not dt <= INTEGER]
     assert rec.ops and not float_ops, float_ops[:5]
-    expected = {"gemm", "gemm_batched", "ibert_softmax", "ibert_gelu", "ibert_layernorm", "requantize"}
+    expected = {
+        "gemm",
+        "attention_qk",
+        "attention_pv",
+        "ibert_softmax",
+        "ibert_gelu",
+        "ibert_layernorm",
+        "requantize",
+    }
     assert {k for k, _ in kernels} == expected
     float_kernels = [(k, d) for k, d in kernels if any(x.kind == "f" for x in d)]
     assert not float_kernels, float_kernels[:3]

@@ -1,0 +1,77 @@
+"""Attention's integer products on the fused q|k|v projection, read in place (no head transposes).
+
+    qkv: int8 [B, T, 3H] = [q | k | v], each H = heads * d columns, head h at columns h d .. (h+1) d
+    attention_qk: scores[b, h, i, j] = sum_c q[b, i, h, c] k[b, j, h, c] + bias[b, j]      (int32)
+    attention_pv: ctx[b, i, h d + c] = requantize(sum_j p[b, h, i, j] v[b, j, h, c])      (int8)
+
+``bias`` is a per-sequence key mask (e.g. -2^29 on padding keys); p are uint8 probabilities. Both run the
+int8 GEMM per (b, h) with the right-hand side packed on the fly from its strided place in qkv; the
+``_ref`` functions are the oracles (numpy int64 on explicitly transposed heads).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lowbit.errors import expect
+from lowbit.ops.gemm import default_threads
+from lowbit.ops.requant import requantize_ref
+
+
+def _heads(qkv: np.ndarray, heads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    b, t, h3 = qkv.shape
+    split = qkv.astype(np.int64).reshape(b, t, 3, heads, h3 // 3 // heads)
+    return tuple(split[:, :, i].transpose(0, 2, 1, 3) for i in range(3))  # [B, heads, T, d] each
+
+
+def attention_qk(
+    qkv: np.ndarray, heads: int, bias: np.ndarray | None = None, threads: int | None = None, isa: str = "auto"
+) -> np.ndarray:
+    """int32 scores [B, heads, T, T] (bit-exact with ``attention_qk_ref``)."""
+    from lowbit import _C
+
+    qkv = np.asarray(qkv)
+    expect(qkv.ndim == 3, "qkv", "an int8 array [B, T, 3H]", qkv.shape)
+    b, t, _ = qkv.shape
+    out = np.empty((b, heads, t, t), dtype=np.int32)
+    empty = np.empty((0, 0), np.int32)
+    _C.attention_qk(qkv, int(heads), empty if bias is None else bias, out, isa,
+                    default_threads() if threads is None else int(threads))  # fmt: skip
+    return out
+
+
+def attention_qk_ref(qkv: np.ndarray, heads: int, bias: np.ndarray | None = None) -> np.ndarray:
+    q, k, _ = _heads(qkv, heads)
+    s = q @ k.transpose(0, 1, 3, 2)
+    if bias is not None:
+        s = s + np.asarray(bias, np.int64)[:, None, None, :]
+    return s.astype(np.int32)
+
+
+def attention_pv(
+    p: np.ndarray,
+    qkv: np.ndarray,
+    heads: int,
+    m0: int,
+    shift: int,
+    threads: int | None = None,
+    isa: str = "auto",
+) -> np.ndarray:
+    """int8 context [B, T, H], requantized with (m0, shift) to [-127, 127] (bit-exact with the ref)."""
+    from lowbit import _C
+
+    qkv = np.asarray(qkv)
+    expect(qkv.ndim == 3, "qkv", "an int8 array [B, T, 3H]", qkv.shape)
+    b, t, h3 = qkv.shape
+    out = np.empty((b, t, h3 // 3), dtype=np.int8)
+    _C.attention_pv(p, qkv, int(heads), int(m0), int(shift), out, isa,
+                    default_threads() if threads is None else int(threads))  # fmt: skip
+    return out
+
+
+def attention_pv_ref(p: np.ndarray, qkv: np.ndarray, heads: int, m0: int, shift: int) -> np.ndarray:
+    _, _, v = _heads(qkv, heads)
+    acc = np.asarray(p, np.int64) @ v  # [B, heads, T, d]
+    ctx = requantize_ref(acc, m0, shift, 0, -127, 127).astype(np.int8)
+    b, _, t, d = ctx.shape
+    return ctx.transpose(0, 2, 1, 3).reshape(b, t, heads * d)

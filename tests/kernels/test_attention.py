@@ -1,0 +1,55 @@
+"""Attention's in-place integer products (lowbit/ops/attention.py) against their int64 oracles."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lowbit import LowbitError
+from lowbit.ops import available_isas
+from lowbit.ops.attention import attention_pv, attention_pv_ref, attention_qk, attention_qk_ref
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    b=st.integers(1, 3),
+    t=st.integers(1, 70),
+    heads=st.integers(1, 4),
+    d=st.integers(1, 40),
+    isa=st.sampled_from(available_isas()),
+    threads=st.integers(1, 3),
+    extreme=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_attention_products_bit_exact(b, t, heads, d, isa, threads, extreme, seed):
+    rng = np.random.default_rng(seed)
+    shape = (b, t, 3 * heads * d)
+    qkv = np.full(shape, -128, np.int8) if extreme else rng.integers(-128, 128, shape).astype(np.int8)
+    bias = rng.integers(-(2**29), 2**29, (b, t)).astype(np.int32)
+    np.testing.assert_array_equal(
+        attention_qk(qkv, heads, bias, threads=threads, isa=isa), attention_qk_ref(qkv, heads, bias)
+    )
+    p = (
+        np.full((b, heads, t, t), 255, np.uint8)
+        if extreme
+        else rng.integers(0, 256, (b, heads, t, t)).astype(np.uint8)
+    )
+    m0, shift = int(rng.integers(2**30, 2**31)), int(rng.integers(30, 45))
+    np.testing.assert_array_equal(
+        attention_pv(p, qkv, heads, m0, shift, threads=threads, isa=isa),
+        attention_pv_ref(p, qkv, heads, m0, shift),
+    )
+
+
+def test_attention_bad_input():
+    qkv = np.zeros((1, 4, 12), np.int8)
+    with pytest.raises(LowbitError, match="heads"):
+        attention_qk(qkv, 3)
+    with pytest.raises(LowbitError, match="bias"):
+        attention_qk(qkv, 2, np.zeros((1, 5), np.int32))
+    with pytest.raises(LowbitError, match="qkv: expected dtype int8"):
+        attention_qk(qkv.astype(np.int16), 2)
+    with pytest.raises(LowbitError, match="p: expected"):
+        attention_pv(np.zeros((1, 2, 4, 3), np.uint8), qkv, 2, 1, 1)
+    with pytest.raises(LowbitError, match="shift"):
+        attention_pv(np.zeros((1, 2, 4, 4), np.uint8), qkv, 2, 1, 70)
