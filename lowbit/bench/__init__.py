@@ -1,5 +1,6 @@
 """Benchmarks: `lowbit bench NAME`. Each row of BENCHES times lowbit and its peers in the same run."""
 
-from lowbit.bench import bitserial, gemm, intops, requant
+from lowbit.bench import bitserial, gemm, intops, minilm, requant
 
-BENCHES = {"requant": requant.run, "gemm": gemm.run, "intops": intops.run, "bitserial": bitserial.run}
+BENCHES = {"requant": requant.run, "gemm": gemm.run, "intops": intops.run, "bitserial": bitserial.run,
+           "minilm": minilm.run}  # fmt: skip
