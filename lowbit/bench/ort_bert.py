@@ -9,7 +9,8 @@ accuracy but needs ``onnxscript`` and takes ~12 s; it is used only when the lega
 a future torch without it) and onnxscript is installed.
 
 Exported and quantized graphs are cached under $XDG_CACHE_HOME/lowbit/onnx (default ~/.cache/lowbit/onnx),
-keyed by a hash of the model's config and weights, so a second run starts at once.
+keyed by a hash of the model's config and weights and by the torch / onnxruntime versions, so a second
+run starts at once.
 """
 
 from __future__ import annotations
@@ -117,7 +118,10 @@ def export_onnx(
         raise LowbitError(f"weight_type: expected None or one of {sorted(WEIGHT_TYPES)}, got {weight_type!r}")
     directory = Path(directory) if directory is not None else cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    key = weights_hash(model)
+    import onnxruntime
+
+    # the files also depend on the exporter and the quantizer: their versions are part of the key
+    key = f"{weights_hash(model)}-torch{torch.__version__.split('+')[0]}"
     fp32 = _atomic(directory / f"bert-{key}-fp32.onnx", lambda p: _export(model.eval(), p))
     if weight_type is None:
         return fp32
@@ -129,7 +133,7 @@ def export_onnx(
             warnings.simplefilter("ignore")
             quantize_dynamic(fp32, p, weight_type=getattr(QuantType, WEIGHT_TYPES[weight_type]))
 
-    return _atomic(directory / f"bert-{key}-int8-{weight_type}.onnx", quantize)
+    return _atomic(directory / f"bert-{key}-ort{onnxruntime.__version__}-{weight_type}.onnx", quantize)
 
 
 _LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
