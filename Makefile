@@ -46,6 +46,7 @@ bench: setup
 	$(VENV)/bin/lowbit bench intops
 	$(VENV)/bin/lowbit bench bitserial
 	$(VENV)/bin/lowbit bench requant
+	$(VENV)/bin/lowbit bench minilm
 	$(VENV)/bin/lowbit roofline --out .cache/roofline-report
 
 lint: $(VENV)/.deps

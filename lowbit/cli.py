@@ -121,17 +121,38 @@ def _roofline_run(args: argparse.Namespace) -> int:
 
 
 def _bench_args(p: argparse.ArgumentParser) -> None:
-    benches = ["requant", "gemm", "intops", "bitserial", "lowbit"]
+    benches = ["requant", "gemm", "intops", "bitserial", "lowbit", "minilm"]
     p.add_argument("what", choices=benches, help="which benchmark")
     p.add_argument("--quick", action="store_true", help="fewer shapes and repeats")
     p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
-    p.add_argument("--threads", type=int, default=1, help="threads for lowbit and every peer (gemm)")
+    p.add_argument(
+        "--threads",
+        default=None,
+        help="threads for lowbit and every peer: gemm one count (default 1), minilm a list (default 1,2)",
+    )
+
+
+def _thread_list(text: str) -> list[int]:
+    try:
+        threads = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        threads = []
+    if not threads or min(threads) < 1:
+        raise lowbit.LowbitError(f"--threads: expected positive counts like 1 or 1,2, got {text!r}")
+    return threads
 
 
 def _bench_run(args: argparse.Namespace) -> int:
     from lowbit.bench import BENCHES
 
-    kw = {"threads": args.threads} if args.what == "gemm" else {}
+    kw = {}
+    if args.what == "gemm":
+        threads = _thread_list(args.threads or "1")
+        if len(threads) != 1:
+            raise lowbit.LowbitError(f"--threads: expected one count for gemm, got {args.threads!r}")
+        kw["threads"] = threads[0]
+    elif args.what == "minilm":
+        kw["threads"] = _thread_list(args.threads or "1,2")
     return BENCHES[args.what](quick=args.quick, as_json=args.json, **kw)
 
 

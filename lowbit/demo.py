@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 import lowbit
+from lowbit.eval.speed import latency_ms
 from lowbit.formats.granularity import Granularity
 
 
@@ -74,30 +75,6 @@ def embed_all(model, ids: torch.Tensor, mask: torch.Tensor, batch: int = 64) -> 
         return torch.cat(
             [model.embed(ids[i : i + batch], mask[i : i + batch]) for i in range(0, len(ids), batch)]
         )
-
-
-def latency_ms(model, threads: int = 1, tokens: int = 128, repeats: int = 10) -> float:
-    """Median latency of one forward pass at batch 1 x ``tokens`` on ``threads`` threads (torch's and
-    lowbit's: LOWBIT_NUM_THREADS is set for the duration)."""
-    import os
-
-    from lowbit.bench.timing import median_seconds
-
-    old = torch.get_num_threads()
-    old_env = os.environ.get("LOWBIT_NUM_THREADS")
-    os.environ["LOWBIT_NUM_THREADS"] = str(threads)
-    torch.set_num_threads(threads)
-    ids = torch.randint(1000, 20000, (1, tokens), generator=torch.Generator().manual_seed(0))
-    mask = torch.ones_like(ids)
-    try:
-        with torch.inference_mode():
-            return median_seconds(lambda: model(ids, mask), repeats=repeats, min_time=0.0) * 1e3
-    finally:
-        torch.set_num_threads(old)
-        if old_env is None:
-            os.environ.pop("LOWBIT_NUM_THREADS")
-        else:
-            os.environ["LOWBIT_NUM_THREADS"] = old_env
 
 
 def executed_table(ids, mask, ref, probe, y, train) -> None:
