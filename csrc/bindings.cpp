@@ -105,17 +105,22 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
   require(n >= 1 && k >= 1 && k <= kMaxK, "packed: expected 1 <= K <= " + std::to_string(kMaxK));
   const int32_t* permp = nullptr;
   KSegments seg;
-  if (perm.size() > 0) {  // K segments: a's columns are gathered into the packed order
+  if (perm.size() > 0) {  // a's columns are gathered into the packed (segment) order
     permp = checked<int32_t>(perm, "perm", 1, 1);
     require(int64_t(perm.shape(0)) == k && k % 4 == 0, "perm: expected the packed K entries (a multiple of 4)");
     for (int64_t i = 0; i < k; ++i)
       if (permp[i] < -1 || permp[i] >= ka) throw Error("perm: expected column indices of a (or -1), got " +
                                                        std::to_string(permp[i]));
+  } else {
+    require(ka == k, "a: expected K = " + std::to_string(k) + " columns (the packed weight's K), got " +
+                         std::to_string(ka));
+  }
+  if (seg_end.size() > 0) {  // K segments: power-of-two factors per input column
     seg.end = checked<int32_t>(seg_end, "seg_end", 1, 1);
     seg.shift = checked<int32_t>(seg_shift, "seg_shift", 1, 1);
     seg.n = int64_t(seg_end.shape(0));
-    require(seg.n >= 1 && int64_t(seg_shift.shape(0)) == seg.n, "seg_shift: expected as many entries as seg_end");
-    require(seg.end[seg.n - 1] == k / 4, "seg_end: expected the last segment to end at the packed K / 4");
+    require(int64_t(seg_shift.shape(0)) == seg.n, "seg_shift: expected as many entries as seg_end");
+    require(seg.end[seg.n - 1] == (k + 3) / 4, "seg_end: expected the last segment to end at the packed K / 4");
     int64_t weight = 0, prev = 0;  // sum of 2^factor over packed k, walked from the last segment
     for (int64_t i = 0; i < seg.n; ++i) {
       require(seg.end[i] >= prev, "seg_end: expected ascending k4 indices");
@@ -127,9 +132,6 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
       require(weight <= kMaxK, "seg_shift: expected sum of 2^factor over K <= " + std::to_string(kMaxK) +
                                    " (int32 accumulation bound)");
     }
-  } else {
-    require(ka == k, "a: expected K = " + std::to_string(k) + " columns (the packed weight's K), got " +
-                         std::to_string(ka));
   }
   require(a_signed ? (a_zero_point >= -128 && a_zero_point <= 127) : (a_zero_point >= 0 && a_zero_point <= 255),
           "a_zero_point: expected a value of a's dtype");
@@ -342,12 +344,14 @@ namespace lowbit {
 void vnni_peak_loop(int64_t iters);
 void bind_probe(nb::module_& m);  // bindings_probe.cpp
 void bind_gemm_batched(nb::module_& m);  // bindings_gemm_batched.cpp
+void bind_model(nb::module_& m);  // bindings_model.cpp
 void bind_lowbit_gemv(nb::module_& m);  // bindings_lowbit_gemv.cpp
 }
 
 NB_MODULE(_C, m) {
   lowbit::bind_probe(m);
   lowbit::bind_gemm_batched(m);
+  lowbit::bind_model(m);
   lowbit::bind_lowbit_gemv(m);
   m.doc() = "lowbit's C++ kernels. Use them through lowbit.ops; arguments are validated here too.";
   // kept for the life of the process (never decref'd at shutdown)

@@ -59,7 +59,11 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
   // Flipping the top bit maps int8 a to uint8 a + 128 (and back): the correction absorbs the 128.
   const bool flip = a_signed == want_unsigned;
   const int64_t za_eff = int64_t(a_zero_point) + (flip ? (want_unsigned ? 128 : -128) : 0);
-  std::vector<int32_t> corr(static_cast<size_t>(N));
+  // per-thread scratch kept between calls: small GEMMs (attention heads) would spend more time
+  // allocating than computing
+  thread_local std::vector<int32_t> corr;
+  thread_local std::vector<uint8_t> abuf_mem;
+  corr.resize(static_cast<size_t>(N));
   for (int64_t n = 0; n < N; ++n) {
     const int64_t c = (bias ? int64_t(bias[n]) : 0) - za_eff * int64_t(colsum[n]);
     corr[size_t(n)] = int32_t(uint32_t(uint64_t(c)));  // mod 2^32 (see gemm.h)
@@ -70,11 +74,12 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
   const int64_t m_pad = (M + kGemmRowPad - 1) / kGemmRowPad * kGemmRowPad;
   // Not zero-filled as a whole (it is rewritten every call); the padding is zeroed below. Padded k
   // bytes meet zero weights and padded rows are never stored: zeroing them only keeps runs repeatable.
-  std::unique_ptr<uint8_t[]> abuf(new uint8_t[size_t(m_pad * lda)]);
+  if (abuf_mem.size() < size_t(m_pad * lda)) abuf_mem.resize(size_t(m_pad * lda));
+  uint8_t* const abuf = abuf_mem.data();
   const uint8_t* src = static_cast<const uint8_t*>(a);
   const uint8_t mask = flip ? 0x80 : 0x00;
   for (int64_t m = 0; m < M; ++m) {
-    uint8_t* dst = abuf.get() + m * lda;
+    uint8_t* dst = abuf + m * lda;
     if (perm) {  // gather into the packed channel order (padding columns meet zero weights)
       for (int64_t k = 0; k < kpad; ++k) dst[k] = perm[k] < 0 ? 0 : uint8_t(src[m * a_stride + perm[k]] ^ mask);
     } else if (mask) {
@@ -84,12 +89,12 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
     }
     std::memset(dst + kpad, 0, size_t(lda - kpad));
   }
-  std::memset(abuf.get() + M * lda, 0, size_t((m_pad - M) * lda));
+  std::memset(abuf + M * lda, 0, size_t((m_pad - M) * lda));
   const int64_t k4 = lda / 4, panels = (N + kPanel - 1) / kPanel;
   const int64_t row_blocks = m_pad / kGemmRowPad;
   threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, panels * row_blocks)));
   if (threads == 1) {
-    run(abuf.get(), M, lda, packed, k4, N, 0, panels, ep);
+    run(abuf, M, lda, packed, k4, N, 0, panels, ep);
     return;
   }
   // Each output element is computed by exactly one thread in the same order: results do not depend
@@ -99,7 +104,7 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
     threads = int(std::min<int64_t>(threads, panels));
     parallel_for(threads, [&](int t) {
       const int64_t p0 = panels * t / threads, p1 = panels * (t + 1) / threads;
-      run(abuf.get(), M, lda, packed, k4, N, p0, p1, ep);
+      run(abuf, M, lda, packed, k4, N, p0, p1, ep);
     });
     return;
   }
@@ -110,7 +115,7 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
     if (m1 <= m0) return;
     GemmEpilogue part = ep;
     part.out = static_cast<char*>(ep.out) + m0 * ep.ldo * elem;
-    run(abuf.get() + m0 * lda, m1 - m0, lda, packed, k4, N, 0, panels, part);
+    run(abuf + m0 * lda, m1 - m0, lda, packed, k4, N, 0, panels, part);
   });
 }
 

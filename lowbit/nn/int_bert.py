@@ -29,8 +29,8 @@ from torch import nn
 from lowbit.errors import LowbitError, expect
 from lowbit.models.bert import BertConfig, BertEncoder, mean_pool
 from lowbit.nn.int_linear import IntLinear
-from lowbit.nn.int_nonlinear import NONLINEAR, PROB_SCALE, IntGelu, IntLayerNorm
-from lowbit.ops.attention import attention_pv, attention_qk
+from lowbit.nn.int_nonlinear import NONLINEAR, PROB_SCALE, IntGelu, IntLayerNorm, ptf_exponents, segment_order
+from lowbit.ops.attention import attention_pv, attention_qk, residual_add
 from lowbit.ops.fqvit import LIS_FRAC, lis_matmul_ref
 from lowbit.ops.gemm import default_threads
 from lowbit.ops.requant import quantize_multiplier, requantize_ref
@@ -109,7 +109,17 @@ class IntLayer(nn.Module):
 
 def _residual(x: torch.Tensor, shift: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """(x << shift[c]) + y, saturated to int16 codes (x_c at scale s 2^e_c, y at s 2^-j, shift = e + j)."""
-    return ((x.to(torch.int32) << shift) + y).clamp_(-I16, I16).to(torch.int16)
+    return torch.from_numpy(residual_add(x.numpy(), shift.numpy(), y.numpy()))
+
+
+def _permuted(linear: nn.Linear, order: torch.Tensor, rows: bool) -> nn.Linear:
+    """A copy of ``linear`` with its output features (rows) or input features reordered."""
+    out = nn.Linear(linear.in_features, linear.out_features, bias=linear.bias is not None)
+    w = linear.weight.detach()
+    out.weight.data = w[order].clone() if rows else w[:, order].clone()
+    if linear.bias is not None:
+        out.bias.data = linear.bias.detach()[order].clone() if rows else linear.bias.detach().clone()
+    return out
 
 
 _KNOWN = (
@@ -195,16 +205,20 @@ class IntBertEncoder(nn.Module):
                 fl.attention_output, r["ctx"] / 127, s_r1, "int16", **lin
             )
             s_ln1, e_ln1 = il.attention_norm.set(fl.attention_norm, s_r1, r["ln1@c"], r.get("res1@ptf"))
-            s_h = r["pre_gelu"] / I16
-            il.intermediate = IntLinear.from_float(
-                fl.intermediate, s_ln1, s_h, "int16", in_exponent=e_ln1, **lin
+            # GELU channels in descending-exponent order: the output GEMM then reads them without a gather
+            order = torch.from_numpy(segment_order(ptf_exponents(r["gelu@c"])[1]))
+            inter, out_lin = (
+                _permuted(fl.intermediate, order, rows=True),
+                _permuted(fl.output, order, rows=False),
             )
-            s_g, z_g, e_g = il.gelu.set(s_h, r["gelu_min"], r["gelu@c"])
+            s_h = r["pre_gelu"] / I16
+            il.intermediate = IntLinear.from_float(inter, s_ln1, s_h, "int16", in_exponent=e_ln1, **lin)
+            s_g, z_g, e_g = il.gelu.set(s_h, r["gelu_min"], r["gelu@c"][order.numpy()])
             j2 = residual_shift(s_ln1, r["res2"])
             il.shift2 = torch.as_tensor(e_ln1 + j2, dtype=torch.int32)
             s_r2 = s_ln1 * 2.0**-j2
             il.output = IntLinear.from_float(
-                fl.output, s_g, s_r2, "int16", in_zero_point=z_g, in_exponent=e_g, **lin
+                out_lin, s_g, s_r2, "int16", in_zero_point=z_g, in_exponent=e_g, **lin
             )
             s_x, e_x = il.output_norm.set(fl.output_norm, s_r2, r["ln2@c"], r.get("res2@ptf"))
         return out

@@ -43,13 +43,36 @@ def _ibert_gelu(q: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
 MAX_EXPONENT = 3  # power-of-two channel factors up to 16: the widest MiniLM channels are ~16x the median
 
 
-def ptf_exponents(channel_range: np.ndarray, max_exponent: int = MAX_EXPONENT) -> tuple[float, np.ndarray]:
+def ptf_exponents(
+    channel_range: np.ndarray, max_exponent: int = MAX_EXPONENT, align: int = 4
+) -> tuple[float, np.ndarray]:
     """Power-of-two channel factors (FQ-ViT's PTF, here on outputs): (base range, e) such that channel c's
-    range fits base * 2^e[c], with base = max range / 2^max_exponent."""
+    range fits base * 2^e[c], with base = max range / 2^max_exponent.
+
+    Every group of equal e except the lowest holds a multiple of ``align`` channels (the GEMM's K segments
+    are whole k4 steps): a short group takes the widest channels of the next group (a coarser step for
+    them, never a clipped range)."""
     r = np.maximum(np.asarray(channel_range, dtype=np.float64), 1e-12)
     base = float(r.max()) / 2**max_exponent
     e = np.clip(np.ceil(np.log2(r / base) - 1e-9), 0, max_exponent).astype(np.int32)
+    order = np.lexsort((-r, -e))  # exponent descending, then range descending
+    s = e[order]
+    i = 0
+    while i < len(s):
+        j = i + int((s[i:] == s[i]).sum())  # s is non-increasing: the group is s[i:j]
+        short = (i - j) % align
+        if j < len(s) and short:
+            s[j : j + short] = s[i]
+            j = min(len(s), j + short)
+        i = j
+    e[order] = s
     return base, e
+
+
+def segment_order(e: np.ndarray) -> np.ndarray:
+    """The channel order that sorts exponents descending (stable): producing channels in this order lets
+    the consuming GEMM read its input as contiguous K segments, with no gather."""
+    return np.lexsort((np.arange(len(e)), -np.asarray(e)))
 
 
 def _exponent_buffer(features: int) -> torch.Tensor:

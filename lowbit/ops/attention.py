@@ -1,4 +1,5 @@
-"""Attention's integer products on the fused q|k|v projection, read in place (no head transposes).
+"""Attention's integer products on the fused q|k|v projection, read in place (no head transposes), and
+the residual add that follows each block.
 
     qkv: int8 [B, T, 3H] = [q | k | v], each H = heads * d columns, head h at columns h d .. (h+1) d
     attention_qk: scores[b, h, i, j] = sum_c q[b, i, h, c] k[b, j, h, c] + bias[b, j]      (int32)
@@ -75,3 +76,17 @@ def attention_pv_ref(p: np.ndarray, qkv: np.ndarray, heads: int, m0: int, shift:
     ctx = requantize_ref(acc, m0, shift, 0, -127, 127).astype(np.int8)
     b, _, t, d = ctx.shape
     return ctx.transpose(0, 2, 1, 3).reshape(b, t, heads * d)
+
+
+def residual_add(x: np.ndarray, shift: np.ndarray, y: np.ndarray, isa: str = "auto") -> np.ndarray:
+    """clamp((x << shift[c]) + y, -32767, 32767) as int16: int8 x, int32 shift [C] in [0, 23], int16 y."""
+    from lowbit import _C
+
+    out = np.empty(np.shape(y), dtype=np.int16)
+    _C.residual_add(x, shift, y, out, isa)
+    return out
+
+
+def residual_add_ref(x: np.ndarray, shift: np.ndarray, y: np.ndarray) -> np.ndarray:
+    v = (np.asarray(x, np.int64) << np.asarray(shift, np.int64)) + np.asarray(y, np.int64)
+    return np.clip(v, -32767, 32767).astype(np.int16)

@@ -57,8 +57,18 @@ class PackedWeight:
 
 
 def _segments(e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(perm, seg_end, seg_shift) of per-column exponents e (see PackedWeight)."""
+    """(perm, seg_end, seg_shift) of per-column exponents e (see PackedWeight). perm is empty when the
+    columns are already in segment order (non-increasing e, every group but the last a multiple of 4)."""
     values = np.unique(e)[::-1]
+    sizes = [int((e == v).sum()) for v in values]
+    if (np.diff(e) <= 0).all() and all(n % 4 == 0 for n in sizes[:-1]):
+        ends = np.cumsum(sizes)
+        ends[-1] = -(-ends[-1] // 4) * 4
+        return (
+            _EMPTY,
+            (ends // 4).astype(np.int32),
+            np.append(values[:-1] - values[1:], values[-1]).astype(np.int32),
+        )
     perm, ends = [], []
     for v in values:
         cols = np.flatnonzero(e == v).astype(np.int32)
@@ -90,11 +100,12 @@ def pack_weight(w: np.ndarray, in_exponent: np.ndarray | None = None) -> PackedW
     expect(bool((e >= 0).all() and (e <= 30).all()), "in_exponent", "values in [0, 30]", (e.min(), e.max()))
     expect(int(np.exp2(e.astype(np.float64)).sum()) <= MAX_K, "in_exponent", f"sum 2^e <= {MAX_K}", e.max())
     perm, seg_end, seg_shift = _segments(e)
-    wp = np.where(perm >= 0, w[:, np.maximum(perm, 0)], 0).astype(np.int8)
-    data = np.empty(((n + 63) // 64, len(perm) // 4, 64, 4), dtype=np.int8)
+    wp = np.where(perm >= 0, w[:, np.maximum(perm, 0)], 0).astype(np.int8) if perm.size else w
+    kp = wp.shape[1]
+    data = np.empty(((n + 63) // 64, (kp + 3) // 4, 64, 4), dtype=np.int8)
     _C.gemm_pack(np.ascontiguousarray(wp), data, np.empty(n, dtype=np.int32))
     colsum = (w.astype(np.int64) << e.astype(np.int64)).sum(1).astype(np.int32)  # |.| < 128 * MAX_K
-    return PackedWeight(data, colsum, n, len(perm), k_in=k, perm=perm, seg_end=seg_end, seg_shift=seg_shift)
+    return PackedWeight(data, colsum, n, kp, k_in=k, perm=perm, seg_end=seg_end, seg_shift=seg_shift)
 
 
 def default_threads() -> int:

@@ -7,7 +7,14 @@ from hypothesis import strategies as st
 
 from lowbit import LowbitError
 from lowbit.ops import available_isas
-from lowbit.ops.attention import attention_pv, attention_pv_ref, attention_qk, attention_qk_ref
+from lowbit.ops.attention import (
+    attention_pv,
+    attention_pv_ref,
+    attention_qk,
+    attention_qk_ref,
+    residual_add,
+    residual_add_ref,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -53,3 +60,33 @@ def test_attention_bad_input():
         attention_pv(np.zeros((1, 2, 4, 3), np.uint8), qkv, 2, 1, 1)
     with pytest.raises(LowbitError, match="shift"):
         attention_pv(np.zeros((1, 2, 4, 4), np.uint8), qkv, 2, 1, 70)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(1, 40),
+    c=st.integers(1, 70),
+    isa=st.sampled_from(available_isas()),
+    extreme=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_residual_add_bit_exact(rows, c, isa, extreme, seed):
+    rng = np.random.default_rng(seed)
+    x = np.full((rows, c), -128, np.int8) if extreme else rng.integers(-128, 128, (rows, c)).astype(np.int8)
+    y = (
+        np.full((rows, c), -32768, np.int16)
+        if extreme
+        else rng.integers(-32768, 32768, (rows, c)).astype(np.int16)
+    )
+    shift = rng.integers(0, 24, c).astype(np.int32)
+    np.testing.assert_array_equal(residual_add(x, shift, y, isa=isa), residual_add_ref(x, shift, y))
+
+
+def test_residual_add_bad_input():
+    x, y = np.zeros((2, 4), np.int8), np.zeros((2, 4), np.int16)
+    with pytest.raises(LowbitError, match="shift"):
+        residual_add(x, np.full(4, 24, np.int32), y)
+    with pytest.raises(LowbitError, match="shift"):
+        residual_add(x, np.zeros(3, np.int32), y)
+    with pytest.raises(LowbitError, match="y, out"):
+        residual_add(x, np.zeros(4, np.int32), np.zeros((2, 5), np.int16))
