@@ -268,7 +268,8 @@ inline __m512i div_estimate(__m512i dv, __m512i r0, __m512i nh, const DivLanes& 
   const __m512i s = _mm512_add_epi64(eh, _mm512_srai_epi64(_mm512_mul_epi32(eh, eh), 31));  // |s| < 2^26
   const __m512i r1 = _mm512_add_epi64(_mm512_and_si512(r0, d.lo32),
                                       _mm512_srai_epi64(_mm512_mul_epi32(_mm512_srli_epi32(r0, 1), s), 30));
-  const __m512i r = _mm512_min_epi64(_mm512_max_epi64(_mm512_sub_epi64(r1, d.margin), _mm512_setzero_si512()), d.lo32);
+  // R1 is within 2^11 + 8 of 2^62 / den <= 2^32: R in (0, 2^32) without clamping
+  const __m512i r = _mm512_sub_epi64(r1, d.margin);
   return _mm512_srli_epi64(_mm512_mul_epu32(nh, r), 48);
 }
 
