@@ -346,6 +346,7 @@ void bind_probe(nb::module_& m);  // bindings_probe.cpp
 void bind_gemm_batched(nb::module_& m);  // bindings_gemm_batched.cpp
 void bind_model(nb::module_& m);  // bindings_model.cpp
 void bind_lowbit_gemv(nb::module_& m);  // bindings_lowbit_gemv.cpp
+void bind_shift_lut(nb::module_& m);  // bindings_shift_lut.cpp
 }
 
 NB_MODULE(_C, m) {
@@ -353,6 +354,7 @@ NB_MODULE(_C, m) {
   lowbit::bind_gemm_batched(m);
   lowbit::bind_model(m);
   lowbit::bind_lowbit_gemv(m);
+  lowbit::bind_shift_lut(m);
   m.doc() = "lowbit's C++ kernels. Use them through lowbit.ops; arguments are validated here too.";
   // kept for the life of the process (never decref'd at shutdown)
   PyObject* lowbit_error = nb::object(nb::module_::import_("lowbit.errors").attr("LowbitError")).release().ptr();

@@ -15,6 +15,8 @@
 #include "lowbit_gemv.h"
 #include "requant.h"
 #include "rounding.h"
+#include "shift_lut.h"
+#include "shift_lut_one.h"
 
 using namespace lowbit;
 
@@ -201,6 +203,83 @@ static void intops_variants() {
   intops_fast_forms(rng);
 }
 
+// Shiftmax / ShiftGELU / LUT softmax / NN-LUT GELU: every variant against the scalar kernel (itself checked
+// against the numpy references by tests/kernels/test_shift_lut_kernels.py), with constants from real scales
+// (lowbit.ops.shift_lut_kernels.*_constants at 1e-5, 1e-3, 0.05 and 300) on both sides of the fast paths.
+template <typename T>
+static void shift_lut_variants_typed(std::mt19937& rng) {
+  const ShiftmaxParams sp[] = {{1700000, 1407374884, 32}, {17000, 1099511628, 25}, {340, 1717986918, 20},
+                               {1, 1258291200, 7}};
+  const ShiftGeluParams gp[] = {{1700000, 1407374884, 32}, {17000, 1099511628, 25}, {340, 1717986918, 20},
+                                {1, 1258291200, 7}};
+  const LutSoftmaxParams lp0[] = {{2400001, 2030412765, 40}, {24001, 1586259973, 33}, {481, 1239265604, 27},
+                                  {2, 1815330474, 15}};
+  // a small sorted table in the format of pwl.py: 6 segments on [-16384, 16384], slopes Q.29, pshift 24
+  const int16_t starts[] = {-16384, -6000, -2000, 0, 2500, 9000};
+  const int32_t slopes[] = {-3000000, -60000000, 120000000, 300000000, 560000000, 536870912};
+  const int32_t icpts[] = {-5000, -60000, 0, 0, -20000, 0};
+  const PwlGeluParams pp[] = {{800001, 1407374884, 36, -16384, 16384, 1407374884, 31, 6, starts, slopes, icpts, 24},
+                              {8001, 1099511628, 29, -16384, 16384, 1099511628, 24, 6, starts, slopes, icpts, 24},
+                              {161, 1717986918, 24, -16384, 16384, 1717986918, 19, 6, starts, slopes, icpts, 24},
+                              {2, 1258291200, 11, -16384, 16384, 1258291200, 6, 6, starts, slopes, icpts, 24}};
+  std::vector<uint16_t> exp2(128), recip(128);
+  std::vector<uint8_t> log2(128);
+  for (int i = 0; i < 128; ++i) {  // integer stand-ins of lut_softmax.py's tables with the same ranges
+    exp2[size_t(i)] = uint16_t(32768 - i * 127);
+    recip[size_t(i)] = uint16_t((int64_t(1) << 22) / (128 + i));
+    log2[size_t(i)] = uint8_t(i);
+  }
+  const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
+  for (Isa isa : available_isas()) {
+    for (int trial = 0; trial < 120; ++trial) {
+      const int64_t rows = 1 + rng() % 4, n = trial % 20 == 0 ? 4096 : 1 + rng() % 200;
+      const int kind = trial % 6;
+      std::vector<T> q(size_t(rows * n));
+      for (size_t i = 0; i < q.size(); ++i) {
+        const int64_t full = int64_t(lo) + int64_t(rng() % (uint64_t(int64_t(hi) - lo) + 1));
+        q[i] = T(kind < 2 ? int32_t(rng() % 6001) - 3000 : kind == 2 ? full : kind == 3 ? hi : kind == 4 ? lo
+                 : (i % 2 ? hi : lo));
+      }
+      const int c = trial % 4;
+      std::vector<uint8_t> got(q.size()), want(q.size());
+      shiftmax(isa, q.data(), rows, n, sp[c], got.data());
+      shiftmax_scalar(q.data(), rows, n, sp[c], want.data());
+      check(got == want, "shiftmax");
+      for (bool ln : {false, true}) {
+        LutSoftmaxParams l = lp0[c];
+        l.exp2 = exp2.data(), l.recip = recip.data(), l.log2 = log2.data(), l.lnexp = ln;
+        lut_softmax(isa, q.data(), rows, n, l, got.data());
+        lut_softmax_scalar(q.data(), rows, n, l, want.data());
+        check(got == want, ln ? "lut_softmax lnexp" : "lut_softmax rexp");
+      }
+      std::vector<int32_t> g_got(q.size()), g_want(q.size());
+      pwl_gelu(isa, q.data(), rows * n, pp[c], g_got.data());
+      pwl_gelu_scalar(q.data(), rows * n, pp[c], g_want.data());
+      check(g_got == g_want, "pwl_gelu");
+      std::vector<T> qg(q);  // ShiftGELU takes |q| < 2^15
+      for (auto& v : qg) v = T(std::max(-32767, std::min(32767, int32_t(v))));
+      shiftgelu(isa, qg.data(), rows * n, gp[c], g_got.data());
+      shiftgelu_scalar(qg.data(), rows * n, gp[c], g_want.data());
+      check(g_got == g_want, "shiftgelu");
+    }
+  }
+}
+
+static void shift_lut_variants() {
+  std::mt19937 rng(6);
+  shift_lut_variants_typed<int16_t>(rng);
+  shift_lut_variants_typed<int32_t>(rng);
+  // scalar ShiftGELU against its own definition at a few points (the references' numbers, worked by hand:
+  // x = 0 gives sigmoid 1/2, a large x 1, a very negative x 0)
+  const ShiftGeluParams g{17000, 1099511628, 25};
+  check(shiftgelu_one(0, g) == 0 && shiftgelu_sig_one(0) == (1 << 14), "shiftgelu at 0");
+  check(shiftgelu_sig_one(1 << 22) == (1 << 15) && shiftgelu_sig_one(-(1 << 22)) == 0, "shiftgelu saturation");
+#if defined(__x86_64__)
+  for (Isa isa : available_isas())
+    if (isa == Isa::avx512) check(shiftgelu_division_mismatches_avx512() == 0, "shiftgelu avx512 division");
+#endif
+}
+
 // Low-bit GEMV: every variant, both layouts, against a plain int64 loop over the codes. The packing here
 // follows lowbit_gemv.h's layout formulas directly (the Python packer is tested against the same kernels).
 static void lowbit_gemv_variants() {
@@ -265,6 +344,7 @@ int main() {
   requantize_variants();
   gemm_variants();
   intops_variants();
+  shift_lut_variants();
   lowbit_gemv_variants();
   std::printf("selftest: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

@@ -2,9 +2,9 @@
 float64 on random inputs over the documented range and on real MiniLM activations, its table bytes, and
 its throughput (elements/s, 1 thread) next to torch fp32 on the issue's shapes.
 
-The throughput column times the C++ kernel (lowbit/ops/intops_kernels.py, int16 codes, default ISA; GELU
-with int32 output codes: the reference's int64 values, in half the bytes) for
-the rows in KERNELS, and the numpy int64 *reference* for the others (far below torch; printed so that the
+The throughput column times the C++ kernel (lowbit/ops/intops_kernels.py and shift_lut_kernels.py, int16
+codes, default ISA; I-BERT GELU with int32 output codes: the reference's int64 values, in half the bytes) for
+the rows in _kernels(), and the numpy int64 *reference* for the others (far below torch; printed so that the
 gap is visible, not hidden). The "kernel" field of each row says which one was timed.
 """
 
@@ -33,11 +33,17 @@ FLOAT = {"sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh}
 def _kernels() -> dict[tuple[str, str], Callable]:
     """(op, method) -> C++ kernel with the reference's signature, for the rows that have one."""
     from lowbit.ops import intops_kernels as k
+    from lowbit.ops import shift_lut_kernels as s
 
     return {
         ("softmax", "ibert"): k.ibert_softmax,
         ("gelu", "ibert"): partial(k.ibert_gelu, out_dtype=np.int32),  # same values, half the bytes
         ("layernorm", "ibert"): k.ibert_layernorm,
+        ("softmax", "shiftmax"): s.shiftmax,
+        ("gelu", "shiftgelu"): s.shiftgelu,
+        ("softmax", "lut_rexp"): partial(s.lut_softmax, method="rexp"),
+        ("softmax", "lut_lnexp"): partial(s.lut_softmax, method="lnexp"),
+        ("gelu", "nnlut"): s.nnlut_gelu,
     }
 
 

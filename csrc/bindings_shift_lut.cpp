@@ -1,0 +1,171 @@
+// lowbit._C's Shiftmax / ShiftGELU / LUT softmax / NN-LUT GELU entry points (shift_lut.h): every array and
+// integer constant is checked here, before any kernel reads it; the bounds below are the ones the kernels'
+// 32- and 64-bit arithmetic relies on.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+
+#include <string>
+
+#include "check.h"
+#include "cpu.h"
+#include "intops.h"
+#include "rounding.h"
+#include "shift_lut.h"
+
+namespace nb = nanobind;
+
+namespace lowbit {
+
+namespace {
+
+Isa pick_isa(const std::string& isa) { return isa == "auto" ? default_isa() : parse_isa(isa); }
+
+const void* codes16or32(const In& q, bool& is16) {
+  is16 = q.dtype() == nb::dtype<int16_t>();
+  require(is16 || q.dtype() == nb::dtype<int32_t>(), "q: expected dtype int16 or int32 (integer codes)");
+  const void* p = is16 ? (const void*)checked<int16_t>(q, "q", 1, 8) : (const void*)checked<int32_t>(q, "q", 1, 8);
+  require(q.size() > 0, "q: expected a non-empty array");
+  return p;
+}
+
+void same_shape(const In& a, const Out& b) {
+  bool same = a.ndim() == b.ndim();
+  for (size_t i = 0; same && i < a.ndim(); ++i) same = a.shape(i) == b.shape(i);
+  require(same, "out: expected the shape of q");
+}
+
+void dyadic_ok(int32_t m0, int32_t shift, const char* m0_name, const char* shift_name) {
+  require(m0 >= 0, std::string(m0_name) + ": expected a non-negative multiplier");
+  require(shift >= 1 && shift <= kMaxShift, std::string(shift_name) + ": expected a value in [1, 62]");
+}
+
+void clamp_ok(int64_t v, const char* name) {
+  require(v >= 1 && v <= (int64_t(1) << 31), std::string(name) + ": expected a value in [1, 2^31]");
+}
+
+int64_t row_length(const In& q) {
+  const int64_t n = int64_t(q.shape(q.ndim() - 1));
+  require(n <= (int64_t(1) << 20), "q: expected rows of at most 2^20 elements along the last axis");
+  return n;
+}
+
+void shiftmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, const Out& out, const std::string& isa) {
+  bool is16;
+  const void* qp = codes16or32(q, is16);
+  const int64_t n = row_length(q), rows = int64_t(q.size()) / n;
+  uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
+  same_shape(q, out);
+  clamp_ok(dclip, "dclip");
+  dyadic_ok(m0, shift, "m0", "shift");
+  const ShiftmaxParams p{dclip, m0, shift};
+  const Isa which = pick_isa(isa);
+  nb::gil_scoped_release release;
+  if (is16) shiftmax(which, static_cast<const int16_t*>(qp), rows, n, p, o);
+  else shiftmax(which, static_cast<const int32_t*>(qp), rows, n, p, o);
+}
+
+void shiftgelu_py(const In& q, int64_t clip, int32_t m0, int32_t shift, const Out& out, const std::string& isa) {
+  bool is16;
+  const void* qp = codes16or32(q, is16);
+  const int64_t size = int64_t(q.size());
+  // q * sigmoid_Q15 fits int32 and the kernels' lanes only for |q| < 2^15 (the reference's input range)
+  require(is16 ? codes_within(static_cast<const int16_t*>(qp), size, -32767, 32767)
+               : codes_within(static_cast<const int32_t*>(qp), size, -32767, 32767),
+          "q: expected codes in [-32767, 32767]");
+  const bool out32 = out.dtype() == nb::dtype<int32_t>();
+  void* o = out32 ? (void*)checked<int32_t>(out, "out", 1, 8) : (void*)checked<int64_t>(out, "out", 1, 8);
+  same_shape(q, out);
+  clamp_ok(clip, "clip");
+  dyadic_ok(m0, shift, "m0", "shift");
+  const ShiftGeluParams p{clip, m0, shift};
+  const Isa which = pick_isa(isa);
+  nb::gil_scoped_release release;
+  if (is16) {
+    const auto* qq = static_cast<const int16_t*>(qp);
+    if (out32) shiftgelu(which, qq, size, p, static_cast<int32_t*>(o));
+    else shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
+  } else {
+    const auto* qq = static_cast<const int32_t*>(qp);
+    if (out32) shiftgelu(which, qq, size, p, static_cast<int32_t*>(o));
+    else shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
+  }
+}
+
+void lut_softmax_py(const In& q, int64_t dcap, int32_t m0, int32_t shift, const In& exp2, const In& recip,
+                    const In& log2, bool lnexp, const Out& out, const std::string& isa) {
+  bool is16;
+  const void* qp = codes16or32(q, is16);
+  const int64_t n = row_length(q), rows = int64_t(q.size()) / n;
+  uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
+  same_shape(q, out);
+  clamp_ok(dcap, "dcap");
+  dyadic_ok(m0, shift, "m0", "shift");
+  const uint16_t* e2 = checked<uint16_t>(exp2, "exp2", 1, 1);
+  const uint16_t* rc = checked<uint16_t>(recip, "recip", 1, 1);
+  const uint8_t* lg = checked<uint8_t>(log2, "log2", 1, 1);
+  require(exp2.shape(0) == 128 && recip.shape(0) == 128 && log2.shape(0) == 128,
+          "exp2, recip, log2: expected 128 entries each");
+  for (int i = 0; i < 128; ++i) {
+    if (e2[i] > (1u << 15)) throw Error("exp2: expected entries <= 2^15");
+    if (rc[i] > (1u << 15)) throw Error("recip: expected entries <= 2^15");
+  }
+  require(e2[0] == (1u << 15), "exp2: expected exp2[0] = 2^15 (a row's sum is then >= 2^15)");
+  const LutSoftmaxParams p{dcap, m0, shift, e2, rc, lg, lnexp};
+  const Isa which = pick_isa(isa);
+  nb::gil_scoped_release release;
+  if (is16) lut_softmax(which, static_cast<const int16_t*>(qp), rows, n, p, o);
+  else lut_softmax(which, static_cast<const int32_t*>(qp), rows, n, p, o);
+}
+
+void pwl_gelu_py(const In& q, int64_t lim, int32_t m0, int32_t shift, int32_t u_lo, int32_t u_hi, int32_t id_m0,
+                 int32_t id_shift, const In& starts, const In& slopes, const In& icpts, int32_t pshift,
+                 const Out& out, const std::string& isa) {
+  bool is16;
+  const void* qp = codes16or32(q, is16);
+  int32_t* o = checked<int32_t>(out, "out", 1, 8);
+  same_shape(q, out);
+  clamp_ok(lim, "lim");
+  dyadic_ok(m0, shift, "m0", "shift");
+  require(id_m0 >= 0, "id_m0: expected a non-negative multiplier");
+  require(id_shift >= 0 && id_shift <= kMaxShift, "id_shift: expected a value in [0, 62]");
+  require(pshift >= 0 && pshift <= kMaxShift, "pshift: expected a value in [0, 62]");
+  const int16_t* st = checked<int16_t>(starts, "starts", 1, 1);
+  const int32_t* sl = checked<int32_t>(slopes, "slopes", 1, 1);
+  const int32_t* ic = checked<int32_t>(icpts, "icpts", 1, 1);
+  const int64_t k = int64_t(starts.shape(0));
+  require(k >= 1 && k <= kPwlMaxSegments, "starts: expected 1..32 segments");
+  require(int64_t(slopes.shape(0)) == k && int64_t(icpts.shape(0)) == k,
+          "slopes, icpts: expected one per segment (the length of starts)");
+  for (int64_t j = 1; j < k; ++j) require(st[j] >= st[j - 1], "starts: expected non-decreasing breakpoints");
+  require(u_lo == st[0] && u_lo <= u_hi && u_hi <= (1 << 15), "u_lo, u_hi: expected starts[0] = u_lo <= u_hi <= 2^15");
+  for (int64_t j = 0; j < k; ++j) {  // |u| <= 2^15: the segment's value and its pieces fit int32
+    const int64_t a = sl[j] < 0 ? -int64_t(sl[j]) : int64_t(sl[j]);
+    const int64_t c = ic[j] < 0 ? -int64_t(ic[j]) : int64_t(ic[j]);
+    require(((a << 15) >> pshift) + 1 + c < (int64_t(1) << 31),
+            "slopes, icpts: expected |icpt| + |slope| 2^15 / 2^pshift + 1 < 2^31");
+  }
+  const PwlGeluParams p{lim, m0, shift, u_lo, u_hi, id_m0, id_shift, int32_t(k), st, sl, ic, pshift};
+  const Isa which = pick_isa(isa);
+  nb::gil_scoped_release release;
+  const int64_t size = int64_t(q.size());
+  if (is16) pwl_gelu(which, static_cast<const int16_t*>(qp), size, p, o);
+  else pwl_gelu(which, static_cast<const int32_t*>(qp), size, p, o);
+}
+
+}  // namespace
+
+void bind_shift_lut(nb::module_& m) {
+  m.def("shiftmax", &shiftmax_py, nb::arg("q"), nb::arg("dclip"), nb::arg("m0"), nb::arg("shift"), nb::arg("out"),
+        nb::arg("isa") = "auto", "I-ViT Shiftmax along the last axis; see lowbit/ops/shift_lut_kernels.py.");
+  m.def("shiftgelu", &shiftgelu_py, nb::arg("q"), nb::arg("clip"), nb::arg("m0"), nb::arg("shift"), nb::arg("out"),
+        nb::arg("isa") = "auto", "I-ViT ShiftGELU; see lowbit/ops/shift_lut_kernels.py.");
+  m.def("lut_softmax", &lut_softmax_py, nb::arg("q"), nb::arg("dcap"), nb::arg("m0"), nb::arg("shift"),
+        nb::arg("exp2"), nb::arg("recip"), nb::arg("log2"), nb::arg("lnexp"), nb::arg("out"), nb::arg("isa") = "auto",
+        "LUT softmax (rexp / lnexp) along the last axis; see lowbit/ops/shift_lut_kernels.py.");
+  m.def("pwl_gelu", &pwl_gelu_py, nb::arg("q"), nb::arg("lim"), nb::arg("m0"), nb::arg("shift"), nb::arg("u_lo"),
+        nb::arg("u_hi"), nb::arg("id_m0"), nb::arg("id_shift"), nb::arg("starts"), nb::arg("slopes"),
+        nb::arg("icpts"), nb::arg("pshift"), nb::arg("out"), nb::arg("isa") = "auto",
+        "NN-LUT piecewise-linear GELU; see lowbit/ops/shift_lut_kernels.py.");
+}
+
+}  // namespace lowbit

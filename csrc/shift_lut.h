@@ -1,0 +1,92 @@
+// I-ViT Shiftmax / ShiftGELU, LUT softmax (rexp, lnexp) and NN-LUT's piecewise-linear GELU: kernels bit-exact
+// with lowbit/ops/ivit.py, lowbit/ops/lut_softmax.py and lowbit/ops/nnlut.py (+ pwl.eval_table_ref).
+// As for the I-BERT ops (intops.h), every constant that a reference derives from a float scale is computed
+// in Python (lowbit/ops/shift_lut_kernels.py) and arrives here as an integer checked by
+// bindings_shift_lut.cpp: the kernels are integer-only. Rows run along the last axis.
+#pragma once
+#include <cstdint>
+
+#include "cpu.h"
+
+namespace lowbit {
+
+// ---- I-ViT shift-exp: x <= 0 at scale 2^-15, 2^15 exp(x) ~ shifts; exps below 2^-15 are 0
+constexpr int kShiftK = 15, kShiftN = 15;
+constexpr int32_t kShiftTMin = -kShiftN * (1 << kShiftK);  // t = x log2(e) below this gives 0
+constexpr int kSigBits = 15;                               // ShiftGELU sigmoid in Q.15
+
+struct ShiftmaxParams {
+  int64_t dclip;      // q - max clamped to >= -dclip, dclip in [1, 2^31]
+  int32_t m0, shift;  // dyadic rescale of q - max to 2^-15 (m0 >= 0, shift in [1, 62])
+};
+
+struct ShiftGeluParams {
+  int64_t clip;       // q clamped to +-clip, clip in [1, 2^31]
+  int32_t m0, shift;  // dyadic rescale to 2^-15 (m0 >= 0, shift in [1, 62])
+};
+
+// ---- LUT softmax: t = (max - q) log2(e) in Q.7, exp = EXP2[t mod 128] >> (t / 128), 8-bit sum mantissa
+constexpr int kLutFrac = 7, kLutMant = 8;
+constexpr int32_t kLutTMax = 24 << kLutFrac;
+
+struct LutSoftmaxParams {
+  int64_t dcap;          // max - q clamped to <= dcap, dcap in [1, 2^31]
+  int32_t m0, shift;     // dyadic rescale of max - q to Q.7 (m0 >= 0, shift in [1, 62])
+  const uint16_t* exp2;  // 128 entries <= 2^15
+  const uint16_t* recip; // 128 entries <= 2^15 (rexp)
+  const uint8_t* log2;   // 128 entries (lnexp)
+  bool lnexp;            // false: rexp (reciprocal table), true: lnexp (log table, exp looked up again)
+};
+
+// ---- NN-LUT GELU: q clamped, rescaled to the table's input grid, clamped to [u_lo, u_hi]; u = u_hi takes
+// the identity (q rescaled to the output grid, saturated to int32), else the piecewise-linear table.
+constexpr int kPwlMaxSegments = 32;
+
+struct PwlGeluParams {
+  int64_t lim;              // q clamped to +-lim before the grid rescale, lim in [1, 2^31]
+  int32_t m0, shift;        // dyadic rescale to the grid (m0 >= 0, shift in [1, 62])
+  int32_t u_lo, u_hi;       // grid clamp, -2^15 <= u_lo = starts[0] <= u_hi <= 2^15
+  int32_t id_m0, id_shift;  // identity: rshift_round(q id_m0, id_shift), saturated to int32
+  int32_t k;                // segments, in [1, 32]
+  const int16_t* starts;    // sorted, starts[0] = u_lo
+  const int32_t* slopes;    // Q.P
+  const int32_t* icpts;     // output grid; checked: |icpt| + |slope| 2^15 / 2^pshift + 1 < 2^31
+  int32_t pshift;           // F + P - O, in [0, 62]
+};
+
+template <typename T>
+void shiftmax_scalar(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p, uint8_t* out);
+template <typename T>
+void shiftmax_avx512(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p, uint8_t* out);
+template <typename T>
+void shiftmax(Isa isa, const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p, uint8_t* out);
+
+// q: codes in [-32767, 32767] (checked by the bindings); out: q * sigmoid_Q15 (int32 or int64)
+template <typename T, typename O>
+void shiftgelu_scalar(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
+template <typename T, typename O>
+void shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
+template <typename T, typename O>
+void shiftgelu(Isa isa, const T* q, int64_t size, const ShiftGeluParams& p, O* out);
+
+template <typename T>
+void lut_softmax_scalar(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out);
+template <typename T>
+void lut_softmax_avx512(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out);
+template <typename T>
+void lut_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out);
+
+template <typename T>
+void pwl_gelu_scalar(const T* q, int64_t size, const PwlGeluParams& p, int32_t* out);
+template <typename T>
+void pwl_gelu_avx512(const T* q, int64_t size, const PwlGeluParams& p, int32_t* out);
+template <typename T>
+void pwl_gelu(Isa isa, const T* q, int64_t size, const PwlGeluParams& p, int32_t* out);
+
+#if defined(__x86_64__)
+// Self-test hook: the AVX-512 ShiftGELU division (table + cubic Newton step + one correction) against
+// div_round on every denominator the shift-exp can produce, both numerators; returns the mismatches.
+int64_t shiftgelu_division_mismatches_avx512();
+#endif
+
+}  // namespace lowbit

@@ -1,0 +1,458 @@
+// AVX-512 Shiftmax / ShiftGELU / LUT softmax / NN-LUT GELU, bit-exact with shift_lut_one.h. 16 codes per step;
+// row tails use masked loads, so every element goes through the same vector code.
+//
+// Every op starts with a dyadic rescale of a magnitude a (max - q for the softmaxes, |q| for the GELUs):
+// mag = floor((a m0 + c) / 2^shift), c = 2^(shift-1) for a non-negative code and 2^(shift-1) - 1 for a
+// negative one. a is first clamped to acap, and mag to cap, where both clamps provably change nothing:
+// cap is a magnitude past which the op's result no longer changes (the exp is 0, the table input is
+// saturated), acap the reference's own clamp or, if smaller, the first a whose mag reaches cap (mag is
+// non-decreasing in a; both found by binary search on the scalar functions). With acap <= 2^16 - 1 and
+// shift in [16, 47] the rescale runs in unsigned 32-bit lanes (intops_fast.h's split of m0 into 16-bit
+// halves), otherwise on even / odd 64-bit lanes (vpmuludq); mag < 2^31 either way.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "intops_fast.h"
+#include "shift_lut.h"
+#include "shift_lut_one.h"
+
+namespace lowbit {
+namespace {
+
+inline __m512i load16(const int32_t* p, __mmask16 m) {
+  return m == 0xFFFF ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi32(m, p);
+}
+inline __m512i load16(const int16_t* p, __mmask16 m) {
+  return _mm512_cvtepi16_epi32(m == 0xFFFF ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))
+                                           : _mm256_maskz_loadu_epi16(m, p));
+}
+inline void store16(int32_t* p, __mmask16 m, __m512i v) {
+  if (m == 0xFFFF) _mm512_storeu_si512(p, v);
+  else _mm512_mask_storeu_epi32(p, m, v);
+}
+inline void store16(int64_t* p, __mmask16 m, __m512i v) {  // v: 16 int32 values, stored widened
+  const __m512i lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v));
+  const __m512i hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1));
+  if (m == 0xFFFF) {
+    _mm512_storeu_si512(p, lo);
+    _mm512_storeu_si512(p + 8, hi);
+  } else {
+    _mm512_mask_storeu_epi64(p, __mmask8(m), lo);
+    _mm512_mask_storeu_epi64(p + 8, __mmask8(m >> 8), hi);
+  }
+}
+inline void store16(uint8_t* p, __mmask16 m, __m128i v) {
+  if (m == 0xFFFF) _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
+  else _mm_mask_storeu_epi8(p, m, v);
+}
+inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1); }
+// even / odd int64 lanes whose values fit int32, back into 16 int32 lanes
+inline __m512i join(__m512i even, __m512i odd) {
+  return _mm512_mask_blend_epi32(__mmask16(0xAAAA), even, _mm512_slli_epi64(odd, 32));
+}
+
+template <typename T>
+int32_t row_max(const T* row, int64_t n) {
+  __m512i mx = _mm512_set1_epi32(INT32_MIN);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    mx = _mm512_mask_max_epi32(mx, m, mx, load16(row + i, m));
+  }
+  return _mm512_reduce_max_epi32(mx);
+}
+
+// The magnitude rescale (file comment): constants for both forms.
+struct Mag {
+  bool fast;
+  __m512i acap, cap, ml, mh, clp, chp, cln, chn, m0, c64, cap64, lo32, one;
+  __m128i g, sh;
+  Mag(int32_t m0_, int shift, int64_t c, int64_t acap_, int64_t cap_) {
+    fast = shift >= 16 && shift <= 47 && acap_ <= 65535;
+    acap = _mm512_set1_epi32(int32_t(uint32_t(acap_)));  // <= 2^31
+    cap = _mm512_set1_epi32(int32_t(uint32_t(cap_)));    // < 2^31
+    const Rescale32 p = rescale32(m0_, shift < 16 ? 16 : shift, c), n = rescale32(m0_, shift < 16 ? 16 : shift, c - 1);
+    ml = _mm512_set1_epi32(int32_t(p.ml)), mh = _mm512_set1_epi32(int32_t(p.mh));
+    clp = _mm512_set1_epi32(int32_t(p.cl)), chp = _mm512_set1_epi32(int32_t(p.ch));
+    cln = _mm512_set1_epi32(int32_t(n.cl)), chn = _mm512_set1_epi32(int32_t(n.ch));
+    g = _mm_cvtsi32_si128(p.g);
+    m0 = _mm512_set1_epi64(m0_), c64 = _mm512_set1_epi64(c), cap64 = _mm512_set1_epi64(cap_);
+    lo32 = _mm512_set1_epi64(0xFFFFFFFF), one = _mm512_set1_epi32(1);
+    sh = _mm_cvtsi32_si128(shift);
+  }
+};
+
+// min(floor((min(a, acap) m0 + c - [lane in neg]) / 2^shift), cap) on unsigned 32-bit lanes
+template <bool kFast>
+inline __m512i mag16(__m512i a, __mmask16 neg, const Mag& k) {
+  a = _mm512_min_epu32(a, k.acap);
+  if constexpr (kFast) {  // a <= 2^16 - 1: the bounds of intops_fast.h
+    const __m512i cl = _mm512_mask_blend_epi32(neg, k.clp, k.cln), ch = _mm512_mask_blend_epi32(neg, k.chp, k.chn);
+    const __m512i lo = _mm512_srli_epi32(_mm512_add_epi32(_mm512_mullo_epi32(a, k.ml), cl), 16);
+    const __m512i hi = _mm512_add_epi32(_mm512_mullo_epi32(a, k.mh), ch);
+    return _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(hi, lo), k.g), k.cap);
+  } else {  // a <= 2^31, m0 < 2^31, c < 2^62: the sum stays below 2^63
+    const __m512i nb = _mm512_maskz_mov_epi32(neg, k.one);
+    const __m512i ev = _mm512_srl_epi64(
+        _mm512_sub_epi64(_mm512_add_epi64(_mm512_mul_epu32(a, k.m0), k.c64), _mm512_and_si512(nb, k.lo32)), k.sh);
+    const __m512i od = _mm512_srl_epi64(_mm512_sub_epi64(_mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(a, 32), k.m0), k.c64),
+                                                         _mm512_srli_epi64(nb, 32)),
+                                        k.sh);
+    return join(_mm512_min_epu64(ev, k.cap64), _mm512_min_epu64(od, k.cap64));
+  }
+}
+
+// shift_exp_one on 16 lanes x in [-2^28, 0]: [0, 2^30]
+inline __m512i shift_exp16(__m512i x) {
+  const __m512i tmin = _mm512_set1_epi32(kShiftTMin);
+  __m512i t = _mm512_sub_epi32(_mm512_add_epi32(x, _mm512_srai_epi32(x, 1)), _mm512_srai_epi32(x, 4));
+  const __mmask16 live = _mm512_cmpge_epi32_mask(t, tmin);
+  t = _mm512_max_epi32(t, tmin);
+  const __m512i z = _mm512_srli_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), t), kShiftK);
+  const __m512i r = _mm512_add_epi32(t, _mm512_slli_epi32(z, kShiftK));
+  const __m512i e = _mm512_add_epi32(_mm512_srai_epi32(r, 1), _mm512_set1_epi32(1 << kShiftK));
+  return _mm512_maskz_sllv_epi32(live, e, _mm512_sub_epi32(_mm512_set1_epi32(kShiftN), z));
+}
+
+// ---- Shiftmax
+
+// 16 probabilities from e[0..16) (and e[16], read for the odd lanes): (hi32(e f) + 2^21) >> 22 equals
+// rshift_round(e f, 54). e <= 2^30, f < 2^32.
+inline __m512i prob16(const int32_t* e, __m512i f, __m512i idx_hi, __m512i rnd) {
+  const __m512i pe = _mm512_mul_epu32(_mm512_loadu_si512(e), f);
+  const __m512i po = _mm512_mul_epu32(_mm512_loadu_si512(e + 1), f);
+  const __m512i hi = _mm512_permutex2var_epi32(pe, idx_hi, po);
+  return _mm512_srli_epi32(_mm512_add_epi32(hi, rnd), 54 - 32);  // <= 256
+}
+
+inline void prob_row(const int32_t* e, int64_t n, int64_t factor, uint8_t* o) {
+  const __m512i fv = _mm512_set1_epi64(factor);
+  const __m512i idx_hi = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+  const __m512i unlane = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m512i rnd = _mm512_set1_epi32(1 << (54 - 33));
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m512i ab = _mm512_packus_epi32(prob16(e + i, fv, idx_hi, rnd), prob16(e + i + 16, fv, idx_hi, rnd));
+    const __m512i cd = _mm512_packus_epi32(prob16(e + i + 32, fv, idx_hi, rnd), prob16(e + i + 48, fv, idx_hi, rnd));
+    _mm512_storeu_si512(o + i, _mm512_permutexvar_epi32(unlane, _mm512_packus_epi16(ab, cd)));  // 256 -> 255
+  }
+  for (; i < n; i += 16) store16(o + i, tail_mask(n - i), _mm512_cvtusepi32_epi8(prob16(e + i, fv, idx_hi, rnd)));
+}
+
+template <bool kFast, typename T>
+void shiftmax_rows(const T* q, int64_t rows, int64_t n, const Mag& k, uint8_t* out) {
+  thread_local std::vector<int32_t> ebuf;
+  ebuf.assign(size_t(n + 32), 0);  // padded: prob16 reads one past a vector
+  int32_t* e = ebuf.data();
+  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = q + r * n;
+    const __m512i mxv = _mm512_set1_epi32(row_max(row, n));
+    __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 m = tail_mask(n - i);
+      const __m512i mag = mag16<kFast>(_mm512_sub_epi32(mxv, load16(row + i, m)), 0, k);
+      const __m512i ev = _mm512_maskz_mov_epi32(m, shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(), mag)));
+      _mm512_storeu_si512(e + i, ev);
+      acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(ev, lo32));
+      acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(ev, 32));
+    }
+    const int64_t total = _mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi));  // >= 2^30 (the max)
+    // factor = 2^32 only for total = 2^30, where every e is 0 or 2^30: 2^32 - 1 gives the same outputs
+    prob_row(e, n, std::min<int64_t>((int64_t(1) << 62) / total, 0xFFFFFFFF), out + r * n);
+  }
+}
+
+// ---- LUT softmax
+
+// 128 uint16 entries in four registers; lookup of 16 dword lanes holding indices 0..127
+struct Table128 {
+  __m512i a, b, c, d;
+  explicit Table128(const uint16_t* t) {
+    a = _mm512_loadu_si512(t), b = _mm512_loadu_si512(t + 32), c = _mm512_loadu_si512(t + 64),
+    d = _mm512_loadu_si512(t + 96);
+  }
+  __m512i operator()(__m512i idx) const {  // vpermt2w: index bits 0..5 of each word (high words read entry 0)
+    const __m512i lo = _mm512_permutex2var_epi16(a, idx, b), hi = _mm512_permutex2var_epi16(c, idx, d);
+    const __m512i v = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(idx, _mm512_set1_epi32(64)), lo, hi);
+    return _mm512_and_si512(v, _mm512_set1_epi32(0xFFFF));
+  }
+};
+
+// rshift_round(v, k) for v + 2^(k-1) < 2^32, k in [0, 31]
+inline __m512i rshift_round16(__m512i v, __m512i k) {
+  const __m512i rnd = _mm512_srli_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), k), 1);
+  return _mm512_srlv_epi32(_mm512_add_epi32(v, rnd), k);
+}
+
+template <bool kFast, typename T>
+void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, const Mag& k, uint8_t* out) {
+  thread_local std::vector<int32_t> buf;
+  buf.assign(size_t(n + 16), 0);
+  int32_t* b = buf.data();  // per element: the exp (rexp) or the exponent t (lnexp)
+  const Table128 exp2(p.exp2);
+  const __m512i mask7 = _mm512_set1_epi32((1 << kLutFrac) - 1);
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = q + r * n;
+    const __m512i mxv = _mm512_set1_epi32(row_max(row, n));
+    __m512i acc = _mm512_setzero_si512();  // per lane <= 2^16 exps of <= 2^15 (n <= 2^20): < 2^32
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 m = tail_mask(n - i);
+      const __m512i t = mag16<kFast>(_mm512_sub_epi32(mxv, load16(row + i, m)), 0, k);  // <= 24 2^7
+      const __m512i e = _mm512_maskz_mov_epi32(
+          m, rshift_round16(exp2(_mm512_and_si512(t, mask7)), _mm512_srli_epi32(t, kLutFrac)));
+      _mm512_storeu_si512(b + i, p.lnexp ? t : e);
+      acc = _mm512_add_epi32(acc, e);
+    }
+    const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
+    const int64_t total =
+        _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_and_si512(acc, lo32), _mm512_srli_epi64(acc, 32)));
+    int idx, len;
+    lut_mantissa(total, idx, len);
+    uint8_t* o = out + r * n;
+    if (!p.lnexp) {
+      const int sh = len + 6;  // e recip <= 2^30 < 2^(sh-1) for sh >= 32: every output 0
+      if (sh >= 32) {
+        std::memset(o, 0, size_t(n));
+        continue;
+      }
+      const __m512i rv = _mm512_set1_epi32(p.recip[idx]), rnd = _mm512_set1_epi32(1 << (sh - 1));
+      const __m128i shv = _mm_cvtsi32_si128(sh);
+      for (int64_t i = 0; i < n; i += 16) {
+        const __m512i v = _mm512_srl_epi32(_mm512_add_epi32(_mm512_mullo_epi32(_mm512_loadu_si512(b + i), rv), rnd), shv);
+        store16(o + i, tail_mask(n - i), _mm512_cvtusepi32_epi8(v));  // saturates like min(., 255)
+      }
+    } else {
+      const __m512i add = _mm512_set1_epi32(((len - 16) << kLutFrac) + p.log2[idx]);
+      const __m512i seven = _mm512_set1_epi32(15 - 8), top = _mm512_set1_epi32(31);
+      for (int64_t i = 0; i < n; i += 16) {
+        const __m512i tt = _mm512_add_epi32(_mm512_loadu_si512(b + i), add);
+        // shift (tt >> 7) + 7, capped at 31: exp2 <= 2^15 rounds to 0 for any shift >= 17
+        const __m512i sh = _mm512_min_epi32(_mm512_add_epi32(_mm512_srli_epi32(tt, kLutFrac), seven), top);
+        const __m512i v = rshift_round16(exp2(_mm512_and_si512(tt, mask7)), sh);
+        store16(o + i, tail_mask(n - i), _mm512_cvtusepi32_epi8(v));
+      }
+    }
+  }
+}
+
+// ---- ShiftGELU: sig = div_round(num 2^15, den), num in [0, 2^30], den in [2^30, 2^31]
+//
+// Q = floor(N / den), N = num 2^15 + floor(den / 2) < 2^46. R ~ 2^62 / den from a 64-entry table on the top
+// bits of den (relative error <= 2^-7) and one cubic Newton step R (1 + e + e^2), e = 1 - den R / 2^62
+// (error <= 2^-21 relative, ~2^11 units), less a margin of 2^12 so that R <= 2^62 / den <= R + 2^13.
+// Qe = floor(floor(N / 2^14) R / 2^48) then undershoots N / den by at most 2^-16 + 2^15 2^13 / 2^31 < 1:
+// Qe is Q or Q - 1, so the remainder N - Qe den lies in [0, 2 den) within 32 unsigned bits (computed mod
+// 2^32) and one compare fixes Qe. shiftgelu_division_mismatches_avx512 checks every reachable den.
+struct DivLanes {
+  __m512i t0, t1, t2, t3, c62, margin, lo32, one, mask32, base, top;
+  DivLanes() {
+    alignas(64) uint32_t t[64];
+    for (int i = 0; i < 64; ++i) t[i] = uint32_t((int64_t(1) << 39) / (129 + 2 * i));  // 2^62 / midpoint
+    t0 = _mm512_load_si512(t), t1 = _mm512_load_si512(t + 16), t2 = _mm512_load_si512(t + 32),
+    t3 = _mm512_load_si512(t + 48);
+    c62 = _mm512_set1_epi64(int64_t(1) << 62), margin = _mm512_set1_epi64(1 << 12);
+    lo32 = _mm512_set1_epi64(0xFFFFFFFF), one = _mm512_set1_epi32(1), mask32 = _mm512_set1_epi32(32);
+    base = _mm512_set1_epi32(64), top = _mm512_set1_epi32(63);
+  }
+};
+
+// Qe on the 64-bit lanes of dv, r0, nh (values in the low dwords; the high dwords are ignored)
+inline __m512i div_estimate(__m512i dv, __m512i r0, __m512i nh, const DivLanes& d) {
+  const __m512i e = _mm512_sub_epi64(d.c62, _mm512_mul_epu32(dv, r0));  // |e| <= 2^55
+  const __m512i eh = _mm512_srai_epi64(e, 31);                          // e / 2^62 = eh / 2^31, |eh| <= 2^24
+  const __m512i s = _mm512_add_epi64(eh, _mm512_srai_epi64(_mm512_mul_epi32(eh, eh), 31));  // |s| < 2^26
+  const __m512i r1 = _mm512_add_epi64(_mm512_and_si512(r0, d.lo32),
+                                      _mm512_srai_epi64(_mm512_mul_epi32(_mm512_srli_epi32(r0, 1), s), 30));
+  // R1 is within 2^11 + 8 of 2^62 / den <= 2^32: R in (0, 2^32) without clamping
+  const __m512i r = _mm512_sub_epi64(r1, d.margin);
+  return _mm512_srli_epi64(_mm512_mul_epu32(nh, r), 48);
+}
+
+inline __m512i div_round_sig(__m512i num, __m512i den, const DivLanes& d) {
+  const __m512i idx = _mm512_min_epu32(_mm512_sub_epi32(_mm512_srli_epi32(den, 24), d.base), d.top);
+  const __m512i r0 = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(idx, d.mask32), _mm512_permutex2var_epi32(d.t0, idx, d.t1),
+                                             _mm512_permutex2var_epi32(d.t2, idx, d.t3));
+  const __m512i nh = _mm512_add_epi32(_mm512_slli_epi32(num, 1), _mm512_srli_epi32(den, 15));  // floor(N / 2^14)
+  const __m512i qe = join(div_estimate(den, r0, nh, d),
+                          div_estimate(_mm512_srli_epi64(den, 32), _mm512_srli_epi64(r0, 32), _mm512_srli_epi64(nh, 32), d));
+  const __m512i n32 = _mm512_add_epi32(_mm512_slli_epi32(num, kSigBits), _mm512_srli_epi32(den, 1));  // N mod 2^32
+  const __m512i rem = _mm512_sub_epi32(n32, _mm512_mullo_epi32(qe, den));
+  return _mm512_mask_add_epi32(qe, _mm512_cmpge_epu32_mask(rem, den), qe, d.one);
+}
+
+// sigmoid_Q15 of x at 2^-15 (|x| <= cap < 2^28)
+inline __m512i shiftgelu_sig16(__m512i x, const DivLanes& d) {
+  const __m512i y = _mm512_add_epi32(_mm512_add_epi32(x, _mm512_srai_epi32(x, 1)),
+                                     _mm512_add_epi32(_mm512_srai_epi32(x, 3), _mm512_srai_epi32(x, 4)));
+  // y >= 0: num = 2^30 (exp(y - y)), den = 2^30 + E(-y); y < 0: num = E(y), den = E(y) + 2^30
+  const __m512i ex = shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(), _mm512_abs_epi32(y)));
+  const __m512i one30 = _mm512_set1_epi32(1 << 30);
+  const __m512i num = _mm512_mask_blend_epi32(_mm512_cmpge_epi32_mask(y, _mm512_setzero_si512()), ex, one30);
+  return div_round_sig(num, _mm512_add_epi32(ex, one30), d);
+}
+
+template <bool kFast, typename T, typename O>
+void shiftgelu_loop(const T* q, int64_t size, const Mag& k, O* out) {
+  const DivLanes d;
+  for (int64_t i = 0; i < size; i += 16) {
+    const __mmask16 m = tail_mask(size - i);
+    const __m512i qv = load16(q + i, m);  // |q| <= 2^15 - 1 (checked)
+    const __mmask16 neg = _mm512_movepi32_mask(qv);
+    const __m512i mag = mag16<kFast>(_mm512_abs_epi32(qv), neg, k);
+    const __m512i x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
+    store16(out + i, m, _mm512_mullo_epi32(qv, shiftgelu_sig16(x, d)));  // |q| sig < 2^30
+  }
+}
+
+// ---- NN-LUT GELU
+
+struct PwlLanes {
+  __m512i s0, s1, sl0, sl1, ic0, ic1, u_lo, u_hi, half, id_m0, id_half, i32min, i32max;
+  __m128i psh, id_sh;
+  int top;  // the binary search's first step: the largest power of two below k (0 for k = 1)
+  explicit PwlLanes(const PwlGeluParams& p) {
+    alignas(64) int32_t st[32], sl[32], ic[32];
+    for (int j = 0; j < 32; ++j) {
+      st[j] = j < p.k ? p.starts[j] : INT32_MAX;  // never <= u
+      sl[j] = j < p.k ? p.slopes[j] : 0;
+      ic[j] = j < p.k ? p.icpts[j] : 0;
+    }
+    s0 = _mm512_load_si512(st), s1 = _mm512_load_si512(st + 16);
+    sl0 = _mm512_load_si512(sl), sl1 = _mm512_load_si512(sl + 16);
+    ic0 = _mm512_load_si512(ic), ic1 = _mm512_load_si512(ic + 16);
+    u_lo = _mm512_set1_epi32(p.u_lo), u_hi = _mm512_set1_epi32(p.u_hi);
+    half = _mm512_set1_epi64(p.pshift ? int64_t(1) << (p.pshift - 1) : 0);
+    id_m0 = _mm512_set1_epi64(p.id_m0);
+    id_half = _mm512_set1_epi64(p.id_shift ? int64_t(1) << (p.id_shift - 1) : 0);
+    i32min = _mm512_set1_epi64(INT32_MIN), i32max = _mm512_set1_epi64(INT32_MAX);
+    psh = _mm_cvtsi32_si128(p.pshift), id_sh = _mm_cvtsi32_si128(p.id_shift);
+    top = 0;
+    while ((top ? 2 * top : 1) < p.k) top = top ? 2 * top : 1;
+  }
+};
+
+// rshift_round(q id_m0, id_shift) saturated to int32, on the even (low dword) lanes of q
+inline __m512i identity_even(__m512i qv, const PwlLanes& w) {
+  const __m512i v = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(qv, w.id_m0), w.id_half), w.id_sh);
+  return _mm512_min_epi64(_mm512_max_epi64(v, w.i32min), w.i32max);
+}
+
+template <bool kFast, typename T>
+void pwl_loop(const T* q, int64_t size, const Mag& k, const PwlLanes& w, int32_t* out) {
+  for (int64_t i = 0; i < size; i += 16) {
+    const __mmask16 m = tail_mask(size - i);
+    const __m512i qv = load16(q + i, m);
+    const __mmask16 neg = _mm512_movepi32_mask(qv);
+    const __m512i mag = mag16<kFast>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
+    const __m512i x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
+    const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);
+    __m512i j = _mm512_setzero_si512();  // the last segment with start <= u (starts[0] = u_lo <= u)
+    for (int step = w.top; step > 0; step >>= 1) {
+      const __m512i cand = _mm512_add_epi32(j, _mm512_set1_epi32(step));
+      j = _mm512_mask_mov_epi32(j, _mm512_cmple_epi32_mask(_mm512_permutex2var_epi32(w.s0, cand, w.s1), u), cand);
+    }
+    const __m512i slope = _mm512_permutex2var_epi32(w.sl0, j, w.sl1);
+    const __m512i ev = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(slope, u), w.half), w.psh);
+    const __m512i od = _mm512_sra_epi64(
+        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(slope, 32), _mm512_srli_epi64(u, 32)), w.half), w.psh);
+    __m512i y = _mm512_add_epi32(join(ev, od), _mm512_permutex2var_epi32(w.ic0, j, w.ic1));  // fits (checked)
+    const __mmask16 ident = _mm512_mask_cmpge_epi32_mask(m, u, w.u_hi);
+    if (ident) y = _mm512_mask_mov_epi32(y, ident, join(identity_even(qv, w), identity_even(_mm512_srli_epi64(qv, 32), w)));
+    store16(out + i, m, y);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void shiftmax_avx512(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p, uint8_t* out) {
+  static const int64_t zero_from = shift_exp_zero_from();
+  const int64_t c = round_c(p.shift, true);
+  int64_t acap = first_reaching(p.dclip, p.m0, p.shift, c, zero_from);
+  if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 65535);
+  const Mag k(p.m0, p.shift, c, acap, zero_from);
+  if (k.fast) shiftmax_rows<true>(q, rows, n, k, out);
+  else shiftmax_rows<false>(q, rows, n, k, out);
+}
+
+template <typename T>
+void lut_softmax_avx512(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out) {
+  const int64_t c = round_c(p.shift, false);
+  int64_t acap = first_reaching(p.dcap, p.m0, p.shift, c, kLutTMax);
+  if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 65535);
+  const Mag k(p.m0, p.shift, c, acap, kLutTMax);
+  if (k.fast) lut_rows<true>(q, rows, n, p, k, out);
+  else lut_rows<false>(q, rows, n, p, k, out);
+}
+
+template <typename T, typename O>
+void shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
+  // cap: the first magnitude m with E(-y(m)) = 0 for y(m) = m + m>>1 + m>>3 + m>>4; from there on both signs
+  // saturate (|y(-m)| >= y(m)): sigmoid 2^15 for x >= m, 0 for x <= -m
+  static const int64_t cap = [] {
+    int64_t lo = 0, hi = int64_t(1) << 22;
+    while (lo < hi) {
+      const int64_t mid = (lo + hi) / 2;
+      if (shift_exp_one(-(mid + (mid >> 1) + (mid >> 3) + (mid >> 4))) == 0) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }();
+  const int64_t c = round_c(p.shift, false);
+  // mag with c - 1 (negative codes) is the smaller: once it reaches cap, both have
+  const int64_t acap = std::min<int64_t>(first_reaching(p.clip, p.m0, p.shift, c - 1, cap), 32767);
+  const Mag k(p.m0, p.shift, c, acap, cap);
+  if (k.fast) shiftgelu_loop<true>(q, size, k, out);
+  else shiftgelu_loop<false>(q, size, k, out);
+}
+
+template <typename T>
+void pwl_gelu_avx512(const T* q, int64_t size, const PwlGeluParams& p, int32_t* out) {
+  const int64_t cap = std::max<int64_t>(p.u_hi, -int64_t(p.u_lo));  // past it u is clamped either way
+  const int64_t c = round_c(p.shift, false);
+  int64_t acap = first_reaching(p.lim, p.m0, p.shift, c - 1, cap);
+  if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 32768);
+  const Mag k(p.m0, p.shift, c, acap, cap);
+  const PwlLanes w(p);
+  if (k.fast) pwl_loop<true>(q, size, k, w, out);
+  else pwl_loop<false>(q, size, k, w, out);
+}
+
+int64_t shiftgelu_division_mismatches_avx512() {
+  // every E the shift-exp produces: 0 and ((r >> 1) + 2^15) << (15 - z), r >> 1 in [-2^14, 0], z in [0, 15]
+  std::vector<int32_t> es{0};
+  for (int z = 0; z <= kShiftN; ++z)
+    for (int h = -(1 << 14); h <= 0; ++h) es.push_back(int32_t((h + (1 << kShiftK)) << (kShiftN - z)));
+  while (es.size() % 16) es.push_back(0);
+  const DivLanes d;
+  int64_t bad = 0;
+  alignas(64) int32_t got[16];
+  for (size_t i = 0; i < es.size(); i += 16) {
+    const __m512i ex = _mm512_loadu_si512(es.data() + i), one30 = _mm512_set1_epi32(1 << 30);
+    const __m512i den = _mm512_add_epi32(ex, one30);
+    for (int which = 0; which < 2; ++which) {
+      _mm512_store_si512(got, div_round_sig(which ? ex : one30, den, d));
+      for (int l = 0; l < 16; ++l) {
+        const int64_t num = which ? es[i + size_t(l)] : int64_t(1) << 30;
+        bad += got[l] != div_round(num << kSigBits, es[i + size_t(l)] + (int64_t(1) << 30));
+      }
+    }
+  }
+  return bad;
+}
+
+#define LOWBIT_SHIFT_LUT_AVX512(T)                                                                   \
+  template void shiftmax_avx512<T>(const T*, int64_t, int64_t, const ShiftmaxParams&, uint8_t*);     \
+  template void shiftgelu_avx512<T, int32_t>(const T*, int64_t, const ShiftGeluParams&, int32_t*);   \
+  template void shiftgelu_avx512<T, int64_t>(const T*, int64_t, const ShiftGeluParams&, int64_t*);   \
+  template void lut_softmax_avx512<T>(const T*, int64_t, int64_t, const LutSoftmaxParams&, uint8_t*); \
+  template void pwl_gelu_avx512<T>(const T*, int64_t, const PwlGeluParams&, int32_t*);
+LOWBIT_SHIFT_LUT_AVX512(int16_t)
+LOWBIT_SHIFT_LUT_AVX512(int32_t)
+
+}  // namespace lowbit

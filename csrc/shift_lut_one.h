@@ -1,0 +1,119 @@
+// Scalar steps of shift_lut.h's ops on one element, in int64 exactly as the numpy references compute them
+// (the scalar kernels use these for every element; the SIMD kernels match them), and the clamps that let
+// the SIMD kernels work in 32-bit lanes (found by binary search on these same monotone functions).
+#pragma once
+#include <cstdint>
+
+#include "intops_one.h"
+#include "rounding.h"
+#include "shift_lut.h"
+
+namespace lowbit {
+
+// ivit._shift_exp: 2^15 exp(x 2^-15) scaled by 2^15 for x <= 0, in [0, 2^30]
+inline int64_t shift_exp_one(int64_t x) {
+  const int64_t t = x + (x >> 1) - (x >> 4);  // x log2(e), floor shifts
+  if (t < kShiftTMin) return 0;
+  const int64_t z = (-t) >> kShiftK;
+  const int64_t r = t + (z << kShiftK);  // (-2^15, 0]
+  return ((r >> 1) + (1 << kShiftK)) << (kShiftN - z);
+}
+
+inline int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+inline int32_t sat32(int64_t v) { return int32_t(clamp64(v, INT32_MIN, INT32_MAX)); }
+
+// the shift-exp of d = q - max <= 0 (ivit._to_internal then _shift_exp)
+inline int64_t shiftmax_exp_one(int64_t d, const ShiftmaxParams& p) {
+  return shift_exp_one(rshift_round((d < -p.dclip ? -p.dclip : d) * p.m0, p.shift));
+}
+
+// floor(2^62 / total) applied as ibert._softmax_from_exp (e <= total)
+inline uint8_t softmax_prob_one(int64_t e, int64_t factor) {
+  const int64_t v = rshift_round(e * factor, 62 - 8);
+  return uint8_t(v > 255 ? 255 : v);
+}
+
+// ShiftGELU's sigmoid in Q.15 of x at 2^-15 (ivit.shiftgelu_ref after the rescale)
+inline int64_t shiftgelu_sig_one(int64_t x) {
+  const int64_t y = x + (x >> 1) + (x >> 3) + (x >> 4);  // ~ 1.702 x
+  const int64_t m = y > 0 ? y : 0;
+  const int64_t num = shift_exp_one(y - m);
+  const int64_t den = num + shift_exp_one(-m);  // in [2^30, 2^31]
+  return div_round(num << kSigBits, den);
+}
+
+inline int64_t shiftgelu_x_one(int64_t q, const ShiftGeluParams& p) {
+  return rshift_round(clamp64(q, -p.clip, p.clip) * p.m0, p.shift);
+}
+
+inline int64_t shiftgelu_one(int64_t q, const ShiftGeluParams& p) { return q * shiftgelu_sig_one(shiftgelu_x_one(q, p)); }
+
+// LUT softmax: the exponent t in Q.7 of d = max - q >= 0, and 2^15 2^-(t/128)
+inline int64_t lut_t_one(int64_t d, const LutSoftmaxParams& p) {
+  const int64_t t = rshift_round((d > p.dcap ? p.dcap : d) * p.m0, p.shift);
+  return t > kLutTMax ? kLutTMax : t;
+}
+inline int64_t lut_exp2_one(int64_t t, const uint16_t* exp2) {
+  return rshift_round(exp2[t & ((1 << kLutFrac) - 1)], int(t >> kLutFrac));
+}
+// total (>= 2^15) ~ m 2^(L - 8), m in [128, 256) rounded: idx = m - 128 (0 after a carry to 256), L
+inline void lut_mantissa(int64_t total, int& idx, int& len) {
+  len = bit_length(uint64_t(total));
+  const int64_t m = rshift_round(total, len - kLutMant);
+  const bool carry = m >= (1 << kLutMant);
+  idx = carry ? 0 : int(m - (1 << (kLutMant - 1)));
+  len += carry;
+}
+inline uint8_t lut_rexp_out_one(int64_t e, int idx, int len, const LutSoftmaxParams& p) {
+  const int64_t v = rshift_round(e * p.recip[idx], len + 6);
+  return uint8_t(v > 255 ? 255 : v);
+}
+inline uint8_t lut_lnexp_out_one(int64_t t, int idx, int len, const LutSoftmaxParams& p) {
+  const int64_t tt = t + (int64_t(len - 16) << kLutFrac) + p.log2[idx];
+  const int64_t v = rshift_round(p.exp2[tt & ((1 << kLutFrac) - 1)], int(tt >> kLutFrac) + 15 - 8);
+  return uint8_t(v > 255 ? 255 : v);
+}
+
+// NN-LUT GELU on one code (nnlut.nnlut_gelu_ref with pwl.eval_table_ref)
+inline int64_t pwl_grid_one(int64_t q, const PwlGeluParams& p) {
+  return clamp64(rshift_round(clamp64(q, -p.lim, p.lim) * p.m0, p.shift), p.u_lo, p.u_hi);
+}
+inline int32_t pwl_gelu_one(int64_t q, const PwlGeluParams& p) {
+  const int64_t u = pwl_grid_one(q, p);
+  if (u >= p.u_hi) return sat32(rshift_round(q * p.id_m0, p.id_shift));
+  int j = 0;
+  while (j + 1 < p.k && p.starts[j + 1] <= u) ++j;  // the last segment starting at or below u
+  return sat32(p.icpts[j] + rshift_round(int64_t(p.slopes[j]) * u, p.pshift));
+}
+
+// floor((a m0 + c) / 2^shift) for a >= 0: the magnitude of a rescaled code (c = 2^(shift-1) for a
+// non-negative code, 2^(shift-1) - 1 for a negative one: rshift_round(-a m0) = -floor((a m0 + c) / 2^s))
+inline int64_t mag_one(uint64_t a, int32_t m0, int shift, int64_t c) {
+  return int64_t((unsigned __int128)(a * uint64_t(m0) + uint64_t(c)) >> shift);
+}
+inline int64_t round_c(int shift, bool negative) {
+  return shift ? (int64_t(1) << (shift - 1)) - (negative ? 1 : 0) : 0;
+}
+// the smallest a in [0, hi] with mag(a) >= target (hi if none): past it, clamping a changes nothing
+inline int64_t first_reaching(int64_t hi, int32_t m0, int shift, int64_t c, int64_t target) {
+  if (mag_one(uint64_t(hi), m0, shift, c) < target) return hi;
+  int64_t lo = 0;  // invariant: mag(hi) >= target; answer in [lo, hi]
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (mag_one(uint64_t(mid), m0, shift, c) >= target) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+// the smallest m >= 0 with shift_exp_one(-m) = 0 (monotone: the exp only falls as m grows)
+inline int64_t shift_exp_zero_from() {
+  int64_t lo = 0, hi = int64_t(1) << 22;
+  while (lo < hi) {
+    const int64_t mid = (lo + hi) / 2;
+    if (shift_exp_one(-mid) == 0) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+}  // namespace lowbit
