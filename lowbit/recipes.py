@@ -56,10 +56,10 @@ RECIPES: dict[str, Recipe] = {
         Recipe("int8-integer-only", "I-BERT style W8A8 with integer softmax, GELU and LayerNorm; LayerNorm "
                "and GELU outputs with power-of-two channel factors; all in lowbit's C++ kernels",
                activations="static", nonlinear="ibert", implemented=True),
-        Recipe("int8-shift", "int8-integer-only with I-ViT Shiftmax / ShiftGELU (their numpy int64 "
-               "references)", activations="static", nonlinear="shift", implemented=True),
-        Recipe("int8-lut", "int8-integer-only with the LUT softmax (exp + reciprocal tables) and NN-LUT GELU "
-               "(numpy int64 references)", activations="static", nonlinear="lut", implemented=True),
+        Recipe("int8-shift", "int8-integer-only with I-ViT Shiftmax / ShiftGELU", activations="static",
+               nonlinear="shift", implemented=True),
+        Recipe("int8-lut", "int8-integer-only with the LUT softmax (exp + reciprocal tables) and NN-LUT GELU",
+               activations="static", nonlinear="lut", implemented=True),
         Recipe("w8a8-fq", "FQ-ViT: LayerNorm inputs as 8-bit PTF codes, 4-bit Log-Int-Softmax with "
                "shift-only P.V (numpy int64 references), I-BERT GELU", activations="static", nonlinear="fq",
                implemented=True),

@@ -196,20 +196,16 @@ class Method:
     ptf_norm_input: bool = False
 
 
-def _ref_softmax(fn: Callable) -> Callable[[np.ndarray, float], tuple[np.ndarray, float]]:
-    return lambda q, s: (fn(q, s)[0], PROB_SCALE)
-
-
 def _methods() -> dict[str, Method]:
-    from lowbit.ops import fqvit, ivit, lut_softmax, nnlut
+    from lowbit.ops import fqvit
+    from lowbit.ops.shift_lut_kernels import lut_softmax, nnlut_gelu, shiftgelu, shiftmax
 
-    ref = "numpy int64 reference"
     return {
         "ibert": Method(_ibert_softmax, _ibert_gelu, "C++"),
-        "shift": Method(_ref_softmax(ivit.shiftmax_ref), ivit.shiftgelu_ref, ref),
-        "lut": Method(_ref_softmax(lut_softmax.lut_softmax_rexp_ref), nnlut.nnlut_gelu_ref, ref),
-        "fq": Method(fqvit.log_int_softmax_ref, _ibert_gelu, "numpy int64 reference (P.V, PTF) + C++",
-                     log_softmax=True, ptf_norm_input=True),
+        "shift": Method(shiftmax, shiftgelu, "C++"),
+        "lut": Method(lut_softmax, nnlut_gelu, "C++"),
+        "fq": Method(fqvit.log_int_softmax_ref, _ibert_gelu, "numpy int64 reference (Log-Int-Softmax, "
+                     "P.V) + C++", log_softmax=True, ptf_norm_input=True),
     }  # fmt: skip
 
 
