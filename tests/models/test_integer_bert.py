@@ -149,15 +149,26 @@ MIN_COSINE = {"int8-shift": 0.985, "int8-lut": 0.99, "w8a8-fq": 0.97, "w4a8-octa
 
 
 @pytest.mark.parametrize("recipe", STATIC)
-def test_other_static_recipes_are_integer_close_and_round_trip(recipe, sentences, tmp_path):
+def test_other_static_recipes_are_integer_close_and_round_trip(recipe, sentences, tmp_path, monkeypatch):
     q = lowbit.quantize(load_minilm(), recipe, calibration_data=sentences[:32])
     ids, mask = tokenize(sentences[32:40])
     enc = q.module
     codes = enc.quantize_input(ids)
+    kernels = []
+    for name in [n for n in dir(_C) if not n.startswith("_") and callable(getattr(_C, n))]:
+        real = getattr(_C, name)
+
+        def spy(*args, _real=real, _name=name, **kw):
+            arrays = [a for a in list(args) + list(kw.values()) if isinstance(a, np.ndarray) and a.size]
+            kernels.append((_name, {a.dtype.kind for a in arrays}))
+            return _real(*args, **kw)
+
+        monkeypatch.setattr(_C, name, spy)
     with torch.inference_mode(), RecordOps() as rec:
         codes = enc.integer_forward(codes, mask)
     float_ops = [(op, dt) for op, dt in rec.ops if not dt <= INTEGER]
     assert codes.dtype == torch.int8 and not float_ops, float_ops[:5]
+    assert kernels and not [k for k in kernels if "f" in k[1]], kernels[:5]
     with torch.inference_mode():
         cos = (load_minilm().embed(ids, mask) * q.embed(ids, mask)).sum(1)
     assert cos.mean() > MIN_COSINE[recipe], cos
