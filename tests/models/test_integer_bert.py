@@ -43,15 +43,9 @@ def test_integer_forward_runs_no_float_op(qmodel, sentences, monkeypatch):
     """Between the input quantization and the output dequantization, every torch op sees only integer
     tensors and every C++ kernel receives only integer arrays."""
     kernels = []
-    for name in (
-        "gemm",
-        "attention_qk",
-        "attention_pv",
-        "ibert_softmax",
-        "ibert_gelu",
-        "ibert_layernorm",
-        "requantize",
-    ):
+    names = {"gemm", "attention_qk", "attention_pv", "ibert_softmax", "ibert_gelu_requant", "ibert_layernorm"}
+    names |= {"residual_add"}
+    for name in names:
         real = getattr(_C, name)
 
         def spy(*args, _real=real, _name=name, **kw):
@@ -68,16 +62,7 @@ def test_integer_forward_runs_no_float_op(qmodel, sentences, monkeypatch):
     assert out.dtype == torch.int8
     float_ops = [(op, dt) for op, dt in rec.ops if not dt <= INTEGER]
     assert rec.ops and not float_ops, float_ops[:5]
-    expected = {
-        "gemm",
-        "attention_qk",
-        "attention_pv",
-        "ibert_softmax",
-        "ibert_gelu",
-        "ibert_layernorm",
-        "requantize",
-    }
-    assert {k for k, _ in kernels} == expected
+    assert {k for k, _ in kernels} == names
     float_kernels = [(k, d) for k, d in kernels if any(x.kind == "f" for x in d)]
     assert not float_kernels, float_kernels[:3]
     assert len([k for k, _ in kernels if k == "gemm"]) == 4 * len(enc.layers)
@@ -187,3 +172,16 @@ def test_layer_report_names_every_layernorm(qmodel, sentences):
     assert len(rows) == 1 + 2 * len(qmodel.module.layers)
     assert all(0.98 < r["cosine"] <= 1.0 + 1e-6 and 0 < r["rel_rms"] < 0.2 for r in rows), rows
     assert rows[-1]["cosine"] < rows[0]["cosine"]  # error accumulates with depth
+
+
+def test_fused_gelu_requant_equals_gelu_then_requantize(qmodel):
+    from lowbit.nn.int_nonlinear import _ibert_gelu
+    from lowbit.ops.requant import requantize
+
+    gelu = qmodel.module.layers[0].gelu
+    x = torch.from_numpy(
+        np.random.default_rng(3).integers(-32767, 32768, (5, gelu.features)).astype(np.int16)
+    )
+    g, _ = _ibert_gelu(x.numpy(), gelu._in_scale)
+    want = requantize(g, gelu._m0, gelu._shift, gelu._zp, out_dtype=np.uint8)
+    np.testing.assert_array_equal(gelu(x).numpy(), want)
