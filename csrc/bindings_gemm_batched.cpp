@@ -6,6 +6,7 @@
 #include <array>
 #include <string>
 
+#include "attention.h"
 #include "check.h"
 #include "cpu.h"
 #include "gemm.h"
@@ -109,9 +110,40 @@ void attention_pv_py(const In& p, const In& qkv, int64_t heads, int32_t m0, int3
   attention_pv(which, pp, static_cast<const int8_t*>(qkv.data()), B, T, H, heads, m0, shift, o, threads);
 }
 
+void attention_ibert_py(const In& qkv, int64_t heads, const In& bias, int64_t dclip, int32_t sm_m0, int32_t sm_shift,
+                        int32_t qb, int32_t qc, int32_t m0, int32_t shift, const Out& out, const std::string& isa,
+                        int threads) {
+  const auto [B, T, H] = check_qkv(qkv, heads);
+  const int32_t* bp = nullptr;
+  if (bias.size() > 0) {
+    bp = checked<int32_t>(bias, "bias", 2, 2);
+    require(int64_t(bias.shape(0)) == B && int64_t(bias.shape(1)) == T, "bias: expected [B, T] (a key mask)");
+    for (size_t i = 0; i < bias.size(); ++i)
+      if (bp[i] <= -kMaxBias || bp[i] >= kMaxBias) throw Error("bias: expected |bias| < 2^30");
+  }
+  int8_t* o = checked<int8_t>(out, "out", 3, 3);
+  require(int64_t(out.shape(0)) == B && int64_t(out.shape(1)) == T && int64_t(out.shape(2)) == H,
+          "out: expected int8 [B, T, H]");
+  require(dclip >= 1 && dclip <= (int64_t(1) << 31), "dclip: expected a value in [1, 2^31]");
+  require(sm_m0 >= 0 && sm_shift >= 0 && sm_shift <= kMaxShift && m0 >= 0 && shift >= 0 && shift <= kMaxShift,
+          "m0, shift: expected m0 >= 0 and shift in [0, 62]");
+  const int64_t top = int64_t(qb) * qb + qc;  // the bounds ibert_softmax's 32-bit exp arithmetic needs
+  require(qb >= (1 << kExpK) && qb < (1 << 15) && qc >= 0 && top > (int64_t(1) << 30) && top < (int64_t(1) << 31),
+          "qb, qc: expected I-BERT's exp polynomial constants");
+  require(threads >= 1, "threads: expected a positive int");
+  const SoftmaxParams sp{dclip, sm_m0, sm_shift, qb, qc};
+  const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
+  nb::gil_scoped_release release;
+  attention_ibert(which, static_cast<const int8_t*>(qkv.data()), B, T, H, heads, bp, sp, m0, shift, o, threads);
+}
+
 }  // namespace
 
 void bind_gemm_batched(nb::module_& m) {
+  m.def("attention_ibert", &attention_ibert_py, nb::arg("qkv"), nb::arg("heads"), nb::arg("bias"), nb::arg("dclip"),
+        nb::arg("sm_m0"), nb::arg("sm_shift"), nb::arg("qb"), nb::arg("qc"), nb::arg("m0"), nb::arg("shift"),
+        nb::arg("out"), nb::arg("isa") = "auto", nb::arg("threads") = 1,
+        "attention_pv(ibert_softmax(attention_qk(qkv))) per head in one pass; see lowbit/ops/attention.py.");
   m.def("attention_qk", &attention_qk_py, nb::arg("qkv"), nb::arg("heads"), nb::arg("bias"), nb::arg("out"),
         nb::arg("isa") = "auto", nb::arg("threads") = 1,
         "scores[b, h] = Q_h K_h^T + bias[b] from the fused qkv [B, T, 3H]; see lowbit/ops/attention.py.");

@@ -138,48 +138,4 @@ void gemm_batched_s8(Isa isa, const void* a, bool a_signed, int64_t G, int64_t M
   });
 }
 
-void attention_qk(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads, const int32_t* bias,
-                  int32_t* scores, int threads) {
-  const int64_t d = H / heads, G = B * heads, row = 3 * H;
-  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, G)));
-  parallel_for(threads, [&](int t) {
-    std::vector<int8_t> packed(static_cast<size_t>(gemm_packed_size(T, d)));
-    std::vector<int32_t> colsum(static_cast<size_t>(T));
-    for (int64_t g = G * t / threads; g < G * (t + 1) / threads; ++g) {
-      const int64_t b = g / heads, h = g % heads;
-      const int8_t* base = qkv + b * T * row + h * d;
-      gemm_pack_strided(base + H, T, d, row, 1, packed.data(), colsum.data());  // K_h as [N = T, K = d]
-      GemmEpilogue ep{};
-      ep.kind = GemmOut::s32;
-      ep.out = scores + g * T * T;
-      ep.ldo = T;
-      gemm_s8(isa, base, true, T, d, 0, packed.data(), colsum.data(), T, bias ? bias + b * T : nullptr, ep, 1,
-              nullptr, 0, row);
-    }
-  });
-}
-
-void attention_pv(Isa isa, const uint8_t* p, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads,
-                  int32_t m0, int32_t shift, int8_t* ctx, int threads) {
-  const int64_t d = H / heads, G = B * heads, row = 3 * H;
-  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, G)));
-  parallel_for(threads, [&](int t) {
-    std::vector<int8_t> packed(static_cast<size_t>(gemm_packed_size(d, T)));
-    std::vector<int32_t> colsum(static_cast<size_t>(d));
-    for (int64_t g = G * t / threads; g < G * (t + 1) / threads; ++g) {
-      const int64_t b = g / heads, h = g % heads;
-      // V_h^T as [N = d, K = T]: element (j, t) at qkv[b, t, 2H + h d + j]
-      gemm_pack_strided(qkv + b * T * row + 2 * H + h * d, d, T, 1, row, packed.data(), colsum.data());
-      GemmEpilogue ep{};
-      ep.kind = GemmOut::s8;
-      ep.m0 = &m0;
-      ep.shift = &shift;
-      ep.zero_point = 0, ep.qmin = -127, ep.qmax = 127;
-      ep.out = ctx + b * T * H + h * d;
-      ep.ldo = H;
-      gemm_s8(isa, p + g * T * T, false, T, T, 0, packed.data(), colsum.data(), d, nullptr, ep, 1);
-    }
-  });
-}
-
 }  // namespace lowbit

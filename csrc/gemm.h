@@ -92,14 +92,6 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
              const int8_t* packed, const int32_t* colsum, int64_t N, const int32_t* bias, GemmEpilogue ep,
              int threads, const int32_t* perm = nullptr, int64_t kp = 0, int64_t a_stride = 0);
 
-// Attention's two products on the fused projection qkv [B, T, 3H] (q | k | v, heads of d = H / heads
-// columns each), read in place: scores[b, h] = Q_h K_h^T + bias[b] (int32, [B, heads, T, T]) and
-// ctx[b, :, h d : (h + 1) d] = requantize(P[b, h] V_h) (int8, [B, T, H]; one m0, shift). Threads split the
-// B * heads products; each runs on one thread.
-void attention_qk(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads, const int32_t* bias,
-                  int32_t* scores, int threads);
-void attention_pv(Isa isa, const uint8_t* p, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads,
-                  int32_t m0, int32_t shift, int8_t* ctx, int threads);
 
 // G independent GEMMs out[g] = epilogue(A[g] x B[g]^T) with B[g] an unpacked int8 [N, K] matrix, packed
 // on the fly (attention: Q K^T with B = K, and P V with B = V^T). a: [G, M, K]; out: [G, M, N].

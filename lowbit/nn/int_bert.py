@@ -29,8 +29,16 @@ from torch import nn
 from lowbit.errors import LowbitError, expect
 from lowbit.models.bert import BertConfig, BertEncoder, mean_pool
 from lowbit.nn.int_linear import IntLinear
-from lowbit.nn.int_nonlinear import NONLINEAR, PROB_SCALE, IntGelu, IntLayerNorm, ptf_exponents, segment_order
-from lowbit.ops.attention import attention_pv, attention_qk, residual_add
+from lowbit.nn.int_nonlinear import (
+    NONLINEAR,
+    PROB_SCALE,
+    IntGelu,
+    IntLayerNorm,
+    _ibert_softmax,
+    ptf_exponents,
+    segment_order,
+)
+from lowbit.ops.attention import attention_ibert, attention_pv, attention_qk, residual_add
 from lowbit.ops.fqvit import LIS_FRAC, lis_matmul_ref
 from lowbit.ops.gemm import default_threads
 from lowbit.ops.requant import quantize_multiplier, requantize_ref
@@ -70,6 +78,10 @@ class IntSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, mask_bias: torch.Tensor) -> torch.Tensor:
         qkv = self.qkv(x)  # [B, T, 3H]: the heads are read in place by the attention kernels
         threads = default_threads()
+        if self.method.softmax is _ibert_softmax:  # fused per head: scores and p stay in cache
+            ctx = attention_ibert(qkv.numpy(), self.heads, mask_bias.numpy(), self._score_scale, self._ctx_m0,
+                                  self._ctx_shift, threads)  # fmt: skip
+            return torch.from_numpy(ctx)
         scores = attention_qk(qkv.numpy(), self.heads, mask_bias.numpy(), threads=threads)
         p, _ = self.method.softmax(scores, self._score_scale)
         if not self.method.log_softmax:

@@ -17,11 +17,12 @@ from torch import nn
 
 import lowbit
 from lowbit.errors import expect
-from lowbit.ops.gemm import gemm, pack_weight
+from lowbit.ops.gemm import default_threads, pack_weight
 from lowbit.ops.requant import quantize_multiplier
 
 _OUT = {"int8": (np.int8, -127, 127), "uint8": (np.uint8, 0, 255), "int16": (np.int16, -32767, 32767)}
 BIAS_LIMIT = 2**30 - 1
+_NO_SCALE = np.empty(0, dtype=np.float32)  # integer outputs take no float scale
 
 
 class IntLinear(nn.Module):
@@ -131,18 +132,25 @@ class IntLinear(nn.Module):
         )
         self._m0, self._shift = quantize_multiplier(acc_scale / self.out_scale.numpy())
         self._dtype, self._qmin, self._qmax = _OUT[self.out_dtype]
+        w = self.packed
+        self._zp_in = int(self.in_zero_point)
+        self._packed_args = (w.data, w.colsum, w.n, w.k, self._bias, self._m0, self._shift, _NO_SCALE,
+                             int(self.out_zero_point), self._qmin, self._qmax, False)  # fmt: skip
+        self._segment_args = (w.perm, w.seg_end, w.seg_shift)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Integer codes [..., in_features] (int8, or uint8 with in_zero_point) -> codes [..., out]."""
+        from lowbit import _C
+
         expect(x.dtype in (torch.int8, torch.uint8), "x", "int8 or uint8 codes", x.dtype)
         shape = x.shape
         a = x.reshape(-1, self.in_features).numpy()
-        out = gemm(
-            a, self.packed, a_zero_point=int(self.in_zero_point), bias=self._bias, out_dtype=self._dtype,
-            m0=self._m0, shift=self._shift, zero_point=int(self.out_zero_point), qmin=self._qmin,
-            qmax=self._qmax, threads=self.threads,
-        )  # fmt: skip
-        return torch.from_numpy(out).reshape(*shape[:-1], self.out_features)
+        out = np.empty((a.shape[0], self.out_features), dtype=self._dtype)
+        # the kernel directly, with the arguments gemm() would build, prepared once in repack (and
+        # validated again in C++): a model makes hundreds of these calls per forward
+        _C.gemm(a, self._zp_in, *self._packed_args, out, "auto",
+                default_threads() if self.threads is None else self.threads, *self._segment_args)  # fmt: skip
+        return torch.from_numpy(out).view(*shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
         return f"in={self.in_features}, out={self.out_features}, int8 weights per channel -> {self.out_dtype}"

@@ -90,3 +90,38 @@ def residual_add(x: np.ndarray, shift: np.ndarray, y: np.ndarray, isa: str = "au
 def residual_add_ref(x: np.ndarray, shift: np.ndarray, y: np.ndarray) -> np.ndarray:
     v = (np.asarray(x, np.int64) << np.asarray(shift, np.int64)) + np.asarray(y, np.int64)
     return np.clip(v, -32767, 32767).astype(np.int16)
+
+
+def attention_ibert(
+    qkv: np.ndarray,
+    heads: int,
+    bias: np.ndarray | None,
+    score_scale: float,
+    m0: int,
+    shift: int,
+    threads: int | None = None,
+    isa: str = "auto",
+) -> np.ndarray:
+    """attention_pv(ibert_softmax(attention_qk(qkv) at ``score_scale``)) in one pass per head (the scores
+    and probabilities never leave a per-thread buffer); bit-exact with ``attention_ibert_ref``."""
+    from lowbit import _C
+    from lowbit.ops.intops_kernels import softmax_constants
+
+    qkv = np.asarray(qkv)
+    expect(qkv.ndim == 3, "qkv", "an int8 array [B, T, 3H]", qkv.shape)
+    b, t, h3 = qkv.shape
+    out = np.empty((b, t, h3 // 3), dtype=np.int8)
+    empty = np.empty((0, 0), np.int32)
+    threads = default_threads() if threads is None else int(threads)
+    _C.attention_ibert(qkv, int(heads), empty if bias is None else bias, *softmax_constants(score_scale),
+                       int(m0), int(shift), out, isa, threads)  # fmt: skip
+    return out
+
+
+def attention_ibert_ref(
+    qkv: np.ndarray, heads: int, bias: np.ndarray | None, score_scale: float, m0: int, shift: int
+) -> np.ndarray:
+    from lowbit.ops.ibert import ibert_softmax_ref
+
+    p, _ = ibert_softmax_ref(attention_qk_ref(qkv, heads, bias), score_scale)
+    return attention_pv_ref(p, qkv, heads, m0, shift)

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from lowbit import LowbitError
 from lowbit.ops import available_isas
 from lowbit.ops.attention import (
+    attention_ibert,
+    attention_ibert_ref,
     attention_pv,
     attention_pv_ref,
     attention_qk,
@@ -90,3 +92,29 @@ def test_residual_add_bad_input():
         residual_add(x, np.zeros(3, np.int32), y)
     with pytest.raises(LowbitError, match="y, out"):
         residual_add(x, np.zeros(4, np.int32), np.zeros((2, 5), np.int16))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    b=st.integers(1, 2),
+    t=st.integers(2, 60),
+    heads=st.integers(1, 3),
+    d=st.integers(1, 24),
+    isa=st.sampled_from(available_isas()),
+    threads=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_fused_ibert_attention_bit_exact(b, t, heads, d, isa, threads, seed):
+    rng = np.random.default_rng(seed)
+    qkv = rng.integers(-128, 128, (b, t, 3 * heads * d)).astype(np.int8)
+    bias = np.where(rng.random((b, t)) < 0.2, -(2**29), 0).astype(np.int32)
+    bias[:, 0] = 0  # at least one real key per sequence
+    scale, m0, shift = (
+        float(rng.uniform(1e-4, 1e-2)),
+        int(rng.integers(2**30, 2**31)),
+        int(rng.integers(36, 44)),
+    )
+    np.testing.assert_array_equal(
+        attention_ibert(qkv, heads, bias, scale, m0, shift, threads=threads, isa=isa),
+        attention_ibert_ref(qkv, heads, bias, scale, m0, shift),
+    )

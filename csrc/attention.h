@@ -1,0 +1,26 @@
+// Attention of the integer-only transformer on the fused projection qkv [B, T, 3H] (q | k | v, heads of
+// d = H / heads columns each), read in place: no head transposes, each (b, h) product on one thread.
+#pragma once
+#include <cstdint>
+
+#include "cpu.h"
+#include "intops.h"
+
+namespace lowbit {
+
+// Attention's two products on the fused projection qkv [B, T, 3H] (q | k | v, heads of d = H / heads
+// columns each), read in place: scores[b, h] = Q_h K_h^T + bias[b] (int32, [B, heads, T, T]) and
+// ctx[b, :, h d : (h + 1) d] = requantize(P[b, h] V_h) (int8, [B, T, H]; one m0, shift). Threads split the
+// B * heads products; each runs on one thread.
+void attention_qk(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads, const int32_t* bias,
+                  int32_t* scores, int threads);
+void attention_pv(Isa isa, const uint8_t* p, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads,
+                  int32_t m0, int32_t shift, int8_t* ctx, int threads);
+
+// The whole I-BERT attention per head, scores and probabilities kept in per-thread buffers (L2-sized for
+// T up to ~256): attention_qk, ibert_softmax (rows of T keys), attention_pv; the same integers.
+void attention_ibert(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads,
+                     const int32_t* bias, const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx,
+                     int threads);
+
+}  // namespace lowbit
