@@ -90,6 +90,7 @@ def _probe_run(args: argparse.Namespace) -> int:
         ("int8_gops", "int8 dot GOP/s"),
         ("popcount_binmac_gops", "AND+popcount G binMAC/s"),
         ("lookup_gops", "byte lookups G/s"),
+        ("int32_gops", "int32 lane ops G/s"),
     ]
     for key, label in rows:
         if key in r:
@@ -100,7 +101,9 @@ def _probe_run(args: argparse.Namespace) -> int:
 
 
 def _roofline_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--ops", default="gemm", help="comma-separated operator families (so far: gemm)")
+    p.add_argument(
+        "--ops", default="gemm", help="comma-separated operator families: gemm, gemv, intops, bitserial, lut"
+    )
     p.add_argument("--quick", action="store_true", help="a smaller sweep")
     p.add_argument(
         "--out", default="roofline-report", help="folder for roofline.png, report.html, roofline.json"
@@ -110,14 +113,12 @@ def _roofline_args(p: argparse.ArgumentParser) -> None:
 
 
 def _roofline_run(args: argparse.Namespace) -> int:
-    from lowbit.roofline.report import run
+    from lowbit.roofline.report import FAMILY_NAMES, run
 
     ops = {o.strip() for o in args.ops.split(",") if o.strip()}
-    if ops - {"gemm"}:
-        raise lowbit.LowbitError(
-            f"--ops: expected gemm (the only family with a sweep so far), got {sorted(ops)}"
-        )
-    return run(quick=args.quick, out=args.out, as_json=args.json, threads=args.threads)
+    if not ops or ops - set(FAMILY_NAMES):
+        raise lowbit.LowbitError(f"--ops: expected families among {list(FAMILY_NAMES)}, got {sorted(ops)}")
+    return run(quick=args.quick, out=args.out, as_json=args.json, threads=args.threads, ops=tuple(ops))
 
 
 def _bench_args(p: argparse.ArgumentParser) -> None:
