@@ -121,6 +121,31 @@ def _roofline_run(args: argparse.Namespace) -> int:
     return run(quick=args.quick, out=args.out, as_json=args.json, threads=args.threads, ops=tuple(ops))
 
 
+def _profile_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recipe", default="int8-integer-only", help="int8-integer-only or dynamic-int8")
+    p.add_argument("--tokens", type=int, default=128, help="tokens per sequence")
+    p.add_argument("--batch", type=int, default=1, help="sequences")
+    p.add_argument("--repeats", type=int, default=7, help="forward passes timed (medians)")
+    p.add_argument("--threads", type=int, default=1, help="threads for lowbit's kernels and torch")
+    p.add_argument("--top", type=int, default=25, help="rows of the table")
+    p.add_argument("--json", action="store_true", help="print every row as JSON")
+
+
+def _profile_run(args: argparse.Namespace) -> int:
+    from lowbit.recipes import get_recipe
+    from lowbit.roofline.profile import run
+
+    r = get_recipe(args.recipe)
+    if r.name not in ("int8-integer-only", "dynamic-int8"):
+        raise lowbit.LowbitError(f"--recipe: expected int8-integer-only or dynamic-int8, got {r.name!r}")
+    for name in ("tokens", "batch", "repeats", "threads", "top"):
+        if getattr(args, name) < 1:
+            raise lowbit.LowbitError(f"--{name}: expected a positive int, got {getattr(args, name)}")
+    if args.tokens > 512:
+        raise lowbit.LowbitError(f"--tokens: expected at most 512 (MiniLM's positions), got {args.tokens}")
+    return run(args.recipe, args.tokens, args.batch, args.json, args.repeats, args.threads, args.top)
+
+
 def _bench_args(p: argparse.ArgumentParser) -> None:
     benches = ["requant", "gemm", "intops", "bitserial", "lowbit"]
     p.add_argument("what", choices=benches, help="which benchmark")
@@ -147,6 +172,11 @@ COMMANDS: dict[str, Command] = {
         "place lowbit's and the peers' operators under this machine's roofline",
         _roofline_args,
         _roofline_run,
+    ),
+    "profile": (
+        "time every kernel of a quantized MiniLM under the roofline: which layer is slow, and why",
+        _profile_args,
+        _profile_run,
     ),
 }
 
