@@ -47,7 +47,8 @@ bench: setup
 	$(VENV)/bin/lowbit bench bitserial
 	$(VENV)/bin/lowbit bench requant
 	$(VENV)/bin/lowbit bench minilm
-	$(VENV)/bin/lowbit roofline --out .cache/roofline-report
+	$(VENV)/bin/lowbit roofline --ops gemm,gemv,intops,bitserial,lut --out .cache/roofline-report
+	$(VENV)/bin/lowbit profile
 
 lint: $(VENV)/.deps
 	$(VENV)/bin/ruff check lowbit tests

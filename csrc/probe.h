@@ -13,6 +13,8 @@ void fma_avx512_loop(int64_t iters);
 void fma_avx2_loop(int64_t iters);
 // iters x 24 vpopcntq on zmm + 24 vpandq (AND+popcount: 512 binary multiply-adds per pair).
 void popcount_avx512_loop(int64_t iters);
+// iters x 24 vpaddd on zmm (16 int32 lane operations each): the simple vector integer op rate.
+void int32_avx512_loop(int64_t iters);
 // iters x 24 vpshufb on zmm (64 table lookups each).
 void shuffle_avx512_loop(int64_t iters);
 // Reads `bytes` (a multiple of 256) from buf `passes` times with 512-bit (or 256-bit) loads.

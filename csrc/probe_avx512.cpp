@@ -37,6 +37,17 @@ void popcount_avx512_loop(int64_t iters) {
       : [k] "+r"(iters)::LOWBIT_CLOBBER_ZMM0_23, "xmm30", "xmm31");
 }
 
+void int32_avx512_loop(int64_t iters) {
+  if (iters <= 0) return;
+  __asm__ volatile(
+      "1:\n"
+#define X(i) "vpaddd %%zmm30, %%zmm" #i ", %%zmm" #i "\n"
+      LOWBIT_REP24(X)
+#undef X
+      "dec %[k]\n jnz 1b\n"
+      : [k] "+r"(iters)::LOWBIT_CLOBBER_ZMM0_23, "xmm30");
+}
+
 void shuffle_avx512_loop(int64_t iters) {
   if (iters <= 0) return;
   __asm__ volatile(

@@ -93,6 +93,7 @@ def _probe_run(args: argparse.Namespace) -> int:
         ("int8_gops", "int8 dot GOP/s"),
         ("popcount_binmac_gops", "AND+popcount G binMAC/s"),
         ("lookup_gops", "byte lookups G/s"),
+        ("int32_gops", "int32 lane ops G/s"),
     ]
     for key, label in rows:
         if key in r:
@@ -103,7 +104,9 @@ def _probe_run(args: argparse.Namespace) -> int:
 
 
 def _roofline_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--ops", default="gemm", help="comma-separated operator families (so far: gemm)")
+    p.add_argument(
+        "--ops", default="gemm", help="comma-separated operator families: gemm, gemv, intops, bitserial, lut"
+    )
     p.add_argument("--quick", action="store_true", help="a smaller sweep")
     p.add_argument(
         "--out", default="roofline-report", help="folder for roofline.png, report.html, roofline.json"
@@ -113,14 +116,37 @@ def _roofline_args(p: argparse.ArgumentParser) -> None:
 
 
 def _roofline_run(args: argparse.Namespace) -> int:
-    from lowbit.roofline.report import run
+    from lowbit.roofline.report import FAMILY_NAMES, run
 
     ops = {o.strip() for o in args.ops.split(",") if o.strip()}
-    if ops - {"gemm"}:
-        raise lowbit.LowbitError(
-            f"--ops: expected gemm (the only family with a sweep so far), got {sorted(ops)}"
-        )
-    return run(quick=args.quick, out=args.out, as_json=args.json, threads=args.threads)
+    if not ops or ops - set(FAMILY_NAMES):
+        raise lowbit.LowbitError(f"--ops: expected families among {list(FAMILY_NAMES)}, got {sorted(ops)}")
+    return run(quick=args.quick, out=args.out, as_json=args.json, threads=args.threads, ops=tuple(ops))
+
+
+def _profile_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recipe", default="int8-integer-only", help="int8-integer-only or dynamic-int8")
+    p.add_argument("--tokens", type=int, default=128, help="tokens per sequence")
+    p.add_argument("--batch", type=int, default=1, help="sequences")
+    p.add_argument("--repeats", type=int, default=7, help="forward passes timed (medians)")
+    p.add_argument("--threads", type=int, default=1, help="threads for lowbit's kernels and torch")
+    p.add_argument("--top", type=int, default=25, help="rows of the table")
+    p.add_argument("--json", action="store_true", help="print every row as JSON")
+
+
+def _profile_run(args: argparse.Namespace) -> int:
+    from lowbit.recipes import get_recipe
+    from lowbit.roofline.profile import run
+
+    r = get_recipe(args.recipe)
+    if r.name not in ("int8-integer-only", "dynamic-int8"):
+        raise lowbit.LowbitError(f"--recipe: expected int8-integer-only or dynamic-int8, got {r.name!r}")
+    for name in ("tokens", "batch", "repeats", "threads", "top"):
+        if getattr(args, name) < 1:
+            raise lowbit.LowbitError(f"--{name}: expected a positive int, got {getattr(args, name)}")
+    if args.tokens > 512:
+        raise lowbit.LowbitError(f"--tokens: expected at most 512 (MiniLM's positions), got {args.tokens}")
+    return run(args.recipe, args.tokens, args.batch, args.json, args.repeats, args.threads, args.top)
 
 
 def _bench_args(p: argparse.ArgumentParser) -> None:
@@ -208,6 +234,11 @@ COMMANDS: dict[str, Command] = {
         "place lowbit's and the peers' operators under this machine's roofline",
         _roofline_args,
         _roofline_run,
+    ),
+    "profile": (
+        "time every kernel of a quantized MiniLM under the roofline: which layer is slow, and why",
+        _profile_args,
+        _profile_run,
     ),
 }
 

@@ -100,3 +100,175 @@ def gemm_cost(
     l3 = limits.cache_bytes.get("L3", 0)
     bytes_["DRAM"] = a_total + w_total if a_total + w_total > l3 else 0.0
     return Cost(f"gemm {m}x{k}x{n}", ops, kind, bytes_)
+
+
+def _home(limits: Limits, total: float, home: str | None) -> str:
+    """The level the operands sit in when the call starts: ``home`` if given ("DRAM" for weights that
+    are cold), else the smallest cache level that holds them all (a kernel called again and again)."""
+    if home is not None:
+        expect(home in LEVELS, "home", f"one of {LEVELS}", home)
+        return home
+    for level in LEVELS[:-1]:
+        if limits.cache_bytes.get(level, 0) >= total:
+            return level
+    return "DRAM"
+
+
+def _streamed(limits: Limits, l1: float, operands: list[tuple[float, float]], out: float,
+              home: str | None) -> dict[str, float]:  # fmt: skip
+    """Bytes per level for a kernel whose operands (size, times it is re-read) start in ``home``.
+
+    L1 gets ``l1`` (the register tile's loads, counted by the caller). A level L below L1 and not below
+    home must supply each operand once, or every re-read of it when the operand does not fit the level
+    above L (its re-reads miss there); output bytes are written once. Levels below home supply nothing.
+    """
+    total = sum(size for size, _ in operands) + out
+    h = LEVELS.index(_home(limits, total, home))
+    bytes_ = {"L1": max(l1, total)}
+    for i, level in enumerate(LEVELS[1:], start=1):
+        if i > h:
+            bytes_[level] = 0.0
+            continue
+        above = limits.cache_bytes.get(LEVELS[i - 1], 0)
+        bytes_[level] = out + sum(size * (reads if size > above else 1) for size, reads in operands)
+    return bytes_
+
+
+def gemv_cost(
+    m: int, k: int, n: int, limits: Limits, w_bits: float = 8, a_bytes: float = 1, kind: str = "int8",
+    rows_per_block: int = 64, out_bytes: float = 4, home: str | None = None, name: str | None = None,
+) -> Cost:  # fmt: skip
+    """y[m, n] = x[m, k] W[n, k]^T for small m (a GEMV when m = 1): 2 m k n operations of ``kind``.
+
+    - Weights: n k w_bits / 8 bytes (int8 8, lowbit's 4/2/1-bit fields and planes 4/2/1, ternary 2, BCQ
+      q planes q). A GEMV kernel reads every weight byte exactly once per call (it handles all m rows
+      per weight load), so the weights are the compulsory traffic from every level down to ``home``,
+      where they sit: weights bytes / bandwidth(home) is the time floor that binds every m = 1 kernel.
+    - Activations: m k a_bytes, re-read from L1 once per block of ``rows_per_block`` output rows
+      (broadcasts: lowbit's int8 tile 64 columns; the fields kernel 16 x 8 / bits rows; planes 64).
+      They fit L1 at every shape we run, so they add nothing below L1.
+    - Output: m n out_bytes written once. Per-row scales and row sums (4 bytes per row) are left out:
+      under 1% of the weights for k >= 512.
+    """
+    for nm, v in (("m", m), ("k", k), ("n", n)):
+        expect(isinstance(v, int) and v >= 1, nm, "a positive int", v)
+    w_total, a_total = n * k * w_bits / 8, m * k * a_bytes
+    l1 = w_total + a_total * math.ceil(n / rows_per_block) + m * n * out_bytes
+    reads = math.ceil(n / rows_per_block)
+    bytes_ = _streamed(limits, l1, [(w_total, 1), (a_total, reads)], m * n * out_bytes, home)
+    return Cost(name or f"gemv {m}x{k}x{n} w{w_bits:g}", 2.0 * m * k * n, kind, bytes_)
+
+
+def lut_gemv_cost(
+    m: int, k: int, n: int, bits: int, limits: Limits, home: str | None = None, name: str | None = None
+) -> Cost:  # fmt: skip
+    """lowbit's T-MAC-style table GEMV (layout "planes"), counted in byte-table lookups (kind "lookup").
+
+    For every 8 activations the kernel builds one 64-byte table (the partial sums over the 4-subsets of
+    two groups of 4, low and high nibbles); each output row looks up 4 entries of it per bit plane (one
+    vpermb serves 16 rows). Lookups = m n bits k / 2, each replacing 4 multiply-adds (the equivalent int8
+    rate is 4 x lookups x 2 / bits ops). The probe's lookup peak is vpshufb's (64 byte lanes per
+    instruction); vpermb has the same width and, on the CPUs we know, the same throughput.
+
+    Bytes: weights n k bits / 8 read once from ``home`` (as in ``gemv_cost``); the tables, m k / 8 x 64
+    = 8 m k bytes, are built per call, stay in L1 and are re-read once per 64-row block.
+    """
+    for nm, v in (("m", m), ("k", k), ("n", n), ("bits", bits)):
+        expect(isinstance(v, int) and v >= 1, nm, "a positive int", v)
+    w_total, tables = n * k * bits / 8, 8.0 * m * k
+    out = 4.0 * m * n
+    l1 = w_total + tables * math.ceil(n / 64) + out
+    bytes_ = _streamed(limits, l1, [(w_total, 1), (m * k, 1)], out, home)
+    return Cost(name or f"lut-gemv {m}x{k}x{n} w{bits}", m * n * bits * k / 2, "lookup", bytes_)
+
+
+def codebook_gemv_cost(
+    m: int, k: int, n: int, bits: int, limits: Limits, home: str | None = None, name: str | None = None
+) -> Cost:  # fmt: skip
+    """lowbit's codebook GEMV (SqueezeLLM / NF4): one float32 lookup (vpermps, 16 per instruction into a
+    16-entry table held in a register) and one fp32 FMA per weight. Counted as 2 m k n flops of kind
+    "fp32": the FMA peak is measured and vpermps issues at the same one-per-cycle rate, so the lookup
+    roof and the FMA roof coincide (16 weights per cycle). Bytes: weights k bits / 8 per row (3 bits
+    pack 10 to a 32-bit word: 3.2 bits), float32 activations (4 bytes, re-read per row from L1).
+    """
+    eff_bits = 3.2 if bits == 3 else float(bits)
+    return gemv_cost(m, k, n, limits, eff_bits, 4, "fp32", 1, 4, home,
+                     name or f"codebook-gemv {m}x{k}x{n} w{bits}")  # fmt: skip
+
+
+def bitserial_cost(
+    m: int, k: int, n: int, w_bits: int, a_bits: int, limits: Limits, tile_m: int = 2, tile_n: int = 4,
+    home: str | None = None, name: str | None = None,
+) -> Cost:  # fmt: skip
+    """Bit-serial GEMM (lowbit.ops.bitserial, planes-outer): m k n p q binary multiply-adds (kind
+    "binary", the probe's AND+popcount rate: 512 per vpandq + vpopcntq pair), p = w_bits, q = a_bits.
+
+    Planes pad K to a multiple of 512 bits (k'), so the operands are m q k' / 8 and n p k' / 8 bytes.
+    - L1: the kernel's register tile is tile_m activation rows x tile_n weight rows (2 x 4); for every
+      plane pair it loads its (tile_m + tile_n) rows of k' bits, so L1 bytes = m n p q k' / 8
+      (1 / tile_n + 1 / tile_m). This is the paper's point for bit-serial: 6 loads per 8 AND+popcount
+      pairs gives 32 / 3 = 10.7 binary MACs per L1 byte, and L1 read bandwidth x 10.7 is near the
+      popcount peak, so the tile decides whether L1 or the popcount unit binds.
+    - Below L1: the activation planes are re-read once per tile_n weight rows (the loop runs all m for
+      one weight tile); the weight planes are read once.
+    """
+    for nm, v in (("m", m), ("k", k), ("n", n), ("w_bits", w_bits), ("a_bits", a_bits)):
+        expect(isinstance(v, int) and v >= 1, nm, "a positive int", v)
+    kp = -(-k // 512) * 512
+    a_total, w_total = m * a_bits * kp / 8, n * w_bits * kp / 8
+    l1 = m * n * w_bits * a_bits * kp / 8 * (1 / tile_n + 1 / tile_m)
+    bytes_ = _streamed(limits, l1, [(w_total, 1), (a_total, math.ceil(n / tile_n))], 4.0 * m * n, home)
+    return Cost(name or f"bitserial {m}x{k}x{n} w{w_bits}a{a_bits}", float(m) * n * k * w_bits * a_bits,
+                "binary", bytes_)  # fmt: skip
+
+
+def batched_gemm_cost(g: int, m: int, k: int, n: int, limits: Limits, a_bytes: float = 1,
+                      w_bytes: float = 1, out_bytes: float = 4, name: str | None = None) -> Cost:  # fmt: skip
+    """g independent GEMMs [m, k] x [n, k]^T (attention: q k^T and p v per head), lowbit's gemm_batched.
+
+    Each batch member has its own operands (nothing is reused across members), so ops and bytes are g
+    times one member's: L1 as ``gemm_cost`` (6 x 64 register tile), below L1 the whole batch's operands
+    and outputs once from the level that holds them (m k + n k + m n out_bytes per member).
+    """
+    one = gemm_cost(m, k, n, limits, a_bytes, w_bytes)
+    total = g * (m * k * a_bytes + n * k * w_bytes)
+    out = g * m * n * out_bytes
+    bytes_ = _streamed(limits, g * one.bytes["L1"], [(total, 1)], out, None)
+    return Cost(name or f"gemm_batched {g}x{m}x{k}x{n}", g * one.ops, "int8", bytes_)
+
+
+# Integer operations per element of the I-BERT kernels, counted on the algorithms of lowbit.ops.ibert
+# (each add, shift, compare/clamp, multiply and rounding step of the data path; per-row work such as the
+# division of the softmax and the LayerNorm's Newton sqrt is spread over the row and left out).
+INT_OPS_PER_ELEMENT = {
+    # max, subtract, clamp, dyadic rescale (mul, round, shift), clamp, range reduction (neg, shift, shift,
+    # add), polynomial ((r + b)^2 + c: add, mul, add), shift by z with rounding (3), sum, times the
+    # reciprocal, rounding shift (2), saturate, narrow
+    "softmax": 24,
+    # clip (2), dyadic rescale (3), abs, min, subtract, square, subtract, sign, rounding shift (2),
+    # sign multiply, add one, multiply by x
+    "gelu": 17,
+    # shift in, sum, subtract mean, square, sum, times 1 / std, rounding shift (2), gamma (mul, add beta),
+    # rounding shift (2), clip (2), narrow
+    "layernorm": 15,
+    # requantize: multiply-high, rounding shift (2), add zero point, clamp (2), narrow
+    "requantize": 7,
+}
+
+
+def elementwise_cost(
+    name: str, elements: int, in_bytes: float, out_bytes: float, ops_per_element: float, limits: Limits,
+    kind: str = "int32", passes: int = 1, home: str | None = None,
+) -> Cost:  # fmt: skip
+    """An elementwise or row-wise operator (integer softmax, GELU, LayerNorm, requantize; float ones).
+
+    Operations: elements x ops_per_element of ``kind`` (kind "int32": integer operations per SIMD lane,
+    against the probe's int32 vector add rate, the fastest vector integer operation, so an upper bound;
+    see INT_OPS_PER_ELEMENT). Bytes: every element read once and written once (in_bytes + out_bytes)
+    from the level the tensors sit in; a row-wise op that makes ``passes`` sweeps over a row (softmax:
+    max, exp-and-sum, normalise) re-reads it from L1, where a row fits.
+    """
+    expect(isinstance(elements, int) and elements >= 1, "elements", "a positive int", elements)
+    ins, outs = elements * in_bytes, elements * out_bytes
+    l1 = ins * passes + outs
+    return Cost(name, float(elements) * ops_per_element, kind, _streamed(limits, l1, [(ins, 1)], outs, home))

@@ -1,8 +1,9 @@
 """`lowbit probe`: measure this machine's limits — the ceilings of the roofline — and cache them.
 
 Per core and for all cores: the clock (a chain of dependent adds), peak fp32 FMA, peak int8 dot product
-(vpdpbusd), AND+popcount rate (binary multiply-adds), byte-shuffle lookups (vpshufb), and read bandwidth
-for working sets sized to sit in L1, L2, L3 and DRAM (cache sizes read from the OS). Every figure is the
+(vpdpbusd), AND+popcount rate (binary multiply-adds), byte-shuffle lookups (vpshufb), int32 vector adds
+(vpaddd: the integer-op ceiling of elementwise kernels), and read bandwidth for working sets sized to
+sit in L1, L2, L3 and DRAM (cache sizes read from the OS). Every figure is the
 median of several timed runs of a C++ loop (csrc/probe_x86.cpp). The result is cached as JSON in the
 user's cache folder, keyed by CPU model and flags; ``refresh=True`` measures again.
 """
@@ -26,7 +27,10 @@ COMPUTE = [
     ("int8_vnni512", "int8_gops", 24 * 128),
     ("popcount_avx512", "popcount_binmac_gops", 24 * 512),
     ("lookup_avx512", "lookup_gops", 24 * 64),
+    ("int32_avx512", "int32_gops", 24 * 16),
 ]
+# bumped when the probe measures something new, so that older cached results are measured again
+PROBE_VERSION = 2
 
 
 def cpu_model() -> str:
@@ -123,7 +127,9 @@ def probe(quick: bool = False, refresh: bool = False) -> dict:
     from lowbit import _C
 
     cpu = cpu_model()
-    key = hashlib.sha256((cpu + " ".join(_C.cpu_features())).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        (cpu + " ".join(_C.cpu_features()) + f" v{PROBE_VERSION}").encode()
+    ).hexdigest()[:16]
     path = _cache_path(key)
     if path.exists() and not refresh:
         try:
@@ -151,5 +157,6 @@ def limits(result: dict, all_cores: bool = False) -> Limits:
         "int8": r.get("int8_gops"),
         "binary": r.get("popcount_binmac_gops"),
         "lookup": r.get("lookup_gops"),
+        "int32": r.get("int32_gops"),
     }
     return Limits({k: v for k, v in peaks.items() if v}, dict(r["bw_gbps"]), dict(result["cache_bytes"]))

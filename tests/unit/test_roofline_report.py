@@ -41,5 +41,29 @@ def test_sweep_and_report_files(tmp_path):
 
 
 def test_unknown_op_family_is_refused(capsys):
-    assert main(["roofline", "--ops", "gemm,bitserial"]) == 2
+    assert main(["roofline", "--ops", "gemm,conv"]) == 2
     assert "--ops" in capsys.readouterr().err
+
+
+def test_every_family_runs_and_is_placed(tmp_path):
+    from lowbit.roofline.report import FAMILY_NAMES, run_family
+
+    full = Limits(
+        peak_gops={**LIMITS.peak_gops, "binary": 1800.0, "lookup": 230.0, "int32": 115.0},
+        bandwidth_gbps=LIMITS.bandwidth_gbps,
+        cache_bytes=LIMITS.cache_bytes,
+    )
+    runs = []
+    for fam in ("intops", "bitserial", "lut"):  # gemv's hot shape is the same code path as lut's, bigger
+        got = run_family(fam, full, quick=True, repeats=1)
+        assert got and all(r.family == fam and r.gops > 0 and r.why for r in got)
+        runs += got
+    kinds = {r.kind for r in runs}
+    assert {"int32", "binary", "lookup", "fp32"} <= kinds
+    assert any(r.impl.startswith("torch-fp32") for r in runs)  # intops peers
+    assert set(FAMILY_NAMES) == {"gemm", "gemv", "intops", "bitserial", "lut"}
+    files = write_report(runs, full, tmp_path)
+    parser = _Tags()
+    parser.feed(files["html"].read_text())
+    assert parser.tags.count("tr") == len(runs) + 1
+    assert '"unit"' in files["json"].read_text()
