@@ -40,8 +40,16 @@ from lowbit.roofline.model import (
 
 # float operations per element of torch's fp32 leaf modules (rough: exp / erf as ~10-15 flops)
 FLOAT_OPS = {"LayerNorm": 7, "GELU": 19, "Softmax": 14, "Embedding": 1, "Dropout": 1}
-KERNELS = ("gemm", "gemm_batched", "ibert_softmax", "ibert_gelu", "ibert_layernorm", "requantize",
-           "minmax_f32", "quantize_u8", "lowbit_gemv", "codebook_gemv", "bitserial_gemm")  # fmt: skip
+KERNELS = ("gemm", "gemm_batched", "attention_qk", "attention_pv", "attention_ibert", "ibert_softmax",
+           "ibert_gelu", "ibert_gelu_requant", "ibert_layernorm", "requantize", "residual_add", "shiftmax",
+           "shiftgelu", "lut_softmax", "pwl_gelu", "minmax_f32", "quantize_u8", "lowbit_gemv",
+           "codebook_gemv", "bitserial_gemm")  # fmt: skip
+# elementwise kernels: (op of INT_OPS_PER_ELEMENT, passes over a row); residual: shift, add, clamp (2), narrow
+ELEMENTWISE = {"ibert_softmax": ("softmax", 3), "shiftmax": ("softmax", 3), "lut_softmax": ("softmax", 3),
+               "ibert_gelu": ("gelu", 1), "shiftgelu": ("gelu", 1), "pwl_gelu": ("gelu", 1),
+               "ibert_gelu_requant": ("gelu", 1), "ibert_layernorm": ("layernorm", 3),
+               "requantize": ("requantize", 1), "residual_add": ("residual", 1)}  # fmt: skip
+RESIDUAL_OPS = 5
 FLOAT_LEAVES = (nn.LayerNorm, nn.GELU, nn.Softmax, nn.Embedding)
 
 
@@ -84,15 +92,28 @@ def kernel_cost(name: str, args: tuple, limits: Limits) -> tuple[str, Cost | Non
         g, m, k = a.shape
         n = b.shape[1]
         return f"{g}x({m}x{k}x{n})", batched_gemm_cost(g, m, k, n, limits, out_bytes=out.itemsize)
+    if name in ("attention_qk", "attention_pv", "attention_ibert"):
+        qkv = args[1] if name == "attention_pv" else args[0]
+        heads = int(args[2] if name == "attention_pv" else args[1])
+        b, t, h3 = qkv.shape
+        g, d = b * heads, h3 // 3 // heads
+        if name == "attention_qk":
+            return f"{g}x({t}x{d}x{t})", batched_gemm_cost(g, t, d, t, limits)
+        if name == "attention_pv":
+            return f"{g}x({t}x{t}x{d})", batched_gemm_cost(g, t, t, d, limits, out_bytes=1)
+        # both products; the scores and probabilities stay in per-thread buffers
+        return f"{g}x({t}x{d}x{t})x2", batched_gemm_cost(2 * g, t, d, t, limits, out_bytes=1)
     x = arr[0]
     out = next((o for o in reversed(arr) if o is not x and o.size == x.size), None)
     shape = "x".join(map(str, x.shape))
     ob = out.itemsize if out is not None else 0
-    if name in ("ibert_softmax", "ibert_gelu", "ibert_layernorm", "requantize"):
-        op = name.removeprefix("ibert_")
-        passes = 3 if op in ("softmax", "layernorm") else 1
-        return shape, elementwise_cost(name, int(x.size), x.itemsize, ob, INT_OPS_PER_ELEMENT[op], limits,
-                                       "int32", passes)  # fmt: skip
+    if name in ELEMENTWISE:
+        op, passes = ELEMENTWISE[name]
+        ops = (
+            RESIDUAL_OPS if op == "residual" else INT_OPS_PER_ELEMENT[op] + (name == "ibert_gelu_requant") * 7
+        )
+        in_bytes = x.itemsize + (2 if op == "residual" else 0)  # the residual reads int8 x and int16 y
+        return shape, elementwise_cost(name, int(x.size), in_bytes, ob, ops, limits, "int32", passes)
     if name == "minmax_f32":  # a min and a max per element, nothing written
         return shape, elementwise_cost(name, int(x.size), 4, 0, 2, limits, "fp32")
     if name == "quantize_u8":  # multiply, round, add zero point, clamp
@@ -116,11 +137,17 @@ def _category(op: str, module: nn.Module | None) -> str:
 
     if op == "gemm":
         return "linear GEMM"
-    if op == "gemm_batched":
+    if op in ("gemm_batched", "attention_qk", "attention_pv"):
         return "attention GEMM"
-    if op in ("ibert_softmax", "Softmax"):
+    if op == "attention_ibert":
+        return "attention (fused)"
+    if op in ("ibert_softmax", "shiftmax", "lut_softmax", "Softmax"):
         return "softmax"
-    if op in ("ibert_gelu", "GELU") or (op == "requantize" and isinstance(module, IntGelu)):
+    if op == "residual_add":
+        return "residual"
+    if op in ("ibert_gelu", "ibert_gelu_requant", "shiftgelu", "pwl_gelu", "GELU") or (
+        op == "requantize" and isinstance(module, IntGelu)
+    ):
         return "GELU"
     if op in ("ibert_layernorm", "LayerNorm"):
         return "LayerNorm"

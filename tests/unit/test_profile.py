@@ -9,7 +9,7 @@ from lowbit.cli import main
 from lowbit.nn.int_linear import IntLinear
 from lowbit.nn.int_nonlinear import IntGelu, IntLayerNorm
 from lowbit.roofline import Limits, gemm_cost
-from lowbit.roofline.model import INT_OPS_PER_ELEMENT, batched_gemm_cost, elementwise_cost
+from lowbit.roofline.model import INT_OPS_PER_ELEMENT, batched_gemm_cost
 from lowbit.roofline.profile import _inputs, by_kind, by_layer, load_model, profile
 
 LIMITS = Limits(
@@ -39,13 +39,13 @@ def test_every_kernel_module_appears(integer_rows):
         if isinstance(m, IntLayerNorm):
             assert (path, "ibert_layernorm") in by, path
         if isinstance(m, IntGelu):
-            assert (path, "ibert_gelu") in by and (path, "requantize") in by, path
+            assert (path, "ibert_gelu_requant") in by, path
     for i in range(qmodel.module.cfg.num_hidden_layers):
         att = [r for r in rows if r["module"] == f"layers.{i}.attention"]
-        assert {r["op"] for r in att} >= {"gemm_batched", "ibert_softmax"}
-        assert sum(r["calls"] for r in att if r["op"] == "gemm_batched") == 2  # q k^T and p v
+        assert [(r["op"], r["calls"]) for r in att if r["op"] != "glue"] == [("attention_ibert", 1)]
+        assert (f"layers.{i}", "residual_add") in by
     kinds = {r["kind"] for r in rows}
-    assert {"linear GEMM", "attention GEMM", "softmax", "GELU", "LayerNorm", "glue", "total"} <= kinds
+    assert {"linear GEMM", "attention (fused)", "residual", "GELU", "LayerNorm", "glue", "total"} <= kinds
     for r in rows[:-1]:
         assert r["ms"] >= 0 and r["why"]
         if r["kind"] != "glue":
@@ -69,16 +69,15 @@ def test_ops_and_bytes_come_from_the_roofline_model(integer_rows):
     assert row["bytes"] == gemm_cost(T, h, f, LIMITS).bytes
     qkv = next(r for r in rows if r["module"] == "layers.0.attention.qkv")
     assert qkv["ops"] == 2 * T * h * 3 * h
-    att = [r for r in rows if r["module"] == "layers.0.attention"]
-    scores = next(r for r in att if r["shape"] == f"{heads}x({T}x{d}x{T})")
-    assert scores["ops"] == heads * 2 * T * d * T
-    assert scores["bytes"] == batched_gemm_cost(heads, T, d, T, LIMITS).bytes  # int32 scores out
-    sm = next(r for r in rows if r["module"] == "layers.0.attention" and r["op"] == "ibert_softmax")
-    assert sm["ops"] == heads * T * T * INT_OPS_PER_ELEMENT["softmax"]
-    assert sm["bytes"] == elementwise_cost("s", heads * T * T, 4, 1, 24, LIMITS, passes=3).bytes
-    gelu = next(r for r in rows if r["module"] == "layers.0.gelu" and r["op"] == "ibert_gelu")
-    assert gelu["ops"] == T * f * INT_OPS_PER_ELEMENT["gelu"]
-    assert gelu["bytes"]["L1"] == T * f * (2 + 4)  # int16 in, int32 out
+    att = next(r for r in rows if r["module"] == "layers.0.attention" and r["op"] == "attention_ibert")
+    assert att["shape"] == f"{heads}x({T}x{d}x{T})x2"
+    assert att["ops"] == 2 * heads * 2 * T * d * T  # q k^T and p v
+    assert att["bytes"] == batched_gemm_cost(2 * heads, T, d, T, LIMITS, out_bytes=1).bytes
+    gelu = next(r for r in rows if r["module"] == "layers.0.gelu" and r["op"] == "ibert_gelu_requant")
+    assert gelu["ops"] == T * f * (INT_OPS_PER_ELEMENT["gelu"] + INT_OPS_PER_ELEMENT["requantize"])
+    assert gelu["bytes"]["L1"] == T * f * (2 + 1)  # int16 in, uint8 out
+    res = next(r for r in rows if r["module"] == "layers.0" and r["op"] == "residual_add")
+    assert res["calls"] == 2 and res["ops"] == 2 * T * h * 5  # after attention and after the FFN
     ln = next(r for r in rows if r["module"] == "layers.0.output_norm" and r["op"] == "ibert_layernorm")
     assert ln["ops"] == T * h * INT_OPS_PER_ELEMENT["layernorm"] and ln["kind"] == "LayerNorm"
     assert ln["bytes"]["L1"] == T * h * (3 * 2 + 1)
