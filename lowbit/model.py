@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,15 @@ def quantize_model(
         if calibration_data is None:
             raise LowbitError(f"calibration_data: expected sample inputs for the static recipe {r.name!r}")
         return QuantizedModel(_integer_model(model.eval(), r, calibration_data), r)
+    float_left = [
+        f"{n} ({type(m).__name__})"
+        for n, m in model.named_modules()
+        if not list(m.children()) and any(True for _ in m.parameters(recurse=False))
+        and not isinstance(m, (nn.Linear, nn.LayerNorm, nn.Embedding))
+    ]  # fmt: skip
+    if float_left:  # the dynamic recipe allows float layers: say which ones stay float
+        warnings.warn(f"recipe {r.name!r} quantizes nn.Linear only; left in float: {', '.join(float_left)}",
+                      stacklevel=2)  # fmt: skip
     return QuantizedModel(_convert(copy.deepcopy(model).eval(), r), r)
 
 

@@ -62,3 +62,10 @@ def test_corrupt_and_mismatched_files(tmp_path):
     )
     with pytest.raises(LowbitError, match="file version"):
         lowbit.load(tmp_path / "nometa.safetensors")
+
+
+def test_dynamic_recipe_says_which_layers_stay_float():
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.Linear(4, 4))
+    with pytest.warns(UserWarning, match=r"left in float: 0 \(Conv2d\)"):
+        q = lowbit.quantize(model, "dynamic-int8")
+    assert type(q.module[2]).__name__ == "DynamicInt8Linear"
