@@ -54,7 +54,7 @@ double compute_seconds(const std::string& which, int64_t iters, int threads) {
   const Loop loop = compute_loop(which);
   nb::gil_scoped_release release;
   const auto t0 = std::chrono::steady_clock::now();
-  parallel_for(threads, [&](int) { loop(iters); });
+  parallel_for(threads, [&](int) { loop(iters); }, true);
   return seconds_since(t0);
 }
 
@@ -78,9 +78,9 @@ double read_seconds(int64_t bytes, int64_t passes, int threads) {
     sink[size_t(t)] += wide ? probe::read_avx512(bufs[size_t(t)].get(), bytes, p)
                             : probe::read_avx2(bufs[size_t(t)].get(), bytes, p);
   };
-  parallel_for(threads, [&](int t) { run(t, 1); });  // warm the caches this working set fits
+  parallel_for(threads, [&](int t) { run(t, 1); }, true);  // warm the caches this working set fits
   const auto t0 = std::chrono::steady_clock::now();
-  parallel_for(threads, [&](int t) { run(t, passes); });
+  parallel_for(threads, [&](int t) { run(t, passes); }, true);
   return seconds_since(t0);
 #else
   (void)bytes, (void)passes, (void)threads;
