@@ -16,6 +16,7 @@
 #include "intops_one.h"
 #include "requant.h"
 #include "rounding.h"
+#include "threads.h"
 
 namespace nb = nanobind;
 using namespace lowbit;
@@ -250,7 +251,7 @@ void ibert_gelu_py(const In& q, int64_t clip, int32_t m0, int32_t shift, int32_t
 }
 
 void ibert_layernorm_py(const In& q, int64_t eps, const In& m0, const In& shift, const In& beta, const Out& out,
-                        const std::string& isa) {
+                        const std::string& isa, int threads) {
   bool is16;
   const void* qp = checked_codes(q, is16);
   const int64_t n = int64_t(q.shape(q.ndim() - 1)), rows = int64_t(q.size()) / n;
@@ -273,10 +274,13 @@ void ibert_layernorm_py(const In& q, int64_t eps, const In& m0, const In& shift,
     if (bp[c] < -(int64_t(1) << 61) || bp[c] > (int64_t(1) << 61)) throw Error("beta: expected |beta| <= 2^61");
   }
   const LayerNormParams p{eps, mp, sp, bp};
+  require(threads >= 1, "threads: expected a positive int");
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   nb::gil_scoped_release release;
-  if (is16) ibert_layernorm(which, static_cast<const int16_t*>(qp), rows, n, p, o);
-  else ibert_layernorm(which, static_cast<const int32_t*>(qp), rows, n, p, o);
+  for_row_blocks(rows, threads, [&](int64_t r0, int64_t r1) {  // rows are independent
+    if (is16) ibert_layernorm(which, static_cast<const int16_t*>(qp) + r0 * n, r1 - r0, n, p, o + r0 * n);
+    else ibert_layernorm(which, static_cast<const int32_t*>(qp) + r0 * n, r1 - r0, n, p, o + r0 * n);
+  });
 }
 
 BitPlanes checked_planes(const In& arr, const char* name, int64_t k) {
@@ -397,7 +401,7 @@ NB_MODULE(_C, m) {
   m.def("ibert_gelu", &ibert_gelu_py, nb::arg("q"), nb::arg("clip"), nb::arg("m0"), nb::arg("shift"), nb::arg("qc"),
         nb::arg("out"), nb::arg("isa") = "auto", "I-BERT integer GELU; see lowbit/ops/intops_kernels.py.");
   m.def("ibert_layernorm", &ibert_layernorm_py, nb::arg("q"), nb::arg("eps"), nb::arg("m0"), nb::arg("shift"),
-        nb::arg("beta"), nb::arg("out"), nb::arg("isa") = "auto",
+        nb::arg("beta"), nb::arg("out"), nb::arg("isa") = "auto", nb::arg("threads") = 1,
         "I-BERT integer LayerNorm along the last axis; see lowbit/ops/intops_kernels.py.");
 #if defined(__x86_64__)
   m.def(

@@ -14,12 +14,14 @@
 #include "requant.h"
 #include "residual.h"
 #include "rounding.h"
+#include "threads.h"
 
 namespace lowbit {
 
 namespace {
 
-void residual_add_py(const In& x, const In& shift, const In& y, const Out& out, const std::string& isa) {
+void residual_add_py(const In& x, const In& shift, const In& y, const Out& out, const std::string& isa,
+                     int threads) {
   const int8_t* xp = checked<int8_t>(x, "x", 1, 8);
   const int16_t* yp = checked<int16_t>(y, "y", 1, 8);
   int16_t* op = checked<int16_t>(out, "out", 1, 8);
@@ -32,15 +34,19 @@ void residual_add_py(const In& x, const In& shift, const In& y, const Out& out, 
   for (int64_t c = 0; c < C; ++c)
     if (sp[c] < 0 || sp[c] > kMaxResidualShift) throw Error("shift: expected values in [0, 23]");
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
+  require(threads >= 1, "threads: expected a positive int");
   nb::gil_scoped_release release;
-  residual_add(which, xp, sp, yp, int64_t(x.size()) / C, C, op);
+  for_row_blocks(int64_t(x.size()) / C, threads, [&](int64_t r0, int64_t r1) {
+    residual_add(which, xp + r0 * C, sp, yp + r0 * C, r1 - r0, C, op + r0 * C);
+  });
 }
 
 // I-BERT GELU of int16 codes [rows, C] requantized per channel to uint8 (one zero point), one row at a
 // time through an L1-sized int32 buffer: the same integers as ibert_gelu then requantize, without the
 // full int32 intermediate in memory.
 void ibert_gelu_requant_py(const In& q, int64_t clip, int32_t m0, int32_t shift, int32_t qc, const In& rq_m0,
-                           const In& rq_shift, int32_t zero_point, const Out& out, const std::string& isa) {
+                           const In& rq_shift, int32_t zero_point, const Out& out, const std::string& isa,
+                           int threads) {
   const int16_t* qp = checked<int16_t>(q, "q", 1, 8);
   uint8_t* op = checked<uint8_t>(out, "out", 1, 8);
   const int32_t* rm = checked<int32_t>(rq_m0, "rq_m0", 1, 1);
@@ -60,13 +66,16 @@ void ibert_gelu_requant_py(const In& q, int64_t clip, int32_t m0, int32_t shift,
     if (rm[c] < 0 || rs[c] < 0 || rs[c] > kMaxShift) throw Error("rq_m0, rq_shift: expected m0 >= 0, shift in [0, 62]");
   require(zero_point >= 0 && zero_point <= 255, "zero_point: expected 0..255");
   const RequantParams rp{rm, rs, true, zero_point, 0, 255};
+  require(threads >= 1, "threads: expected a positive int");
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   nb::gil_scoped_release release;
-  std::vector<int32_t> row(static_cast<size_t>(C));
-  for (int64_t r = 0, rows = int64_t(q.size()) / C; r < rows; ++r) {
-    ibert_gelu(which, qp + r * C, C, p, row.data());
-    requantize(which, row.data(), 1, C, rp, OutType::u8, op + r * C);
-  }
+  for_row_blocks(int64_t(q.size()) / C, threads, [&](int64_t r0, int64_t r1) {
+    std::vector<int32_t> row(static_cast<size_t>(C));
+    for (int64_t r = r0; r < r1; ++r) {
+      ibert_gelu(which, qp + r * C, C, p, row.data());
+      requantize(which, row.data(), 1, C, rp, OutType::u8, op + r * C);
+    }
+  });
 }
 
 }  // namespace
@@ -74,10 +83,10 @@ void ibert_gelu_requant_py(const In& q, int64_t clip, int32_t m0, int32_t shift,
 void bind_model(nb::module_& m) {
   m.def("ibert_gelu_requant", &ibert_gelu_requant_py, nb::arg("q"), nb::arg("clip"), nb::arg("m0"),
         nb::arg("shift"), nb::arg("qc"), nb::arg("rq_m0"), nb::arg("rq_shift"), nb::arg("zero_point"),
-        nb::arg("out"), nb::arg("isa") = "auto",
+        nb::arg("out"), nb::arg("isa") = "auto", nb::arg("threads") = 1,
         "requantize(ibert_gelu(q)) to uint8 per channel, row by row; see lowbit/nn/int_nonlinear.py.");
   m.def("residual_add", &residual_add_py, nb::arg("x"), nb::arg("shift"), nb::arg("y"), nb::arg("out"),
-        nb::arg("isa") = "auto", "out = clamp((x << shift[c]) + y, -32767, 32767); see csrc/residual.h.");
+        nb::arg("isa") = "auto", nb::arg("threads") = 1, "out = clamp((x << shift[c]) + y, -32767, 32767); see csrc/residual.h.");
 }
 
 }  // namespace lowbit

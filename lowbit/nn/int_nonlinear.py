@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from lowbit.ops.fqvit import PTFParams
+from lowbit.ops.gemm import default_threads
 from lowbit.ops.ibert import layernorm_constants
 from lowbit.ops.intops_kernels import gelu_constants, softmax_constants
 from lowbit.ops.requant import quantize_multiplier, requantize
@@ -116,7 +117,8 @@ class IntGelu(nn.Module):
 
             out = np.empty(x.shape, dtype=np.uint8)
             clip, m0, shift, qc, _ = gelu_constants(self._in_scale)
-            _C.ibert_gelu_requant(x.numpy(), clip, m0, shift, qc, self._m0, self._shift, self._zp, out)
+            args = (clip, m0, shift, qc, self._m0, self._shift, self._zp)
+            _C.ibert_gelu_requant(x.numpy(), *args, out, "auto", default_threads())
             return torch.from_numpy(out)
         g, _ = self.method.gelu(x.numpy(), self._in_scale)
         out = requantize(g.reshape(-1, self.features), self._m0, self._shift, self._zp,
@@ -187,7 +189,7 @@ class IntLayerNorm(nn.Module):
         if self._ptf:
             x = self._ptf_input(x)
         out = np.empty(x.shape, dtype=np.int8)
-        _C.ibert_layernorm(x.numpy(), *self._consts, out)
+        _C.ibert_layernorm(x.numpy(), *self._consts, out, "auto", default_threads())
         return torch.from_numpy(out)
 
 

@@ -78,12 +78,14 @@ def attention_pv_ref(p: np.ndarray, qkv: np.ndarray, heads: int, m0: int, shift:
     return ctx.transpose(0, 2, 1, 3).reshape(b, t, heads * d)
 
 
-def residual_add(x: np.ndarray, shift: np.ndarray, y: np.ndarray, isa: str = "auto") -> np.ndarray:
+def residual_add(
+    x: np.ndarray, shift: np.ndarray, y: np.ndarray, threads: int | None = None, isa: str = "auto"
+) -> np.ndarray:
     """clamp((x << shift[c]) + y, -32767, 32767) as int16: int8 x, int32 shift [C] in [0, 23], int16 y."""
     from lowbit import _C
 
     out = np.empty(np.shape(y), dtype=np.int16)
-    _C.residual_add(x, shift, y, out, isa)
+    _C.residual_add(x, shift, y, out, isa, default_threads() if threads is None else int(threads))
     return out
 
 

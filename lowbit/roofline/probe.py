@@ -127,9 +127,7 @@ def probe(quick: bool = False, refresh: bool = False) -> dict:
     from lowbit import _C
 
     cpu = cpu_model()
-    key = hashlib.sha256(
-        (cpu + " ".join(_C.cpu_features()) + f" v{PROBE_VERSION}").encode()
-    ).hexdigest()[:16]
+    key = hashlib.sha256((cpu + " ".join(_C.cpu_features()) + f" v{PROBE_VERSION}").encode()).hexdigest()[:16]
     path = _cache_path(key)
     if path.exists() and not refresh:
         try:

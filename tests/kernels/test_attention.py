@@ -81,7 +81,8 @@ def test_residual_add_bit_exact(rows, c, isa, extreme, seed):
         else rng.integers(-32768, 32768, (rows, c)).astype(np.int16)
     )
     shift = rng.integers(0, 24, c).astype(np.int32)
-    np.testing.assert_array_equal(residual_add(x, shift, y, isa=isa), residual_add_ref(x, shift, y))
+    for threads in (1, 3):
+        np.testing.assert_array_equal(residual_add(x, shift, y, threads, isa), residual_add_ref(x, shift, y))
 
 
 def test_residual_add_bad_input():
