@@ -13,6 +13,8 @@ void fma_avx512_loop(int64_t iters);
 void fma_avx2_loop(int64_t iters);
 // iters x 24 vpopcntq on zmm + 24 vpandq (AND+popcount: 512 binary multiply-adds per pair).
 void popcount_avx512_loop(int64_t iters);
+// The same plus a vpaddq of each count into an accumulator (24 AND+popcount+add triples).
+void popcount_acc_avx512_loop(int64_t iters);
 // iters x 24 vpshufb on zmm (64 table lookups each).
 void shuffle_avx512_loop(int64_t iters);
 // Reads `bytes` (a multiple of 256) from buf `passes` times with 512-bit (or 256-bit) loads.

@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "bitserial.h"
 #include "cpu.h"
 #include "gemm.h"
 #include "intops.h"
@@ -257,6 +258,53 @@ static void lowbit_gemv_variants() {
 #endif
 }
 
+// Bit-serial GEMM: every variant, both layouts, AND and XOR, p, q in 1..4 plus 8-bit activations, odd
+// shapes (tails of the 3 x 8 / 2 x 4 / 2 x 2 tiles, K not a multiple of 64 or 512, several K chunks),
+// against a plain int64 loop over the codes. Packing follows bitserial.h's layout formulas directly.
+static void bitserial_variants() {
+  std::mt19937 rng(6);
+  for (Isa isa : available_isas()) {
+    for (int trial = 0; trial < 48; ++trial) {
+      const BsLayout lay = trial % 2 ? BsLayout::planes_interleaved : BsLayout::planes_outer;
+      const bool bipolar = trial % 6 == 1;
+      const bool chunks = trial % 23 == 5;  // K past the L2 budget of the AVX-512 kernel: several K chunks
+      const int64_t p = bipolar ? 1 : 1 + int64_t(rng() % 4), q = bipolar ? 1 : (chunks || trial % 7 == 0 ? 8 : 1 + int64_t(rng() % 4));
+      const int64_t M = chunks ? 40 : 1 + rng() % (trial % 5 == 0 ? 40 : 9), N = 1 + rng() % 27;
+      const int64_t K = chunks ? 13000 + rng() % 2000 : trial % 11 == 3 ? 2048 + rng() % 3000 : 1 + rng() % 1100;
+      const int64_t blocks = (K + 511) / 512;
+      std::vector<uint8_t> ac(size_t(M * K)), wc(size_t(N * K));
+      for (auto& v : ac) v = uint8_t(trial % 9 == 4 ? (1u << q) - 1 : rng() % (1u << q));
+      for (auto& v : wc) v = uint8_t(trial % 9 == 4 ? (1u << p) - 1 : rng() % (1u << p));
+      std::vector<uint64_t> ad(size_t(q * M * blocks * 8), 0), wd(size_t(p * N * blocks * 8), 0);
+      const BitPlanes a = make_planes(ad.data(), q, M, blocks, lay), w = make_planes(wd.data(), p, N, blocks, lay);
+      auto put = [](std::vector<uint64_t>& d, const BitPlanes& pl, int64_t j, int64_t r, int64_t kk) {
+        d[size_t(plane_row(pl, j, r) - pl.data + (kk / 512) * pl.block + (kk % 512) / 64)] |= uint64_t(1) << (kk % 64);
+      };
+      for (int64_t r = 0; r < M; ++r)
+        for (int64_t kk = 0; kk < K; ++kk)
+          for (int64_t j = 0; j < q; ++j)
+            if ((ac[size_t(r * K + kk)] >> j) & 1) put(ad, a, j, r, kk);
+      for (int64_t r = 0; r < N; ++r)
+        for (int64_t kk = 0; kk < K; ++kk)
+          for (int64_t i = 0; i < p; ++i)
+            if ((wc[size_t(r * K + kk)] >> i) & 1) put(wd, w, i, r, kk);
+      std::vector<int32_t> out(size_t(M * N), -7);
+      bitserial_gemm(isa, a, w, bipolar, K, out.data());
+      bool ok = true;
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          int64_t ref = 0;
+          for (int64_t kk = 0; kk < K; ++kk) {
+            const int64_t x = ac[size_t(m * K + kk)], y = wc[size_t(n * K + kk)];
+            ref += bipolar ? (2 * x - 1) * (2 * y - 1) : x * y;
+          }
+          ok = ok && out[size_t(m * N + n)] == ref;
+        }
+      check(ok, "bitserial_gemm");
+    }
+  }
+}
+
 int main() {
   std::printf("variants:");
   for (Isa isa : available_isas()) std::printf(" %s", isa_name(isa));
@@ -266,6 +314,7 @@ int main() {
   gemm_variants();
   intops_variants();
   lowbit_gemv_variants();
+  bitserial_variants();
   std::printf("selftest: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
