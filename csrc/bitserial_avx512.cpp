@@ -6,7 +6,7 @@
 // rule over the shift s = i + j (highest first: acc = 2 acc, then add every pair with i + j = s), so one
 // set of accumulators serves all p x q pairs and the shifts cost (p + q - 2) vpsllq per accumulator per
 // tile. Each activation row's 8 accumulators are reduced once per tile (a transpose-and-add tree) into 8
-// int32 outputs. K is cut into chunks whose activation planes fit in L2; every weight chunk is read once.
+// int32 outputs. Tiles: weights outer, activations inner (the activation planes are re-read from L2).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -18,7 +18,10 @@ namespace lowbit {
 namespace {
 
 constexpr int R = 3, C = 8;
-constexpr int64_t kL2Budget = 512 * 1024;  // bytes of activation planes per K chunk
+// K chunks only when a chunk's activation planes would not even fit in about twice the L2: measured on
+// Zen 4, cutting K to keep them in L2 (or a weight tile in L1) was slower at every shape tried (the
+// prefetchers follow whole rows better than chunks of rows), so this is a guard for very large M x K.
+constexpr int64_t kActBudget = 2 * 1024 * 1024;
 
 template <bool kXor>
 inline __m512i op(__m512i x, __m512i y) {
@@ -170,11 +173,12 @@ void tile_asm(const BitPlanes& a, const BitPlanes& w, int64_t m, int64_t n, cons
 template <bool kXor>
 void run(const BitPlanes& a, const BitPlanes& w, int64_t k, int32_t* out) {
   const int64_t M = a.rows, N = w.rows, blocks = a.blocks;
-  const int64_t kc = std::max<int64_t>(1, kL2Budget / (M * a.bits * 64));
+  const int64_t most = std::max<int64_t>(1, kActBudget / (M * a.bits * 64));  // equal K chunks
+  const int64_t chunks = (blocks + most - 1) / most, kc = (blocks + chunks - 1) / chunks;
   for (int64_t b0 = 0; b0 < blocks; b0 += kc) {
     const Chunk ch{b0, std::min(kc, blocks - b0), b0 == 0, b0 + kc >= blocks};
-    // n outer, m inner: a weight tile (8 rows, this chunk) stays in L1 while the chunk's activation
-    // rows (L2) pass by.
+    // n outer, m inner: a weight tile (8 rows, this chunk) stays in L1 while the activation rows (L2)
+    // pass by, so every weight line is read from memory once.
     for (int64_t n = 0; n < N; n += C)
       for (int64_t m = 0; m < M; m += R) {
         if (n + C <= N) tile_asm<kXor>(a, w, m, n, ch, k, out);

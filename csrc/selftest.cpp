@@ -266,11 +266,12 @@ static void bitserial_variants() {
   for (Isa isa : available_isas()) {
     for (int trial = 0; trial < 48; ++trial) {
       const BsLayout lay = trial % 2 ? BsLayout::planes_interleaved : BsLayout::planes_outer;
-      const bool bipolar = trial % 6 == 1;
-      const bool chunks = trial % 23 == 5;  // K past the L2 budget of the AVX-512 kernel: several K chunks
+      const bool bipolar = trial % 6 == 1 || trial == 28;
+      const bool chunks = trial % 23 == 5;  // activation planes past the AVX-512 kernel's 2 MiB: K chunks
       const int64_t p = bipolar ? 1 : 1 + int64_t(rng() % 4), q = bipolar ? 1 : (chunks || trial % 7 == 0 ? 8 : 1 + int64_t(rng() % 4));
-      const int64_t M = chunks ? 40 : 1 + rng() % (trial % 5 == 0 ? 40 : 9), N = 1 + rng() % 27;
-      const int64_t K = chunks ? 13000 + rng() % 2000 : trial % 11 == 3 ? 2048 + rng() % 3000 : 1 + rng() % 1100;
+      const int64_t M = chunks ? (bipolar ? 1100 : 150) : 1 + rng() % (trial % 5 == 0 ? 40 : 9);
+      const int64_t N = chunks ? 1 + rng() % 11 : 1 + rng() % 27;
+      const int64_t K = chunks ? (bipolar ? 31000 : 14000) + rng() % 2000 : trial % 11 == 3 ? 2048 + rng() % 3000 : 1 + rng() % 1100;
       const int64_t blocks = (K + 511) / 512;
       std::vector<uint8_t> ac(size_t(M * K)), wc(size_t(N * K));
       for (auto& v : ac) v = uint8_t(trial % 9 == 4 ? (1u << q) - 1 : rng() % (1u << q));
