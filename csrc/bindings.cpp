@@ -280,40 +280,43 @@ void ibert_layernorm_py(const In& q, int64_t eps, const In& m0, const In& shift,
 BsLayout parse_layout(const std::string& layout) {
   if (layout == "planes-outer") return BsLayout::planes_outer;
   if (layout == "planes-interleaved") return BsLayout::planes_interleaved;
-  throw Error("layout: expected 'planes-outer' or 'planes-interleaved', got '" + layout + "'");
+  if (layout == "rows-interleaved") return BsLayout::rows_interleaved;
+  throw Error("layout: expected 'planes-outer', 'planes-interleaved' or 'rows-interleaved', got '" + layout + "'");
 }
 
-// planes-outer arrays are uint64 [bits, rows, blocks * 8], planes-interleaved ones [rows, blocks, bits, 8]:
-// the number of dimensions tells them apart, so planes packed for the other layout are refused.
-BitPlanes checked_planes(const In& arr, const char* name, int64_t k, BsLayout layout) {
+// planes-outer arrays are uint64 [bits, rows, blocks * 8], planes-interleaved ones [rows, blocks, bits, 8],
+// rows-interleaved ones [ceil(rows / 8), bits, ceil(K / 64), 8]: the number of dimensions and the shape
+// (for K and `rows`, the rows of the output) tell them apart, so planes packed for another layout are
+// refused.
+BitPlanes checked_planes(const In& arr, const char* name, int64_t k, int64_t rows, BsLayout layout) {
   const std::string n(name);
-  const bool outer = layout == BsLayout::planes_outer;
+  const bool outer = layout == BsLayout::planes_outer, by_rows = layout == BsLayout::rows_interleaved;
   const size_t nd = outer ? 3 : 4;
+  const char* form = outer ? "planes-outer [bits, rows, words]"
+                     : by_rows ? "rows-interleaved [ceil(rows / 8), bits, ceil(K / 64), 8]"
+                               : "planes-interleaved [rows, blocks, bits, 8]";
   if (arr.ndim() != nd)
-    throw Error(n + ": expected " + (outer ? "planes-outer [bits, rows, words]" : "planes-interleaved [rows, blocks, bits, 8]") +
-                " (" + std::to_string(nd) + " dimensions), got " + std::to_string(arr.ndim()) +
-                " dimensions: planes packed for the other layout?");
+    throw Error(n + ": expected " + form + " (" + std::to_string(nd) + " dimensions), got " +
+                std::to_string(arr.ndim()) + " dimensions: planes packed for another layout?");
   const uint64_t* p = checked<uint64_t>(arr, name, nd, nd);
-  const int64_t bits = int64_t(outer ? arr.shape(0) : arr.shape(2)), rows = int64_t(arr.shape(outer ? 1 : 0));
-  const int64_t blocks = (k + 511) / 512;
-  require(bits >= 1 && bits <= 8, n + ": expected 1..8 bit-planes");
-  require(rows >= 1, n + ": expected at least one row");
-  if (outer)
-    require(int64_t(arr.shape(2)) == blocks * 8,
-            n + ": expected ceil(K / 512) * 8 words per row (the packer's layout) for K = " + std::to_string(k));
-  else
-    require(int64_t(arr.shape(1)) == blocks && arr.shape(3) == 8,
-            n + ": expected [rows, ceil(K / 512), bits, 8] (the packer's layout) for K = " + std::to_string(k));
-  const BitPlanes b = make_planes(p, bits, rows, blocks, layout);
+  const int64_t bits = int64_t(outer ? arr.shape(0) : by_rows ? arr.shape(1) : arr.shape(2));
+  const int64_t blocks = (k + 511) / 512, words = (k + 63) / 64;
+  bool shape_ok;
+  if (outer) shape_ok = int64_t(arr.shape(1)) == rows && int64_t(arr.shape(2)) == blocks * 8;
+  else if (by_rows) shape_ok = int64_t(arr.shape(0)) == (rows + 7) / 8 && int64_t(arr.shape(2)) == words && arr.shape(3) == 8;
+  else shape_ok = int64_t(arr.shape(0)) == rows && int64_t(arr.shape(1)) == blocks && arr.shape(3) == 8;
+  require(shape_ok, n + ": expected " + form + " with " + std::to_string(rows) + " rows and K = " + std::to_string(k) +
+                        " (the packer's layout), got another shape: planes packed for another layout or shape?");
+  require(bits >= 1 && bits <= 8, n + ": expected 1..8 bit-planes, got " + std::to_string(bits) +
+                                       ": planes packed for another layout?");
+  const BitPlanes b = make_planes(p, bits, rows, by_rows ? words : blocks, layout);
   // the XOR form and the shifts rely on zero padding: check the words past K (a few per row)
   const int64_t full = k / 64, rem = k % 64;
   for (int64_t j = 0; j < bits; ++j)
     for (int64_t r = 0; r < rows; ++r) {
-      const uint64_t* row = plane_row(b, j, r);
-      auto word = [&](int64_t t) { return row[(t / 8) * b.block + t % 8]; };
-      if (rem && (word(full) >> rem) != 0) throw Error(n + ": expected zero padding bits past K");
-      for (int64_t t = full + (rem ? 1 : 0); t < blocks * 8; ++t)
-        if (word(t)) throw Error(n + ": expected zero padding words past K");
+      if (rem && (plane_word(b, j, r, full) >> rem) != 0) throw Error(n + ": expected zero padding bits past K");
+      for (int64_t t = full + (rem ? 1 : 0); t < b.words; ++t)
+        if (plane_word(b, j, r, t)) throw Error(n + ": expected zero padding words past K");
     }
   return b;
 }
@@ -322,12 +325,13 @@ void bitserial_py(const In& a, const In& w, int64_t k, bool bipolar, const Out& 
                   const std::string& layout) {
   require(k >= 1, "k: expected K >= 1");
   const BsLayout lay = parse_layout(layout);
-  const BitPlanes pa = checked_planes(a, "a", k, lay), pw = checked_planes(w, "w", k, lay);
+  int32_t* o = checked<int32_t>(out, "out", 2, 2);
+  const int64_t M = int64_t(out.shape(0)), N = int64_t(out.shape(1));
+  require(M >= 1 && N >= 1, "out: expected shape [M, N] with M, N >= 1");
+  const BitPlanes pa = checked_planes(a, "a", k, M, lay), pw = checked_planes(w, "w", k, N, lay);
   require(!bipolar || (pa.bits == 1 && pw.bits == 1), "bipolar: expected 1-bit a and w (+-1 values)");
   const double worst = double(k) * double((1 << pa.bits) - 1) * double((1 << pw.bits) - 1);
   require(worst < 2147483647.0, "k: expected K * (2^p - 1) * (2^q - 1) < 2^31 (int32 output)");
-  int32_t* o = checked<int32_t>(out, "out", 2, 2);
-  require(int64_t(out.shape(0)) == pa.rows && int64_t(out.shape(1)) == pw.rows, "out: expected shape [M, N]");
   Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   bool popcnt = false;
   for (const auto& f : cpu_features()) popcnt = popcnt || f == "avx512vpopcntdq";
@@ -408,7 +412,8 @@ NB_MODULE(_C, m) {
         nb::arg("isa") = "auto", "out = clamp(rint(x / scale) + zero_point, 0, 255); see csrc/quant_act.h.");
   m.def("bitserial_gemm", &bitserial_py, nb::arg("a"), nb::arg("w"), nb::arg("k"), nb::arg("bipolar"),
         nb::arg("out"), nb::arg("isa") = "auto", nb::arg("layout") = "planes-outer",
-        "Bit-serial GEMM on bit-planes in either layout (planes-outer, planes-interleaved); see csrc/bitserial.h.");
+        "Bit-serial GEMM on bit-planes in one layout (planes-outer, planes-interleaved, rows-interleaved); see\n"
+        "csrc/bitserial.h. M and N are out's shape.");
   m.def("ibert_softmax", &ibert_softmax_py, nb::arg("q"), nb::arg("dclip"), nb::arg("m0"), nb::arg("shift"),
         nb::arg("qb"), nb::arg("qc"), nb::arg("out"), nb::arg("isa") = "auto",
         "I-BERT integer softmax along the last axis; see lowbit/ops/intops_kernels.py.");

@@ -8,14 +8,11 @@ void bitserial_gemm_scalar(const BitPlanes& a, const BitPlanes& w, bool bipolar,
       int64_t acc = 0;
       for (int64_t i = 0; i < w.bits; ++i)
         for (int64_t j = 0; j < a.bits; ++j) {
-          const uint64_t* wr = plane_row(w, i, n);
-          const uint64_t* ar = plane_row(a, j, m);
           int64_t c = 0;
-          for (int64_t b = 0; b < a.blocks; ++b)
-            for (int64_t t = 0; t < 8; ++t) {
-              const uint64_t x = ar[b * a.block + t], y = wr[b * w.block + t];
-              c += __builtin_popcountll(bipolar ? (x ^ y) : (x & y));
-            }
+          for (int64_t t = 0; t < a.words; ++t) {
+            const uint64_t x = plane_word(a, j, m, t), y = plane_word(w, i, n, t);
+            c += __builtin_popcountll(bipolar ? (x ^ y) : (x & y));
+          }
           acc += c << (i + j);
         }
       out[m * w.rows + n] = int32_t(bipolar ? k - 2 * acc : acc);
@@ -23,6 +20,12 @@ void bitserial_gemm_scalar(const BitPlanes& a, const BitPlanes& w, bool bipolar,
 }
 
 void bitserial_gemm(Isa isa, const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out) {
+  if (a.layout == BsLayout::rows_interleaved) {  // its own AVX-512 kernel; scalar elsewhere
+#if defined(__x86_64__)
+    if (isa == Isa::avx512) return bitserial_rows_avx512(a, w, bipolar, k, out);
+#endif
+    return bitserial_gemm_scalar(a, w, bipolar, k, out);
+  }
 #if defined(__x86_64__)
   if (isa == Isa::avx512) return bitserial_gemm_avx512(a, w, bipolar, k, out);
   if (isa == Isa::avx2) return bitserial_gemm_avx2(a, w, bipolar, k, out);

@@ -1,13 +1,16 @@
 """Bit-serial GEMM (QNN, TVM bitserial, ABQ-LLM): integer codes as bit-planes, products by AND/XNOR and
 popcount.
 
-Bit-planes are uint64 words packed along K LSB-first in 512-bit K blocks (8 words; zero padding), in one
-of two layouts (``LAYOUTS``):
+Bit-planes are uint64 words packed along K LSB-first (zero padding), in one of three layouts
+(``LAYOUTS``):
 
-- ``"planes-outer"``: uint64 [bits, rows, blocks * 8]: plane j is a matrix of its own, so a row's plane is
-  one contiguous run over all of K;
+- ``"planes-outer"``: uint64 [bits, rows, blocks * 8] (blocks = ceil(K / 512)): plane j is a matrix of its
+  own, so a row's plane is one contiguous run over all of K;
 - ``"planes-interleaved"``: uint64 [rows, blocks, bits, 8]: per 512-bit K block, all planes of a row sit
-  in adjacent cache lines, so one K block of every plane is one contiguous run.
+  in adjacent cache lines, so one K block of every plane is one contiguous run;
+- ``"rows-interleaved"``: uint64 [ceil(rows / 8), bits, ceil(K / 64), 8]: word t of 8 consecutive rows side
+  by side (rows padded with zero rows), so one 512-bit load holds 8 rows and the kernel's accumulator
+  lanes are 8 outputs (no horizontal sums). ``Planes.rows`` keeps the real row count.
 
 ``pack_planes(codes, bits, layout)``: unsigned codes [rows, K] (a format's codes minus its qmin) ->
 ``Planes``, built from ``lowbit.formats.packing.pack_bitplanes``'s uint8 bit-planes;
@@ -26,21 +29,25 @@ import numpy as np
 from lowbit.errors import LowbitError, expect
 from lowbit.formats.packing import pack_bitplanes
 
-LAYOUTS = ("planes-outer", "planes-interleaved")
+LAYOUTS = ("planes-outer", "planes-interleaved", "rows-interleaved")
 
 
 @dataclass(frozen=True)
 class Planes:
-    data: np.ndarray  # uint64 [bits, rows, words] (planes-outer) or [rows, blocks, bits, 8] (interleaved)
+    data: np.ndarray  # uint64, shaped as its layout says (module doc)
     k: int
     layout: str = "planes-outer"
+    n_rows: int | None = None  # rows-interleaved only: the real rows (the data holds a multiple of 8)
 
     @property
     def bits(self) -> int:
-        return int(self.data.shape[0] if self.layout == "planes-outer" else self.data.shape[2])
+        axis = {"planes-outer": 0, "planes-interleaved": 2, "rows-interleaved": 1}.get(self.layout, 0)
+        return int(self.data.shape[axis])
 
     @property
     def rows(self) -> int:
+        if self.layout == "rows-interleaved":
+            return int(self.n_rows if self.n_rows is not None else 8 * self.data.shape[0])
         return int(self.data.shape[1] if self.layout == "planes-outer" else self.data.shape[0])
 
 
@@ -65,6 +72,12 @@ def planes_from_bitplanes(bitplanes: np.ndarray, k: int, layout: str = "planes-o
     expect(1 <= bits <= 8 and rows >= 1, "bitplanes", "1..8 planes of at least one row", bitplanes.shape)
     if k % 8 and np.any(bitplanes[:, :, -1] >> np.uint8(k % 8)):
         raise LowbitError("bitplanes: expected zero padding bits past K")
+    if layout == "rows-interleaved":
+        groups, words = -(-rows // 8), -(-k // 64)
+        padded = np.zeros((bits, groups * 8, words * 8), dtype=np.uint8)
+        padded[:, :rows, :nbytes] = bitplanes
+        w64 = padded.view("<u8").reshape(bits, groups, 8, words).transpose(1, 0, 3, 2)
+        return Planes(np.ascontiguousarray(w64).astype(np.uint64, copy=False), int(k), layout, int(rows))
     blocks = -(-k // 512)
     padded = np.zeros((bits, rows, blocks * 64), dtype=np.uint8)
     padded[:, :, :nbytes] = bitplanes
@@ -91,24 +104,32 @@ def pack_planes(codes: np.ndarray, bits: int, layout: str = "planes-outer") -> P
     return planes_from_bitplanes(pack_bitplanes(codes, int(bits)), k, layout)
 
 
+def to_bitplanes(planes: Planes) -> np.ndarray:
+    """The planes as ``pack_bitplanes`` lays them out: uint8 [bits, rows, ceil(K / 8)]."""
+    expect(isinstance(planes, Planes), "planes", "Planes from pack_planes()", type(planes).__name__)
+    _check_layout(planes.layout)
+    d = planes.data
+    if planes.layout == "planes-interleaved":  # [rows, blocks, bits, 8] -> [bits, rows, blocks * 8]
+        d = d.transpose(2, 0, 1, 3).reshape(planes.bits, planes.rows, -1)
+    elif planes.layout == "rows-interleaved":  # [groups, bits, words, 8] -> [bits, groups * 8, words]
+        d = d.transpose(1, 0, 3, 2).reshape(planes.bits, -1, d.shape[2])[:, : planes.rows]
+    return np.ascontiguousarray(d).view(np.uint8)[:, :, : (planes.k + 7) // 8]
+
+
 def to_layout(planes: Planes, layout: str) -> Planes:
     """The same bit-planes in another layout."""
     _check_layout(layout)
-    expect(isinstance(planes, Planes), "planes", "Planes from pack_planes()", type(planes).__name__)
     if planes.layout == layout:
         return planes
-    if layout == "planes-interleaved":  # [bits, rows, blocks*8] -> [rows, blocks, bits, 8]
-        d = planes.data.reshape(planes.bits, planes.rows, -1, 8).transpose(1, 2, 0, 3)
-    else:
-        d = planes.data.transpose(2, 0, 1, 3).reshape(planes.bits, planes.rows, -1)
-    return Planes(np.ascontiguousarray(d), planes.k, layout)
+    return planes_from_bitplanes(to_bitplanes(planes), planes.k, layout)
 
 
 def bitserial_gemm(
     a: Planes, w: Planes, bipolar: bool = False, isa: str = "auto", layout: str | None = None
 ) -> np.ndarray:
     """int32 [M, N] from activation planes a (M rows) and weight planes w (N rows), both in the same layout
-    (``layout``, if given, must be theirs)."""
+    (``layout``, if given, must be theirs). AVX2 and NEON run the planes layouts; rows-interleaved has an
+    AVX-512 kernel and runs the scalar one on other ISAs."""
     from lowbit import _C
 
     expect(isinstance(a, Planes) and isinstance(w, Planes), "a, w", "Planes from pack_planes()")

@@ -1,4 +1,4 @@
-"""Bit-serial GEMM kernels (scalar, AVX2, AVX-512 VPOPCNTDQ, NEON where built) in both layouts against the
+"""Bit-serial GEMM kernels (scalar, AVX2, AVX-512 VPOPCNTDQ, NEON where built) in every layout against the
 int64 oracle, bit-exactly."""
 
 import numpy as np
@@ -16,6 +16,7 @@ from lowbit.ops.bitserial import (
     bitserial_gemm_ref,
     pack_planes,
     planes_from_bitplanes,
+    to_bitplanes,
     to_layout,
 )
 
@@ -44,11 +45,15 @@ def test_bit_exact(m, n, k, p, q, bipolar, isa, layout, extreme, seed):
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_k_chunks(isa, layout):
-    """Activation planes past the AVX-512 kernel's 2 MiB: several K chunks, each adding into the output
-    (the XNOR form after the last chunk is covered by the C++ selftest, at M x K = 1100 x 31000)."""
-    p, q, bipolar = 2, 8, False
-    m, k, n = 300, 7000, 9
+@pytest.mark.parametrize("bipolar", [False, True])
+def test_k_chunks(isa, layout, bipolar):
+    """Several K chunks, each adding into the output and the XNOR form applied after the last: the planes
+    kernel cuts K past 2 MiB of activation planes (the XNOR case at that size is in the C++ selftest, M x K
+    = 1100 x 31000), the rows-interleaved one at 8 KiB of weight tile (K > 2688 for 1-bit weights)."""
+    if bipolar and layout != "rows-interleaved":
+        pytest.skip("covered by the C++ selftest")
+    p, q = (1, 1) if bipolar else (2, 8)
+    m, k, n = (20, 6000, 29) if bipolar else (300, 7000, 9)
     rng = np.random.default_rng(1)
     a, w = rng.integers(0, 1 << q, size=(m, k)), rng.integers(0, 1 << p, size=(n, k))
     got = bitserial_gemm(pack_planes(a, q, layout), pack_planes(w, p, layout), bipolar, isa=isa)
@@ -60,6 +65,16 @@ def test_planes_layout():
     assert planes.layout == "planes-outer" and planes.bits == 2 and planes.rows == 1
     assert planes.data.shape == (2, 1, 8) and planes.data.dtype == np.uint64
     assert planes.data[0, 0, 0] == 0b101 and planes.data[1, 0, 0] == 0b100 and planes.data[1, 0, 1] == 1
+
+
+def test_rows_interleaved_layout():
+    codes = np.zeros((10, 130), dtype=np.int64)
+    codes[9, 0], codes[2, 129] = 3, 2
+    p = pack_planes(codes, 2, "rows-interleaved")
+    assert p.data.shape == (2, 2, 3, 8) and p.rows == 10 and p.bits == 2  # [groups, bits, words, 8]
+    assert p.data[1, 0, 0, 1] == 1 and p.data[1, 1, 0, 1] == 1  # row 9 = group 1 lane 1, k = 0
+    assert p.data[0, 1, 2, 2] == 2 and p.data[0, 0, 2, 2] == 0  # row 2, bit 1 of code 2 at k = 129
+    assert int(np.count_nonzero(p.data)) == 3
 
 
 def test_interleaved_layout():
@@ -78,10 +93,12 @@ def test_packers_consume_pack_bitplanes(rows, k, bits, seed):
     codes = np.random.default_rng(seed).integers(0, 1 << bits, size=(rows, k))
     raw = pack_bitplanes(codes, bits)
     outer = planes_from_bitplanes(raw, k, "planes-outer")
-    inter = planes_from_bitplanes(raw, k, "planes-interleaved")
     np.testing.assert_array_equal(outer.data, pack_planes(codes, bits).data)
-    np.testing.assert_array_equal(to_layout(outer, "planes-interleaved").data, inter.data)
-    np.testing.assert_array_equal(to_layout(inter, "planes-outer").data, outer.data)
+    for layout in LAYOUTS:
+        planes = planes_from_bitplanes(raw, k, layout)
+        np.testing.assert_array_equal(to_bitplanes(planes), raw)
+        np.testing.assert_array_equal(to_layout(outer, layout).data, planes.data)
+        np.testing.assert_array_equal(to_layout(planes, "planes-outer").data, outer.data)
     # back to the bytes pack_bitplanes wrote, and to the codes
     back = outer.data.view(np.uint8)[:, :, : (k + 7) // 8]
     np.testing.assert_array_equal(unpack_bitplanes(back, k), codes)
@@ -103,6 +120,11 @@ def test_bad_inputs():
     dirty[1, 0, 0, 7] = 1  # a word past K = 100
     with pytest.raises(LowbitError, match="padding"):
         bitserial_gemm(Planes(dirty, 100, "planes-interleaved"), to_layout(w, "planes-interleaved"))
+    by_rows = to_layout(a, "rows-interleaved")
+    dirty = by_rows.data.copy()
+    dirty[0, 0, 1, 1] |= np.uint64(1) << np.uint64(40)  # row 1, a bit past K = 100
+    with pytest.raises(LowbitError, match="padding"):
+        bitserial_gemm(Planes(dirty, 100, "rows-interleaved", 2), to_layout(w, "rows-interleaved"))
     with pytest.raises(LowbitError, match="codes"):
         pack_planes(np.array([[4]]), 2)
     with pytest.raises(LowbitError, match="bits"):
@@ -122,11 +144,19 @@ def test_wrong_layout():
     with pytest.raises(LowbitError, match="layout: expected one of"):
         pack_planes(codes, 2, "planes-sideways")
     # planes-outer words labelled interleaved (and the other way round): refused by the kernel's checks
-    with pytest.raises(LowbitError, match="other layout"):
+    with pytest.raises(LowbitError, match="another layout"):
         mislabelled = Planes(outer.data, 700, "planes-interleaved")
         bitserial_gemm(mislabelled, mislabelled)
-    with pytest.raises(LowbitError, match="other layout"):
+    with pytest.raises(LowbitError, match="another layout"):
         bitserial_gemm(Planes(inter.data, 700), Planes(inter.data, 700))
+    by_rows = pack_planes(codes, 2, "rows-interleaved")
+    assert by_rows.data.shape == (1, 2, 11, 8) and by_rows.rows == 3
+    for other in ("planes-interleaved", "planes-outer"):  # 4-D of another shape, or 3 dimensions expected
+        with pytest.raises(LowbitError, match="another layout"):
+            bitserial_gemm(Planes(by_rows.data, 700, other), Planes(by_rows.data, 700, other))
+    with pytest.raises(LowbitError, match="another layout"):
+        mislabelled = Planes(inter.data, 700, "rows-interleaved", 3)
+        bitserial_gemm(mislabelled, mislabelled)
     # the right number of dimensions but not the packer's shape
     bad = np.zeros((3, 1, 2, 16), dtype=np.uint64)
     with pytest.raises(LowbitError, match="packer's layout"):
