@@ -49,11 +49,11 @@ def test_bit_exact(m, n, k, p, q, bipolar, isa, layout, extreme, seed):
 def test_k_chunks(isa, layout, bipolar):
     """Several K chunks, each adding into the output and the XNOR form applied after the last: the planes
     kernel cuts K past 2 MiB of activation planes (the XNOR case at that size is in the C++ selftest, M x K
-    = 1100 x 31000), the rows-interleaved one at 8 KiB of weight tile (K > 2688 for 1-bit weights)."""
+    = 1100 x 31000), the rows-interleaved one at 32 KiB of weight tile (K > 10880 for 1-bit weights)."""
     if bipolar and layout != "rows-interleaved":
         pytest.skip("covered by the C++ selftest")
     p, q = (1, 1) if bipolar else (2, 8)
-    m, k, n = (20, 6000, 29) if bipolar else (300, 7000, 9)
+    m, k, n = (20, 12000, 29) if bipolar else (300, 7000, 9)
     rng = np.random.default_rng(1)
     a, w = rng.integers(0, 1 << q, size=(m, k)), rng.integers(0, 1 << p, size=(n, k))
     got = bitserial_gemm(pack_planes(a, q, layout), pack_planes(w, p, layout), bipolar, isa=isa)
