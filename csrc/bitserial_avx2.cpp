@@ -94,3 +94,69 @@ void bitserial_gemm_avx2(const BitPlanes& a, const BitPlanes& w, bool bipolar, i
 }
 
 }  // namespace lowbit
+
+// rows-interleaved (bitserial.h): a ymm holds word t of 4 weight rows, so after the nibble-lookup byte
+// counts, vpsadbw's 4 quadword sums are 4 outputs (no horizontal sums). Tile: 4 activation rows (word t
+// broadcast) x 8 weight rows (two ymm); byte counts accumulate for up to 31 words, then widen.
+namespace lowbit {
+
+namespace {
+
+template <bool kXor>
+void rows_pass(const uint64_t* x, const uint64_t* y, int64_t nt, int rows_a, __m256i (&wide)[4][2]) {
+  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2,
+                                       2, 3, 2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0f), z = _mm256_setzero_si256();
+  for (int64_t t0 = 0; t0 < nt; t0 += 31) {
+    const int64_t t1 = std::min(nt, t0 + 31);
+    __m256i c8[4][2] = {{z, z}, {z, z}, {z, z}, {z, z}};
+    for (int64_t t = t0; t < t1; ++t) {
+      const __m256i y0 = _mm256_loadu_si256((const __m256i*)(y + t * 8));
+      const __m256i y1 = _mm256_loadu_si256((const __m256i*)(y + t * 8 + 4));
+      for (int r = 0; r < 4; ++r) {
+        const __m256i b = _mm256_set1_epi64x(int64_t(x[t * 8 + (r < rows_a ? r : 0)]));
+        c8[r][0] = _mm256_add_epi8(c8[r][0], count8(op<kXor>(b, y0), lut, low));
+        c8[r][1] = _mm256_add_epi8(c8[r][1], count8(op<kXor>(b, y1), lut, low));
+      }
+    }
+    for (int r = 0; r < 4; ++r)
+      for (int c = 0; c < 2; ++c) wide[r][c] = _mm256_add_epi64(wide[r][c], _mm256_sad_epu8(c8[r][c], z));
+  }
+}
+
+template <bool kXor>
+void rows_run(const BitPlanes& a, const BitPlanes& w, int64_t k, int32_t* out) {
+  const int64_t M = a.rows, N = w.rows, p = w.bits, q = a.bits, words = a.words;
+  for (int64_t n = 0; n < N; n += 8)
+    for (int64_t m = 0; m < M; m += 4) {
+      const int rows_a = int(std::min<int64_t>(4, M - m));
+      int64_t acc[4][8] = {};
+      for (int64_t i = 0; i < p; ++i)
+        for (int64_t j = 0; j < q; ++j) {
+          // activation rows m .. m + 3 are lanes m % 8 .. of group m / 8 (m is a multiple of 4)
+          const uint64_t* x = a.data + ((m / 8) * q + j) * words * 8 + m % 8;
+          const uint64_t* y = w.data + ((n / 8) * p + i) * words * 8;
+          const __m256i z = _mm256_setzero_si256();
+          __m256i wide[4][2] = {{z, z}, {z, z}, {z, z}, {z, z}};
+          rows_pass<kXor>(x, y, words, rows_a, wide);
+          alignas(32) int64_t v[4];
+          for (int r = 0; r < 4; ++r)
+            for (int c = 0; c < 2; ++c) {
+              _mm256_store_si256((__m256i*)v, wide[r][c]);
+              for (int l = 0; l < 4; ++l) acc[r][c * 4 + l] += v[l] << (i + j);
+            }
+        }
+      for (int r = 0; r < rows_a; ++r)
+        for (int c = 0; c < 8 && n + c < N; ++c)
+          out[(m + r) * N + n + c] = int32_t(kXor ? k - 2 * acc[r][c] : acc[r][c]);
+    }
+}
+
+}  // namespace
+
+void bitserial_rows_avx2(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out) {
+  if (bipolar) rows_run<true>(a, w, k, out);
+  else rows_run<false>(a, w, k, out);
+}
+
+}  // namespace lowbit

@@ -20,9 +20,10 @@ void bitserial_gemm_scalar(const BitPlanes& a, const BitPlanes& w, bool bipolar,
 }
 
 void bitserial_gemm(Isa isa, const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out) {
-  if (a.layout == BsLayout::rows_interleaved) {  // its own AVX-512 kernel; scalar elsewhere
+  if (a.layout == BsLayout::rows_interleaved) {  // its own AVX-512 and AVX2 kernels; scalar on NEON
 #if defined(__x86_64__)
     if (isa == Isa::avx512) return bitserial_rows_avx512(a, w, bipolar, k, out);
+    if (isa == Isa::avx2) return bitserial_rows_avx2(a, w, bipolar, k, out);
 #endif
     return bitserial_gemm_scalar(a, w, bipolar, k, out);
   }
