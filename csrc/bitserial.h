@@ -8,7 +8,7 @@
 //    one zmm holds 8 rows: the lanes of an accumulator are 8 outputs, no horizontal sums; rows padded
 //    with zero rows, words = ceil(K / 64))
 // The first two are described by strides in 64-bit words, so every kernel serves both; rows-interleaved
-// has its own AVX-512 and AVX2 kernels and runs the scalar one on NEON.
+// has its own kernels (AVX-512, AVX2, NEON).
 #pragma once
 #include <cstdint>
 
@@ -53,6 +53,7 @@ void bitserial_gemm_scalar(const BitPlanes& a, const BitPlanes& w, bool bipolar,
 void bitserial_gemm_avx512(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out);
 void bitserial_rows_avx512(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out);
 void bitserial_rows_avx2(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out);
+void bitserial_rows_neon(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out);
 void bitserial_gemm_avx2(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out);
 void bitserial_gemm_neon(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out);
 

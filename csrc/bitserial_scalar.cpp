@@ -20,10 +20,12 @@ void bitserial_gemm_scalar(const BitPlanes& a, const BitPlanes& w, bool bipolar,
 }
 
 void bitserial_gemm(Isa isa, const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out) {
-  if (a.layout == BsLayout::rows_interleaved) {  // its own AVX-512 and AVX2 kernels; scalar on NEON
+  if (a.layout == BsLayout::rows_interleaved) {  // its own kernels
 #if defined(__x86_64__)
     if (isa == Isa::avx512) return bitserial_rows_avx512(a, w, bipolar, k, out);
     if (isa == Isa::avx2) return bitserial_rows_avx2(a, w, bipolar, k, out);
+#elif defined(__aarch64__)
+    if (isa == Isa::neon) return bitserial_rows_neon(a, w, bipolar, k, out);
 #endif
     return bitserial_gemm_scalar(a, w, bipolar, k, out);
   }

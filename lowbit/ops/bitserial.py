@@ -128,8 +128,7 @@ def bitserial_gemm(
     a: Planes, w: Planes, bipolar: bool = False, isa: str = "auto", layout: str | None = None
 ) -> np.ndarray:
     """int32 [M, N] from activation planes a (M rows) and weight planes w (N rows), both in the same layout
-    (``layout``, if given, must be theirs). AVX2 and NEON run the planes layouts; rows-interleaved has an
-    AVX-512 kernel and runs the scalar one on other ISAs."""
+    (``layout``, if given, must be theirs). Every ISA has a kernel for every layout."""
     from lowbit import _C
 
     expect(isinstance(a, Planes) and isinstance(w, Planes), "a, w", "Planes from pack_planes()")
