@@ -1,5 +1,7 @@
 """Bit-serial GEMM rows: lowbit's bit-serial GEMM at 256 x 4096 x 4096 (one thread) for W1A1 (AND and
-XNOR), W2A2, W4A4 and W2A8, in each layout (impl name suffixed with it), against lowbit's own int8 GEMM.
+XNOR), W2A2, W4A4 and W2A8, in each layout (impl name suffixed with it), against lowbit's own int8 GEMM
+and the int8 peers at that shape (torch dynamic quantized Linear per engine, torch._int_mm, ONNX Runtime
+MatMulInteger; ``vs_peer`` = speed over the fastest of them).
 
 `lowbit bench bitserial` prints them alone; `lowbit bench lowbit` appends them to the GEMV rows.
 GOP/s count 2 M K N, as for the int8 GEMM; binary multiply-adds per second = M K N p q / time. The two
@@ -16,6 +18,7 @@ import time
 
 import numpy as np
 
+from lowbit.bench.peers import ort_peer, torch_peers
 from lowbit.ops.bitserial import LAYOUTS, bitserial_gemm, pack_planes
 from lowbit.ops.gemm import gemm, pack_weight
 
@@ -62,8 +65,17 @@ def measure(quick: bool = False) -> dict:
     rng = np.random.default_rng(0)
     fns: dict[str, tuple[object, int, int, int, str | None]] = {}
     a8 = rng.integers(0, 256, size=(m, k), dtype=np.uint8)
-    w8 = pack_weight(rng.integers(-128, 128, size=(n, k), dtype=np.int8))
+    w8_codes = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
+    w8 = pack_weight(w8_codes)
     fns["lowbit-int8"] = (lambda: gemm(a8, w8, threads=1), n * k, 8, 8, None)
+    # int8 peers at the same shape (torch int8 engines, ONNX Runtime), for the "vs best int8 peer" ratio
+    peers = torch_peers(a8, w8_codes, 1)
+    peers.pop("torch-fp32", None)
+    ort = ort_peer(a8, w8_codes, 1)
+    if ort is not None:
+        peers["ort-u8s8"] = ort
+    for name, fn in peers.items():
+        fns[name] = (fn, n * k, 8, 8, None)
     for name, (p, q, bipolar) in CONFIGS.items():
         a_codes = rng.integers(0, 1 << q, size=(m, k))
         w_codes = rng.integers(0, 1 << p, size=(n, k))
@@ -86,6 +98,8 @@ def measure(quick: bool = False) -> dict:
     lim = None if None in limit else float(max(limit))
     lim_acc = None if None in acc else float(max(acc))
     rows = []
+    peer_rates = [1 / float(np.median(v)) for name, v in samples.items() if not name.startswith("lowbit")]
+    best_peer = max(peer_rates, default=None)  # calls per second of the fastest int8 peer
     for name, (_, nbytes, p, q, layout) in fns.items():
         sec = float(np.median(samples[name]))
         binmac = m * k * n * p * q / sec / 1e9 if layout else None
@@ -95,6 +109,7 @@ def measure(quick: bool = False) -> dict:
             "binmac_gops": binmac,
             "binmac_pct": None if binmac is None or not lim else 100 * binmac / lim,
             "acc_pct": None if binmac is None or not lim_acc else 100 * binmac / lim_acc,
+            "vs_peer": None if best_peer is None else 1 / (sec * best_peer),
         })  # fmt: skip
     return {"popcount_limit_gops": lim, "popcount_acc_gops": lim_acc, "rows": rows}
 
@@ -107,13 +122,17 @@ def print_table(res: dict) -> None:
         f"bit-serial GEMM {m}x{k}x{n}, 1 thread; same-run limits: AND+popcount {lim or float('nan'):.0f}, "
         f"AND+popcount+add {acc or float('nan'):.0f} G binMAC/s"
     )
-    print(f"{'impl':<40}{'GOP/s':>8}{'ms':>9}{'vs int8':>9}{'G binMAC/s':>12}{'% popcnt':>10}{'% +add':>8}")
+    print(
+        f"{'impl':<40}{'GOP/s':>8}{'ms':>9}{'vs int8':>9}{'vs peer':>9}{'G binMAC/s':>12}{'% popcnt':>10}"
+        f"{'% +add':>8}"
+    )
     base = rows[0]["gops"]
     for r in rows:
         bm = "" if r["binmac_gops"] is None else f"{r['binmac_gops']:.0f}"
         pct = "" if r["binmac_pct"] is None else f"{r['binmac_pct']:.0f}%"
         pa = "" if r["acc_pct"] is None else f"{r['acc_pct']:.0f}%"
-        head = f"{r['impl']:<40}{r['gops']:>8.1f}{r['ms']:>9.2f}{r['gops'] / base:>8.2f}x"
+        vp = "" if r["vs_peer"] is None else f"{r['vs_peer']:.2f}x"
+        head = f"{r['impl']:<40}{r['gops']:>8.1f}{r['ms']:>9.2f}{r['gops'] / base:>8.2f}x{vp:>9}"
         print(f"{head}{bm:>12}{pct:>10}{pa:>8}")
 
 
