@@ -283,38 +283,65 @@ void ibert_layernorm_py(const In& q, int64_t eps, const In& m0, const In& shift,
   });
 }
 
-BitPlanes checked_planes(const In& arr, const char* name, int64_t k) {
-  const uint64_t* p = checked<uint64_t>(arr, name, 3, 3);
-  const BitPlanes b{p, int64_t(arr.shape(0)), int64_t(arr.shape(1)), int64_t(arr.shape(2))};
+BsLayout parse_layout(const std::string& layout) {
+  if (layout == "planes-outer") return BsLayout::planes_outer;
+  if (layout == "planes-interleaved") return BsLayout::planes_interleaved;
+  if (layout == "rows-interleaved") return BsLayout::rows_interleaved;
+  throw Error("layout: expected 'planes-outer', 'planes-interleaved' or 'rows-interleaved', got '" + layout + "'");
+}
+
+// planes-outer arrays are uint64 [bits, rows, blocks * 8], planes-interleaved ones [rows, blocks, bits, 8],
+// rows-interleaved ones [ceil(rows / 8), bits, ceil(K / 64), 8]: the number of dimensions and the shape
+// (for K and `rows`, the rows of the output) tell them apart, so planes packed for another layout are
+// refused.
+BitPlanes checked_planes(const In& arr, const char* name, int64_t k, int64_t rows, BsLayout layout) {
   const std::string n(name);
-  require(b.bits >= 1 && b.bits <= 8, n + ": expected 1..8 bit-planes");
-  require(b.rows >= 1, n + ": expected at least one row");
-  require(b.words % 8 == 0 && b.words * 64 >= k && (b.words - 8) * 64 < k,
-          n + ": expected ceil(K / 512) * 8 words per row (the packer's layout) for K = " + std::to_string(k));
+  const bool outer = layout == BsLayout::planes_outer, by_rows = layout == BsLayout::rows_interleaved;
+  const size_t nd = outer ? 3 : 4;
+  const char* form = outer ? "planes-outer [bits, rows, words]"
+                     : by_rows ? "rows-interleaved [ceil(rows / 8), bits, ceil(K / 64), 8]"
+                               : "planes-interleaved [rows, blocks, bits, 8]";
+  if (arr.ndim() != nd)
+    throw Error(n + ": expected " + form + " (" + std::to_string(nd) + " dimensions), got " +
+                std::to_string(arr.ndim()) + " dimensions: planes packed for another layout?");
+  const uint64_t* p = checked<uint64_t>(arr, name, nd, nd);
+  const int64_t bits = int64_t(outer ? arr.shape(0) : by_rows ? arr.shape(1) : arr.shape(2));
+  const int64_t blocks = (k + 511) / 512, words = (k + 63) / 64;
+  bool shape_ok;
+  if (outer) shape_ok = int64_t(arr.shape(1)) == rows && int64_t(arr.shape(2)) == blocks * 8;
+  else if (by_rows) shape_ok = int64_t(arr.shape(0)) == (rows + 7) / 8 && int64_t(arr.shape(2)) == words && arr.shape(3) == 8;
+  else shape_ok = int64_t(arr.shape(0)) == rows && int64_t(arr.shape(1)) == blocks && arr.shape(3) == 8;
+  require(shape_ok, n + ": expected " + form + " with " + std::to_string(rows) + " rows and K = " + std::to_string(k) +
+                        " (the packer's layout), got another shape: planes packed for another layout or shape?");
+  require(bits >= 1 && bits <= 8, n + ": expected 1..8 bit-planes, got " + std::to_string(bits) +
+                                       ": planes packed for another layout?");
+  const BitPlanes b = make_planes(p, bits, rows, by_rows ? words : blocks, layout);
   // the XOR form and the shifts rely on zero padding: check the words past K (a few per row)
   const int64_t full = k / 64, rem = k % 64;
-  for (int64_t r = 0; r < b.bits * b.rows; ++r) {
-    const uint64_t* row = p + r * b.words;
-    if (rem && (row[full] >> rem) != 0) throw Error(n + ": expected zero padding bits past K");
-    for (int64_t t = full + (rem ? 1 : 0); t < b.words; ++t)
-      if (row[t]) throw Error(n + ": expected zero padding words past K");
-  }
+  for (int64_t j = 0; j < bits; ++j)
+    for (int64_t r = 0; r < rows; ++r) {
+      if (rem && (plane_word(b, j, r, full) >> rem) != 0) throw Error(n + ": expected zero padding bits past K");
+      for (int64_t t = full + (rem ? 1 : 0); t < b.words; ++t)
+        if (plane_word(b, j, r, t)) throw Error(n + ": expected zero padding words past K");
+    }
   return b;
 }
 
-void bitserial_py(const In& a, const In& w, int64_t k, bool bipolar, const Out& out, const std::string& isa) {
+void bitserial_py(const In& a, const In& w, int64_t k, bool bipolar, const Out& out, const std::string& isa,
+                  const std::string& layout) {
   require(k >= 1, "k: expected K >= 1");
-  const BitPlanes pa = checked_planes(a, "a", k), pw = checked_planes(w, "w", k);
-  require(pa.words == pw.words, "w: expected the same words per row as a");
+  const BsLayout lay = parse_layout(layout);
+  int32_t* o = checked<int32_t>(out, "out", 2, 2);
+  const int64_t M = int64_t(out.shape(0)), N = int64_t(out.shape(1));
+  require(M >= 1 && N >= 1, "out: expected shape [M, N] with M, N >= 1");
+  const BitPlanes pa = checked_planes(a, "a", k, M, lay), pw = checked_planes(w, "w", k, N, lay);
   require(!bipolar || (pa.bits == 1 && pw.bits == 1), "bipolar: expected 1-bit a and w (+-1 values)");
   const double worst = double(k) * double((1 << pa.bits) - 1) * double((1 << pw.bits) - 1);
   require(worst < 2147483647.0, "k: expected K * (2^p - 1) * (2^q - 1) < 2^31 (int32 output)");
-  int32_t* o = checked<int32_t>(out, "out", 2, 2);
-  require(int64_t(out.shape(0)) == pa.rows && int64_t(out.shape(1)) == pw.rows, "out: expected shape [M, N]");
   Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   bool popcnt = false;
   for (const auto& f : cpu_features()) popcnt = popcnt || f == "avx512vpopcntdq";
-  if (which == Isa::avx512 && !popcnt) which = Isa::scalar;  // AVX-512 without VPOPCNTDQ (Cascade Lake)
+  if (which == Isa::avx512 && !popcnt) which = Isa::avx2;  // AVX-512 without VPOPCNTDQ (Cascade Lake)
   nb::gil_scoped_release release;
   bitserial_gemm(which, pa, pw, bipolar, k, o);
 }
@@ -394,7 +421,9 @@ NB_MODULE(_C, m) {
   m.def("quantize_u8", &quantize_u8_py, nb::arg("x"), nb::arg("scale"), nb::arg("zero_point"), nb::arg("out"),
         nb::arg("isa") = "auto", "out = clamp(rint(x / scale) + zero_point, 0, 255); see csrc/quant_act.h.");
   m.def("bitserial_gemm", &bitserial_py, nb::arg("a"), nb::arg("w"), nb::arg("k"), nb::arg("bipolar"),
-        nb::arg("out"), nb::arg("isa") = "auto", "Bit-serial GEMM on planes-outer bit-planes; see csrc/bitserial.h.");
+        nb::arg("out"), nb::arg("isa") = "auto", nb::arg("layout") = "planes-outer",
+        "Bit-serial GEMM on bit-planes in one layout (planes-outer, planes-interleaved, rows-interleaved); see\n"
+        "csrc/bitserial.h. M and N are out's shape.");
   m.def("ibert_softmax", &ibert_softmax_py, nb::arg("q"), nb::arg("dclip"), nb::arg("m0"), nb::arg("shift"),
         nb::arg("qb"), nb::arg("qc"), nb::arg("out"), nb::arg("isa") = "auto",
         "I-BERT integer softmax along the last axis; see lowbit/ops/intops_kernels.py.");

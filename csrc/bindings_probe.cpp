@@ -38,6 +38,7 @@ Loop compute_loop(const std::string& which) {
   if (which == "int8_vnni512" && has_feature("avx512vnni")) return vnni_peak_loop;
   if (which == "popcount_avx512" && has_feature("avx512vpopcntdq")) return probe::popcount_avx512_loop;
   if (which == "int32_avx512" && has_feature("avx512f")) return probe::int32_avx512_loop;
+  if (which == "popcount_acc_avx512" && has_feature("avx512vpopcntdq")) return probe::popcount_acc_avx512_loop;
   if (which == "lookup_avx512" && has_feature("avx512bw")) return probe::shuffle_avx512_loop;
 #endif
   throw Error("which: '" + which + "' is not a probe loop this CPU can run");

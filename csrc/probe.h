@@ -15,6 +15,8 @@ void fma_avx2_loop(int64_t iters);
 void popcount_avx512_loop(int64_t iters);
 // iters x 24 vpaddd on zmm (16 int32 lane operations each): the simple vector integer op rate.
 void int32_avx512_loop(int64_t iters);
+// The same plus a vpaddq of each count into an accumulator (24 AND+popcount+add triples).
+void popcount_acc_avx512_loop(int64_t iters);
 // iters x 24 vpshufb on zmm (64 table lookups each).
 void shuffle_avx512_loop(int64_t iters);
 // Reads `bytes` (a multiple of 256) from buf `passes` times with 512-bit (or 256-bit) loads.

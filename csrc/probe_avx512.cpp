@@ -48,6 +48,21 @@ void int32_avx512_loop(int64_t iters) {
       : [k] "+r"(iters)::LOWBIT_CLOBBER_ZMM0_23, "xmm30");
 }
 
+// The same with each count added into an accumulator (vpaddq): what a popcount GEMM must also do.
+void popcount_acc_avx512_loop(int64_t iters) {
+  if (iters <= 0) return;
+  __asm__ volatile(
+      "1:\n"
+#define X(t, a) "vpandq %%zmm30, %%zmm31, %%zmm" #t "\n vpopcntq %%zmm" #t ", %%zmm" #t "\n vpaddq %%zmm" #t \
+                ", %%zmm" #a ", %%zmm" #a "\n"
+      X(0, 12) X(1, 13) X(2, 14) X(3, 15) X(4, 16) X(5, 17) X(6, 18) X(7, 19) X(8, 20) X(9, 21) X(10, 22)
+      X(11, 23) X(0, 12) X(1, 13) X(2, 14) X(3, 15) X(4, 16) X(5, 17) X(6, 18) X(7, 19) X(8, 20) X(9, 21)
+      X(10, 22) X(11, 23)
+#undef X
+      "dec %[k]\n jnz 1b\n"
+      : [k] "+r"(iters)::LOWBIT_CLOBBER_ZMM0_23, "xmm30", "xmm31");
+}
+
 void shuffle_avx512_loop(int64_t iters) {
   if (iters <= 0) return;
   __asm__ volatile(

@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "bitserial.h"
 #include "cpu.h"
 #include "gemm.h"
 #include "intops.h"
@@ -336,6 +337,60 @@ static void lowbit_gemv_variants() {
 #endif
 }
 
+// Bit-serial GEMM: every variant, all three layouts, AND and XOR, p, q in 1..4 plus 8-bit activations, odd
+// shapes (tails of the 3 x 8 / 2 x 4 / 2 x 2 tiles, K not a multiple of 64 or 512, several K chunks),
+// against a plain int64 loop over the codes. Packing follows bitserial.h's layout formulas directly.
+static void bitserial_variants() {
+  std::mt19937 rng(6);
+  for (Isa isa : available_isas()) {
+    for (int trial = 0; trial < 48; ++trial) {
+      const BsLayout lay = BsLayout(trial % 3);  // planes-outer, planes-interleaved, rows-interleaved
+      const bool bipolar = trial % 6 == 1 || trial == 28;
+      const bool chunks = trial % 23 == 5;  // activation planes past the AVX-512 kernel's 2 MiB: K chunks
+      const int64_t p = bipolar ? 1 : 1 + int64_t(rng() % 4), q = bipolar ? 1 : (chunks || trial % 7 == 0 ? 8 : 1 + int64_t(rng() % 4));
+      const int64_t M = chunks ? (bipolar ? 1100 : 150) : 1 + rng() % (trial % 5 == 0 ? 40 : 9);
+      const int64_t N = chunks ? 1 + rng() % 11 : 1 + rng() % 27;
+      const int64_t K = chunks ? (bipolar ? 31000 : 14000) + rng() % 2000 : trial % 11 == 3 ? 2048 + rng() % 3000 : 1 + rng() % 1100;
+      const int64_t blocks = (K + 511) / 512, words = (K + 63) / 64;
+      const bool by_rows = lay == BsLayout::rows_interleaved;
+      std::vector<uint8_t> ac(size_t(M * K)), wc(size_t(N * K));
+      for (auto& v : ac) v = uint8_t(trial % 9 == 4 ? (1u << q) - 1 : rng() % (1u << q));
+      for (auto& v : wc) v = uint8_t(trial % 9 == 4 ? (1u << p) - 1 : rng() % (1u << p));
+      const int64_t am = by_rows ? (M + 7) / 8 * 8 * words : M * blocks * 8, wn = by_rows ? (N + 7) / 8 * 8 * words : N * blocks * 8;
+      std::vector<uint64_t> ad(size_t(q * am), 0), wd(size_t(p * wn), 0);
+      const BitPlanes a = make_planes(ad.data(), q, M, by_rows ? words : blocks, lay),
+                      w = make_planes(wd.data(), p, N, by_rows ? words : blocks, lay);
+      auto put = [](std::vector<uint64_t>& d, const BitPlanes& pl, int64_t j, int64_t r, int64_t kk) {
+        const int64_t t = kk / 64;
+        const int64_t at = pl.layout == BsLayout::rows_interleaved ? ((r / 8) * pl.bits + j) * pl.words * 8 + t * 8 + r % 8
+                                                                   : j * pl.plane + r * pl.row + (t / 8) * pl.block + t % 8;
+        d[size_t(at)] |= uint64_t(1) << (kk % 64);
+      };
+      for (int64_t r = 0; r < M; ++r)
+        for (int64_t kk = 0; kk < K; ++kk)
+          for (int64_t j = 0; j < q; ++j)
+            if ((ac[size_t(r * K + kk)] >> j) & 1) put(ad, a, j, r, kk);
+      for (int64_t r = 0; r < N; ++r)
+        for (int64_t kk = 0; kk < K; ++kk)
+          for (int64_t i = 0; i < p; ++i)
+            if ((wc[size_t(r * K + kk)] >> i) & 1) put(wd, w, i, r, kk);
+      std::vector<int32_t> out(size_t(M * N), -7);
+      bitserial_gemm(isa, a, w, bipolar, K, out.data());
+      bool ok = true;
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          int64_t ref = 0;
+          for (int64_t kk = 0; kk < K; ++kk) {
+            const int64_t x = ac[size_t(m * K + kk)], y = wc[size_t(n * K + kk)];
+            ref += bipolar ? (2 * x - 1) * (2 * y - 1) : x * y;
+          }
+          ok = ok && out[size_t(m * N + n)] == ref;
+        }
+      check(ok, "bitserial_gemm");
+    }
+  }
+}
+
 int main() {
   std::printf("variants:");
   for (Isa isa : available_isas()) std::printf(" %s", isa_name(isa));
@@ -346,6 +401,7 @@ int main() {
   intops_variants();
   shift_lut_variants();
   lowbit_gemv_variants();
+  bitserial_variants();
   std::printf("selftest: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

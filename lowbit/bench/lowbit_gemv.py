@@ -7,7 +7,11 @@ after the first call). Impls interleave: each round times every impl once; the m
 rounds is reported, so a burst of load from elsewhere hits every impl alike. GOP/s count 2 M K N; weight
 GB/s is packed weight bytes per call / time; % is of the measured DRAM (cold) or L3 (hot) read bandwidth
 from `lowbit probe`'s cache. Suffix -lut: the T-MAC-style table kernel (layout planes), none: the unpack +
-vpdpbusd kernel (layout fields)."""
+vpdpbusd kernel (layout fields).
+
+Then the bit-serial GEMM rows (lowbit.bench.bitserial): 256 x 4096 x 4096 for lowbit-bs-{w1a1, w1a1-xnor,
+w2a2, w4a4, w2a8}-{planes-outer, planes-interleaved} and lowbit's int8 GEMM at that shape, with % of the
+AND+popcount limit measured in the same run (JSON: "bitserial")."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import time
 
 import numpy as np
 
+from lowbit.bench import bitserial
 from lowbit.bench.peers import ort_peer, torch_peers
 from lowbit.ops.codebook_gemv import codebook_gemv, pack_codebook
 from lowbit.ops.gemm import gemm, pack_weight
@@ -141,8 +146,12 @@ def run(quick: bool = False, as_json: bool = False) -> int:
                 "weight_gbps": nb / sec / 1e9, "weight_bytes": nb,
                 "bw_pct": None if not bw else 100 * nb / sec / 1e9 / bw,
             })  # fmt: skip
+    bs = bitserial.measure(quick)
+    rows += bs["rows"]
     if as_json:
-        print(json.dumps({"peak_gops": peak, "dram_gbps": dram, "l3_gbps": l3, "rows": rows}))
+        print(json.dumps({"peak_gops": peak, "dram_gbps": dram, "l3_gbps": l3, "rows": rows,
+                          "popcount_limit_gops": bs["popcount_limit_gops"],
+                          "popcount_acc_gops": bs["popcount_acc_gops"]}))  # fmt: skip
         return 0
     print(
         f"low-bit GEMV, 1 thread; measured DRAM read {dram or float('nan'):.1f} GB/s, "
@@ -161,4 +170,6 @@ def run(quick: bool = False, as_json: bool = False) -> int:
                 f"{label:>16} {r['impl']:<16}{r['gops']:>8.1f}{r['ms']:>9.3f}{r['weight_gbps']:>9.1f}{pct:>7}"
                 f"{r['gops'] / base:>8.2f}x{r['gops'] / peer:>8.2f}x"
             )
+    print()
+    bitserial.print_table(bs)
     return 0
