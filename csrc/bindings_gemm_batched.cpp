@@ -75,16 +75,20 @@ std::array<int64_t, 3> check_qkv(const In& qkv, int64_t heads) {
   return {B, T, H3 / 3};
 }
 
+// An optional key mask [B, T] added to every score of sequence b (nullptr when empty).
+const int32_t* checked_key_bias(const In& bias, int64_t B, int64_t T) {
+  if (bias.size() == 0) return nullptr;
+  const int32_t* bp = checked<int32_t>(bias, "bias", 2, 2);
+  require(int64_t(bias.shape(0)) == B && int64_t(bias.shape(1)) == T, "bias: expected [B, T] (a key mask)");
+  for (size_t i = 0; i < bias.size(); ++i)
+    if (bp[i] <= -kMaxBias || bp[i] >= kMaxBias) throw Error("bias: expected |bias| < 2^30");
+  return bp;
+}
+
 void attention_qk_py(const In& qkv, int64_t heads, const In& bias, const Out& out, const std::string& isa,
                      int threads) {
   const auto [B, T, H] = check_qkv(qkv, heads);
-  const int32_t* bp = nullptr;
-  if (bias.size() > 0) {
-    bp = checked<int32_t>(bias, "bias", 2, 2);
-    require(int64_t(bias.shape(0)) == B && int64_t(bias.shape(1)) == T, "bias: expected [B, T] (a key mask)");
-    for (size_t i = 0; i < bias.size(); ++i)
-      if (bp[i] <= -kMaxBias || bp[i] >= kMaxBias) throw Error("bias: expected |bias| < 2^30");
-  }
+  const int32_t* bp = checked_key_bias(bias, B, T);
   int32_t* o = checked<int32_t>(out, "out", 4, 4);
   require(int64_t(out.shape(0)) == B && int64_t(out.shape(1)) == heads && int64_t(out.shape(2)) == T &&
               int64_t(out.shape(3)) == T, "out: expected int32 [B, heads, T, T]");
@@ -114,13 +118,7 @@ void attention_ibert_py(const In& qkv, int64_t heads, const In& bias, int64_t dc
                         int32_t qb, int32_t qc, int32_t m0, int32_t shift, const Out& out, const std::string& isa,
                         int threads) {
   const auto [B, T, H] = check_qkv(qkv, heads);
-  const int32_t* bp = nullptr;
-  if (bias.size() > 0) {
-    bp = checked<int32_t>(bias, "bias", 2, 2);
-    require(int64_t(bias.shape(0)) == B && int64_t(bias.shape(1)) == T, "bias: expected [B, T] (a key mask)");
-    for (size_t i = 0; i < bias.size(); ++i)
-      if (bp[i] <= -kMaxBias || bp[i] >= kMaxBias) throw Error("bias: expected |bias| < 2^30");
-  }
+  const int32_t* bp = checked_key_bias(bias, B, T);
   int8_t* o = checked<int8_t>(out, "out", 3, 3);
   require(int64_t(out.shape(0)) == B && int64_t(out.shape(1)) == T && int64_t(out.shape(2)) == H,
           "out: expected int8 [B, T, H]");

@@ -103,11 +103,11 @@ class IntLayer(nn.Module):
         ops = NONLINEAR[nonlinear]
         self.attention = IntSelfAttention(cfg, nonlinear, g)
         self.attention_output = IntLinear(h, h, "int16", weight_group=g)
-        self.attention_norm = IntLayerNorm(h, cfg.layer_norm_eps, ops)
+        self.attention_norm = IntLayerNorm(h, cfg.layer_norm_eps)
         self.intermediate = IntLinear(h, f, "int16", weight_group=g)
         self.gelu = IntGelu(f, ops)
         self.output = IntLinear(f, h, "int16", weight_group=g)
-        self.output_norm = IntLayerNorm(h, cfg.layer_norm_eps, ops)
+        self.output_norm = IntLayerNorm(h, cfg.layer_norm_eps)
         # per channel: the input's power-of-two channel exponent plus the residual shift j
         self.register_buffer("shift1", torch.zeros(h, dtype=torch.int32))
         self.register_buffer("shift2", torch.zeros(h, dtype=torch.int32))
@@ -170,7 +170,7 @@ class IntBertEncoder(nn.Module):
         self.register_buffer("position_embeddings", torch.zeros(cfg.max_position_embeddings, h))
         self.register_buffer("token_type", torch.zeros(h))
         self.register_buffer("input_scale", _scalar())
-        self.embeddings_norm = IntLayerNorm(h, cfg.layer_norm_eps, NONLINEAR[nonlinear])
+        self.embeddings_norm = IntLayerNorm(h, cfg.layer_norm_eps)
         self.layers = nn.ModuleList(
             IntLayer(cfg, nonlinear, weight_group) for _ in range(cfg.num_hidden_layers)
         )

@@ -130,7 +130,7 @@ class IntLayerNorm(nn.Module):
     """Integer LayerNorm: int16 codes at ``in_scale`` -> int8 codes at ``out_scale * 2^out_exponent[c]``
     per channel (integer sqrt; the per-channel factor is folded into the kernel's gamma multipliers)."""
 
-    def __init__(self, features: int, eps: float, method: Method):
+    def __init__(self, features: int, eps: float):
         super().__init__()
         self.eps = eps
         self.register_buffer("weight", torch.ones(features, dtype=torch.float64))
