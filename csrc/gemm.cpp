@@ -3,6 +3,7 @@
 
 #include "threads.h"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -20,13 +21,32 @@ void gemm_pack_strided(const int8_t* w, int64_t N, int64_t K, int64_t stride_n, 
                        int32_t* colsum) {
   const int64_t k4 = (K + 3) / 4;
   std::memset(packed, 0, size_t(gemm_packed_size(N, K)));
-  for (int64_t n = 0; n < N; ++n) {
-    const int64_t p = n / kPanel, j = n % kPanel;
-    int32_t sum = 0;
+  auto at = [&](int64_t n, int64_t k) -> int8_t& {  // packed[p][k4][j][t] of W[n][k]
+    return packed[(((n / kPanel) * k4 + k / 4) * kPanel + n % kPanel) * 4 + k % 4];
+  };
+  if (stride_n == 1) {  // W's columns are contiguous (V^T of attention): walk k outside, n inside
+    std::fill(colsum, colsum + N, 0);
     for (int64_t k = 0; k < K; ++k) {
-      const int8_t v = w[n * stride_n + k * stride_k];
-      packed[((p * k4 + k / 4) * kPanel + j) * 4 + k % 4] = v;
-      sum += v;
+      const int8_t* src = w + k * stride_k;
+      for (int64_t n = 0; n < N; ++n) {
+        at(n, k) = src[n];
+        colsum[n] += src[n];
+      }
+    }
+    return;
+  }
+  for (int64_t n = 0; n < N; ++n) {
+    const int8_t* src = w + n * stride_n;
+    int32_t sum = 0;
+    if (stride_k == 1) {  // rows contiguous: whole groups of 4 k are one 4-byte copy
+      int64_t k = 0;
+      for (; k + 4 <= K; k += 4) {
+        std::memcpy(&at(n, k), src + k, 4);
+        sum += int32_t(src[k]) + src[k + 1] + src[k + 2] + src[k + 3];
+      }
+      for (; k < K; ++k) at(n, k) = src[k], sum += src[k];
+    } else {
+      for (int64_t k = 0; k < K; ++k) at(n, k) = src[k * stride_k], sum += src[k * stride_k];
     }
     colsum[n] = sum;
   }
