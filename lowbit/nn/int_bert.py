@@ -34,7 +34,6 @@ from lowbit.nn.int_nonlinear import (
     PROB_SCALE,
     IntGelu,
     IntLayerNorm,
-    _ibert_softmax,
     ptf_exponents,
     segment_order,
 )
@@ -78,7 +77,7 @@ class IntSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, mask_bias: torch.Tensor) -> torch.Tensor:
         qkv = self.qkv(x)  # [B, T, 3H]: the heads are read in place by the attention kernels
         threads = default_threads()
-        if self.method.softmax is _ibert_softmax:  # fused per head: scores and p stay in cache
+        if self.method.fused_attention:  # one pass per head: scores and p stay in cache
             ctx = attention_ibert(qkv.numpy(), self.heads, mask_bias.numpy(), self._score_scale, self._ctx_m0,
                                   self._ctx_shift, threads)  # fmt: skip
             return torch.from_numpy(ctx)

@@ -204,6 +204,7 @@ class Method:
     kernels: str  # what executes the nonlinears: "C++" or "numpy int64 reference"
     log_softmax: bool = False
     ptf_norm_input: bool = False
+    fused_attention: bool = False  # a C++ pass per head runs q k^T, this softmax and p v together
 
 
 def _methods() -> dict[str, Method]:
@@ -211,7 +212,7 @@ def _methods() -> dict[str, Method]:
     from lowbit.ops.shift_lut_kernels import lut_softmax, nnlut_gelu, shiftgelu, shiftmax
 
     return {
-        "ibert": Method(_ibert_softmax, _ibert_gelu, "C++"),
+        "ibert": Method(_ibert_softmax, _ibert_gelu, "C++", fused_attention=True),
         "shift": Method(shiftmax, shiftgelu, "C++"),
         "lut": Method(lut_softmax, nnlut_gelu, "C++"),
         "fq": Method(fqvit.log_int_softmax_ref, _ibert_gelu, "numpy int64 reference (Log-Int-Softmax, "
