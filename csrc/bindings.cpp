@@ -376,6 +376,7 @@ void vnni_peak_loop(int64_t iters);
 void bind_probe(nb::module_& m);  // bindings_probe.cpp
 void bind_gemm_batched(nb::module_& m);  // bindings_gemm_batched.cpp
 void bind_model(nb::module_& m);  // bindings_model.cpp
+void bind_deepgemm(nb::module_& m);  // bindings_deepgemm.cpp
 void bind_lowbit_gemv(nb::module_& m);  // bindings_lowbit_gemv.cpp
 void bind_shift_lut(nb::module_& m);  // bindings_shift_lut.cpp
 }
@@ -384,6 +385,7 @@ NB_MODULE(_C, m) {
   lowbit::bind_probe(m);
   lowbit::bind_gemm_batched(m);
   lowbit::bind_model(m);
+  lowbit::bind_deepgemm(m);
   lowbit::bind_lowbit_gemv(m);
   lowbit::bind_shift_lut(m);
   m.doc() = "lowbit's C++ kernels. Use them through lowbit.ops; arguments are validated here too.";
