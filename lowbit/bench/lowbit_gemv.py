@@ -7,7 +7,8 @@ after the first call). Impls interleave: each round times every impl once; the m
 rounds is reported, so a burst of load from elsewhere hits every impl alike. GOP/s count 2 M K N; weight
 GB/s is packed weight bytes per call / time; % is of the measured DRAM (cold) or L3 (hot) read bandwidth
 from `lowbit probe`'s cache. Suffix -lut: the T-MAC-style table kernel (layout planes), none: the unpack +
-vpdpbusd kernel (layout fields).
+vpdpbusd kernel (layout fields). lowbit-w2a2-deepgemm: 2-bit weights times 2-bit activations (not int8)
+through one 16-entry product table (lowbit/ops/deepgemm.py).
 
 Then the bit-serial GEMM rows (lowbit.bench.bitserial): 256 x 4096 x 4096 for lowbit-bs-{w1a1, w1a1-xnor,
 w2a2, w4a4, w2a8}-{planes-outer, planes-interleaved} and lowbit's int8 GEMM at that shape, with % of the
@@ -19,12 +20,14 @@ import dataclasses
 import itertools
 import json
 import time
+from functools import partial
 
 import numpy as np
 
 from lowbit.bench import bitserial
 from lowbit.bench.peers import ort_peer, torch_peers
 from lowbit.ops.codebook_gemv import codebook_gemv, pack_codebook
+from lowbit.ops.deepgemm import deepgemm_2x2, pack_2bit, product_table
 from lowbit.ops.gemm import gemm, pack_weight
 from lowbit.ops.lowbit_gemv import lowbit_gemv, pack_lowbit
 
@@ -114,6 +117,12 @@ def run(quick: bool = False, as_json: bool = False) -> int:
                 dataclasses.replace(w, data=w.data.copy()) for _ in range(max(0, -(-need // nb) - 1))
             ]
             fns[impl] = (_rotating(_call(kind, a), copies), nb)
+        # DeepGEMM: 2-bit weights x 2-bit activations (not int8 ones) through one 16-entry product table
+        wd, ad = pack_2bit(rng.integers(0, 4, (n, k))), pack_2bit(rng.integers(0, 4, (m, k)))
+        table = product_table([-2, -1, 0, 1], [-2, -1, 0, 1])
+        copies = [wd] + [wd.copy() for _ in range(max(0, -(-need // wd.nbytes) - 1))]
+        dg = partial(deepgemm_2x2, ad, k=k, table=table)
+        fns["lowbit-w2a2-deepgemm"] = (_rotating(lambda w, dg=dg: dg(w=w), copies), int(wd.nbytes))
         # peers: one int8 copy (64 MB at 8192 x 8192 is already twice the L3)
         peers = torch_peers(a, w8, 1)
         peers.pop("torch-fp32", None)
