@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "gemm.h"
+#include "intops_one.h"
+#include "rounding.h"
 #include "threads.h"
 
 namespace lowbit {
@@ -88,6 +90,44 @@ void attention_ibert(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H
     head_scores(isa, qkv, b, h, T, H, H / heads, bias, packed, colsum, scores.data());
     ibert_softmax(isa, scores.data(), T, T, sp, p.data());
     head_context(isa, p.data(), qkv, b, h, T, H, H / heads, m0, shift, packed, colsum, ctx);
+  });
+}
+
+void attention_fq(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads, const int32_t* bias,
+                  const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx, int threads) {
+  const int64_t d = H / heads, row = 3 * H;
+  for_heads(B, heads, threads, [&](int64_t b, int64_t h, int64_t) {
+    thread_local std::vector<int8_t> packed;
+    thread_local std::vector<int32_t> colsum, scores, acc;
+    thread_local std::vector<int64_t> e;
+    thread_local std::vector<uint8_t> k;
+    scores.resize(static_cast<size_t>(T * T));
+    e.resize(static_cast<size_t>(T));
+    k.resize(static_cast<size_t>(T));
+    acc.resize(static_cast<size_t>(d));
+    head_scores(isa, qkv, b, h, T, H, d, bias, packed, colsum, scores.data());
+    const int8_t* v = qkv + b * T * row + 2 * H + h * d;
+    for (int64_t i = 0; i < T; ++i) {
+      const int32_t* s = scores.data() + i * T;
+      const int64_t mx = *std::max_element(s, s + T);
+      int64_t total = 0;
+      for (int64_t j = 0; j < T; ++j) total += e[size_t(j)] = ibert_exp_one(int64_t(s[j]) - mx, sp);
+      for (int64_t j = 0; j < T; ++j) {  // k = log2 of round(total / e), rounded as fqvit.log_int_softmax_ref
+        const int64_t r = div_round(total, std::max<int64_t>(e[size_t(j)], 1));
+        const int f = bit_length(uint64_t(r)) - 1;
+        const int64_t kk = f + (f >= 1 ? (r >> std::max(f - 1, 0)) & 1 : 0);
+        k[size_t(j)] = uint8_t(e[size_t(j)] == 0 || kk >= 15 ? 15 : kk);
+      }
+      std::fill(acc.begin(), acc.end(), 0);
+      for (int64_t j = 0; j < T; ++j) {
+        if (k[size_t(j)] == 15) continue;
+        const int32_t mul = int32_t(1) << (14 - k[size_t(j)]);  // |acc| <= T 127 2^14 < 2^31 for T <= 1024
+        const int8_t* vj = v + j * row;
+        for (int64_t c = 0; c < d; ++c) acc[size_t(c)] += int32_t(vj[c]) * mul;
+      }
+      int8_t* o = ctx + (b * T + i) * H + h * d;
+      for (int64_t c = 0; c < d; ++c) o[c] = int8_t(requantize_one(acc[size_t(c)], m0, shift, 0, -127, 127));
+    }
   });
 }
 

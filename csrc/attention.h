@@ -23,4 +23,9 @@ void attention_ibert(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H
                      const int32_t* bias, const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx,
                      int threads);
 
+// FQ-ViT's attention per head: Log-Int-Softmax (4-bit codes k, p ~ 2^-k, 15 = zero) of the scores, then
+// P V by shifts (sum_j V_j << (14 - k_j)), requantized to int8 (lowbit/ops/fqvit.py semantics).
+void attention_fq(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads, const int32_t* bias,
+                  const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx, int threads);
+
 }  // namespace lowbit

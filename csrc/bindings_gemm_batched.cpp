@@ -114,7 +114,7 @@ void attention_pv_py(const In& p, const In& qkv, int64_t heads, int32_t m0, int3
   attention_pv(which, pp, static_cast<const int8_t*>(qkv.data()), B, T, H, heads, m0, shift, o, threads);
 }
 
-void attention_ibert_py(const In& qkv, int64_t heads, const In& bias, int64_t dclip, int32_t sm_m0, int32_t sm_shift,
+void attention_softmax_py(bool fq, const In& qkv, int64_t heads, const In& bias, int64_t dclip, int32_t sm_m0, int32_t sm_shift,
                         int32_t qb, int32_t qc, int32_t m0, int32_t shift, const Out& out, const std::string& isa,
                         int threads) {
   const auto [B, T, H] = check_qkv(qkv, heads);
@@ -132,13 +132,30 @@ void attention_ibert_py(const In& qkv, int64_t heads, const In& bias, int64_t dc
   const SoftmaxParams sp{dclip, sm_m0, sm_shift, qb, qc};
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   nb::gil_scoped_release release;
-  attention_ibert(which, static_cast<const int8_t*>(qkv.data()), B, T, H, heads, bp, sp, m0, shift, o, threads);
+  require(!fq || T <= 1024, "qkv: expected at most 1024 tokens (the shift-only P V sums in int32)");
+  const int8_t* q = static_cast<const int8_t*>(qkv.data());
+  if (fq) attention_fq(which, q, B, T, H, heads, bp, sp, m0, shift, o, threads);
+  else attention_ibert(which, q, B, T, H, heads, bp, sp, m0, shift, o, threads);
 }
 
 }  // namespace
 
 void bind_gemm_batched(nb::module_& m) {
-  m.def("attention_ibert", &attention_ibert_py, nb::arg("qkv"), nb::arg("heads"), nb::arg("bias"), nb::arg("dclip"),
+  auto attention_fq_py = [](const In& qkv, int64_t heads, const In& bias, int64_t dclip, int32_t sm_m0,
+                            int32_t sm_shift, int32_t qb, int32_t qc, int32_t m0, int32_t shift, const Out& out,
+                            const std::string& isa, int threads) {
+    attention_softmax_py(true, qkv, heads, bias, dclip, sm_m0, sm_shift, qb, qc, m0, shift, out, isa, threads);
+  };
+  auto attention_ibert_py = [](const In& qkv, int64_t heads, const In& bias, int64_t dclip, int32_t sm_m0,
+                               int32_t sm_shift, int32_t qb, int32_t qc, int32_t m0, int32_t shift, const Out& out,
+                               const std::string& isa, int threads) {
+    attention_softmax_py(false, qkv, heads, bias, dclip, sm_m0, sm_shift, qb, qc, m0, shift, out, isa, threads);
+  };
+  m.def("attention_fq", attention_fq_py, nb::arg("qkv"), nb::arg("heads"), nb::arg("bias"), nb::arg("dclip"),
+        nb::arg("sm_m0"), nb::arg("sm_shift"), nb::arg("qb"), nb::arg("qc"), nb::arg("m0"), nb::arg("shift"),
+        nb::arg("out"), nb::arg("isa") = "auto", nb::arg("threads") = 1,
+        "FQ-ViT attention per head: Log-Int-Softmax then shift-only P V; see lowbit/ops/attention.py.");
+  m.def("attention_ibert", attention_ibert_py, nb::arg("qkv"), nb::arg("heads"), nb::arg("bias"), nb::arg("dclip"),
         nb::arg("sm_m0"), nb::arg("sm_shift"), nb::arg("qb"), nb::arg("qc"), nb::arg("m0"), nb::arg("shift"),
         nb::arg("out"), nb::arg("isa") = "auto", nb::arg("threads") = 1,
         "attention_pv(ibert_softmax(attention_qk(qkv))) per head in one pass; see lowbit/ops/attention.py.");

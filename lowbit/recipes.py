@@ -61,7 +61,7 @@ RECIPES: dict[str, Recipe] = {
         Recipe("int8-lut", "int8-integer-only with the LUT softmax (exp + reciprocal tables) and NN-LUT GELU",
                activations="static", nonlinear="lut", implemented=True),
         Recipe("w8a8-fq", "FQ-ViT: LayerNorm inputs as 8-bit PTF codes, 4-bit Log-Int-Softmax with "
-               "shift-only P.V (numpy int64 references), I-BERT GELU", activations="static", nonlinear="fq",
+               "shift-only P.V (one C++ pass per head), I-BERT GELU", activations="static", nonlinear="fq",
                implemented=True),
         Recipe("w4a8-octav", "int8-integer-only with 4-bit weights, one OCTAV-clipped scale per group of 64 "
                "(stored 4-bit; re-expanded to per-row int8 codes for the int8 GEMM)", weight_bits=4,

@@ -37,10 +37,10 @@ from lowbit.nn.int_nonlinear import (
     ptf_exponents,
     segment_order,
 )
-from lowbit.ops.attention import attention_ibert, attention_pv, attention_qk, residual_add
-from lowbit.ops.fqvit import LIS_FRAC, lis_matmul_ref
+from lowbit.ops.attention import attention_fq, attention_ibert, attention_pv, attention_qk, residual_add
+from lowbit.ops.fqvit import LIS_FRAC
 from lowbit.ops.gemm import default_threads
-from lowbit.ops.requant import quantize_multiplier, requantize_ref
+from lowbit.ops.requant import quantize_multiplier
 
 MASKED = -(2**29)  # score bias of a padding key: its integer exp is 0
 I16 = 32767
@@ -78,21 +78,14 @@ class IntSelfAttention(nn.Module):
         qkv = self.qkv(x)  # [B, T, 3H]: the heads are read in place by the attention kernels
         threads = default_threads()
         if self.method.fused_attention:  # one pass per head: scores and p stay in cache
-            ctx = attention_ibert(qkv.numpy(), self.heads, mask_bias.numpy(), self._score_scale, self._ctx_m0,
-                                  self._ctx_shift, threads)  # fmt: skip
-            return torch.from_numpy(ctx)
+            fused = attention_fq if self.method.log_softmax else attention_ibert
+            args = (self._score_scale, self._ctx_m0, self._ctx_shift, threads)
+            return torch.from_numpy(fused(qkv.numpy(), self.heads, mask_bias.numpy(), *args))
         scores = attention_qk(qkv.numpy(), self.heads, mask_bias.numpy(), threads=threads)
         p, _ = self.method.softmax(scores, self._score_scale)
-        if not self.method.log_softmax:
-            return torch.from_numpy(
-                attention_pv(p, qkv.numpy(), self.heads, self._ctx_m0, self._ctx_shift, threads)
-            )
-        # FQ-ViT: P.V by shifts of V (numpy int64 reference), heads made explicit
-        b, t, h = x.shape
-        v = qkv.view(b, t, 3, self.heads, self.head_dim)[:, :, 2].transpose(1, 2).contiguous()
-        acc, _ = lis_matmul_ref(p, v.numpy(), 1.0)
-        ctx = requantize_ref(acc, self._ctx_m0, self._ctx_shift, 0, -127, 127).astype(np.int8)
-        return torch.from_numpy(ctx).transpose(1, 2).contiguous().view(b, t, h)
+        return torch.from_numpy(
+            attention_pv(p, qkv.numpy(), self.heads, self._ctx_m0, self._ctx_shift, threads)
+        )
 
 
 class IntLayer(nn.Module):

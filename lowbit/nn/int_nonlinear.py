@@ -204,7 +204,8 @@ class Method:
     kernels: str  # what executes the nonlinears: "C++" or "numpy int64 reference"
     log_softmax: bool = False
     ptf_norm_input: bool = False
-    fused_attention: bool = False  # a C++ pass per head runs q k^T, this softmax and p v together
+    # a C++ pass per head runs q k^T, this softmax and p v together (attention_ibert / attention_fq)
+    fused_attention: bool = False
 
 
 def _methods() -> dict[str, Method]:
@@ -215,8 +216,8 @@ def _methods() -> dict[str, Method]:
         "ibert": Method(_ibert_softmax, _ibert_gelu, "C++", fused_attention=True),
         "shift": Method(shiftmax, shiftgelu, "C++"),
         "lut": Method(lut_softmax, nnlut_gelu, "C++"),
-        "fq": Method(fqvit.log_int_softmax_ref, _ibert_gelu, "numpy int64 reference (Log-Int-Softmax, "
-                     "P.V) + C++", log_softmax=True, ptf_norm_input=True),
+        "fq": Method(fqvit.log_int_softmax_ref, _ibert_gelu, "C++", log_softmax=True, ptf_norm_input=True,
+                     fused_attention=True),
     }  # fmt: skip
 
 

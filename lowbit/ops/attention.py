@@ -94,6 +94,21 @@ def residual_add_ref(x: np.ndarray, shift: np.ndarray, y: np.ndarray) -> np.ndar
     return np.clip(v, -32767, 32767).astype(np.int16)
 
 
+def _fused(kernel: str, qkv, heads, bias, score_scale, m0, shift, threads, isa) -> np.ndarray:
+    from lowbit import _C
+    from lowbit.ops.intops_kernels import softmax_constants
+
+    qkv = np.asarray(qkv)
+    expect(qkv.ndim == 3, "qkv", "an int8 array [B, T, 3H]", qkv.shape)
+    b, t, h3 = qkv.shape
+    out = np.empty((b, t, h3 // 3), dtype=np.int8)
+    empty = np.empty((0, 0), np.int32)
+    threads = default_threads() if threads is None else int(threads)
+    getattr(_C, kernel)(qkv, int(heads), empty if bias is None else bias, *softmax_constants(score_scale),
+                        int(m0), int(shift), out, isa, threads)  # fmt: skip
+    return out
+
+
 def attention_ibert(
     qkv: np.ndarray,
     heads: int,
@@ -106,18 +121,35 @@ def attention_ibert(
 ) -> np.ndarray:
     """attention_pv(ibert_softmax(attention_qk(qkv) at ``score_scale``)) in one pass per head (the scores
     and probabilities never leave a per-thread buffer); bit-exact with ``attention_ibert_ref``."""
-    from lowbit import _C
-    from lowbit.ops.intops_kernels import softmax_constants
+    return _fused("attention_ibert", qkv, heads, bias, score_scale, m0, shift, threads, isa)
 
-    qkv = np.asarray(qkv)
-    expect(qkv.ndim == 3, "qkv", "an int8 array [B, T, 3H]", qkv.shape)
-    b, t, h3 = qkv.shape
-    out = np.empty((b, t, h3 // 3), dtype=np.int8)
-    empty = np.empty((0, 0), np.int32)
-    threads = default_threads() if threads is None else int(threads)
-    _C.attention_ibert(qkv, int(heads), empty if bias is None else bias, *softmax_constants(score_scale),
-                       int(m0), int(shift), out, isa, threads)  # fmt: skip
-    return out
+
+def attention_fq(
+    qkv: np.ndarray,
+    heads: int,
+    bias: np.ndarray | None,
+    score_scale: float,
+    m0: int,
+    shift: int,
+    threads: int | None = None,
+    isa: str = "auto",
+) -> np.ndarray:
+    """FQ-ViT per head: Log-Int-Softmax codes of the scores, then P V as sums of V << (14 - k), requantized
+    with (m0, shift) to int8 [B, T, H]; bit-exact with ``attention_fq_ref``. At most 1024 tokens."""
+    return _fused("attention_fq", qkv, heads, bias, score_scale, m0, shift, threads, isa)
+
+
+def attention_fq_ref(
+    qkv: np.ndarray, heads: int, bias: np.ndarray | None, score_scale: float, m0: int, shift: int
+) -> np.ndarray:
+    from lowbit.ops.fqvit import lis_matmul_ref, log_int_softmax_ref
+
+    k, _ = log_int_softmax_ref(attention_qk_ref(qkv, heads, bias), score_scale)
+    _, _, v = _heads(qkv, heads)
+    acc, _ = lis_matmul_ref(k, v, 1.0)
+    ctx = requantize_ref(acc, m0, shift, 0, -127, 127).astype(np.int8)
+    b, _, t, d = ctx.shape
+    return ctx.transpose(0, 2, 1, 3).reshape(b, t, heads * d)
 
 
 def attention_ibert_ref(

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from lowbit import LowbitError
 from lowbit.ops import available_isas
 from lowbit.ops.attention import (
+    attention_fq,
+    attention_fq_ref,
     attention_ibert,
     attention_ibert_ref,
     attention_pv,
@@ -118,4 +120,8 @@ def test_fused_ibert_attention_bit_exact(b, t, heads, d, isa, threads, seed):
     np.testing.assert_array_equal(
         attention_ibert(qkv, heads, bias, scale, m0, shift, threads=threads, isa=isa),
         attention_ibert_ref(qkv, heads, bias, scale, m0, shift),
+    )
+    np.testing.assert_array_equal(
+        attention_fq(qkv, heads, bias, scale, m0, shift - 14, threads=threads, isa=isa),
+        attention_fq_ref(qkv, heads, bias, scale, m0, shift - 14),
     )
