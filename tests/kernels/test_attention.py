@@ -125,3 +125,29 @@ def test_fused_ibert_attention_bit_exact(b, t, heads, d, isa, threads, seed):
         attention_fq(qkv, heads, bias, scale, m0, shift - 14, threads=threads, isa=isa),
         attention_fq_ref(qkv, heads, bias, scale, m0, shift - 14),
     )
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    b=st.integers(1, 2),
+    t=st.integers(1, 150),
+    heads=st.integers(1, 3),
+    d=st.sampled_from([16, 32, 64]),  # 32, 64: the fused AVX-512 head kernel (attention_avx512.cpp)
+    isa=st.sampled_from(available_isas()),
+    threads=st.integers(1, 2),
+    extreme=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_fused_ibert_attention_head_widths_bit_exact(b, t, heads, d, isa, threads, extreme, seed):
+    rng = np.random.default_rng(seed)
+    qkv = rng.integers(-128, 128, (b, t, 3 * heads * d)).astype(np.int8)
+    if extreme:  # every q k product at its largest, every p v product at its largest
+        qkv[...] = rng.choice(np.array([-128, 127], np.int8), qkv.shape)
+    bias = np.where(rng.random((b, t)) < 0.2, -(2**29), 0).astype(np.int32)
+    bias[:, 0] = 0
+    scale = float(rng.uniform(1e-5, 1e-2))
+    m0, shift = int(rng.integers(2**30, 2**31)), int(rng.integers(30, 44))
+    np.testing.assert_array_equal(
+        attention_ibert(qkv, heads, bias, scale, m0, shift, threads=threads, isa=isa),
+        attention_ibert_ref(qkv, heads, bias, scale, m0, shift),
+    )
