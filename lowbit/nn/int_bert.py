@@ -21,6 +21,8 @@ chosen by the recipe: see lowbit/nn/int_nonlinear.py.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -40,6 +42,7 @@ from lowbit.nn.int_nonlinear import (
 from lowbit.ops.attention import attention_fq, attention_ibert, attention_pv, attention_qk, residual_add
 from lowbit.ops.fqvit import LIS_FRAC
 from lowbit.ops.gemm import default_threads
+from lowbit.ops.intops_kernels import gelu_constants, softmax_constants
 from lowbit.ops.requant import quantize_multiplier
 
 MASKED = -(2**29)  # score bias of a padding key: its integer exp is 0
@@ -166,6 +169,10 @@ class IntBertEncoder(nn.Module):
         self.layers = nn.ModuleList(
             IntLayer(cfg, nonlinear, weight_group) for _ in range(cfg.num_hidden_layers)
         )
+        # run I-BERT encoders as one C++ call (csrc/int_bert_plan.h); False: module by module (what
+        # `lowbit profile` times kernel by kernel). The same integers either way.
+        self.use_plan = True
+        self._plan = None
 
     @classmethod
     def from_float(
@@ -242,10 +249,29 @@ class IntBertEncoder(nn.Module):
         codes = np.clip(np.rint(x / np.float32(float(self.input_scale))), -I16, I16).astype(np.int16)
         return torch.from_numpy(codes)
 
+    def load_state_dict(self, *args, **kwargs):
+        self._plan = None  # built from the constants being replaced
+        return super().load_state_dict(*args, **kwargs)
+
+    def plan(self):
+        """The whole encoder as one C++ object (lowbit._C.IntBertPlan), or None where the nonlinear method
+        has no plan (only I-BERT's has): its kernels and integers are those of the modules, validated once
+        here instead of on every call."""
+        if self._plan is None and self.nonlinear == "ibert" and not self.embeddings_norm._ptf:
+            self._plan = build_plan(self)
+        return self._plan
+
     def integer_forward(self, codes: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """int16 embedding codes [B, T, H] -> int8 codes of the last LayerNorm (integers only)."""
         # [B, T]: one key mask per sequence
         mask_bias = torch.from_numpy(np.where(attention_mask.numpy() == 0, MASKED, 0).astype(np.int32))
+        plan = self.plan() if self.use_plan else None
+        if plan is not None:
+            from lowbit import _C
+
+            out = np.empty(codes.shape, dtype=np.int8)
+            _C.int_bert_plan_run(plan, codes.numpy(), mask_bias.numpy(), out, "auto", default_threads())
+            return torch.from_numpy(out)
         x = self.embeddings_norm(codes)
         for layer in self.layers:
             x = layer(x, mask_bias)
@@ -260,3 +286,44 @@ class IntBertEncoder(nn.Module):
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return mean_pool(self(input_ids, attention_mask), attention_mask)
+
+
+@contextmanager
+def module_by_module(model: nn.Module) -> Iterator[None]:
+    """Every IntBertEncoder inside ``model`` runs module by module (no plan) within this block: for what
+    hooks on its modules must see (per-layer reports, the profiler)."""
+    encoders = [m for m in model.modules() if isinstance(m, IntBertEncoder)]
+    saved = [e.use_plan for e in encoders]
+    for e in encoders:
+        e.use_plan = False
+    try:
+        yield
+    finally:
+        for e, u in zip(encoders, saved, strict=True):
+            e.use_plan = u
+
+
+def build_plan(enc: IntBertEncoder):
+    """lowbit._C.IntBertPlan of an I-BERT IntBertEncoder: every constant its modules computed in repack."""
+    from lowbit import _C
+
+    cfg = enc.cfg
+    plan = _C.int_bert_plan(cfg.hidden_size, cfg.intermediate_size, cfg.num_attention_heads, len(enc.layers))
+    _C.int_bert_plan_norm(plan, -1, 0, *enc.embeddings_norm._consts)
+    for i, layer in enumerate(enc.layers):
+        att = layer.attention
+        linears = (("qkv", att.qkv), ("attention_output", layer.attention_output),
+                   ("intermediate", layer.intermediate), ("output", layer.output))  # fmt: skip
+        for name, lin in linears:
+            data, colsum, n, k, bias, m0, shift, _, zp, qmin, qmax, _ = lin._packed_args
+            _C.int_bert_plan_linear(plan, i, name, lin._zp_in, data, colsum, n, k, bias, m0, shift, zp, qmin,
+                                    qmax, *lin._segment_args)  # fmt: skip
+        for slot, norm in ((1, layer.attention_norm), (2, layer.output_norm)):
+            expect(not norm._ptf, "nonlinear", "LayerNorms without PTF inputs in a plan", "PTF")
+            _C.int_bert_plan_norm(plan, i, slot, *norm._consts)
+        _C.int_bert_plan_attention(plan, i, *softmax_constants(att._score_scale), att._ctx_m0, att._ctx_shift,
+                                   layer.shift1.numpy(), layer.shift2.numpy())  # fmt: skip
+        g = layer.gelu
+        clip, m0, shift, qc, _ = gelu_constants(g._in_scale)
+        _C.int_bert_plan_gelu(plan, i, clip, m0, shift, qc, g._m0, g._shift, g._zp)
+    return plan
