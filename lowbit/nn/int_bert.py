@@ -172,7 +172,7 @@ class IntBertEncoder(nn.Module):
         # run I-BERT encoders as one C++ call (csrc/int_bert_plan.h); False: module by module (what
         # `lowbit profile` times kernel by kernel). The same integers either way.
         self.use_plan = True
-        self._plan = None
+        self._plan = self._io = None
 
     @classmethod
     def from_float(
@@ -243,14 +243,27 @@ class IntBertEncoder(nn.Module):
             )
         # numpy, not torch: torch's elementwise ops go parallel and their OpenMP threads then spin on the
         # core lowbit's kernels are about to use (2-thread latency 16 -> 11 ms without them)
+        word_mult, position_codes, _ = self._io_tables()
         ids = input_ids.numpy()
-        x = self.word_codes.numpy()[ids].astype(np.float32) * self.word_scale.numpy()[ids]
-        x += self.position_embeddings.numpy()[:t] + self.token_type.numpy()
-        codes = np.clip(np.rint(x / np.float32(float(self.input_scale))), -I16, I16).astype(np.int16)
-        return torch.from_numpy(codes)
+        x = self.word_codes.numpy()[ids].astype(np.float32)
+        x *= word_mult[ids]
+        x += position_codes[:t]
+        np.rint(x, out=x)
+        return torch.from_numpy(np.clip(x, -I16, I16, out=x).astype(np.int16))
+
+    def _io_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Float tables of the input quantization and output dequantization, in input_scale units: word
+        row scales, position plus token type rows, and the last LayerNorm's channel scales."""
+        if self._io is None:
+            s = np.float32(float(self.input_scale))
+            word_mult = self.word_scale.numpy() / s
+            position_codes = (self.position_embeddings.numpy() + self.token_type.numpy()) / s
+            out_scale = self.layers[-1].output_norm.channel_scale().astype(np.float32)
+            self._io = (word_mult, position_codes.astype(np.float32), out_scale)
+        return self._io
 
     def load_state_dict(self, *args, **kwargs):
-        self._plan = None  # built from the constants being replaced
+        self._plan = self._io = None  # built from the constants being replaced
         return super().load_state_dict(*args, **kwargs)
 
     def plan(self):
@@ -278,8 +291,9 @@ class IntBertEncoder(nn.Module):
         return x
 
     def dequantize(self, codes: torch.Tensor) -> torch.Tensor:
-        scale = self.layers[-1].output_norm.channel_scale().astype(np.float32)
-        return torch.from_numpy(codes.numpy().astype(np.float32) * scale)
+        out = codes.numpy().astype(np.float32)
+        out *= self._io_tables()[2]
+        return torch.from_numpy(out)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.dequantize(self.integer_forward(self.quantize_input(input_ids), attention_mask))
