@@ -1,4 +1,4 @@
-// I-BERT attention of one (sequence, head) for head widths d = 32 and 64 (AVX-512 VNNI), in blocks of
+// Attention of one (sequence, head) for head widths d = 32 and 64 (AVX-512 VNNI), in blocks of
 // query rows: q k^T, the integer softmax and p v run on a block while its scores and probabilities are in
 // L1. The generic path (attention.cpp) runs each product as a whole GEMM with a 6 x 64 tile; at d = 32
 // that tile sees 8 k-steps per call and half of its 64 columns idle in p v, and the packing and the
@@ -210,7 +210,7 @@ void pack_values(const int8_t* v, int64_t row, int64_t T, int64_t d, Scratch& s)
 // D16 = d / 16 = 2 or 4: blocks of R = 24 / D16 query rows (the p v tile), two or one q k^T tiles each
 template <int D16>
 void head(const int8_t* qkv, int64_t b, int64_t h, int64_t T, int64_t H, const int32_t* bias,
-          const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx, Scratch& s) {
+          const RowSoftmax& softmax, int32_t m0, int32_t shift, int8_t* ctx, Scratch& s) {
   constexpr int64_t d = 16 * D16, d4 = d / 4, R = 24 / D16;
   static_assert(R % kQkRows == 0, "a block is whole q k^T tiles");
   const int64_t row = 3 * H, Tk = round_up(T, 64), T4 = (T + 3) / 4, ps = 4 * T4;
@@ -239,10 +239,9 @@ void head(const int8_t* qkv, int64_t b, int64_t h, int64_t T, int64_t H, const i
         qk_tile(s.qu.data() + g * d4 * kQkRows, s.kp.data() + c0 * 4, Tk * 4, d4, s.kcorr.data() + c0,
                 s.scores.data() + g * kQkRows * Tk + c0, Tk * 4);
     if (Tk == T) {
-      ibert_softmax(Isa::avx512, s.scores.data(), R, T, sp, s.p.data());
+      softmax(s.scores.data(), R, T, s.p.data());
     } else {
-      for (int64_t r = 0; r < R; ++r)
-        ibert_softmax(Isa::avx512, s.scores.data() + r * Tk, 1, T, sp, s.p.data() + r * ps);
+      for (int64_t r = 0; r < R; ++r) softmax(s.scores.data() + r * Tk, 1, T, s.p.data() + r * ps);
     }
     if (D16 == 2) {
       pv_tile_12x2(s.p.data(), ps, s.vp.data(), T4, acc);
@@ -260,14 +259,13 @@ void head(const int8_t* qkv, int64_t b, int64_t h, int64_t T, int64_t H, const i
 
 }  // namespace
 
-bool attention_ibert_head_fits(int64_t d) { return d == 32 || d == 64; }
+bool attention_head_fits(int64_t d) { return d == 32 || d == 64; }
 
-void attention_ibert_head_avx512(const int8_t* qkv, int64_t b, int64_t h, int64_t T, int64_t H, int64_t d,
-                                 const int32_t* bias, const SoftmaxParams& sp, int32_t m0, int32_t shift,
-                                 int8_t* ctx) {
+void attention_head_avx512(const int8_t* qkv, int64_t b, int64_t h, int64_t T, int64_t H, int64_t d,
+                           const int32_t* bias, const RowSoftmax& softmax, int32_t m0, int32_t shift, int8_t* ctx) {
   thread_local Scratch s;
-  if (d == 32) return head<2>(qkv, b, h, T, H, bias, sp, m0, shift, ctx, s);
-  return head<4>(qkv, b, h, T, H, bias, sp, m0, shift, ctx, s);
+  if (d == 32) return head<2>(qkv, b, h, T, H, bias, softmax, m0, shift, ctx, s);
+  return head<4>(qkv, b, h, T, H, bias, softmax, m0, shift, ctx, s);
 }
 
 }  // namespace lowbit

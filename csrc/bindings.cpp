@@ -168,6 +168,17 @@ GemmSpec gemm_spec(int64_t ka, bool a_signed, int32_t a_zero_point, const In& pa
   }
   return g;
 }
+
+SoftmaxParams softmax_params(int64_t dclip, int32_t m0, int32_t shift, int32_t qb, int32_t qc) {
+  require(dclip >= 1 && dclip <= (int64_t(1) << 31), "dclip: expected a value in [1, 2^31]");
+  require(m0 >= 0, "m0: expected a non-negative multiplier");
+  require(shift >= 0 && shift <= kMaxShift, "shift: expected a value in [0, 62]");
+  // these bounds are what keeps the kernels' 32-bit exp arithmetic and its one 32x32 product exact
+  const int64_t top = int64_t(qb) * qb + qc;
+  require(qb >= (1 << kExpK) && qb < (1 << 15) && qc >= 0 && top > (int64_t(1) << 30) && top < (int64_t(1) << 31),
+          "qb, qc: expected exp polynomial constants with 2^14 <= qb < 2^15, 2^30 < qb^2 + qc < 2^31 (from ibert's EXP_* constants)");
+  return SoftmaxParams{dclip, m0, shift, qb, qc};
+}
 }  // namespace lowbit
 
 namespace {
@@ -239,13 +250,7 @@ void ibert_softmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, int
   require(n <= (int64_t(1) << 20), "q: expected rows of at most 2^20 elements along the last axis");
   uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
   require_same_shape(q, out, "out");
-  require(dclip >= 1 && dclip <= (int64_t(1) << 31), "dclip: expected a value in [1, 2^31]");
-  require_dyadic(m0, shift);
-  // these bounds are what keeps the kernels' 32-bit exp arithmetic and its one 32x32 product exact
-  const int64_t top = int64_t(qb) * qb + qc;
-  require(qb >= (1 << kExpK) && qb < (1 << 15) && qc >= 0 && top > (int64_t(1) << 30) && top < (int64_t(1) << 31),
-          "qb, qc: expected exp polynomial constants with 2^14 <= qb < 2^15, 2^30 < qb^2 + qc < 2^31 (from ibert's EXP_* constants)");
-  const SoftmaxParams p{dclip, m0, shift, qb, qc};
+  const SoftmaxParams p = softmax_params(dclip, m0, shift, qb, qc);
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   nb::gil_scoped_release release;
   if (is16) ibert_softmax(which, static_cast<const int16_t*>(qp), rows, n, p, o);

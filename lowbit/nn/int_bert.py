@@ -4,8 +4,8 @@ the last LayerNorm, executed by lowbit's C++ kernels.
 Data path of one layer (codes and their scales; every arrow is an integer op):
 
     x  int8 @ s_x ──IntLinear (fused q|k|v, int8 GEMM)──> q, k, v int8 @ s_q, s_k, s_v
-    q k^T (attention_qk, int32; padding keys get -2^29) ──integer softmax──> p uint8 @ 2^-8
-    p v (attention_pv, requantized) ──> ctx int8 @ s_ctx ──IntLinear──> a int16 @ s_r1
+    q k^T (int32; padding keys get -2^29) ──integer softmax──> p uint8 @ 2^-8   (one C++ pass per head)
+    p v (requantized) ──> ctx int8 @ s_ctx ──IntLinear──> a int16 @ s_r1
     r1 = (x << j1) + a   int16 @ s_r1 = s_x 2^-j1  (the residual: a shift, no multiplier)
     integer LayerNorm(r1) ──> x1 int8 @ s_ln1 ──IntLinear──> h int16 @ s_h ──integer GELU──> int32
     ──requantize──> g uint8 (zero point) ──IntLinear──> o int16 @ s_r2;  r2 = (x1 << j2) + o
@@ -39,7 +39,7 @@ from lowbit.nn.int_nonlinear import (
     ptf_exponents,
     segment_order,
 )
-from lowbit.ops.attention import attention_fq, attention_ibert, attention_pv, attention_qk, residual_add
+from lowbit.ops.attention import residual_add
 from lowbit.ops.fqvit import LIS_FRAC
 from lowbit.ops.gemm import default_threads
 from lowbit.ops.intops_kernels import gelu_constants, softmax_constants
@@ -79,16 +79,9 @@ class IntSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, mask_bias: torch.Tensor) -> torch.Tensor:
         qkv = self.qkv(x)  # [B, T, 3H]: the heads are read in place by the attention kernels
-        threads = default_threads()
-        if self.method.fused_attention:  # one pass per head: scores and p stay in cache
-            fused = attention_fq if self.method.log_softmax else attention_ibert
-            args = (self._score_scale, self._ctx_m0, self._ctx_shift, threads)
-            return torch.from_numpy(fused(qkv.numpy(), self.heads, mask_bias.numpy(), *args))
-        scores = attention_qk(qkv.numpy(), self.heads, mask_bias.numpy(), threads=threads)
-        p, _ = self.method.softmax(scores, self._score_scale)
-        return torch.from_numpy(
-            attention_pv(p, qkv.numpy(), self.heads, self._ctx_m0, self._ctx_shift, threads)
-        )
+        # one C++ pass per head (q k^T, softmax, p v): scores and probabilities stay in cache
+        args = (self._score_scale, self._ctx_m0, self._ctx_shift, default_threads())
+        return torch.from_numpy(self.method.attention(qkv.numpy(), self.heads, mask_bias.numpy(), *args))
 
 
 class IntLayer(nn.Module):

@@ -204,20 +204,22 @@ class Method:
     kernels: str  # what executes the nonlinears: "C++" or "numpy int64 reference"
     log_softmax: bool = False
     ptf_norm_input: bool = False
-    # a C++ pass per head runs q k^T, this softmax and p v together (attention_ibert / attention_fq)
-    fused_attention: bool = False
+    # the C++ pass per head that runs q k^T, this softmax and p v together (lowbit/ops/attention.py):
+    # (qkv, heads, key bias, score scale, m0, shift, threads) -> int8 context
+    attention: Callable[..., np.ndarray] | None = None
 
 
 def _methods() -> dict[str, Method]:
+    from lowbit.ops import attention as att
     from lowbit.ops import fqvit
     from lowbit.ops.shift_lut_kernels import lut_softmax, nnlut_gelu, shiftgelu, shiftmax
 
     return {
-        "ibert": Method(_ibert_softmax, _ibert_gelu, "C++", fused_attention=True),
-        "shift": Method(shiftmax, shiftgelu, "C++"),
-        "lut": Method(lut_softmax, nnlut_gelu, "C++"),
+        "ibert": Method(_ibert_softmax, _ibert_gelu, "C++", attention=att.attention_ibert),
+        "shift": Method(shiftmax, shiftgelu, "C++", attention=att.attention_shiftmax),
+        "lut": Method(lut_softmax, nnlut_gelu, "C++", attention=att.attention_lut),
         "fq": Method(fqvit.log_int_softmax_ref, _ibert_gelu, "C++", log_softmax=True, ptf_norm_input=True,
-                     fused_attention=True),
+                     attention=att.attention_fq),
     }  # fmt: skip
 
 

@@ -84,6 +84,11 @@ _LUT_TABLES = (
 )
 
 
+def lut_args(scale: float, method: str = "rexp") -> tuple:
+    """(dcap, m0, shift, exp2, recip, log2, lnexp): everything the LUT softmax kernel takes but q and out."""
+    return (*lut_constants(scale), *_LUT_TABLES, method == "lnexp")
+
+
 def lut_softmax(
     q: np.ndarray, scale: float, method: str = "rexp", axis: int = -1, isa: str = "auto"
 ) -> tuple[np.ndarray, float]:
@@ -97,7 +102,7 @@ def lut_softmax(
     q = _codes(q)
     _last_axis(q, axis)
     out = np.empty(q.shape, dtype=np.uint8)
-    _C.lut_softmax(q, *lut_constants(s), *_LUT_TABLES, method == "lnexp", out, isa)
+    _C.lut_softmax(q, *lut_args(s, method), out, isa)
     return out, _SOFTMAX_SCALE
 
 

@@ -45,7 +45,8 @@ from lowbit.roofline.model import (
 
 # float operations per element of torch's fp32 leaf modules (rough: exp / erf as ~10-15 flops)
 FLOAT_OPS = {"LayerNorm": 7, "GELU": 19, "Softmax": 14, "Embedding": 1, "Dropout": 1}
-KERNELS = ("gemm", "gemm_batched", "attention_qk", "attention_pv", "attention_ibert", "attention_fq",
+FUSED_ATTENTION = ("attention_ibert", "attention_fq", "attention_shiftmax", "attention_lut")
+KERNELS = ("gemm", "gemm_batched", "attention_qk", "attention_pv", *FUSED_ATTENTION,
            "ibert_softmax",
            "ibert_gelu", "ibert_gelu_requant", "ibert_layernorm", "requantize", "residual_add", "shiftmax",
            "shiftgelu", "lut_softmax", "pwl_gelu", "minmax_f32", "quantize_u8", "lowbit_gemv",
@@ -98,7 +99,7 @@ def kernel_cost(name: str, args: tuple, limits: Limits) -> tuple[str, Cost | Non
         g, m, k = a.shape
         n = b.shape[1]
         return f"{g}x({m}x{k}x{n})", batched_gemm_cost(g, m, k, n, limits, out_bytes=out.itemsize)
-    if name in ("attention_qk", "attention_pv", "attention_ibert", "attention_fq"):
+    if name in ("attention_qk", "attention_pv", *FUSED_ATTENTION):
         qkv = args[1] if name == "attention_pv" else args[0]
         heads = int(args[2] if name == "attention_pv" else args[1])
         b, t, h3 = qkv.shape
@@ -145,7 +146,7 @@ def _category(op: str, module: nn.Module | None) -> str:
         return "linear GEMM"
     if op in ("gemm_batched", "attention_qk", "attention_pv"):
         return "attention GEMM"
-    if op in ("attention_ibert", "attention_fq"):
+    if op in FUSED_ATTENTION:
         return "attention (fused)"
     if op in ("ibert_softmax", "shiftmax", "lut_softmax", "Softmax"):
         return "softmax"
