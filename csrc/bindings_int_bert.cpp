@@ -13,13 +13,14 @@
 #include "intops_one.h"
 #include "residual.h"
 #include "rounding.h"
+#include "shift_lut_params.h"
 
 namespace lowbit {
 
 namespace {
 
 enum Part : unsigned { kQkv = 1, kAttnOut = 2, kInter = 4, kOutput = 8, kNorm1 = 16, kNorm2 = 32, kAttention = 64,
-                       kGelu = 128, kAll = 255 };
+                       kGelu = 128, kSoftmax = 256, kAll = 511 };
 
 template <typename T>
 std::vector<T> copied(const In& a, const char* name, int64_t length) {
@@ -96,15 +97,10 @@ void plan_norm(IntBertPlan& plan, int64_t layer, int64_t slot, int64_t eps, cons
   L.ready |= slot == 1 ? kNorm1 : kNorm2;
 }
 
-void plan_attention(IntBertPlan& plan, int64_t layer, int64_t dclip, int32_t sm_m0, int32_t sm_shift, int32_t qb,
-                    int32_t qc, int32_t ctx_m0, int32_t ctx_shift, const In& shift1, const In& shift2) {
+void plan_attention(IntBertPlan& plan, int64_t layer, int32_t ctx_m0, int32_t ctx_shift, const In& shift1,
+                    const In& shift2) {
   PlanLayer& L = layer_at(plan, layer);
-  require(dclip >= 1 && dclip <= (int64_t(1) << 31), "dclip: expected a value in [1, 2^31]");
-  require(sm_m0 >= 0 && sm_shift >= 0 && sm_shift <= kMaxShift && ctx_m0 >= 0 && ctx_shift >= 0 &&
-              ctx_shift <= kMaxShift, "m0, shift: expected m0 >= 0 and shift in [0, 62]");
-  const int64_t top = int64_t(qb) * qb + qc;  // the bounds ibert_softmax's 32-bit exp arithmetic needs
-  require(qb >= (1 << kExpK) && qb < (1 << 15) && qc >= 0 && top > (int64_t(1) << 30) && top < (int64_t(1) << 31),
-          "qb, qc: expected I-BERT's exp polynomial constants");
+  require(ctx_m0 >= 0 && ctx_shift >= 0 && ctx_shift <= kMaxShift, "ctx_m0, ctx_shift: expected m0 >= 0 and shift in [0, 62]");
   std::vector<int32_t> s1 = copied<int32_t>(shift1, "shift1", plan.hidden);
   std::vector<int32_t> s2 = copied<int32_t>(shift2, "shift2", plan.hidden);
   require(int64_t(s1.size()) == plan.hidden && int64_t(s2.size()) == plan.hidden,
@@ -112,10 +108,47 @@ void plan_attention(IntBertPlan& plan, int64_t layer, int64_t dclip, int32_t sm_
   for (size_t c = 0; c < s1.size(); ++c)
     if (s1[c] < 0 || s1[c] > kMaxResidualShift || s2[c] < 0 || s2[c] > kMaxResidualShift)
       throw Error("shift1, shift2: expected values in [0, 23]");
-  L.softmax = SoftmaxParams{dclip, sm_m0, sm_shift, qb, qc};
   L.ctx_m0 = ctx_m0, L.ctx_shift = ctx_shift;
   L.shift1 = std::move(s1), L.shift2 = std::move(s2);
   L.ready |= kAttention;
+}
+
+void plan_softmax(IntBertPlan& plan, int64_t layer, int64_t dclip, int32_t m0, int32_t shift, int32_t qb, int32_t qc) {
+  PlanLayer& L = layer_at(plan, layer);
+  L.softmax = softmax_params(dclip, m0, shift, qb, qc);
+  L.softmax_kind = PlanSoftmax::ibert;
+  L.ready |= kSoftmax;
+}
+
+void plan_shiftmax(IntBertPlan& plan, int64_t layer, int64_t dclip, int32_t m0, int32_t shift) {
+  PlanLayer& L = layer_at(plan, layer);
+  L.shiftmax = shiftmax_params(dclip, m0, shift);
+  L.softmax_kind = PlanSoftmax::shiftmax;
+  L.ready |= kSoftmax;
+}
+
+void plan_lut_softmax(IntBertPlan& plan, int64_t layer, int64_t dcap, int32_t m0, int32_t shift, const In& exp2,
+                      const In& recip, const In& log2, bool lnexp) {
+  PlanLayer& L = layer_at(plan, layer);
+  L.lut = lut_softmax_params(dcap, m0, shift, exp2, recip, log2, lnexp);
+  L.lut_exp2 = copied<uint16_t>(exp2, "exp2", 128);
+  L.lut_recip = copied<uint16_t>(recip, "recip", 128);
+  L.lut_log2 = copied<uint8_t>(log2, "log2", 128);
+  L.softmax_kind = PlanSoftmax::lut;
+  L.ready |= kSoftmax;
+}
+
+// The GELU output's requantization to uint8 per channel, shared by every GELU method.
+void set_gelu_requant(const IntBertPlan& plan, PlanLayer& L, const In& rq_m0, const In& rq_shift, int32_t zero_point) {
+  std::vector<int32_t> rm = copied<int32_t>(rq_m0, "rq_m0", plan.intermediate);
+  std::vector<int32_t> rs = copied<int32_t>(rq_shift, "rq_shift", plan.intermediate);
+  require(int64_t(rm.size()) == plan.intermediate && int64_t(rs.size()) == plan.intermediate,
+          "rq_m0, rq_shift: expected one multiplier per channel");
+  for (size_t c = 0; c < rm.size(); ++c)
+    if (rm[c] < 0 || rs[c] < 0 || rs[c] > kMaxShift) throw Error("rq_m0, rq_shift: expected m0 >= 0, shift in [0, 62]");
+  require(zero_point >= 0 && zero_point <= 255, "zero_point: expected 0..255");
+  L.gelu_m0 = std::move(rm), L.gelu_shift = std::move(rs), L.gelu_zero_point = zero_point;
+  L.ready |= kGelu;
 }
 
 void plan_gelu(IntBertPlan& plan, int64_t layer, int64_t clip, int32_t m0, int32_t shift, int32_t qc,
@@ -126,16 +159,29 @@ void plan_gelu(IntBertPlan& plan, int64_t layer, int64_t clip, int32_t m0, int32
   require(qc >= (1 << 24) && qc <= (1 << 30), "qc: expected the erf constant in [2^24, 2^30]");
   const GeluParams p{clip, m0, shift, qc};
   require(ibert_gelu_one_constant(p) < (1 << 15), "qc: expected int16 codes' products to fit int32");
-  std::vector<int32_t> rm = copied<int32_t>(rq_m0, "rq_m0", plan.intermediate);
-  std::vector<int32_t> rs = copied<int32_t>(rq_shift, "rq_shift", plan.intermediate);
-  require(int64_t(rm.size()) == plan.intermediate && int64_t(rs.size()) == plan.intermediate,
-          "rq_m0, rq_shift: expected one multiplier per channel");
-  for (size_t c = 0; c < rm.size(); ++c)
-    if (rm[c] < 0 || rs[c] < 0 || rs[c] > kMaxShift) throw Error("rq_m0, rq_shift: expected m0 >= 0, shift in [0, 62]");
-  require(zero_point >= 0 && zero_point <= 255, "zero_point: expected 0..255");
   L.gelu = p;
-  L.gelu_m0 = std::move(rm), L.gelu_shift = std::move(rs), L.gelu_zero_point = zero_point;
-  L.ready |= kGelu;
+  L.gelu_kind = PlanGelu::ibert;
+  set_gelu_requant(plan, L, rq_m0, rq_shift, zero_point);
+}
+
+void plan_shiftgelu(IntBertPlan& plan, int64_t layer, int64_t clip, int32_t m0, int32_t shift, const In& rq_m0,
+                    const In& rq_shift, int32_t zero_point) {
+  PlanLayer& L = layer_at(plan, layer);
+  L.shiftgelu = shiftgelu_params(clip, m0, shift);
+  L.gelu_kind = PlanGelu::shift;
+  set_gelu_requant(plan, L, rq_m0, rq_shift, zero_point);
+}
+
+void plan_pwl_gelu(IntBertPlan& plan, int64_t layer, int64_t lim, int32_t m0, int32_t shift, int32_t u_lo,
+                   int32_t u_hi, int32_t id_m0, int32_t id_shift, const In& starts, const In& slopes, const In& icpts,
+                   int32_t pshift, const In& rq_m0, const In& rq_shift, int32_t zero_point) {
+  PlanLayer& L = layer_at(plan, layer);
+  L.pwl = pwl_gelu_params(lim, m0, shift, u_lo, u_hi, id_m0, id_shift, starts, slopes, icpts, pshift);
+  L.pwl_starts = copied<int16_t>(starts, "starts", -1);
+  L.pwl_slopes = copied<int32_t>(slopes, "slopes", -1);
+  L.pwl_icpts = copied<int32_t>(icpts, "icpts", -1);
+  L.gelu_kind = PlanGelu::pwl;
+  set_gelu_requant(plan, L, rq_m0, rq_shift, zero_point);
 }
 
 void plan_run(IntBertPlan& plan, const In& codes, const In& key_bias, const Out& out, const std::string& isa,
@@ -182,11 +228,22 @@ void bind_int_bert(nb::module_& m) {
         nb::arg("seg_end"), nb::arg("seg_shift"));
   m.def("int_bert_plan_norm", &plan_norm, nb::arg("plan"), nb::arg("layer"), nb::arg("slot"), nb::arg("eps"),
         nb::arg("m0"), nb::arg("shift"), nb::arg("beta"));
-  m.def("int_bert_plan_attention", &plan_attention, nb::arg("plan"), nb::arg("layer"), nb::arg("dclip"),
-        nb::arg("m0"), nb::arg("shift"), nb::arg("qb"), nb::arg("qc"), nb::arg("ctx_m0"), nb::arg("ctx_shift"),
-        nb::arg("shift1"), nb::arg("shift2"));
+  m.def("int_bert_plan_attention", &plan_attention, nb::arg("plan"), nb::arg("layer"), nb::arg("ctx_m0"),
+        nb::arg("ctx_shift"), nb::arg("shift1"), nb::arg("shift2"));
+  m.def("int_bert_plan_softmax", &plan_softmax, nb::arg("plan"), nb::arg("layer"), nb::arg("dclip"), nb::arg("m0"),
+        nb::arg("shift"), nb::arg("qb"), nb::arg("qc"));
+  m.def("int_bert_plan_shiftmax", &plan_shiftmax, nb::arg("plan"), nb::arg("layer"), nb::arg("dclip"), nb::arg("m0"),
+        nb::arg("shift"));
+  m.def("int_bert_plan_lut_softmax", &plan_lut_softmax, nb::arg("plan"), nb::arg("layer"), nb::arg("dcap"),
+        nb::arg("m0"), nb::arg("shift"), nb::arg("exp2"), nb::arg("recip"), nb::arg("log2"), nb::arg("lnexp"));
   m.def("int_bert_plan_gelu", &plan_gelu, nb::arg("plan"), nb::arg("layer"), nb::arg("clip"), nb::arg("m0"),
         nb::arg("shift"), nb::arg("qc"), nb::arg("rq_m0"), nb::arg("rq_shift"), nb::arg("zero_point"));
+  m.def("int_bert_plan_shiftgelu", &plan_shiftgelu, nb::arg("plan"), nb::arg("layer"), nb::arg("clip"), nb::arg("m0"),
+        nb::arg("shift"), nb::arg("rq_m0"), nb::arg("rq_shift"), nb::arg("zero_point"));
+  m.def("int_bert_plan_pwl_gelu", &plan_pwl_gelu, nb::arg("plan"), nb::arg("layer"), nb::arg("lim"), nb::arg("m0"),
+        nb::arg("shift"), nb::arg("u_lo"), nb::arg("u_hi"), nb::arg("id_m0"), nb::arg("id_shift"), nb::arg("starts"),
+        nb::arg("slopes"), nb::arg("icpts"), nb::arg("pshift"), nb::arg("rq_m0"), nb::arg("rq_shift"),
+        nb::arg("zero_point"));
   m.def("int_bert_plan_run", &plan_run, nb::arg("plan"), nb::arg("codes"), nb::arg("key_bias"), nb::arg("out"),
         nb::arg("isa") = "auto", nb::arg("threads") = 1);
 }

@@ -261,9 +261,9 @@ class IntBertEncoder(nn.Module):
 
     def plan(self):
         """The whole encoder as one C++ object (lowbit._C.IntBertPlan), or None where the nonlinear method
-        has no plan (only I-BERT's has): its kernels and integers are those of the modules, validated once
-        here instead of on every call."""
-        if self._plan is None and self.nonlinear == "ibert" and not self.embeddings_norm._ptf:
+        has no plan (FQ-ViT's): its kernels and integers are those of the modules, validated once here
+        instead of on every call."""
+        if self._plan is None and self.nonlinear in PLAN_METHODS and not self.embeddings_norm._ptf:
             self._plan = build_plan(self)
         return self._plan
 
@@ -310,13 +310,21 @@ def module_by_module(model: nn.Module) -> Iterator[None]:
             e.use_plan = u
 
 
-def build_plan(enc: IntBertEncoder):
-    """lowbit._C.IntBertPlan of an I-BERT IntBertEncoder: every constant its modules computed in repack."""
-    from lowbit import _C
+PLAN_METHODS = ("ibert", "shift", "lut")  # the nonlinear methods csrc/int_bert_plan.h runs
 
+
+def build_plan(enc: IntBertEncoder):
+    """lowbit._C.IntBertPlan of an IntBertEncoder: every constant its modules computed in repack."""
+    from lowbit import _C
+    from lowbit.ops.shift_lut_kernels import lut_args, nnlut_gelu_args, shift_constants
+
+    expect(enc.nonlinear in PLAN_METHODS, "nonlinear", f"one of {PLAN_METHODS} for a plan", enc.nonlinear)
     cfg = enc.cfg
     plan = _C.int_bert_plan(cfg.hidden_size, cfg.intermediate_size, cfg.num_attention_heads, len(enc.layers))
     _C.int_bert_plan_norm(plan, -1, 0, *enc.embeddings_norm._consts)
+    softmax = {"ibert": (_C.int_bert_plan_softmax, softmax_constants),
+               "shift": (_C.int_bert_plan_shiftmax, shift_constants),
+               "lut": (_C.int_bert_plan_lut_softmax, lut_args)}[enc.nonlinear]  # fmt: skip
     for i, layer in enumerate(enc.layers):
         att = layer.attention
         linears = (("qkv", att.qkv), ("attention_output", layer.attention_output),
@@ -328,9 +336,17 @@ def build_plan(enc: IntBertEncoder):
         for slot, norm in ((1, layer.attention_norm), (2, layer.output_norm)):
             expect(not norm._ptf, "nonlinear", "LayerNorms without PTF inputs in a plan", "PTF")
             _C.int_bert_plan_norm(plan, i, slot, *norm._consts)
-        _C.int_bert_plan_attention(plan, i, *softmax_constants(att._score_scale), att._ctx_m0, att._ctx_shift,
-                                   layer.shift1.numpy(), layer.shift2.numpy())  # fmt: skip
+        _C.int_bert_plan_attention(plan, i, att._ctx_m0, att._ctx_shift, layer.shift1.numpy(),
+                                   layer.shift2.numpy())  # fmt: skip
+        set_softmax, constants = softmax
+        set_softmax(plan, i, *constants(att._score_scale))
         g = layer.gelu
-        clip, m0, shift, qc, _ = gelu_constants(g._in_scale)
-        _C.int_bert_plan_gelu(plan, i, clip, m0, shift, qc, g._m0, g._shift, g._zp)
+        requant = (g._m0, g._shift, g._zp)
+        if enc.nonlinear == "shift":
+            _C.int_bert_plan_shiftgelu(plan, i, *shift_constants(g._in_scale), *requant)
+        elif enc.nonlinear == "lut":
+            _C.int_bert_plan_pwl_gelu(plan, i, *nnlut_gelu_args(g._in_scale), *requant)
+        else:
+            clip, m0, shift, qc, _ = gelu_constants(g._in_scale)
+            _C.int_bert_plan_gelu(plan, i, clip, m0, shift, qc, *requant)
     return plan

@@ -137,8 +137,13 @@ def nnlut_gelu(q: np.ndarray, scale: float, isa: str = "auto") -> tuple[np.ndarr
 
     s = check_scale(scale, hi=2.0**14)
     q = _codes(q)
-    starts, slopes, icpts, _, out_frac, pshift = _gelu_table()
-    lim, m0, shift, u_lo, u_hi, id_m0, id_shift = nnlut_gelu_constants(s)
     out = np.empty(q.shape, dtype=np.int32)
-    _C.pwl_gelu(q, lim, m0, shift, u_lo, u_hi, id_m0, id_shift, starts, slopes, icpts, pshift, out, isa)
-    return out, 2.0**-out_frac
+    _C.pwl_gelu(q, *nnlut_gelu_args(s), out, isa)
+    return out, 2.0 ** -_gelu_table()[4]
+
+
+def nnlut_gelu_args(scale: float) -> tuple:
+    """Everything the PWL GELU kernel takes but q and out: constants for this input scale, then the table
+    (starts, slopes, intercepts, pshift)."""
+    starts, slopes, icpts, _, _, pshift = _gelu_table()
+    return (*nnlut_gelu_constants(scale), starts, slopes, icpts, pshift)

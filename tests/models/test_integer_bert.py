@@ -11,6 +11,7 @@ import lowbit
 from lowbit import _C, LowbitError
 from lowbit.data.sentiment import load_sentences
 from lowbit.models.minilm import load_minilm, tokenize
+from lowbit.nn.int_bert import module_by_module
 
 INTEGER = {torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64, torch.bool}
 
@@ -216,10 +217,13 @@ def test_other_static_recipes_are_integer_close_and_round_trip(recipe, sentences
 
         monkeypatch.setattr(_C, name, spy)
     with torch.inference_mode(), RecordOps() as rec:
-        codes = enc.integer_forward(codes, mask)
+        out = enc.integer_forward(codes, mask)
     float_ops = [(op, dt) for op, dt in rec.ops if not dt <= INTEGER]
-    assert codes.dtype == torch.int8 and not float_ops, float_ops[:5]
+    assert out.dtype == torch.int8 and not float_ops, float_ops[:5]
     assert kernels and not [k for k in kernels if "f" in k[1]], kernels[:5]
+    assert (enc.plan() is not None) == (recipe != "w8a8-fq")  # FQ-ViT's PTF LayerNorms run module by module
+    with module_by_module(enc):
+        assert torch.equal(enc.integer_forward(codes, mask), out)
     with torch.inference_mode():
         cos = (load_minilm().embed(ids, mask) * q.embed(ids, mask)).sum(1)
     assert cos.mean() > MIN_COSINE[recipe], cos
