@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "intops_fast.h"
+#include "mag_avx512.h"
 #include "rows_avx512.h"
 #include "shift_lut.h"
 #include "shift_lut_one.h"
@@ -30,47 +31,9 @@ using avx512::load16;
 using avx512::row_max;
 using avx512::store16;
 using avx512::tail_mask;
+using avx512::Mag;
+using avx512::mag16;
 
-
-// The magnitude rescale (file comment): constants for both forms.
-struct Mag {
-  bool fast;
-  __m512i acap, cap, ml, mh, clp, chp, cln, chn, m0, c64, cap64, lo32, one;
-  __m128i g, sh;
-  Mag(int32_t m0_, int shift, int64_t c, int64_t acap_, int64_t cap_) {
-    fast = shift >= 16 && shift <= 47 && acap_ <= 65535;
-    acap = _mm512_set1_epi32(int32_t(uint32_t(acap_)));  // <= 2^31
-    cap = _mm512_set1_epi32(int32_t(uint32_t(cap_)));    // < 2^31
-    const Rescale32 p = rescale32(m0_, shift < 16 ? 16 : shift, c), n = rescale32(m0_, shift < 16 ? 16 : shift, c - 1);
-    ml = _mm512_set1_epi32(int32_t(p.ml)), mh = _mm512_set1_epi32(int32_t(p.mh));
-    clp = _mm512_set1_epi32(int32_t(p.cl)), chp = _mm512_set1_epi32(int32_t(p.ch));
-    cln = _mm512_set1_epi32(int32_t(n.cl)), chn = _mm512_set1_epi32(int32_t(n.ch));
-    g = _mm_cvtsi32_si128(p.g);
-    m0 = _mm512_set1_epi64(m0_), c64 = _mm512_set1_epi64(c), cap64 = _mm512_set1_epi64(cap_);
-    lo32 = _mm512_set1_epi64(0xFFFFFFFF), one = _mm512_set1_epi32(1);
-    sh = _mm_cvtsi32_si128(shift);
-  }
-};
-
-// min(floor((min(a, acap) m0 + c - [lane in neg]) / 2^shift), cap) on unsigned 32-bit lanes
-template <bool kFast>
-inline __m512i mag16(__m512i a, __mmask16 neg, const Mag& k) {
-  a = _mm512_min_epu32(a, k.acap);
-  if constexpr (kFast) {  // a <= 2^16 - 1: the bounds of intops_fast.h
-    const __m512i cl = _mm512_mask_blend_epi32(neg, k.clp, k.cln), ch = _mm512_mask_blend_epi32(neg, k.chp, k.chn);
-    const __m512i lo = _mm512_srli_epi32(_mm512_add_epi32(_mm512_mullo_epi32(a, k.ml), cl), 16);
-    const __m512i hi = _mm512_add_epi32(_mm512_mullo_epi32(a, k.mh), ch);
-    return _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(hi, lo), k.g), k.cap);
-  } else {  // a <= 2^31, m0 < 2^31, c < 2^62: the sum stays below 2^63
-    const __m512i nb = _mm512_maskz_mov_epi32(neg, k.one);
-    const __m512i ev = _mm512_srl_epi64(
-        _mm512_sub_epi64(_mm512_add_epi64(_mm512_mul_epu32(a, k.m0), k.c64), _mm512_and_si512(nb, k.lo32)), k.sh);
-    const __m512i od = _mm512_srl_epi64(_mm512_sub_epi64(_mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(a, 32), k.m0), k.c64),
-                                                         _mm512_srli_epi64(nb, 32)),
-                                        k.sh);
-    return join(_mm512_min_epu64(ev, k.cap64), _mm512_min_epu64(od, k.cap64));
-  }
-}
 
 // shift_exp_one on 16 lanes x in [-2^28, 0]: [0, 2^30]
 inline __m512i shift_exp16(__m512i x) {

@@ -32,6 +32,7 @@ FLOAT = {"sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh}
 
 def _kernels() -> dict[tuple[str, str], Callable]:
     """(op, method) -> C++ kernel with the reference's signature, for the rows that have one."""
+    from lowbit.ops import intops_extra_kernels as x
     from lowbit.ops import intops_kernels as k
     from lowbit.ops import shift_lut_kernels as s
 
@@ -44,6 +45,9 @@ def _kernels() -> dict[tuple[str, str], Callable]:
         ("softmax", "lut_rexp"): partial(s.lut_softmax, method="rexp"),
         ("softmax", "lut_lnexp"): partial(s.lut_softmax, method="lnexp"),
         ("gelu", "nnlut"): s.nnlut_gelu,
+        ("softmax", "log_int"): x.log_int_softmax,
+        ("sigmoid", "pwl"): x.pwl_sigmoid,
+        ("tanh", "pwl"): x.pwl_tanh,
     }
 
 
