@@ -23,7 +23,7 @@ namespace {
 template <int64_t D>
 inline int64_t largest_e(int64_t s) {
   const int64_t e = s / D;  // a constant divisor: a multiply, not a division
-  return e - ((e & 1) && e * D == s);
+  return e - ((e & 1) & int64_t(e * D == s));  // & rather than &&: no branch on a random parity
 }
 template <int64_t... T>
 inline void thresholds(int64_t s, int32_t* thr, std::integer_sequence<int64_t, T...>) {

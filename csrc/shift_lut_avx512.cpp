@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "ibert_exp_avx512.h"
 #include "intops_fast.h"
 #include "mag_avx512.h"
 #include "rows_avx512.h"
@@ -72,27 +73,45 @@ inline void prob_row(const int32_t* e, int64_t n, int64_t factor, uint8_t* o) {
   for (; i < n; i += 16) store16(o + i, tail_mask(n - i), _mm512_cvtusepi32_epi8(prob16(e + i, fv, idx_hi, rnd)));
 }
 
+// The exps of one row into e (zero past n, whole 32-element blocks written) and their sum; 32 codes per
+// step, masks only in the row's last block.
+template <bool kFast, typename T>
+int64_t shiftmax_exp_row(const T* row, int64_t n, const Mag& k, int32_t* e) {
+  const __m512i mxv = _mm512_set1_epi32(avx512::row_max_any(row, n));
+  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
+  __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
+  for (int64_t i = 0; i < n; i += 32) {
+    const __mmask16 m0 = tail_mask(n - i), m1 = n - i > 16 ? tail_mask(n - i - 16) : 0;
+    __m512i e0 = shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(), mag16<kFast>(_mm512_sub_epi32(mxv, load16(row + i, m0)), 0, k)));
+    __m512i e1 = m1 ? shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(),
+                                                   mag16<kFast>(_mm512_sub_epi32(mxv, load16(row + i + 16, m1)), 0, k)))
+                    : _mm512_setzero_si512();
+    if (m1 != 0xFFFF) e0 = _mm512_maskz_mov_epi32(m0, e0), e1 = _mm512_maskz_mov_epi32(m1, e1);
+    _mm512_storeu_si512(e + i, e0);
+    _mm512_storeu_si512(e + i + 16, e1);
+    const __m512i s = _mm512_add_epi32(e0, e1);  // each <= 2^30: the sum fits 32 unsigned bits
+    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(s, lo32));
+    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(s, 32));
+  }
+  return _mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi));  // >= 2^30 (the max)
+}
+
+// Rows software-pipelined as the I-BERT softmax's: the exps of row r, then the probabilities of row r - 1,
+// so that the division for row r - 1's factor overlaps row r's exps.
 template <bool kFast, typename T>
 void shiftmax_rows(const T* q, int64_t rows, int64_t n, const Mag& k, uint8_t* out) {
   thread_local std::vector<int32_t> ebuf;
-  ebuf.assign(size_t(n + 32), 0);  // padded: prob16 reads one past a vector
-  int32_t* e = ebuf.data();
-  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* row = q + r * n;
-    const __m512i mxv = _mm512_set1_epi32(row_max(row, n));
-    __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
-    for (int64_t i = 0; i < n; i += 16) {
-      const __mmask16 m = tail_mask(n - i);
-      const __m512i mag = mag16<kFast>(_mm512_sub_epi32(mxv, load16(row + i, m)), 0, k);
-      const __m512i ev = _mm512_maskz_mov_epi32(m, shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(), mag)));
-      _mm512_storeu_si512(e + i, ev);
-      acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(ev, lo32));
-      acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(ev, 32));
-    }
-    const int64_t total = _mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi));  // >= 2^30 (the max)
+  const int64_t stride = (n + 32 + 15) & ~int64_t(15);  // padded: prob16 reads one past a vector
+  ebuf.assign(size_t(2 * stride), 0);
+  int64_t prev_total = 0;
+  for (int64_t r = 0; r <= rows; ++r) {
+    int64_t total = 0;
+    if (r < rows) total = shiftmax_exp_row<kFast>(q + r * n, n, k, ebuf.data() + (r & 1) * stride);
     // factor = 2^32 only for total = 2^30, where every e is 0 or 2^30: 2^32 - 1 gives the same outputs
-    prob_row(e, n, std::min<int64_t>((int64_t(1) << 62) / total, 0xFFFFFFFF), out + r * n);
+    if (r > 0)
+      prob_row(ebuf.data() + ((r - 1) & 1) * stride, n, std::min<int64_t>((int64_t(1) << 62) / prev_total, 0xFFFFFFFF),
+               out + (r - 1) * n);
+    prev_total = total;
   }
 }
 
@@ -118,23 +137,37 @@ inline __m512i rshift_round16(__m512i v, __m512i k) {
   return _mm512_srlv_epi32(_mm512_add_epi32(v, rnd), k);
 }
 
+// 32 uint8 outputs, stored with a mask in the row's tail only
+inline void store32(uint8_t* o, int64_t left, __m256i v) {
+  if (left >= 32) _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), v);
+  else _mm256_mask_storeu_epi8(o, (uint32_t(1) << left) - 1, v);
+}
+
+// Pass 1 (32-bit lanes) keeps per element the exp (rexp, <= 2^15) or the exponent t (lnexp, <= 24 2^7) as
+// 16 bits, so that pass 2 runs on 32 lanes of 16 bits:
+// - rexp: rshift_round(e recip, sh) for sh >= 22 equals (hi16(e recip) + 2^(sh-17)) >> (sh - 16) (the
+//   rounding term is a multiple of 2^16, so the product's low half cannot carry into the result); the
+//   sum is <= 2^14 + 2^14 for sh <= 31.
+// - lnexp: rshift_round(exp2[tt mod 128], sh) with sh = (tt >> 7) + 7 >= 7 equals
+//   ((v >> (sh - 1)) + 1) >> 1 (nested floors), which cannot overflow 16 bits; vpsrlvw gives 0 for
+//   shifts >= 16, as the reference's rounding does for sh >= 17 (exp2 <= 2^15).
 template <bool kFast, typename T>
 void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, const Mag& k, uint8_t* out) {
-  thread_local std::vector<int32_t> buf;
-  buf.assign(size_t(n + 16), 0);
-  int32_t* b = buf.data();  // per element: the exp (rexp) or the exponent t (lnexp)
+  thread_local std::vector<uint16_t> buf;
+  buf.assign(size_t((n + 31) & ~int64_t(31)), 0);
+  uint16_t* b = buf.data();  // per element: the exp (rexp) or the exponent t (lnexp)
   const Table128 exp2(p.exp2);
   const __m512i mask7 = _mm512_set1_epi32((1 << kLutFrac) - 1);
   for (int64_t r = 0; r < rows; ++r) {
     const T* row = q + r * n;
-    const __m512i mxv = _mm512_set1_epi32(row_max(row, n));
+    const __m512i mxv = _mm512_set1_epi32(avx512::row_max_any(row, n));
     __m512i acc = _mm512_setzero_si512();  // per lane <= 2^16 exps of <= 2^15 (n <= 2^20): < 2^32
     for (int64_t i = 0; i < n; i += 16) {
       const __mmask16 m = tail_mask(n - i);
       const __m512i t = mag16<kFast>(_mm512_sub_epi32(mxv, load16(row + i, m)), 0, k);  // <= 24 2^7
-      const __m512i e = _mm512_maskz_mov_epi32(
-          m, rshift_round16(exp2(_mm512_and_si512(t, mask7)), _mm512_srli_epi32(t, kLutFrac)));
-      _mm512_storeu_si512(b + i, p.lnexp ? t : e);
+      __m512i e = rshift_round16(exp2(_mm512_and_si512(t, mask7)), _mm512_srli_epi32(t, kLutFrac));
+      if (m != 0xFFFF) e = _mm512_maskz_mov_epi32(m, e);  // the row's tail only
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(b + i), _mm512_cvtepi32_epi16(p.lnexp ? t : e));
       acc = _mm512_add_epi32(acc, e);
     }
     const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
@@ -149,21 +182,24 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
         std::memset(o, 0, size_t(n));
         continue;
       }
-      const __m512i rv = _mm512_set1_epi32(p.recip[idx]), rnd = _mm512_set1_epi32(1 << (sh - 1));
-      const __m128i shv = _mm_cvtsi32_si128(sh);
-      for (int64_t i = 0; i < n; i += 16) {
-        const __m512i v = _mm512_srl_epi32(_mm512_add_epi32(_mm512_mullo_epi32(_mm512_loadu_si512(b + i), rv), rnd), shv);
-        store16(o + i, tail_mask(n - i), _mm512_cvtusepi32_epi8(v));  // saturates like min(., 255)
+      const __m512i rv = _mm512_set1_epi16(int16_t(p.recip[idx])), rnd = _mm512_set1_epi16(int16_t(1 << (sh - 17)));
+      const __m128i shv = _mm_cvtsi32_si128(sh - 16);
+      for (int64_t i = 0; i < n; i += 32) {
+        const __m512i hi = _mm512_mulhi_epu16(_mm512_loadu_si512(b + i), rv);
+        store32(o + i, n - i, _mm512_cvtusepi16_epi8(_mm512_srl_epi16(_mm512_add_epi16(hi, rnd), shv)));  // min(., 255)
       }
     } else {
-      const __m512i add = _mm512_set1_epi32(((len - 16) << kLutFrac) + p.log2[idx]);
-      const __m512i seven = _mm512_set1_epi32(15 - 8), top = _mm512_set1_epi32(31);
-      for (int64_t i = 0; i < n; i += 16) {
-        const __m512i tt = _mm512_add_epi32(_mm512_loadu_si512(b + i), add);
-        // shift (tt >> 7) + 7, capped at 31: exp2 <= 2^15 rounds to 0 for any shift >= 17
-        const __m512i sh = _mm512_min_epi32(_mm512_add_epi32(_mm512_srli_epi32(tt, kLutFrac), seven), top);
-        const __m512i v = rshift_round16(exp2(_mm512_and_si512(tt, mask7)), sh);
-        store16(o + i, tail_mask(n - i), _mm512_cvtusepi32_epi8(v));
+      const __m512i add = _mm512_set1_epi16(int16_t(((len - 16) << kLutFrac) + p.log2[idx]));  // tt < 2^13
+      const __m512i six = _mm512_set1_epi16(15 - 8 - 1), one = _mm512_set1_epi16(1);
+      const __m512i mask7w = _mm512_set1_epi16((1 << kLutFrac) - 1), bit6 = _mm512_set1_epi16(64);
+      for (int64_t i = 0; i < n; i += 32) {
+        const __m512i tt = _mm512_add_epi16(_mm512_loadu_si512(b + i), add);
+        const __m512i f = _mm512_and_si512(tt, mask7w);
+        const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2.a, f, exp2.b),
+                                                  _mm512_permutex2var_epi16(exp2.c, f, exp2.d));
+        const __m512i sh1 = _mm512_add_epi16(_mm512_srli_epi16(tt, kLutFrac), six);  // sh - 1
+        const __m512i w = _mm512_srli_epi16(_mm512_add_epi16(_mm512_srlv_epi16(v, sh1), one), 1);
+        store32(o + i, n - i, _mm512_cvtusepi16_epi8(w));
       }
     }
   }
