@@ -1,4 +1,4 @@
-# ruff: noqa: E501 -- a measurement script
+# ruff: noqa: E501, E731 -- a measurement script (timing closures)
 """Interleaved throughput of every integer-op C++ kernel of `lowbit bench intops` next to torch fp32, 1 thread,
 int16 codes at scale 1e-3 on the issue's shapes; optionally a "before" build of `_C` in the same process.
 
@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from lowbit import _C
-from lowbit.ops import intops_extra_kernels as xk
 from lowbit.ops import intops_kernels as ik
 from lowbit.ops import pwl
 from lowbit.ops import shift_lut_kernels as sk
