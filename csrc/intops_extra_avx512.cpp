@@ -85,13 +85,13 @@ inline void store16(int16_t* p, __mmask16 m, __m256i v) {
   else _mm256_mask_storeu_epi16(p, m, v);
 }
 
-template <bool kFast, typename T>
+template <int kPath, typename T>
 void pwl_act_loop(const T* q, int64_t size, const Mag& k, const PwlActLanes& w, int16_t* out) {
   for (int64_t i = 0; i < size; i += 16) {
     const __mmask16 m = tail_mask(size - i);
     const __m512i qv = _mm512_min_epi32(_mm512_max_epi32(load16(q + i, m), w.q_lo), w.q_hi);
     const __mmask16 neg = _mm512_movepi32_mask(qv);
-    const __m512i mag = mag16<kFast>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
+    const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
     const __m512i x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
     const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);
     __m512i j = _mm512_setzero_si512();  // the last segment with start <= u, 0 if none
@@ -127,8 +127,7 @@ void pwl_act_avx512(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
   if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 32768);
   const Mag k(p.m0, p.shift, c, acap, cap);
   const PwlActLanes w(p);
-  if (k.fast) pwl_act_loop<true>(q, size, k, w, out);
-  else pwl_act_loop<false>(q, size, k, w, out);
+  avx512::with_path(k.path, [&](auto path) { pwl_act_loop<decltype(path)::value>(q, size, k, w, out); });
 }
 
 template void log_int_softmax_avx512<int16_t>(const int16_t*, int64_t, int64_t, const SoftmaxParams&, uint8_t*);

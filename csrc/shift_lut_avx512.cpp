@@ -75,16 +75,16 @@ inline void prob_row(const int32_t* e, int64_t n, int64_t factor, uint8_t* o) {
 
 // The exps of one row into e (zero past n, whole 32-element blocks written) and their sum; 32 codes per
 // step, masks only in the row's last block.
-template <bool kFast, typename T>
+template <int kPath, typename T>
 int64_t shiftmax_exp_row(const T* row, int64_t n, const Mag& k, int32_t* e) {
   const __m512i mxv = _mm512_set1_epi32(avx512::row_max_any(row, n));
   const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
   __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
   for (int64_t i = 0; i < n; i += 32) {
     const __mmask16 m0 = tail_mask(n - i), m1 = n - i > 16 ? tail_mask(n - i - 16) : 0;
-    __m512i e0 = shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(), mag16<kFast>(_mm512_sub_epi32(mxv, load16(row + i, m0)), 0, k)));
+    __m512i e0 = shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(), mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m0)), 0, k)));
     __m512i e1 = m1 ? shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(),
-                                                   mag16<kFast>(_mm512_sub_epi32(mxv, load16(row + i + 16, m1)), 0, k)))
+                                                   mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i + 16, m1)), 0, k)))
                     : _mm512_setzero_si512();
     if (m1 != 0xFFFF) e0 = _mm512_maskz_mov_epi32(m0, e0), e1 = _mm512_maskz_mov_epi32(m1, e1);
     _mm512_storeu_si512(e + i, e0);
@@ -98,7 +98,7 @@ int64_t shiftmax_exp_row(const T* row, int64_t n, const Mag& k, int32_t* e) {
 
 // Rows software-pipelined as the I-BERT softmax's: the exps of row r, then the probabilities of row r - 1,
 // so that the division for row r - 1's factor overlaps row r's exps.
-template <bool kFast, typename T>
+template <int kPath, typename T>
 void shiftmax_rows(const T* q, int64_t rows, int64_t n, const Mag& k, uint8_t* out) {
   thread_local std::vector<int32_t> ebuf;
   const int64_t stride = (n + 32 + 15) & ~int64_t(15);  // padded: prob16 reads one past a vector
@@ -106,7 +106,7 @@ void shiftmax_rows(const T* q, int64_t rows, int64_t n, const Mag& k, uint8_t* o
   int64_t prev_total = 0;
   for (int64_t r = 0; r <= rows; ++r) {
     int64_t total = 0;
-    if (r < rows) total = shiftmax_exp_row<kFast>(q + r * n, n, k, ebuf.data() + (r & 1) * stride);
+    if (r < rows) total = shiftmax_exp_row<kPath>(q + r * n, n, k, ebuf.data() + (r & 1) * stride);
     // factor = 2^32 only for total = 2^30, where every e is 0 or 2^30: 2^32 - 1 gives the same outputs
     if (r > 0)
       prob_row(ebuf.data() + ((r - 1) & 1) * stride, n, std::min<int64_t>((int64_t(1) << 62) / prev_total, 0xFFFFFFFF),
@@ -151,7 +151,7 @@ inline void store32(uint8_t* o, int64_t left, __m256i v) {
 // - lnexp: rshift_round(exp2[tt mod 128], sh) with sh = (tt >> 7) + 7 >= 7 equals
 //   ((v >> (sh - 1)) + 1) >> 1 (nested floors), which cannot overflow 16 bits; vpsrlvw gives 0 for
 //   shifts >= 16, as the reference's rounding does for sh >= 17 (exp2 <= 2^15).
-template <bool kFast, typename T>
+template <int kPath, typename T>
 void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, const Mag& k, uint8_t* out) {
   thread_local std::vector<uint16_t> buf;
   buf.assign(size_t((n + 31) & ~int64_t(31)), 0);
@@ -164,7 +164,7 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
     __m512i acc = _mm512_setzero_si512();  // per lane <= 2^16 exps of <= 2^15 (n <= 2^20): < 2^32
     for (int64_t i = 0; i < n; i += 16) {
       const __mmask16 m = tail_mask(n - i);
-      const __m512i t = mag16<kFast>(_mm512_sub_epi32(mxv, load16(row + i, m)), 0, k);  // <= 24 2^7
+      const __m512i t = mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m)), 0, k);  // <= 24 2^7
       __m512i e = rshift_round16(exp2(_mm512_and_si512(t, mask7)), _mm512_srli_epi32(t, kLutFrac));
       if (m != 0xFFFF) e = _mm512_maskz_mov_epi32(m, e);  // the row's tail only
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(b + i), _mm512_cvtepi32_epi16(p.lnexp ? t : e));
@@ -261,14 +261,14 @@ inline __m512i shiftgelu_sig16(__m512i x, const DivLanes& d) {
   return div_round_sig(num, _mm512_add_epi32(ex, one30), d);
 }
 
-template <bool kFast, typename T, typename O>
+template <int kPath, typename T, typename O>
 void shiftgelu_loop(const T* q, int64_t size, const Mag& k, O* out) {
   const DivLanes d;
   for (int64_t i = 0; i < size; i += 16) {
     const __mmask16 m = tail_mask(size - i);
     const __m512i qv = load16(q + i, m);  // |q| <= 2^15 - 1 (checked)
     const __mmask16 neg = _mm512_movepi32_mask(qv);
-    const __m512i mag = mag16<kFast>(_mm512_abs_epi32(qv), neg, k);
+    const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);
     const __m512i x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
     store16(out + i, m, _mm512_mullo_epi32(qv, shiftgelu_sig16(x, d)));  // |q| sig < 2^30
   }
@@ -307,13 +307,13 @@ inline __m512i identity_even(__m512i qv, const PwlLanes& w) {
   return _mm512_min_epi64(_mm512_max_epi64(v, w.i32min), w.i32max);
 }
 
-template <bool kFast, typename T>
+template <int kPath, typename T>
 void pwl_loop(const T* q, int64_t size, const Mag& k, const PwlLanes& w, int32_t* out) {
   for (int64_t i = 0; i < size; i += 16) {
     const __mmask16 m = tail_mask(size - i);
     const __m512i qv = load16(q + i, m);
     const __mmask16 neg = _mm512_movepi32_mask(qv);
-    const __m512i mag = mag16<kFast>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
+    const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
     const __m512i x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
     const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);
     __m512i j = _mm512_setzero_si512();  // the last segment with start <= u (starts[0] = u_lo <= u)
@@ -341,8 +341,7 @@ void shiftmax_avx512(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& 
   int64_t acap = first_reaching(p.dclip, p.m0, p.shift, c, zero_from);
   if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 65535);
   const Mag k(p.m0, p.shift, c, acap, zero_from);
-  if (k.fast) shiftmax_rows<true>(q, rows, n, k, out);
-  else shiftmax_rows<false>(q, rows, n, k, out);
+  avx512::with_path(k.path, [&](auto path) { shiftmax_rows<decltype(path)::value>(q, rows, n, k, out); });
 }
 
 template <typename T>
@@ -351,8 +350,7 @@ void lut_softmax_avx512(const T* q, int64_t rows, int64_t n, const LutSoftmaxPar
   int64_t acap = first_reaching(p.dcap, p.m0, p.shift, c, kLutTMax);
   if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 65535);
   const Mag k(p.m0, p.shift, c, acap, kLutTMax);
-  if (k.fast) lut_rows<true>(q, rows, n, p, k, out);
-  else lut_rows<false>(q, rows, n, p, k, out);
+  avx512::with_path(k.path, [&](auto path) { lut_rows<decltype(path)::value>(q, rows, n, p, k, out); });
 }
 
 template <typename T, typename O>
@@ -372,8 +370,7 @@ void shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out
   // mag with c - 1 (negative codes) is the smaller: once it reaches cap, both have
   const int64_t acap = std::min<int64_t>(first_reaching(p.clip, p.m0, p.shift, c - 1, cap), 32767);
   const Mag k(p.m0, p.shift, c, acap, cap);
-  if (k.fast) shiftgelu_loop<true>(q, size, k, out);
-  else shiftgelu_loop<false>(q, size, k, out);
+  avx512::with_path(k.path, [&](auto path) { shiftgelu_loop<decltype(path)::value>(q, size, k, out); });
 }
 
 template <typename T>
@@ -384,8 +381,7 @@ void pwl_gelu_avx512(const T* q, int64_t size, const PwlGeluParams& p, int32_t* 
   if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 32768);
   const Mag k(p.m0, p.shift, c, acap, cap);
   const PwlLanes w(p);
-  if (k.fast) pwl_loop<true>(q, size, k, w, out);
-  else pwl_loop<false>(q, size, k, w, out);
+  avx512::with_path(k.path, [&](auto path) { pwl_loop<decltype(path)::value>(q, size, k, w, out); });
 }
 
 int64_t shiftgelu_division_mismatches_avx512() {
