@@ -354,6 +354,28 @@ void ibert_layernorm_avx512(const T* q, int64_t rows, int64_t n, const LayerNorm
   }
 }
 
+// min and max of the codes on 32 (int16) or 16 (int32) lanes, then the bounds
+template <typename T>
+bool codes_within_avx512(const T* q, int64_t size, int32_t lo, int32_t hi) {
+  constexpr int64_t kLanes = 64 / sizeof(T);
+  __m512i mn = _mm512_set1_epi32(INT32_MAX), mx = _mm512_set1_epi32(INT32_MIN);
+  if constexpr (sizeof(T) == 2) mn = _mm512_set1_epi16(INT16_MAX), mx = _mm512_set1_epi16(INT16_MIN);
+  int64_t i = 0;
+  for (; i + kLanes <= size; i += kLanes) {
+    const __m512i v = _mm512_loadu_si512(q + i);
+    if constexpr (sizeof(T) == 2) mn = _mm512_min_epi16(mn, v), mx = _mm512_max_epi16(mx, v);
+    else mn = _mm512_min_epi32(mn, v), mx = _mm512_max_epi32(mx, v);
+  }
+  alignas(64) T a[kLanes], b[kLanes];
+  _mm512_store_si512(a, mn), _mm512_store_si512(b, mx);
+  int32_t lo_seen = INT32_MAX, hi_seen = INT32_MIN;
+  for (int64_t j = 0; j < kLanes; ++j) lo_seen = std::min<int32_t>(lo_seen, a[j]), hi_seen = std::max<int32_t>(hi_seen, b[j]);
+  for (; i < size; ++i) lo_seen = std::min<int32_t>(lo_seen, q[i]), hi_seen = std::max<int32_t>(hi_seen, q[i]);
+  return lo_seen >= lo && hi_seen <= hi;
+}
+template bool codes_within_avx512<int16_t>(const int16_t*, int64_t, int32_t, int32_t);
+template bool codes_within_avx512<int32_t>(const int32_t*, int64_t, int32_t, int32_t);
+
 template void ibert_layernorm_avx512<int16_t>(const int16_t*, int64_t, int64_t, const LayerNormParams&, int8_t*);
 template void ibert_layernorm_avx512<int32_t>(const int32_t*, int64_t, int64_t, const LayerNormParams&, int8_t*);
 template void ibert_softmax_avx512<int16_t>(const int16_t*, int64_t, int64_t, const SoftmaxParams&, uint8_t*);
