@@ -4,7 +4,9 @@ int16 codes at scale 1e-3 on the issue's shapes; optionally a "before" build of 
 
     .venv/bin/python docs/intops_speed_bench.py [repeats] [before _C .so]
 
-Each round times every row once (before, after, torch in turn), so the columns share the machine's state;
+Each round times every row once (before, after, torch in turn, each call right after an untimed call of
+the same function, so that none finds its input in cache thanks to another), so the columns share the
+machine's state;
 prints medians (G elem/s) and ratios to torch. The "before" module is called with the same integer
 constants as the current wrappers (the kernels' signatures are unchanged); rows it lacks print "-".
 """
@@ -92,12 +94,13 @@ def main(repeats, before):
             for j, f in enumerate((b, a, p)):
                 if f is None:
                     continue
-                t = time.perf_counter()
                 try:
-                    f()
+                    f()  # untimed: every column is timed with its input and output already in cache
                 except AttributeError:  # the before module lacks this kernel
                     res[i][j] = None
                     continue
+                t = time.perf_counter()
+                f()
                 if res[i][j] is not None:
                     res[i][j].append(time.perf_counter() - t)
     print("| op | shape | method | before G elem/s | after G elem/s | torch fp32 G elem/s | before / torch | after / torch |")
