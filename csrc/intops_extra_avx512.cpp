@@ -13,6 +13,7 @@
 #include "ibert_exp_avx512.h"
 #include "intops_extra.h"
 #include "mag_avx512.h"
+#include "pwl_avx512.h"
 #include "rows_avx512.h"
 #include "shift_lut_one.h"
 
@@ -57,26 +58,12 @@ void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* o
 // ---- PWL sigmoid / tanh
 
 struct PwlActLanes {
-  __m512i s0, s1, sl0, sl1, ic0, ic1, q_lo, q_hi, u_lo, u_hi, y_lo, y_hi, half;
-  __m128i psh;
-  int top;  // the binary search's first step: the largest power of two below k (0 for k = 1)
-  explicit PwlActLanes(const PwlActParams& p) {
-    alignas(64) int32_t st[32], sl[32], ic[32];
-    for (int j = 0; j < 32; ++j) {
-      st[j] = j < p.k ? p.starts[j] : INT32_MAX;  // never <= u
-      sl[j] = j < p.k ? p.slopes[j] : 0;
-      ic[j] = j < p.k ? p.icpts[j] : 0;
-    }
-    s0 = _mm512_load_si512(st), s1 = _mm512_load_si512(st + 16);
-    sl0 = _mm512_load_si512(sl), sl1 = _mm512_load_si512(sl + 16);
-    ic0 = _mm512_load_si512(ic), ic1 = _mm512_load_si512(ic + 16);
+  avx512::PwlEval eval;
+  __m512i q_lo, q_hi, u_lo, u_hi, y_lo, y_hi;
+  explicit PwlActLanes(const PwlActParams& p) : eval(p.starts, p.slopes, p.icpts, p.k, p.u_lo, p.u_hi, p.pshift) {
     q_lo = _mm512_set1_epi32(p.q_lo), q_hi = _mm512_set1_epi32(p.q_hi);
     u_lo = _mm512_set1_epi32(p.u_lo), u_hi = _mm512_set1_epi32(p.u_hi);
     y_lo = _mm512_set1_epi32(p.y_lo), y_hi = _mm512_set1_epi32(p.y_hi);
-    half = _mm512_set1_epi64(p.pshift ? int64_t(1) << (p.pshift - 1) : 0);
-    psh = _mm_cvtsi32_si128(p.pshift);
-    top = 0;
-    while ((top ? 2 * top : 1) < p.k) top = top ? 2 * top : 1;
   }
 };
 
@@ -85,7 +72,7 @@ inline void store16(int16_t* p, __mmask16 m, __m256i v) {
   else _mm256_mask_storeu_epi16(p, m, v);
 }
 
-template <int kPath, typename T>
+template <int kPath, bool kWord, typename T>
 void pwl_act_loop(const T* q, int64_t size, const Mag& k, const PwlActLanes& w, int16_t* out) {
   for (int64_t i = 0; i < size; i += 16) {
     const __mmask16 m = tail_mask(size - i);
@@ -93,17 +80,8 @@ void pwl_act_loop(const T* q, int64_t size, const Mag& k, const PwlActLanes& w, 
     const __mmask16 neg = _mm512_movepi32_mask(qv);
     const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
     const __m512i x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
-    const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);
-    __m512i j = _mm512_setzero_si512();  // the last segment with start <= u, 0 if none
-    for (int step = w.top; step > 0; step >>= 1) {
-      const __m512i cand = _mm512_add_epi32(j, _mm512_set1_epi32(step));
-      j = _mm512_mask_mov_epi32(j, _mm512_cmple_epi32_mask(_mm512_permutex2var_epi32(w.s0, cand, w.s1), u), cand);
-    }
-    const __m512i slope = _mm512_permutex2var_epi32(w.sl0, j, w.sl1);
-    const __m512i ev = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(slope, u), w.half), w.psh);
-    const __m512i od = _mm512_sra_epi64(
-        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(slope, 32), _mm512_srli_epi64(u, 32)), w.half), w.psh);
-    const __m512i y = _mm512_add_epi32(join(ev, od), _mm512_permutex2var_epi32(w.ic0, j, w.ic1));  // fits (checked)
+    const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);  // kWord: u_hi <= 2^15 - 1
+    const __m512i y = w.eval.value<kWord>(w.eval.segment(u), u, u);
     store16(out + i, m, _mm512_cvtepi32_epi16(_mm512_max_epi32(_mm512_min_epi32(y, w.y_hi), w.y_lo)));
   }
 }
@@ -127,7 +105,10 @@ void pwl_act_avx512(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
   if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 32768);
   const Mag k(p.m0, p.shift, c, acap, cap);
   const PwlActLanes w(p);
-  avx512::with_path(k.path, [&](auto path) { pwl_act_loop<decltype(path)::value>(q, size, k, w, out); });
+  avx512::with_path(k.path, [&](auto path) {
+    if (w.eval.word) pwl_act_loop<decltype(path)::value, true>(q, size, k, w, out);
+    else pwl_act_loop<decltype(path)::value, false>(q, size, k, w, out);
+  });
 }
 
 template void log_int_softmax_avx512<int16_t>(const int16_t*, int64_t, int64_t, const SoftmaxParams&, uint8_t*);

@@ -299,6 +299,16 @@ static void intops_extra_variants_typed(std::mt19937& rng) {
                              {-8001, 8001, 1099511628, 29, -16384, 16384, 16, starts, slopes, icpts, 27, -16384, 16384},
                              {-161, 161, 1717986918, 24, -16384, 16384, 16, starts, slopes, icpts, 27, 0, 16384},
                              {-2, 2, 1258291200, 11, -16000, 16384, 16, starts, slopes, icpts, 27, -16384, 16384}};
+  // tables that take the SIMD evaluator's other paths (pwl_avx512.h): 32 segments (binary search), starts
+  // clustered 6 to a bucket (more than 3 steps), pshift 12 and a slope near 2^31 (64-bit products)
+  int16_t st32[32], clus[12];
+  int32_t sl32[32], ic32[32];
+  for (int j = 0; j < 32; ++j) st32[j] = int16_t(-16000 + 1000 * j), sl32[j] = (j - 16) * 3000, ic32[j] = j * 100 - 1600;
+  for (int j = 0; j < 12; ++j) clus[j] = int16_t(j < 2 ? -9000 + j * 4000 : 100 + j * 7);
+  const int32_t big[12] = {2147000000, -5000, 7000, 1 << 20, -(1 << 20), 3, 5, 7, 11, 13, 17, 19};
+  const PwlActParams extra[] = {{-8001, 8001, 1099511628, 29, -16384, 16384, 32, st32, sl32, ic32, 12, -32768, 32767},
+                                {-8001, 8001, 1099511628, 29, -16384, 16384, 12, clus, sl32, ic32, 12, -32768, 32767},
+                                {-8001, 8001, 1099511628, 29, -9000, 9000, 12, clus, big, ic32, 31, -32768, 32767}};
   const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
   for (Isa isa : available_isas()) {
     for (int trial = 0; trial < 120; ++trial) {
@@ -311,6 +321,12 @@ static void intops_extra_variants_typed(std::mt19937& rng) {
                  : (i % 2 ? hi : lo));
       }
       const int c = trial % 4;
+      for (const PwlActParams& e : extra) {
+        std::vector<int16_t> a(q.size()), b(q.size());
+        pwl_act(isa, q.data(), rows * n, e, a.data());
+        pwl_act_scalar(q.data(), rows * n, e, b.data());
+        check(a == b, "pwl_act (other evaluator paths)");
+      }
       std::vector<uint8_t> got(q.size()), want(q.size());
       log_int_softmax(isa, q.data(), rows, n, sp[c], got.data());
       log_int_softmax_scalar(q.data(), rows, n, sp[c], want.data());

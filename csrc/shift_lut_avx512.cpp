@@ -20,6 +20,7 @@
 #include "ibert_exp_avx512.h"
 #include "intops_fast.h"
 #include "mag_avx512.h"
+#include "pwl_avx512.h"
 #include "rows_avx512.h"
 #include "shift_lut.h"
 #include "shift_lut_one.h"
@@ -277,27 +278,17 @@ void shiftgelu_loop(const T* q, int64_t size, const Mag& k, O* out) {
 // ---- NN-LUT GELU
 
 struct PwlLanes {
-  __m512i s0, s1, sl0, sl1, ic0, ic1, u_lo, u_hi, half, id_m0, id_half, i32min, i32max;
-  __m128i psh, id_sh;
-  int top;  // the binary search's first step: the largest power of two below k (0 for k = 1)
-  explicit PwlLanes(const PwlGeluParams& p) {
-    alignas(64) int32_t st[32], sl[32], ic[32];
-    for (int j = 0; j < 32; ++j) {
-      st[j] = j < p.k ? p.starts[j] : INT32_MAX;  // never <= u
-      sl[j] = j < p.k ? p.slopes[j] : 0;
-      ic[j] = j < p.k ? p.icpts[j] : 0;
-    }
-    s0 = _mm512_load_si512(st), s1 = _mm512_load_si512(st + 16);
-    sl0 = _mm512_load_si512(sl), sl1 = _mm512_load_si512(sl + 16);
-    ic0 = _mm512_load_si512(ic), ic1 = _mm512_load_si512(ic + 16);
+  avx512::PwlEval eval;  // the table up to u_hi - 1: u >= u_hi takes the identity
+  __m512i u_lo, u_hi, id_m0, id_half, i32min, i32max, word_max;
+  __m128i id_sh;
+  explicit PwlLanes(const PwlGeluParams& p)
+      : eval(p.starts, p.slopes, p.icpts, p.k, p.u_lo, p.u_hi - 1, p.pshift) {
     u_lo = _mm512_set1_epi32(p.u_lo), u_hi = _mm512_set1_epi32(p.u_hi);
-    half = _mm512_set1_epi64(p.pshift ? int64_t(1) << (p.pshift - 1) : 0);
     id_m0 = _mm512_set1_epi64(p.id_m0);
     id_half = _mm512_set1_epi64(p.id_shift ? int64_t(1) << (p.id_shift - 1) : 0);
     i32min = _mm512_set1_epi64(INT32_MIN), i32max = _mm512_set1_epi64(INT32_MAX);
-    psh = _mm_cvtsi32_si128(p.pshift), id_sh = _mm_cvtsi32_si128(p.id_shift);
-    top = 0;
-    while ((top ? 2 * top : 1) < p.k) top = top ? 2 * top : 1;
+    id_sh = _mm_cvtsi32_si128(p.id_shift);
+    word_max = _mm512_set1_epi32(32767);
   }
 };
 
@@ -307,7 +298,7 @@ inline __m512i identity_even(__m512i qv, const PwlLanes& w) {
   return _mm512_min_epi64(_mm512_max_epi64(v, w.i32min), w.i32max);
 }
 
-template <int kPath, typename T>
+template <int kPath, bool kWord, typename T>
 void pwl_loop(const T* q, int64_t size, const Mag& k, const PwlLanes& w, int32_t* out) {
   for (int64_t i = 0; i < size; i += 16) {
     const __mmask16 m = tail_mask(size - i);
@@ -316,16 +307,8 @@ void pwl_loop(const T* q, int64_t size, const Mag& k, const PwlLanes& w, int32_t
     const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
     const __m512i x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
     const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);
-    __m512i j = _mm512_setzero_si512();  // the last segment with start <= u (starts[0] = u_lo <= u)
-    for (int step = w.top; step > 0; step >>= 1) {
-      const __m512i cand = _mm512_add_epi32(j, _mm512_set1_epi32(step));
-      j = _mm512_mask_mov_epi32(j, _mm512_cmple_epi32_mask(_mm512_permutex2var_epi32(w.s0, cand, w.s1), u), cand);
-    }
-    const __m512i slope = _mm512_permutex2var_epi32(w.sl0, j, w.sl1);
-    const __m512i ev = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(slope, u), w.half), w.psh);
-    const __m512i od = _mm512_sra_epi64(
-        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(slope, 32), _mm512_srli_epi64(u, 32)), w.half), w.psh);
-    __m512i y = _mm512_add_epi32(join(ev, od), _mm512_permutex2var_epi32(w.ic0, j, w.ic1));  // fits (checked)
+    // u = u_hi (possibly 2^15) takes the identity below, so its word form may be clipped
+    __m512i y = w.eval.value<kWord>(w.eval.segment(u), u, _mm512_min_epi32(u, w.word_max));
     const __mmask16 ident = _mm512_mask_cmpge_epi32_mask(m, u, w.u_hi);
     if (ident) y = _mm512_mask_mov_epi32(y, ident, join(identity_even(qv, w), identity_even(_mm512_srli_epi64(qv, 32), w)));
     store16(out + i, m, y);
@@ -381,7 +364,10 @@ void pwl_gelu_avx512(const T* q, int64_t size, const PwlGeluParams& p, int32_t* 
   if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 32768);
   const Mag k(p.m0, p.shift, c, acap, cap);
   const PwlLanes w(p);
-  avx512::with_path(k.path, [&](auto path) { pwl_loop<decltype(path)::value>(q, size, k, w, out); });
+  avx512::with_path(k.path, [&](auto path) {
+    if (w.eval.word) pwl_loop<decltype(path)::value, true>(q, size, k, w, out);
+    else pwl_loop<decltype(path)::value, false>(q, size, k, w, out);
+  });
 }
 
 int64_t shiftgelu_division_mismatches_avx512() {
