@@ -52,20 +52,23 @@ struct Mag {
   }
 };
 
-// min(floor((min(a, acap) m0 + c - [lane in neg]) / 2^shift), cap) on unsigned 32-bit lanes
-template <int kPath>
+// min(floor((min(a, acap) m0 + c - [lane in neg]) / 2^shift), cap) on unsigned 32-bit lanes; kCap = false
+// leaves out the min with cap on the 32-bit paths (the result is then < 2^31, and >= cap where it was cut)
+template <int kPath, bool kCap = true>
 inline __m512i mag16(__m512i a, __mmask16 neg, const Mag& k) {
   a = _mm512_min_epu32(a, k.acap);
   if constexpr (kPath == kWordPath) {  // a <= 2^15 - 1: the high word of every lane is 0
     const __m512i cl = _mm512_mask_blend_epi32(neg, k.clp, k.cln), ch = _mm512_mask_blend_epi32(neg, k.chp, k.chn);
     const __m512i lo = _mm512_srai_epi32(_mm512_dpwssd_epi32(cl, a, k.mlw), 16);
     const __m512i hi = _mm512_dpwssd_epi32(ch, a, k.mhw);
-    return _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(hi, lo), k.g), k.cap);
+    const __m512i m = _mm512_srl_epi32(_mm512_add_epi32(hi, lo), k.g);
+    return kCap ? _mm512_min_epu32(m, k.cap) : m;
   } else if constexpr (kPath == kSplitPath) {  // a <= 2^16 - 1: the bounds of intops_fast.h
     const __m512i cl = _mm512_mask_blend_epi32(neg, k.clp, k.cln), ch = _mm512_mask_blend_epi32(neg, k.chp, k.chn);
     const __m512i lo = _mm512_srli_epi32(_mm512_add_epi32(_mm512_mullo_epi32(a, k.ml), cl), 16);
     const __m512i hi = _mm512_add_epi32(_mm512_mullo_epi32(a, k.mh), ch);
-    return _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(hi, lo), k.g), k.cap);
+    const __m512i m = _mm512_srl_epi32(_mm512_add_epi32(hi, lo), k.g);
+    return kCap ? _mm512_min_epu32(m, k.cap) : m;
   } else {  // a <= 2^31, m0 < 2^31, c < 2^62: the sum stays below 2^63
     const __m512i nb = _mm512_maskz_mov_epi32(neg, k.one);
     const __m512i ev = _mm512_srl_epi64(

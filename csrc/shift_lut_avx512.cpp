@@ -51,6 +51,29 @@ inline __m512i shift_exp16(__m512i x) {
 
 // ---- Shiftmax
 
+// shift_exp_one(-m) on 16 lanes m >= 0 (m < 2^31), m not clamped: with T = -t = (x >> 4) - x - (x >> 1) for
+// x = -m, z = T >> 15 and ((r >> 1) + 2^15) = ((z + 2) 2^15 - T) >> 1 (r = -(T mod 2^15)). The exp is 0
+// exactly for m >= cap (cap = the first such m; T is non-decreasing in m), which the mask takes, so lanes
+// past cap may hold anything before it.
+inline __m512i shift_exp_mag16(__m512i m, __m512i cap) {
+  const __m512i x = _mm512_sub_epi32(_mm512_setzero_si512(), m);
+  const __m512i tn = _mm512_sub_epi32(_mm512_srai_epi32(x, 4), _mm512_add_epi32(x, _mm512_srai_epi32(x, 1)));
+  const __m512i z = _mm512_srli_epi32(tn, kShiftK);
+  const __m512i w = _mm512_srli_epi32(
+      _mm512_sub_epi32(_mm512_slli_epi32(_mm512_add_epi32(z, _mm512_set1_epi32(2)), kShiftK), tn), 1);
+  return _mm512_maskz_sllv_epi32(_mm512_cmplt_epu32_mask(m, cap), w, _mm512_sub_epi32(_mm512_set1_epi32(kShiftN), z));
+}
+
+// the exps of 16 lanes u = max - q
+template <int kPath>
+inline __m512i shiftmax_exp16(__m512i u, const Mag& k) {
+  if constexpr (kPath == avx512::kWidePath) {
+    return shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(), mag16<kPath>(u, 0, k)));
+  } else {
+    return shift_exp_mag16(mag16<kPath, false>(u, 0, k), k.cap);
+  }
+}
+
 // 16 probabilities from e[0..16) (and e[16], read for the odd lanes): (hi32(e f) + 2^21) >> 22 equals
 // rshift_round(e f, 54). e <= 2^30, f < 2^32.
 inline __m512i prob16(const int32_t* e, __m512i f, __m512i idx_hi, __m512i rnd) {
@@ -83,10 +106,8 @@ int64_t shiftmax_exp_row(const T* row, int64_t n, const Mag& k, int32_t* e) {
   __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
   for (int64_t i = 0; i < n; i += 32) {
     const __mmask16 m0 = tail_mask(n - i), m1 = n - i > 16 ? tail_mask(n - i - 16) : 0;
-    __m512i e0 = shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(), mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m0)), 0, k)));
-    __m512i e1 = m1 ? shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(),
-                                                   mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i + 16, m1)), 0, k)))
-                    : _mm512_setzero_si512();
+    __m512i e0 = shiftmax_exp16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m0)), k);
+    __m512i e1 = m1 ? shiftmax_exp16<kPath>(_mm512_sub_epi32(mxv, load16(row + i + 16, m1)), k) : _mm512_setzero_si512();
     if (m1 != 0xFFFF) e0 = _mm512_maskz_mov_epi32(m0, e0), e1 = _mm512_maskz_mov_epi32(m1, e1);
     _mm512_storeu_si512(e + i, e0);
     _mm512_storeu_si512(e + i + 16, e1);
