@@ -153,20 +153,15 @@ struct Table128 {
   }
 };
 
-// rshift_round(v, k) for v + 2^(k-1) < 2^32, k in [0, 31]
-inline __m512i rshift_round16(__m512i v, __m512i k) {
-  const __m512i rnd = _mm512_srli_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), k), 1);
-  return _mm512_srlv_epi32(_mm512_add_epi32(v, rnd), k);
-}
-
 // 32 uint8 outputs, stored with a mask in the row's tail only
 inline void store32(uint8_t* o, int64_t left, __m256i v) {
   if (left >= 32) _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), v);
   else _mm256_mask_storeu_epi8(o, (uint32_t(1) << left) - 1, v);
 }
 
-// Pass 1 (32-bit lanes) keeps per element the exp (rexp, <= 2^15) or the exponent t (lnexp, <= 24 2^7) as
-// 16 bits, so that pass 2 runs on 32 lanes of 16 bits:
+// Pass 1 rescales in 32-bit lanes, then packs the exponents t (<= 24 2^7) into 32 words and takes the exps
+// there; it keeps per element the exp (rexp, <= 2^15) or t (lnexp) as 16 bits, and pass 2 also runs on 32
+// lanes of 16 bits:
 // - rexp: rshift_round(e recip, sh) for sh >= 22 equals (hi16(e recip) + 2^(sh-17)) >> (sh - 16) (the
 //   rounding term is a multiple of 2^16, so the product's low half cannot carry into the result); the
 //   sum is <= 2^14 + 2^14 for sh <= 31.
@@ -179,22 +174,33 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
   buf.assign(size_t((n + 31) & ~int64_t(31)), 0);
   uint16_t* b = buf.data();  // per element: the exp (rexp) or the exponent t (lnexp)
   const Table128 exp2(p.exp2);
-  const __m512i mask7 = _mm512_set1_epi32((1 << kLutFrac) - 1);
+  const __m512i mask7w = _mm512_set1_epi16((1 << kLutFrac) - 1), bit6 = _mm512_set1_epi16(64), onew = _mm512_set1_epi16(1);
+  alignas(64) int16_t wi[32];
+  for (int j = 0; j < 32; ++j) wi[j] = int16_t(2 * j);  // the low words of two dword vectors
+  const __m512i words = _mm512_load_si512(wi);
   for (int64_t r = 0; r < rows; ++r) {
     const T* row = q + r * n;
     const __m512i mxv = _mm512_set1_epi32(avx512::row_max_any(row, n));
-    __m512i acc = _mm512_setzero_si512();  // per lane <= 2^16 exps of <= 2^15 (n <= 2^20): < 2^32
-    for (int64_t i = 0; i < n; i += 16) {
-      const __mmask16 m = tail_mask(n - i);
-      const __m512i t = mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m)), 0, k);  // <= 24 2^7
-      __m512i e = rshift_round16(exp2(_mm512_and_si512(t, mask7)), _mm512_srli_epi32(t, kLutFrac));
-      if (m != 0xFFFF) e = _mm512_maskz_mov_epi32(m, e);  // the row's tail only
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(b + i), _mm512_cvtepi32_epi16(p.lnexp ? t : e));
-      acc = _mm512_add_epi32(acc, e);
+    __m512i acc_b = _mm512_setzero_si512(), acc_h = _mm512_setzero_si512();
+    for (int64_t i = 0; i < n; i += 32) {
+      const __mmask16 m0 = tail_mask(n - i), m1 = n - i > 16 ? tail_mask(n - i - 16) : 0;
+      const __m512i t0 = mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m0)), 0, k);  // <= 24 2^7
+      const __m512i t1 = m1 ? mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i + 16, m1)), 0, k) : _mm512_setzero_si512();
+      const __m512i t = _mm512_permutex2var_epi16(t0, words, t1);  // the 32 exponents as words, in order
+      const __m512i f = _mm512_and_si512(t, mask7w), sh = _mm512_srli_epi16(t, kLutFrac);
+      const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2.a, f, exp2.b),
+                                                _mm512_permutex2var_epi16(exp2.c, f, exp2.d));
+      // rshift_round(v, sh) = ((v >> (sh - 1)) + 1) >> 1 for sh >= 1 (nested floors; 0 from vpsrlvw for
+      // sh >= 17, as the reference's for v <= 2^15), and v for sh = 0: the last shift is by min(sh, 1)
+      const __m512i one = _mm512_min_epu16(sh, onew);
+      __m512i e = _mm512_srlv_epi16(_mm512_add_epi16(_mm512_srlv_epi16(v, _mm512_subs_epu16(sh, onew)), one), one);
+      if (m1 != 0xFFFF) e = _mm512_maskz_mov_epi16(__mmask32(m0) | (__mmask32(m1) << 16), e);  // the row's tail
+      _mm512_storeu_si512(b + i, p.lnexp ? t : e);
+      // the sum of the words (each <= 2^15): bytes summed by vpsadbw, the high bytes once more x 255
+      acc_b = _mm512_add_epi64(acc_b, _mm512_sad_epu8(e, _mm512_setzero_si512()));
+      acc_h = _mm512_add_epi64(acc_h, _mm512_sad_epu8(_mm512_srli_epi16(e, 8), _mm512_setzero_si512()));
     }
-    const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
-    const int64_t total =
-        _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_and_si512(acc, lo32), _mm512_srli_epi64(acc, 32)));
+    const int64_t total = _mm512_reduce_add_epi64(acc_b) + 255 * _mm512_reduce_add_epi64(acc_h);
     int idx, len;
     lut_mantissa(total, idx, len);
     uint8_t* o = out + r * n;
