@@ -59,8 +59,11 @@ void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* o
 
 struct PwlActLanes {
   avx512::PwlEval eval;
+  avx512::SignedRescale rescale;  // q clamped to [q_lo, q_hi] and to +-acap (harmless: pwl_act_avx512)
   __m512i q_lo, q_hi, u_lo, u_hi, y_lo, y_hi;
-  explicit PwlActLanes(const PwlActParams& p) : eval(p.starts, p.slopes, p.icpts, p.k, p.u_lo, p.u_hi, p.pshift) {
+  PwlActLanes(const PwlActParams& p, int64_t acap)
+      : eval(p.starts, p.slopes, p.icpts, p.k, p.u_lo, p.u_hi, p.pshift),
+        rescale(p.m0, p.shift, std::max<int64_t>(p.q_lo, -acap), std::min<int64_t>(p.q_hi, acap)) {
     q_lo = _mm512_set1_epi32(p.q_lo), q_hi = _mm512_set1_epi32(p.q_hi);
     u_lo = _mm512_set1_epi32(p.u_lo), u_hi = _mm512_set1_epi32(p.u_hi);
     y_lo = _mm512_set1_epi32(p.y_lo), y_hi = _mm512_set1_epi32(p.y_hi);
@@ -76,10 +79,15 @@ template <int kPath, bool kWord, typename T>
 void pwl_act_loop(const T* q, int64_t size, const Mag& k, const PwlActLanes& w, int16_t* out) {
   for (int64_t i = 0; i < size; i += 16) {
     const __mmask16 m = tail_mask(size - i);
-    const __m512i qv = _mm512_min_epi32(_mm512_max_epi32(load16(q + i, m), w.q_lo), w.q_hi);
-    const __mmask16 neg = _mm512_movepi32_mask(qv);
-    const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
-    const __m512i x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
+    __m512i x;
+    if constexpr (kPath == avx512::kSignedPath) {
+      x = w.rescale(load16(q + i, m));
+    } else {
+      const __m512i qv = _mm512_min_epi32(_mm512_max_epi32(load16(q + i, m), w.q_lo), w.q_hi);
+      const __mmask16 neg = _mm512_movepi32_mask(qv);
+      const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
+      x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
+    }
     const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);  // kWord: u_hi <= 2^15 - 1
     const __m512i y = w.eval.value<kWord>(w.eval.segment(u), u, u);
     store16(out + i, m, _mm512_cvtepi32_epi16(_mm512_max_epi32(_mm512_min_epi32(y, w.y_hi), w.y_lo)));
@@ -104,7 +112,8 @@ void pwl_act_avx512(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
   int64_t acap = first_reaching(amax, p.m0, p.shift, c - 1, cap);
   if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 32768);
   const Mag k(p.m0, p.shift, c, acap, cap);
-  const PwlActLanes w(p);
+  const PwlActLanes w(p, acap);
+  if (w.rescale.ok && w.eval.word) return pwl_act_loop<avx512::kSignedPath, true>(q, size, k, w, out);
   avx512::with_path(k.path, [&](auto path) {
     if (w.eval.word) pwl_act_loop<decltype(path)::value, true>(q, size, k, w, out);
     else pwl_act_loop<decltype(path)::value, false>(q, size, k, w, out);

@@ -116,4 +116,32 @@ struct PwlEval {
   }
 };
 
+// The grid rescale of a signed code on words, for the PWL ops: u = floor((q m0 + c) / 2^shift), c =
+// 2^(shift-1) (rshift_round), as intops_fast.h's split with signed q: (q mh + ch + ((q ml + cl) >> 16)) >>
+// (shift - 16), arithmetic shifts, ml the low 16 bits of m0 taken signed. q is clamped first to
+// [lo, hi] within +-(2^15 - 1), which the caller proves harmless; bounds: |q ml| + cl < 2^31 and
+// |q mh| + ch + 2^15 < 2^31 for mh <= 2^15 - 1 and shift in [16, 46]. Replaces the magnitude form's
+// abs, sign blends and negation.
+constexpr int kSignedPath = 3;
+
+struct SignedRescale {
+  bool ok;
+  __m512i lo, hi, mlw, mhw, cl, ch;
+  __m128i g;
+  SignedRescale(int32_t m0, int shift, int64_t lo_, int64_t hi_) {
+    const int32_t ml_w = int16_t(uint32_t(m0) & 0xFFFF), mh_w = int32_t((int64_t(m0) - ml_w) >> 16);
+    ok = shift >= 16 && shift <= 46 && mh_w <= 32767 && lo_ >= -32767 && hi_ <= 32767 && lo_ <= hi_;
+    const int64_t c = shift ? int64_t(1) << (shift - 1) : 0;
+    lo = _mm512_set1_epi32(int32_t(std::max<int64_t>(lo_, INT32_MIN))), hi = _mm512_set1_epi32(int32_t(std::min<int64_t>(hi_, INT32_MAX)));
+    mlw = _mm512_set1_epi32(ml_w & 0xFFFF), mhw = _mm512_set1_epi32(mh_w);
+    cl = _mm512_set1_epi32(int32_t(c & 0xFFFF)), ch = _mm512_set1_epi32(int32_t(c >> 16));
+    g = _mm_cvtsi32_si128(shift < 16 ? 0 : shift - 16);
+  }
+  __m512i operator()(__m512i q) const {
+    q = _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);
+    const __m512i l = _mm512_srai_epi32(_mm512_dpwssd_epi32(cl, q, mlw), 16);
+    return _mm512_sra_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(ch, q, mhw), l), g);
+  }
+};
+
 }  // namespace lowbit::avx512

@@ -306,10 +306,12 @@ void shiftgelu_loop(const T* q, int64_t size, const Mag& k, O* out) {
 
 struct PwlLanes {
   avx512::PwlEval eval;  // the table up to u_hi - 1: u >= u_hi takes the identity
+  avx512::SignedRescale rescale;
   __m512i u_lo, u_hi, id_m0, id_half, i32min, i32max, word_max;
   __m128i id_sh;
-  explicit PwlLanes(const PwlGeluParams& p)
-      : eval(p.starts, p.slopes, p.icpts, p.k, p.u_lo, p.u_hi - 1, p.pshift) {
+  // acap: past it the grid value is clamped to u_lo or u_hi for either sign (pwl_gelu_avx512)
+  PwlLanes(const PwlGeluParams& p, int64_t acap)
+      : eval(p.starts, p.slopes, p.icpts, p.k, p.u_lo, p.u_hi - 1, p.pshift), rescale(p.m0, p.shift, -acap, acap) {
     u_lo = _mm512_set1_epi32(p.u_lo), u_hi = _mm512_set1_epi32(p.u_hi);
     id_m0 = _mm512_set1_epi64(p.id_m0);
     id_half = _mm512_set1_epi64(p.id_shift ? int64_t(1) << (p.id_shift - 1) : 0);
@@ -330,9 +332,14 @@ void pwl_loop(const T* q, int64_t size, const Mag& k, const PwlLanes& w, int32_t
   for (int64_t i = 0; i < size; i += 16) {
     const __mmask16 m = tail_mask(size - i);
     const __m512i qv = load16(q + i, m);
-    const __mmask16 neg = _mm512_movepi32_mask(qv);
-    const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
-    const __m512i x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
+    __m512i x;
+    if constexpr (kPath == avx512::kSignedPath) {
+      x = w.rescale(qv);
+    } else {
+      const __mmask16 neg = _mm512_movepi32_mask(qv);
+      const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
+      x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
+    }
     const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);
     // u = u_hi (possibly 2^15) takes the identity below, so its word form may be clipped
     __m512i y = w.eval.value<kWord>(w.eval.segment(u), u, _mm512_min_epi32(u, w.word_max));
@@ -390,7 +397,8 @@ void pwl_gelu_avx512(const T* q, int64_t size, const PwlGeluParams& p, int32_t* 
   int64_t acap = first_reaching(p.lim, p.m0, p.shift, c - 1, cap);
   if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 32768);
   const Mag k(p.m0, p.shift, c, acap, cap);
-  const PwlLanes w(p);
+  const PwlLanes w(p, acap);
+  if (w.rescale.ok && w.eval.word) return pwl_loop<avx512::kSignedPath, true>(q, size, k, w, out);
   avx512::with_path(k.path, [&](auto path) {
     if (w.eval.word) pwl_loop<decltype(path)::value, true>(q, size, k, w, out);
     else pwl_loop<decltype(path)::value, false>(q, size, k, w, out);
