@@ -39,17 +39,21 @@ inline __m512i lis_codes16(__m512i e, __m512i thr) {
   return j;
 }
 
+// Rows software-pipelined as the I-BERT softmax's: the exps and thresholds of row r, then the codes of row
+// r - 1, so that row r's scalar threshold arithmetic overlaps vector work.
 template <typename T>
 void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* out) {
   thread_local std::vector<int32_t> ebuf;
-  ebuf.assign(size_t((n + 32 + 15) & ~int64_t(15)), 0);  // exp_row writes whole 32-element blocks
-  int32_t* e = ebuf.data();
-  alignas(64) int32_t thr[16];
-  thr[15] = -1;
-  for (int64_t r = 0; r < rows; ++r) {
-    lis_thresholds(exp_row(q + r * n, n, k, e), thr);
-    const __m512i tv = _mm512_load_si512(thr);
-    uint8_t* o = out + r * n;
+  const int64_t stride = (n + 32 + 15) & ~int64_t(15);  // exp_row writes whole 32-element blocks
+  ebuf.assign(size_t(2 * stride), 0);
+  alignas(64) int32_t thr[2][16];
+  thr[0][15] = thr[1][15] = -1;
+  for (int64_t r = 0; r <= rows; ++r) {
+    if (r < rows) lis_thresholds(exp_row(q + r * n, n, k, ebuf.data() + (r & 1) * stride), thr[r & 1]);
+    if (r == 0) continue;
+    const int32_t* e = ebuf.data() + ((r - 1) & 1) * stride;
+    const __m512i tv = _mm512_load_si512(thr[(r - 1) & 1]);
+    uint8_t* o = out + (r - 1) * n;
     for (int64_t i = 0; i < n; i += 16)
       store16(o + i, tail_mask(n - i), _mm512_cvtepi32_epi8(lis_codes16(_mm512_loadu_si512(e + i), tv)));
   }
