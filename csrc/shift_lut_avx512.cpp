@@ -178,15 +178,39 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
   alignas(64) int16_t wi[32];
   for (int j = 0; j < 32; ++j) wi[j] = int16_t(2 * j);  // the low words of two dword vectors
   const __m512i words = _mm512_load_si512(wi);
+  // 16-bit codes on the word path: 32 codes per load, u = max - q (mod 2^16 = u) and its clamp in words, the
+  // even and odd codes' products on vpdpwssd against [ml, 0] and [0, ml] (mag_avx512.h's bounds)
+  constexpr bool kWords = sizeof(T) == 2 && kPath == avx512::kWordPath;
+  const __m512i acapw = _mm512_set1_epi16(int16_t(std::min<uint32_t>(uint32_t(_mm_cvtsi128_si32(_mm512_castsi512_si128(k.acap))), 32767)));
+  const __m512i ml_odd = _mm512_slli_epi32(k.mlw, 16), mh_odd = _mm512_slli_epi32(k.mhw, 16);
+  alignas(64) int16_t il[32];
+  for (int j = 0; j < 32; ++j) il[j] = int16_t(j % 2 ? 32 + j - 1 : j);  // element j: even lanes, then odd
+  const __m512i interleave = _mm512_load_si512(il);
+  const __m512i flip = _mm512_set1_epi16(int16_t(0x8000)), ones = _mm512_set1_epi16(1);
   for (int64_t r = 0; r < rows; ++r) {
     const T* row = q + r * n;
-    const __m512i mxv = _mm512_set1_epi32(avx512::row_max_any(row, n));
-    __m512i acc_b = _mm512_setzero_si512(), acc_h = _mm512_setzero_si512();
-    for (int64_t i = 0; i < n; i += 32) {
-      const __mmask16 m0 = tail_mask(n - i), m1 = n - i > 16 ? tail_mask(n - i - 16) : 0;
-      const __m512i t0 = mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m0)), 0, k);  // <= 24 2^7
-      const __m512i t1 = m1 ? mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i + 16, m1)), 0, k) : _mm512_setzero_si512();
-      const __m512i t = _mm512_permutex2var_epi16(t0, words, t1);  // the 32 exponents as words, in order
+    const int32_t mx = avx512::row_max_any(row, n);
+    const __m512i mxv = _mm512_set1_epi32(mx), mxw = _mm512_set1_epi16(int16_t(mx));
+    // the sum of the exps (each <= 2^15) as sum(e - 2^15) per pair by vpmaddwd, then + 2^15 per lane:
+    // >= -2^16 per lane and step, so >= -2^31 over n <= 2^20 codes (2^15 steps)
+    __m512i acc = _mm512_setzero_si512();
+    int64_t lanes = 0;
+    for (int64_t i = 0; i < n; i += 32, lanes += 32) {
+      const __mmask32 mm = n - i >= 32 ? ~__mmask32(0) : __mmask32((uint32_t(1) << (n - i)) - 1);
+      __m512i t;
+      if constexpr (kWords) {
+        const __m512i u = _mm512_min_epu16(_mm512_sub_epi16(mxw, _mm512_maskz_loadu_epi16(mm, row + i)), acapw);
+        const __m512i te = _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, k.mhw),
+            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, k.mlw), 16)), k.g), k.cap);
+        const __m512i to = _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, mh_odd),
+            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, ml_odd), 16)), k.g), k.cap);
+        t = _mm512_permutex2var_epi16(te, interleave, to);  // <= 24 2^7
+      } else {
+        const __mmask16 m0 = __mmask16(mm), m1 = __mmask16(mm >> 16);
+        const __m512i t0 = mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m0)), 0, k);  // <= 24 2^7
+        const __m512i t1 = m1 ? mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i + 16, m1)), 0, k) : _mm512_setzero_si512();
+        t = _mm512_permutex2var_epi16(t0, words, t1);  // the 32 exponents as words, in order
+      }
       const __m512i f = _mm512_and_si512(t, mask7w), sh = _mm512_srli_epi16(t, kLutFrac);
       const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2.a, f, exp2.b),
                                                 _mm512_permutex2var_epi16(exp2.c, f, exp2.d));
@@ -194,13 +218,13 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
       // sh >= 17, as the reference's for v <= 2^15), and v for sh = 0: the last shift is by min(sh, 1)
       const __m512i one = _mm512_min_epu16(sh, onew);
       __m512i e = _mm512_srlv_epi16(_mm512_add_epi16(_mm512_srlv_epi16(v, _mm512_subs_epu16(sh, onew)), one), one);
-      if (m1 != 0xFFFF) e = _mm512_maskz_mov_epi16(__mmask32(m0) | (__mmask32(m1) << 16), e);  // the row's tail
+      if (mm != ~__mmask32(0)) e = _mm512_maskz_mov_epi16(mm, e);  // the row's tail
       _mm512_storeu_si512(b + i, p.lnexp ? t : e);
-      // the sum of the words (each <= 2^15): bytes summed by vpsadbw, the high bytes once more x 255
-      acc_b = _mm512_add_epi64(acc_b, _mm512_sad_epu8(e, _mm512_setzero_si512()));
-      acc_h = _mm512_add_epi64(acc_h, _mm512_sad_epu8(_mm512_srli_epi16(e, 8), _mm512_setzero_si512()));
+      acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_xor_si512(e, flip), ones));
     }
-    const int64_t total = _mm512_reduce_add_epi64(acc_b) + 255 * _mm512_reduce_add_epi64(acc_h);
+    const __m512i wide = _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc)),
+                                          _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc, 1)));
+    const int64_t total = _mm512_reduce_add_epi64(wide) + (lanes << 15);
     int idx, len;
     lut_mantissa(total, idx, len);
     uint8_t* o = out + r * n;
