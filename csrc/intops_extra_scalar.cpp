@@ -22,8 +22,8 @@ namespace {
 // the largest e >= 0 with d e + (e & 1) <= s, for odd d >= 3 and 0 <= s < 2^53 (file header of intops_extra.h)
 template <int64_t D>
 inline int64_t largest_e(int64_t s) {
-  const int64_t e = s / D;  // a constant divisor: a multiply, not a division
-  return e - ((e & 1) & int64_t(e * D == s));  // & rather than &&: no branch on a random parity
+  const uint64_t e = uint64_t(s) / D;  // a constant divisor: a multiply, not a division (unsigned: no sign fix)
+  return int64_t(e - ((e & 1) & uint64_t(e * D == uint64_t(s))));  // & rather than &&: no branch on a parity
 }
 template <int64_t... T>
 inline void thresholds(int64_t s, int32_t* thr, std::integer_sequence<int64_t, T...>) {
