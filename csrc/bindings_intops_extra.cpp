@@ -3,6 +3,8 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 
+#include <algorithm>
+#include <climits>
 #include <string>
 
 #include "check.h"
@@ -90,9 +92,45 @@ void pwl_act_py(const In& q, int64_t q_lo, int64_t q_hi, int32_t m0, int32_t shi
   else pwl_act(which, static_cast<const int32_t*>(qp), size, p, o);
 }
 
+void ptf_layernorm_py(const In& q, int32_t bits, int32_t zp, const In& alpha, int64_t eps, const In& m0, const In& shift,
+                      const In& beta, const Out& out, const std::string& isa) {
+  require(q.dtype() == nb::dtype<uint8_t>(), "q: expected dtype uint8 (PTF codes)");
+  const uint8_t* qp = checked<uint8_t>(q, "q", 1, 8);
+  const int64_t n = int64_t(q.shape(q.ndim() - 1)), rows = int64_t(q.size()) / n;
+  require(n >= 2 && n <= (1 << 14), "q: expected 2..16384 elements along the last axis");
+  require(bits >= 2 && bits <= 8, "bits: expected an int in [2, 8]");
+  require(zp >= 0 && zp < (1 << bits), "zp: expected a zero point in [0, 2^bits)");
+  // the codes' range: a full pass, as the reference's check
+  require(int32_t(max_u8(qp, int64_t(q.size()))) < (1 << bits), "q: expected codes in [0, 2^bits)");
+  const uint8_t* ap = checked<uint8_t>(alpha, "alpha", 1, 1);
+  require(int64_t(alpha.shape(0)) == n, "alpha: expected one per channel (the last axis of q)");
+  for (int64_t c = 0; c < n; ++c) require(ap[c] <= 3, "alpha: expected values in [0, 3]");
+  int8_t* o = checked<int8_t>(out, "out", 1, 8);
+  same_shape(q, out);
+  // the I-BERT LayerNorm's constants and their bounds (bindings.cpp)
+  require(eps >= 0 && eps <= (int64_t(1) << 60), "eps: expected an integer eps in [0, 2^60]");
+  const int32_t* mp = checked<int32_t>(m0, "m0", 1, 1);
+  const int32_t* sp = checked<int32_t>(shift, "shift", 1, 1);
+  const int64_t* bp = checked<int64_t>(beta, "beta", 1, 1);
+  require(int64_t(m0.shape(0)) == n && int64_t(shift.shape(0)) == n && int64_t(beta.shape(0)) == n,
+          "m0, shift, beta: expected one per channel (the last axis of q)");
+  for (int64_t c = 0; c < n; ++c) {
+    if (sp[c] < 0 || sp[c] > kMaxShift) throw Error("shift: expected values in [0, 62]");
+    if (mp[c] == INT32_MIN) throw Error("m0: expected |m0| < 2^31");
+    if (bp[c] < -(int64_t(1) << 61) || bp[c] > (int64_t(1) << 61)) throw Error("beta: expected |beta| <= 2^61");
+  }
+  const LayerNormParams p{eps, mp, sp, bp};
+  const Isa which = pick_isa(isa);
+  nb::gil_scoped_release release;
+  ptf_layernorm(which, qp, rows, n, zp, ap, p, o);
+}
+
 }  // namespace
 
 void bind_intops_extra(nb::module_& m) {
+  m.def("ptf_layernorm", &ptf_layernorm_py, nb::arg("q"), nb::arg("bits"), nb::arg("zp"), nb::arg("alpha"),
+        nb::arg("eps"), nb::arg("m0"), nb::arg("shift"), nb::arg("beta"), nb::arg("out"), nb::arg("isa") = "auto",
+        "FQ-ViT PTF LayerNorm; see lowbit/ops/intops_extra_kernels.py.");
   m.def("log_int_softmax", &log_int_softmax_py, nb::arg("q"), nb::arg("dclip"), nb::arg("m0"), nb::arg("shift"),
         nb::arg("qb"), nb::arg("qc"), nb::arg("out"), nb::arg("isa") = "auto",
         "FQ-ViT Log-Int-Softmax (4-bit codes) along the last axis; see lowbit/ops/intops_extra_kernels.py.");

@@ -64,6 +64,36 @@ void pwl_act_scalar(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
   }
 }
 
+uint8_t max_u8(const uint8_t* q, int64_t size) {
+  uint8_t top = 0;
+  for (int64_t i = 0; i < size; ++i) top = q[i] > top ? q[i] : top;  // a reduction: vectorizes at -O3
+  return top;
+}
+
+void ptf_shift_scalar(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x) {
+  for (int64_t r = 0; r < size; r += n)
+    for (int64_t c = 0; c < n; ++c) x[r + c] = int16_t((int32_t(q[r + c]) - zp) * (1 << alpha[c]));
+}
+
+// Rows in blocks of ~32K codes: the shifted codes of a block into a per-thread int16 buffer, then the
+// I-BERT LayerNorm kernel of the ISA on it.
+void ptf_layernorm(Isa isa, const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
+                   const LayerNormParams& p, int8_t* out) {
+  thread_local std::vector<int16_t> x;
+  const int64_t block = std::max<int64_t>(1, (int64_t(1) << 15) / n);
+  x.resize(size_t(std::min(block, rows) * n));
+  for (int64_t r0 = 0; r0 < rows; r0 += block) {
+    const int64_t nb = std::min(block, rows - r0);
+#if defined(__x86_64__)
+    if (isa == Isa::avx512) ptf_shift_avx512(q + r0 * n, nb * n, n, zp, alpha, x.data());
+    else ptf_shift_scalar(q + r0 * n, nb * n, n, zp, alpha, x.data());
+#else
+    ptf_shift_scalar(q + r0 * n, nb * n, n, zp, alpha, x.data());
+#endif
+    ibert_layernorm(isa, x.data(), nb, n, p, out + r0 * n);
+  }
+}
+
 template <typename T>
 void log_int_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out) {
 #if defined(__x86_64__)

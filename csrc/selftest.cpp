@@ -339,8 +339,34 @@ static void intops_extra_variants_typed(std::mt19937& rng) {
   }
 }
 
+// PTF LayerNorm: every variant against the scalar one (the shift, then the I-BERT LayerNorm of the ISA)
+static void ptf_variants(std::mt19937& rng) {
+  for (int64_t n : {2, 31, 384, 1000}) {
+    const size_t nn = static_cast<size_t>(n);
+    std::vector<int32_t> m0(nn), sh(nn);
+    std::vector<int64_t> beta(nn);
+    std::vector<uint8_t> alpha(nn);
+    for (size_t c = 0; c < nn; ++c) {
+      m0[c] = int32_t(rng() % (1u << 31)) - (1 << 30), sh[c] = 24 + int32_t(rng() % 16);
+      beta[c] = (int64_t(rng() % 2001) - 1000) << (sh[c] - 4), alpha[c] = uint8_t(rng() % 4);
+    }
+    const LayerNormParams p{int64_t(rng() % 1000), m0.data(), sh.data(), beta.data()};
+    const int64_t rows = 1 + rng() % 70;
+    const int32_t zp = int32_t(rng() % 256);
+    std::vector<uint8_t> q(static_cast<size_t>(rows * n));
+    for (auto& v : q) v = uint8_t(rng());
+    std::vector<int8_t> want(q.size()), got(q.size());
+    ptf_layernorm(Isa::scalar, q.data(), rows, n, zp, alpha.data(), p, want.data());
+    for (Isa isa : available_isas()) {
+      ptf_layernorm(isa, q.data(), rows, n, zp, alpha.data(), p, got.data());
+      check(got == want, "ptf_layernorm");
+    }
+  }
+}
+
 static void intops_extra_variants() {
   std::mt19937 rng(7);
+  ptf_variants(rng);
   intops_extra_variants_typed<int16_t>(rng);
   intops_extra_variants_typed<int32_t>(rng);
   std::mt19937_64 r64(8);

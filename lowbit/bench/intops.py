@@ -2,10 +2,11 @@
 float64 on random inputs over the documented range and on real MiniLM activations, its table bytes, and
 its throughput (elements/s, 1 thread) next to torch fp32 on the issue's shapes.
 
-The throughput column times the C++ kernel (lowbit/ops/intops_kernels.py and shift_lut_kernels.py, int16
-codes, default ISA; I-BERT GELU with int32 output codes: the reference's int64 values, in half the bytes) for
-the rows in _kernels(), and the numpy int64 *reference* for the others (far below torch; printed so that the
-gap is visible, not hidden). The "kernel" field of each row says which one was timed.
+The throughput column times the C++ kernel (lowbit/ops/intops_kernels.py, shift_lut_kernels.py and
+intops_extra_kernels.py, int16 codes (PTF: uint8), default ISA; I-BERT GELU with int32 output codes: the
+reference's int64 values, in half the bytes) for the rows in _kernels(), and the numpy int64 *reference* for
+the others (far below torch; printed so that the gap is visible, not hidden). The "kernel" field of each row
+says which one was timed.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def _kernels() -> dict[tuple[str, str], Callable]:
         ("softmax", "log_int"): x.log_int_softmax,
         ("sigmoid", "pwl"): x.pwl_sigmoid,
         ("tanh", "pwl"): x.pwl_tanh,
+        # ivit.ivit_layernorm_ref is ibert_layernorm_ref (the same integers): the I-BERT kernel
+        ("layernorm", "ivit"): k.ibert_layernorm,
+        ("layernorm", "ptf"): x.ptf_layernorm,
     }
 
 
@@ -142,7 +146,7 @@ def _throughput(op) -> tuple[float, float, bool]:
     q = np.round(x / 1e-3).astype(np.int64)
     kernel = _kernels().get((op.op, op.method))
     fn = op.ref
-    if kernel is not None:  # the kernels take the ops' documented 16-bit input codes
+    if kernel is not None:  # the kernels take the ops' documented 16-bit input codes (PTF: its uint8 codes)
         fn, q = kernel, q.astype(np.int16)
     run: Callable[[], object]
     if op.op == "layernorm":
@@ -152,8 +156,8 @@ def _throughput(op) -> tuple[float, float, bool]:
             from lowbit.ops.fqvit import ptf_calibrate, ptf_quantize
 
             p = ptf_calibrate(x.astype(np.float64))
-            qp = ptf_quantize(x.astype(np.float64), p)
-            run = lambda: op.ref(qp, p, w, b, 0.05, 1e-12)  # noqa: E731
+            qp = ptf_quantize(x.astype(np.float64), p)  # uint8 codes: what the PTF kernel takes
+            run = lambda: (kernel or op.ref)(qp, p, w, b, 0.05, 1e-12)  # noqa: E731
         else:
             run = lambda: fn(q, 1e-3, w, b, 0.05, 1e-12)  # noqa: E731
         peer = lambda: torch.nn.functional.layer_norm(xt, (n,))  # noqa: E731

@@ -1,5 +1,7 @@
-"""C++ kernels of FQ-ViT's Log-Int-Softmax and the iRNN PWL sigmoid / tanh, bit-exact with their references
-(``fqvit.log_int_softmax_ref``, ``pwl.pwl_sigmoid_ref``, ``pwl.pwl_tanh_ref``).
+"""C++ kernels of FQ-ViT's Log-Int-Softmax and PTF LayerNorm and the iRNN PWL sigmoid / tanh, bit-exact with
+their references (``fqvit.log_int_softmax_ref``, ``fqvit.ptf_layernorm_ref``, ``pwl.pwl_sigmoid_ref``,
+``pwl.pwl_tanh_ref``). I-ViT's LayerNorm is I-BERT's (``ivit.ivit_layernorm_ref`` is
+``ibert_layernorm_ref``): its kernel is ``intops_kernels.ibert_layernorm``.
 
 As in intops_kernels.py: each wrapper validates like its reference, derives the per-call integer constants
 from the float scale with the reference's own expressions, and passes only integers (and the table's
@@ -14,9 +16,9 @@ import numpy as np
 
 from lowbit.errors import expect
 from lowbit.ops import pwl as _pwl
-from lowbit.ops.fqvit import LIS_BITS
-from lowbit.ops.intcore import INT32_MAX, INT32_MIN, check_axis, check_scale, dyadic
-from lowbit.ops.intops_kernels import _codes, softmax_constants
+from lowbit.ops.fqvit import LIS_BITS, PTF_MAX_ALPHA, PTFParams
+from lowbit.ops.intcore import INT32_MAX, INT32_MIN, check_axis, check_codes, check_scale, dyadic
+from lowbit.ops.intops_kernels import _codes, _layernorm_constants, softmax_constants
 
 
 def log_int_softmax(q: np.ndarray, scale: float, axis: int = -1, isa: str = "auto") -> tuple[np.ndarray, int]:
@@ -89,3 +91,40 @@ def pwl_tanh(
 ) -> tuple[np.ndarray, float]:
     """Kernel of ``pwl.pwl_tanh_ref``: int16 codes in [-2^14, 2^14] at 2^-14; otherwise as pwl_sigmoid."""
     return _pwl_act(q, scale, table, "tanh", isa)
+
+
+def ptf_layernorm(
+    q: np.ndarray,
+    p: PTFParams,
+    weight: np.ndarray,
+    bias: np.ndarray,
+    out_scale: float,
+    eps: float = 1e-12,
+    isa: str = "auto",
+) -> tuple[np.ndarray, float]:
+    """Kernel of ``fqvit.ptf_layernorm_ref``: int8 codes at ``out_scale``, normalised over the last axis.
+
+    q: uint8 PTF codes (what ``fqvit.ptf_quantize`` returns), channels last (2..16384), below 2^p.bits.
+    The kernel shifts x = (q - zero_point) << alpha_c and runs the I-BERT LayerNorm kernel on x with the
+    constants of p.scale (the reference's layernorm_core_ref on the same integers).
+    """
+    from lowbit import _C
+
+    expect(isinstance(p, PTFParams), "p", "a PTFParams", type(p))
+    arr = np.asarray(q)
+    expect(arr.dtype == np.uint8, "q", "uint8 PTF codes", arr.dtype)
+    expect(
+        arr.ndim >= 1 and arr.shape[-1:] == np.shape(p.alpha),
+        "q",
+        f"last axis of {np.shape(p.alpha)} channels",
+        arr.shape,
+    )
+    alpha = check_codes(p.alpha, "alpha", 0, PTF_MAX_ALPHA).astype(np.uint8)
+    s = check_scale(p.scale, "p.scale")
+    expect(isinstance(p.bits, int) and 2 <= p.bits <= 8, "p.bits", "an int in [2, 8]", p.bits)
+    expect(isinstance(p.zero_point, (int, np.integer)) and 0 <= p.zero_point < 2**p.bits, "p.zero_point",
+           "an int in [0, 2^bits)", p.zero_point)  # fmt: skip
+    _, consts = _layernorm_constants(arr.shape, -1, s, weight, bias, out_scale, eps)
+    out = np.empty(arr.shape, dtype=np.int8)
+    _C.ptf_layernorm(arr, p.bits, int(p.zero_point), np.ascontiguousarray(alpha), *consts, out, isa)
+    return out, float(out_scale)

@@ -174,3 +174,62 @@ def test_kernel_entry_points_validate():
     ):
         with pytest.raises(LowbitError):
             bad()
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    rows=st.integers(1, 30),
+    n=st.one_of(st.integers(2, 200), st.sampled_from([384, 1536, 16384])),
+    bits=st.integers(2, 8),
+    kind=st.sampled_from(["random", "zero", "top", "zp"]),
+    wide=st.booleans(),
+    isa=st.sampled_from(ISAS),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_ptf_layernorm_bit_exact(rows, n, bits, kind, wide, isa, seed):
+    """Random PTF codes, alphas, zero points and affine parameters (constant rows: zero variance)."""
+    from lowbit.ops.fqvit import PTFParams, ptf_layernorm_ref
+    from lowbit.ops.intops_extra_kernels import ptf_layernorm
+
+    rng = np.random.default_rng(seed)
+    rows = rows if n < 16384 else 1
+    top = 2**bits - 1
+    zp = int(rng.integers(0, top + 1))
+    q = {
+        "random": rng.integers(0, top + 1, size=(rows, n)),
+        "zero": np.zeros((rows, n), dtype=np.int64),
+        "top": np.full((rows, n), top),
+        "zp": np.full((rows, n), zp),
+    }[kind].astype(np.uint8)
+    p = PTFParams(float(2.0 ** rng.uniform(-12, 4)), zp, rng.integers(0, 4, n), bits)
+    w = rng.uniform(-4, 4, n) * (100.0 if wide else 1.0)
+    b = rng.uniform(-2, 2, n)
+    out_scale = float(2.0 ** rng.uniform(-8, 2))
+    _same(
+        lambda: ptf_layernorm(q, p, w, b, out_scale, isa=isa),
+        lambda: ptf_layernorm_ref(q, p, w, b, out_scale),
+    )
+
+
+def test_ptf_layernorm_bad_input():
+    from lowbit.ops.fqvit import PTFParams
+    from lowbit.ops.intops_extra_kernels import ptf_layernorm
+
+    n = 8
+    q = np.full((2, n), 3, dtype=np.uint8)
+    a0 = np.zeros(n, dtype=np.int64)
+    p = PTFParams(0.1, 3, a0, 8)
+    w, b = np.ones(n), np.zeros(n)
+    for bad in (
+        lambda: ptf_layernorm(q.astype(np.int32), p, w, b, 0.05),  # the kernel takes uint8 codes
+        lambda: ptf_layernorm(q, PTFParams(0.1, 3, np.zeros(n + 1, dtype=np.int64), 8), w, b, 0.05),
+        lambda: ptf_layernorm(q, PTFParams(0.1, 3, np.full(n, 4), 8), w, b, 0.05),  # alpha > 3
+        lambda: ptf_layernorm(q + 2, PTFParams(0.1, 3, a0, 2), w, b, 0.05),  # codes >= 2^2
+        lambda: ptf_layernorm(q, PTFParams(0.1, 300, a0, 8), w, b, 0.05),  # zero point
+        lambda: ptf_layernorm(q, PTFParams(float("inf"), 3, a0, 8), w, b, 0.05),
+        lambda: ptf_layernorm(q, p, w[:-1], b, 0.05),
+        lambda: ptf_layernorm(q[:, :1], PTFParams(0.1, 3, a0[:1], 8), w[:1], b[:1], 0.05),  # one channel
+        lambda: ptf_layernorm(q, p, w, b, -1.0),
+    ):
+        with pytest.raises(LowbitError):
+            bad()
