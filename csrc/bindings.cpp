@@ -409,6 +409,7 @@ void bind_int_bert(nb::module_& m);  // bindings_int_bert.cpp
 void bind_deepgemm(nb::module_& m);  // bindings_deepgemm.cpp
 void bind_lowbit_gemv(nb::module_& m);  // bindings_lowbit_gemv.cpp
 void bind_shift_lut(nb::module_& m);  // bindings_shift_lut.cpp
+void bind_intops_extra(nb::module_& m);  // bindings_intops_extra.cpp
 }
 
 NB_MODULE(_C, m) {
@@ -419,6 +420,7 @@ NB_MODULE(_C, m) {
   lowbit::bind_deepgemm(m);
   lowbit::bind_lowbit_gemv(m);
   lowbit::bind_shift_lut(m);
+  lowbit::bind_intops_extra(m);
   m.doc() = "lowbit's C++ kernels. Use them through lowbit.ops; arguments are validated here too.";
   // kept for the life of the process (never decref'd at shutdown)
   PyObject* lowbit_error = nb::object(nb::module_::import_("lowbit.errors").attr("LowbitError")).release().ptr();
