@@ -113,6 +113,14 @@ void attention_ibert(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H
 void attention_fq(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads, const int32_t* bias,
                   const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx, int threads) {
   const int64_t d = H / heads, row = 3 * H;
+#if defined(__x86_64__)
+  if (isa == Isa::avx512 && attention_head_fits(d)) {
+    for_heads(B, heads, threads, [&](int64_t b, int64_t h, int64_t) {
+      attention_fq_head_avx512(qkv, b, h, T, H, d, bias, sp, m0, shift, ctx);
+    });
+    return;
+  }
+#endif
   for_heads(B, heads, threads, [&](int64_t b, int64_t h, int64_t) {
     thread_local std::vector<int8_t> packed;
     thread_local std::vector<int32_t> colsum, scores, acc;

@@ -36,6 +36,9 @@ void attention_ibert(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H
 bool attention_head_fits(int64_t d);
 void attention_head_avx512(const int8_t* qkv, int64_t b, int64_t h, int64_t T, int64_t H, int64_t d,
                            const int32_t* bias, const RowSoftmax& softmax, int32_t m0, int32_t shift, int8_t* ctx);
+// attention_fq's per-head kernel for the same widths: Log-Int-Softmax codes, p v as int16 products
+void attention_fq_head_avx512(const int8_t* qkv, int64_t b, int64_t h, int64_t T, int64_t H, int64_t d,
+                              const int32_t* bias, const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx);
 
 // FQ-ViT's attention per head: Log-Int-Softmax (4-bit codes k, p ~ 2^-k, 15 = zero) of the scores, then
 // P V by shifts (sum_j V_j << (14 - k_j)), requantized to int8 (lowbit/ops/fqvit.py semantics).

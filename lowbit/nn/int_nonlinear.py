@@ -175,20 +175,17 @@ class IntLayerNorm(nn.Module):
             step = float(self.ptf_scale) * np.exp2(self.ptf_alpha.numpy().astype(np.float64))
             self._ptf_m0, self._ptf_shift = quantize_multiplier(float(self.in_scale) / step)
             self._ptf_zp = int(self.ptf_zero_point)
-
-    def _ptf_input(self, x: torch.Tensor) -> torch.Tensor:
-        """int16 codes -> uint8 PTF codes (dyadic per channel) -> (q - zp) << alpha on the common grid."""
-        acc = x.to(torch.int32).reshape(-1, x.shape[-1]).numpy()
-        q8 = requantize(acc, self._ptf_m0, self._ptf_shift, self._ptf_zp, out_dtype=np.uint8)
-        grid = (torch.from_numpy(q8).to(torch.int32) - self._ptf_zp) << self.ptf_alpha
-        return grid.to(torch.int16).view(x.shape)
+            self._ptf_alpha = self.ptf_alpha.numpy().astype(np.uint8)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         from lowbit import _C
 
-        if self._ptf:
-            x = self._ptf_input(x)
         out = np.empty(x.shape, dtype=np.int8)
+        if self._ptf:  # int16 -> uint8 PTF codes (dyadic per channel), then (q - zp) << alpha, normalised
+            acc = x.numpy().reshape(-1, x.shape[-1]).astype(np.int32)
+            q8 = requantize(acc, self._ptf_m0, self._ptf_shift, self._ptf_zp, out_dtype=np.uint8)
+            _C.ptf_layernorm(q8, 8, self._ptf_zp, self._ptf_alpha, *self._consts, out.reshape(q8.shape))
+            return torch.from_numpy(out)
         _C.ibert_layernorm(x.numpy(), *self._consts, out, "auto", default_threads())
         return torch.from_numpy(out)
 
