@@ -140,37 +140,50 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
   __m512i* cbuf = reinterpret_cast<__m512i*>(cbuf_mem.data());
   seg_lens.resize(static_cast<size_t>(ep.seg.n));
   for (int64_t s = 0; s < ep.seg.n; ++s) seg_lens[size_t(s)] = ep.seg.end[s] - (s ? ep.seg.end[s - 1] : 0);
-  const int64_t elem = gemm_out_bytes(ep.kind);
+  if (M == 1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int8_t* panel = b + p * k4 * kPanel * 4;
+      if (ep.seg.n == 0) {
+        gemv_panel(a, panel, k4, cbuf);
+      } else {
+        std::fill(cbuf, cbuf + 4, _mm512_setzero_si512());
+        for (int64_t s = 0, kb = 0; s < ep.seg.count(); kb = ep.seg.stop(s++, k4)) {
+          const int64_t ke = ep.seg.stop(s, k4);
+          __m512i part[4];
+          if (ke > kb) gemv_panel(a + 4 * kb, panel + kb * kPanel * 4, ke - kb, part);
+          const __m128i sh = _mm_cvtsi32_si128(ep.seg.shift_of(s));
+          for (int j = 0; j < 4; ++j)
+            cbuf[j] = _mm512_sll_epi32(ke > kb ? _mm512_add_epi32(cbuf[j], part[j]) : cbuf[j], sh);
+        }
+      }
+      store_panel(cbuf, 1, p * kPanel, N, ep);
+    }
+    return;
+  }
+  // Rows are cut into ceil(M / 6) tiles of near-equal height (16 = 6 + 5 + 5, not 6 + 6 + 4 or a padded
+  // 6 + 6 + 6); each tile runs the whole K at once, the 64-column panel (64 K bytes) streaming from L2.
+  const int64_t tiles = (M + kMR - 1) / kMR, elem = gemm_out_bytes(ep.kind);
+  // int32 output without ReLU (what torch._int_mm and MatMulInteger return) is stored by the tile's asm
+  // from its registers: the round trip through cbuf and the C++ epilogue cost 2-3% at large shapes.
+  const bool s32_in_asm = ep.kind == GemmOut::s32 && !ep.relu && ep.seg.n == 0;
   for (int64_t p = p0; p < p1; ++p) {
     const int8_t* panel = b + p * k4 * kPanel * 4;
-    if (M == 1 && ep.seg.n == 0) {
-      gemv_panel(a, panel, k4, cbuf);
-      store_panel(cbuf, 1, p * kPanel, N, ep);
-    } else if (M == 1) {
-      std::fill(cbuf, cbuf + 4, _mm512_setzero_si512());
-      for (int64_t s = 0, kb = 0; s < ep.seg.count(); kb = ep.seg.stop(s++, k4)) {
-        const int64_t ke = ep.seg.stop(s, k4);
-        __m512i part[4];
-        if (ke > kb) gemv_panel(a + 4 * kb, panel + kb * kPanel * 4, ke - kb, part);
-        const __m128i sh = _mm_cvtsi32_si128(ep.seg.shift_of(s));
-        for (int j = 0; j < 4; ++j)
-          cbuf[j] = _mm512_sll_epi32(ke > kb ? _mm512_add_epi32(cbuf[j], part[j]) : cbuf[j], sh);
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t m = M * t / tiles, rows = M * (t + 1) / tiles - m;
+      if (s32_in_asm && (p + 1) * kPanel <= N) {
+        tile_avx512::tile_s32_rows(int(rows), a + m * lda, lda, panel, k4,
+                                   static_cast<int32_t*>(ep.out) + m * ep.ldo + p * kPanel, ep.ldo * 4,
+                                   ep.corr + p * kPanel);
+        continue;
       }
-      store_panel(cbuf, 1, p * kPanel, N, ep);
-    } else {
-      // The whole K at once: the 64-column panel (64 * K bytes) streams from L2. The rows are cut into
-      // ceil(M / 6) tiles of near-equal height (16 = 6 + 5 + 5, not 6 + 6 + 4 or a padded 6 + 6 + 6).
-      const int64_t tiles = (M + kMR - 1) / kMR;
-      for (int64_t t = 0; t < tiles; ++t) {
-        const int64_t m = M * t / tiles, rows = M * (t + 1) / tiles - m;
-        if (ep.seg.n == 0) tile_avx512::tile_rows(int(rows), a + m * lda, lda, panel, k4, cbuf);
-        else
-          tile_avx512::tile_segments_rows(int(rows), a + m * lda, lda, panel, seg_lens.data(), ep.seg.shift,
-                                          ep.seg.n, cbuf);
-        GemmEpilogue part = ep;
-        part.out = static_cast<char*>(ep.out) + m * ep.ldo * elem;
-        store_panel(cbuf, rows, p * kPanel, N, part);
-      }
+      if (ep.seg.n == 0)
+        tile_avx512::tile_rows(int(rows), a + m * lda, lda, panel, k4, cbuf);
+      else
+        tile_avx512::tile_segments_rows(int(rows), a + m * lda, lda, panel, seg_lens.data(), ep.seg.shift,
+                                        ep.seg.n, cbuf);
+      GemmEpilogue part = ep;
+      part.out = static_cast<char*>(ep.out) + m * ep.ldo * elem;
+      store_panel(cbuf, rows, p * kPanel, N, part);
     }
   }
 }
