@@ -94,6 +94,10 @@ namespace tile_avx512 {
 #define LB_PFW \
   "prefetcht0 4096(%[b])\n prefetcht0 4160(%[b])\n prefetcht0 4224(%[b])\n prefetcht0 4288(%[b])\n" \
   "prefetcht0 4352(%[b])\n prefetcht0 4416(%[b])\n prefetcht0 4480(%[b])\n prefetcht0 4544(%[b])\n"
+// prefetch 256 bytes at pf into L2, then pf += pfs (the driver's share of the next panel, or pfs = 0)
+#define LB_PFL2 \
+  "prefetcht1 0(%[pf])\n prefetcht1 64(%[pf])\n prefetcht1 128(%[pf])\n prefetcht1 192(%[pf])\n" \
+  "add %[pfs], %[pf]\n"
 #define LB_TILE_CLOBBERS \
   "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", \
   "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", \
@@ -103,23 +107,24 @@ namespace tile_avx512 {
 // start then does not wait on the previous tile's stores). Two k4 steps per loop iteration.
 #define LB_TILE(N) \
   __asm__ volatile(LB_ZROWS##N "test %[k], %[k]\n jz 2f\n" \
-                   "1:\n" LB_W(0) LB_RROWS##N(0) LB_PFW LB_W(256) LB_RROWS##N(4) \
+                   "1:\n" LB_W(0) LB_RROWS##N(0) LB_PFW LB_W(256) LB_RROWS##N(4) LB_PFL2 \
                    "add $512, %[b]\n add $8, %[a]\n add $8, %[a3]\n dec %[k]\n jnz 1b\n" \
                    "2:\n test %[odd], %[odd]\n jz 3f\n" LB_W(0) LB_RROWS##N(0) "3:\n" LB_SROWS##N \
-                   : [a] "+r"(a), [a3] "+r"(a3), [b] "+r"(b), [k] "+r"(k2) \
-                   : [lda] "r"(lda), [c] "r"(acc), [odd] "r"(odd) \
+                   : [a] "+r"(a), [a3] "+r"(a3), [b] "+r"(b), [k] "+r"(k2), [pf] "+r"(pf) \
+                   : [lda] "r"(lda), [c] "r"(acc), [odd] "r"(odd), [pfs] "r"(pfs) \
                    : LB_TILE_CLOBBERS)
 
 // LB_TILE with the int32 epilogue in registers: out rows (stride ldo bytes) = acc + corr[0, 64).
 #define LB_TILE_S32(N) \
   __asm__ volatile(LB_ZROWS##N "test %[k], %[k]\n jz 2f\n" \
-                   "1:\n" LB_W(0) LB_RROWS##N(0) LB_PFW LB_W(256) LB_RROWS##N(4) \
+                   "1:\n" LB_W(0) LB_RROWS##N(0) LB_PFW LB_W(256) LB_RROWS##N(4) LB_PFL2 \
                    "add $512, %[b]\n add $8, %[a]\n add $8, %[a3]\n dec %[k]\n jnz 1b\n" \
                    "2:\n test %[odd], %[odd]\n jz 3f\n" LB_W(0) LB_RROWS##N(0) "3:\n" \
                    "vmovdqu64 0(%[corr]), %%zmm24\n vmovdqu64 64(%[corr]), %%zmm25\n" \
                    "vmovdqu64 128(%[corr]), %%zmm26\n vmovdqu64 192(%[corr]), %%zmm27\n" LB_EROWS##N \
-                   : [a] "+r"(a), [a3] "+r"(a3), [b] "+r"(b), [k] "+r"(k2) \
-                   : [lda] "r"(lda), [odd] "r"(odd), [o] "r"(out), [o3] "r"(o3), [ldo] "r"(ldo), [corr] "r"(corr) \
+                   : [a] "+r"(a), [a3] "+r"(a3), [b] "+r"(b), [k] "+r"(k2), [pf] "+r"(pf) \
+                   : [lda] "r"(lda), [odd] "r"(odd), [o] "r"(out), [o3] "r"(o3), [ldo] "r"(ldo), [corr] "r"(corr), \
+                     [pfs] "r"(pfs) \
                    : LB_TILE_CLOBBERS)
 
 // The same over K segments (csrc/gemm.h): lens[s] k4 steps, then every accumulator << shifts[s], all in
@@ -139,7 +144,8 @@ namespace tile_avx512 {
 // acc[R x 4] = A[R rows, 4 k4 bytes each step] x the k4n64 panel b.
 // acc[R x 4] = A[R rows, 4 k4 bytes each step] x the k4n64 panel b.
 template <int R>
-inline void tile(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, __m512i* acc) {
+inline void tile(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, __m512i* acc, const int8_t* pf,
+                 int64_t pfs) {
   static_assert(R >= 1 && R <= 6);
   const uint8_t* a3 = R > 3 ? a + 3 * lda : a;
   int64_t k2 = k4 / 2;
@@ -154,8 +160,8 @@ inline void tile(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, __m
 
 // The same with the int32 epilogue fused: out[r][0, 64) = acc[r] + corr[0, 64) (row stride ldo bytes).
 template <int R>
-inline void tile_s32(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4,
-                     int32_t* out, int64_t ldo, const int32_t* corr) {
+inline void tile_s32(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, int32_t* out, int64_t ldo,
+                     const int32_t* corr, const int8_t* pf, int64_t pfs) {
   static_assert(R >= 1 && R <= 6);
   const uint8_t* a3 = R > 3 ? a + 3 * lda : a;
   int32_t* o3 = R > 3 ? reinterpret_cast<int32_t*>(reinterpret_cast<char*>(out) + 3 * ldo) : out;
@@ -185,26 +191,27 @@ inline void tile_segments(const uint8_t* a, int64_t lda, const int8_t* b, const 
 }
 
 // Rows [0, rows) with 1 <= rows <= 6 (the tile height is a compile-time constant of the asm).
-inline void tile_rows(int rows, const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, __m512i* acc) {
+inline void tile_rows(int rows, const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, __m512i* acc,
+                      const int8_t* pf, int64_t pfs) {
   switch (rows) {
-    case 1: tile<1>(a, lda, b, k4, acc); break;
-    case 2: tile<2>(a, lda, b, k4, acc); break;
-    case 3: tile<3>(a, lda, b, k4, acc); break;
-    case 4: tile<4>(a, lda, b, k4, acc); break;
-    case 5: tile<5>(a, lda, b, k4, acc); break;
-    default: tile<6>(a, lda, b, k4, acc); break;
+    case 1: tile<1>(a, lda, b, k4, acc, pf, pfs); break;
+    case 2: tile<2>(a, lda, b, k4, acc, pf, pfs); break;
+    case 3: tile<3>(a, lda, b, k4, acc, pf, pfs); break;
+    case 4: tile<4>(a, lda, b, k4, acc, pf, pfs); break;
+    case 5: tile<5>(a, lda, b, k4, acc, pf, pfs); break;
+    default: tile<6>(a, lda, b, k4, acc, pf, pfs); break;
   }
 }
 
-inline void tile_s32_rows(int rows, const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4,
-                          int32_t* out, int64_t ldo, const int32_t* corr) {
+inline void tile_s32_rows(int rows, const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, int32_t* out,
+                          int64_t ldo, const int32_t* corr, const int8_t* pf, int64_t pfs) {
   switch (rows) {
-    case 1: tile_s32<1>(a, lda, b, k4, out, ldo, corr); break;
-    case 2: tile_s32<2>(a, lda, b, k4, out, ldo, corr); break;
-    case 3: tile_s32<3>(a, lda, b, k4, out, ldo, corr); break;
-    case 4: tile_s32<4>(a, lda, b, k4, out, ldo, corr); break;
-    case 5: tile_s32<5>(a, lda, b, k4, out, ldo, corr); break;
-    default: tile_s32<6>(a, lda, b, k4, out, ldo, corr); break;
+    case 1: tile_s32<1>(a, lda, b, k4, out, ldo, corr, pf, pfs); break;
+    case 2: tile_s32<2>(a, lda, b, k4, out, ldo, corr, pf, pfs); break;
+    case 3: tile_s32<3>(a, lda, b, k4, out, ldo, corr, pf, pfs); break;
+    case 4: tile_s32<4>(a, lda, b, k4, out, ldo, corr, pf, pfs); break;
+    case 5: tile_s32<5>(a, lda, b, k4, out, ldo, corr, pf, pfs); break;
+    default: tile_s32<6>(a, lda, b, k4, out, ldo, corr, pf, pfs); break;
   }
 }
 
