@@ -5,9 +5,10 @@
 //     packed[p][k4][j][t] = W[64 p + j][4 k4 + t]      (zero where 64 p + j >= N or 4 k4 + t >= K)
 // so one 64-byte load holds 16 columns x 4 k: exactly one vpdpbusd operand (and 4 NEON sdot operands).
 //
-// Activations are copied once per call into a row-major buffer whose rows are padded to a multiple of
-// 4 bytes and converted to the kernel's native sign (uint8 for x86, int8 for NEON) by flipping the top
-// bit; the zero-point correction that this and the activation zero point need is folded into one int32
+// Activations are read in place when they already are in the kernel's native sign (uint8 for x86, int8
+// for NEON) with K % 4 == 0; otherwise they are copied once per call into a row-major buffer whose rows
+// are padded to a multiple of 4 bytes and converted to the native sign by flipping the top bit; the
+// zero-point correction that this and the activation zero point need is folded into one int32
 // per column (corr[n] = bias[n] - za_eff * colsum[n], modulo 2^32), added in the epilogue.
 //
 // Exactness: with K <= kMaxK the true accumulator |sum (a - za) w| <= 255 * 128 * K < 2^30, so the
@@ -22,7 +23,7 @@ namespace lowbit {
 constexpr int64_t kPanel = 64;       // output columns per packed panel
 constexpr int64_t kMaxK = 32768;     // the largest K whose int32 accumulation cannot overflow (see above)
 constexpr int64_t kMaxBias = int64_t(1) << 30;
-constexpr int64_t kGemmRowPad = 6;  // activation rows are zero-padded to a multiple of this (AVX-512 tile)
+constexpr int64_t kGemmRowPad = 6;  // threads split rows at multiples of this (the AVX-512 tile height)
 
 enum class GemmOut : int { s8 = 0, u8 = 1, s32 = 2, f32 = 3, s16 = 4 };
 
