@@ -39,6 +39,7 @@ IMPLS = {
     "lowbit-w2": ("uniform", 2, "fields"),
     "lowbit-w2-lut": ("uniform", 2, "planes"),
     "lowbit-ternary": ("ternary", 2, "fields"),
+    "lowbit-ternary-1.6": ("ternary", 2, "trits"),
     "lowbit-w1": ("binary", 1, "fields"),
     "lowbit-w1-lut": ("binary", 1, "planes"),
     "lowbit-bcq3": ("bcq", 3, "planes"),
