@@ -20,6 +20,7 @@ template <int B, int RT>
 void tile(const CbWeight& w, const float* x, int64_t r, double* y) {
   constexpr int F = B == 3 ? 10 : 8;
   constexpr int64_t chunk = 16 * F;
+  constexpr int H = F / 2;  // fields 0..H-1 lie in the low 16 bits of a dword, H..F-1 in bits B H ..
   const int64_t words = cb_row_words(B, w.k), chunks = words / 16;
   const int64_t G = std::min(w.group, cb_kpad(B, w.k)), groups = (w.k + G - 1) / G;
   const uint32_t* d[RT];
@@ -42,10 +43,11 @@ void tile(const CbWeight& w, const float* x, int64_t r, double* y) {
     lo[i] = hi[i] = _mm512_setzero_pd();
   }
   for (int64_t c = 0; c < chunks; ++c) {
-    __m512i dv[RT];
+    __m512i dv[RT], hv[RT];
 #pragma GCC unroll 4
     for (int i = 0; i < RT; ++i) {
       dv[i] = _mm512_loadu_si512(d[i] + c * 16);
+      hv[i] = _mm512_srli_epi32(dv[i], B * H);  // fields H.. in the low 16 bits
       s[i] = _mm512_setzero_ps();
     }
 #pragma GCC unroll 10
@@ -59,7 +61,11 @@ void tile(const CbWeight& w, const float* x, int64_t r, double* y) {
       const __m512 xv = _mm512_loadu_ps(x + k0);
 #pragma GCC unroll 4
       for (int i = 0; i < RT; ++i) {
-        const __m512i idx = j == 0 ? dv[i] : _mm512_srli_epi32(dv[i], B * j);
+        const __m512i base = j < H ? dv[i] : hv[i];
+        const int rel = j < H ? j : j - H;
+        // a right shift of the low 16 bits as the high half of a product: vpmulhuw runs on the
+        // multiplier pipes, leaving the shuffle pipes to vpermps (vpermps reads index bits 0-3 only)
+        const __m512i idx = rel == 0 ? base : _mm512_mulhi_epu16(base, _mm512_set1_epi16(short(1 << (16 - B * rel))));
         s[i] = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, tab[i]), xv, s[i]);
       }
     }

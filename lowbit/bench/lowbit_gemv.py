@@ -42,7 +42,8 @@ IMPLS = {
     "lowbit-ternary-1.6": ("ternary", 2, "trits"),
     "lowbit-w1": ("binary", 1, "fields"),
     "lowbit-w1-lut": ("binary", 1, "planes"),
-    "lowbit-bcq3": ("bcq", 3, "planes"),
+    "lowbit-bcq3": ("bcq", 3, "fields"),
+    "lowbit-bcq3-lut": ("bcq", 3, "planes"),
 }
 
 

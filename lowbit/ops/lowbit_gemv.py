@@ -215,7 +215,7 @@ def _scales(s: np.ndarray, gran, n: int, k: int) -> tuple[np.ndarray, int]:
     raise LowbitError(f"q: expected per-tensor, per-row or per-K-group scales, got {gran}")
 
 
-def pack_bcq(q, layout: str = "planes") -> LowbitWeight:
+def pack_bcq(q, layout: str = "fields") -> LowbitWeight:
     """nuQmm BCQ weight (lowbit.quantize(w, "bcq", bits, per_channel(0) or per_group(g))): each of the q
     planes becomes a packed +-1 row; the kernel sums the planes' alpha-weighted dot products."""
     expect(q.format == "bcq" and len(q.shape) == 2, "q", "a 2-D 'bcq' weight", (q.format, q.shape))
