@@ -12,6 +12,7 @@ namespace lowbit {
 namespace {
 
 constexpr int F = kTritFields;
+constexpr int64_t kAhead = 8192;  // prefetch distance in bytes
 
 struct TritTables {
   __m512i lo[F], hi[F];  // entries 0..63 and 64..127 of field f's digit table
@@ -50,7 +51,7 @@ void tile(const TritTables& t, const uint8_t* block, int64_t s0, int64_t s1, con
     for (int u = 0; u < U; ++u) {
       const __m512i wv = _mm512_loadu_si512(block + (s + u) * 64);
       // as in the fields kernel: the hardware prefetchers alone do not keep a cold stream at DRAM speed
-      _mm_prefetch(reinterpret_cast<const char*>(block + (s + u) * 64 + 4096), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(block + (s + u) * 64 + kAhead), _MM_HINT_T0);
       const __mmask64 neg = _mm512_movepi8_mask(wv);
       __m512i xb[MR];
 #pragma GCC unroll 8
