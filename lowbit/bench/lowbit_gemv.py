@@ -36,6 +36,7 @@ IMPLS = {
     "lowbit-w4": ("uniform", 4, "fields"),
     "lowbit-w4-lut": ("uniform", 4, "planes"),
     "lowbit-w3cb": ("codebook", 3, None),
+    "lowbit-w4cb": ("codebook", 4, None),
     "lowbit-w2": ("uniform", 2, "fields"),
     "lowbit-w2-lut": ("uniform", 2, "planes"),
     "lowbit-ternary": ("ternary", 2, "fields"),
