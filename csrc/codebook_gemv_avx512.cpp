@@ -1,5 +1,5 @@
 // AVX-512 codebook GEMV (codebook_gemv.h): per 16 weights one shift (a vpmulhuw), one vpermps (the table in
-// a register), one FMA; per chunk each row's float32 partial sum goes into two float64 accumulators. The
+// a register), one FMA; per chunk each row's float32 partial sum goes into a float64 accumulator. The
 // three run on different pipes of Zen 4 (multiplier, shuffle, FMA): ~1.4 cycles per 16 weights, so at
 // 3-4 bits per weight the kernel is compute-bound a little below the DRAM read rate.
 //
@@ -27,7 +27,7 @@ void tile(const CbWeight& w, const float* x, int64_t r, double* y) {
   const int64_t G = std::min(w.group, cb_kpad(B, w.k)), groups = (w.k + G - 1) / G;
   const uint32_t* d[RT];
   __m512 tab[RT], s[RT];
-  __m512d lo[RT], hi[RT];
+  __m512d acc[RT];
   int64_t g = 0;
   auto load_tables = [&]() {
 #pragma GCC unroll 4
@@ -42,7 +42,7 @@ void tile(const CbWeight& w, const float* x, int64_t r, double* y) {
 #pragma GCC unroll 4
   for (int i = 0; i < RT; ++i) {
     d[i] = w.data + (r + i) * words;
-    lo[i] = hi[i] = _mm512_setzero_pd();
+    acc[i] = _mm512_setzero_pd();
   }
   for (int64_t c = 0; c < chunks; ++c) {
     __m512i dv[RT], hv[RT], ob[RT];
@@ -88,14 +88,16 @@ void tile(const CbWeight& w, const float* x, int64_t r, double* y) {
         }
       }
     }
+    // the chunk's 16 lanes fold to 8 in float32 (one more rounding, like one more term of the chunk) and
+    // go to float64: 4 instructions per chunk and row instead of 5 full-width ones
 #pragma GCC unroll 4
     for (int i = 0; i < RT; ++i) {
-      lo[i] = _mm512_add_pd(lo[i], _mm512_cvtps_pd(_mm512_castps512_ps256(s[i])));
-      hi[i] = _mm512_add_pd(hi[i], _mm512_cvtps_pd(_mm512_extractf32x8_ps(s[i], 1)));
+      const __m256 half = _mm256_add_ps(_mm512_castps512_ps256(s[i]), _mm512_extractf32x8_ps(s[i], 1));
+      acc[i] = _mm512_add_pd(acc[i], _mm512_cvtps_pd(half));
     }
   }
 #pragma GCC unroll 4
-  for (int i = 0; i < RT; ++i) y[i] = _mm512_reduce_add_pd(_mm512_add_pd(lo[i], hi[i]));
+  for (int i = 0; i < RT; ++i) y[i] = _mm512_reduce_add_pd(acc[i]);
 }
 
 template <int B>
