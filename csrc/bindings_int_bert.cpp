@@ -113,17 +113,20 @@ void plan_attention(IntBertPlan& plan, int64_t layer, int32_t ctx_m0, int32_t ct
   L.ready |= kAttention;
 }
 
-void plan_softmax(IntBertPlan& plan, int64_t layer, int64_t dclip, int32_t m0, int32_t shift, int32_t qb, int32_t qc) {
+void plan_softmax(IntBertPlan& plan, int64_t layer, int64_t dclip, int32_t m0, int32_t shift, int32_t qb, int32_t qc,
+                  int score_shift) {
   PlanLayer& L = layer_at(plan, layer);
   L.softmax = softmax_params(dclip, m0, shift, qb, qc);
+  require(score_shift >= 0 && score_shift <= 16, "score_shift: expected a value in [0, 16]");
+  L.score_shift = score_shift;
   L.softmax_kind = PlanSoftmax::ibert;
   L.ready |= kSoftmax;
 }
 
 void plan_log_int_softmax(IntBertPlan& plan, int64_t layer, int64_t dclip, int32_t m0, int32_t shift, int32_t qb,
-                          int32_t qc) {
+                          int32_t qc, int score_shift) {
+  plan_softmax(plan, layer, dclip, m0, shift, qb, qc, score_shift);
   PlanLayer& L = layer_at(plan, layer);
-  L.softmax = softmax_params(dclip, m0, shift, qb, qc);
   L.softmax_kind = PlanSoftmax::log_int;
   L.ready |= kSoftmax;
 }
@@ -268,9 +271,9 @@ void bind_int_bert(nb::module_& m) {
   m.def("int_bert_plan_attention", &plan_attention, nb::arg("plan"), nb::arg("layer"), nb::arg("ctx_m0"),
         nb::arg("ctx_shift"), nb::arg("shift1"), nb::arg("shift2"));
   m.def("int_bert_plan_softmax", &plan_softmax, nb::arg("plan"), nb::arg("layer"), nb::arg("dclip"), nb::arg("m0"),
-        nb::arg("shift"), nb::arg("qb"), nb::arg("qc"));
+        nb::arg("shift"), nb::arg("qb"), nb::arg("qc"), nb::arg("score_shift"));
   m.def("int_bert_plan_log_int_softmax", &plan_log_int_softmax, nb::arg("plan"), nb::arg("layer"), nb::arg("dclip"),
-        nb::arg("m0"), nb::arg("shift"), nb::arg("qb"), nb::arg("qc"));
+        nb::arg("m0"), nb::arg("shift"), nb::arg("qb"), nb::arg("qc"), nb::arg("score_shift"));
   m.def("int_bert_plan_norm_ptf", &plan_norm_ptf, nb::arg("plan"), nb::arg("layer"), nb::arg("slot"), nb::arg("m0"),
         nb::arg("shift"), nb::arg("zero_point"), nb::arg("alpha"));
   m.def("int_bert_plan_shiftmax", &plan_shiftmax, nb::arg("plan"), nb::arg("layer"), nb::arg("dclip"), nb::arg("m0"),

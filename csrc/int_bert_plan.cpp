@@ -67,14 +67,17 @@ void gelu_requant_rows(Isa isa, const int16_t* q, int64_t rows, int64_t n, const
 RowSoftmax PlanLayer::row_softmax(Isa isa) const {
   switch (softmax_kind) {
     case PlanSoftmax::shiftmax:
-      return [this, isa](const int32_t* s, int64_t rows, int64_t n, uint8_t* p) { lowbit::shiftmax(isa, s, rows, n, shiftmax, p); };
+      return [this, isa](int32_t* s, int64_t rows, int64_t n, uint8_t* p) { lowbit::shiftmax(isa, s, rows, n, shiftmax, p); };
     case PlanSoftmax::lut: {
       LutSoftmaxParams lp = lut;
       lp.exp2 = lut_exp2.data(), lp.recip = lut_recip.data(), lp.log2 = lut_log2.data();
-      return [lp, isa](const int32_t* s, int64_t rows, int64_t n, uint8_t* p) { lut_softmax(isa, s, rows, n, lp, p); };
+      return [lp, isa](int32_t* s, int64_t rows, int64_t n, uint8_t* p) { lut_softmax(isa, s, rows, n, lp, p); };
     }
     default:
-      return [this, isa](const int32_t* s, int64_t rows, int64_t n, uint8_t* p) { ibert_softmax(isa, s, rows, n, softmax, p); };
+      return [this, isa](int32_t* s, int64_t rows, int64_t n, uint8_t* p) {
+        round_scores(s, rows * n, score_shift);
+        ibert_softmax(isa, s, rows, n, softmax, p);
+      };
   }
 }
 
@@ -112,7 +115,8 @@ void IntBertPlan::run(Isa isa, const int16_t* codes, int64_t B, int64_t T, const
     const PlanLayer& L = layers[i];
     L.qkv.run(isa, x, true, M, H, qkv_.data(), threads);
     if (L.softmax_kind == PlanSoftmax::log_int)
-      attention_fq(isa, qkv_.data(), B, T, H, heads, key_bias, L.softmax, L.ctx_m0, L.ctx_shift, ctx_.data(), threads);
+      attention_fq(isa, qkv_.data(), B, T, H, heads, key_bias, {L.softmax, L.score_shift}, L.ctx_m0, L.ctx_shift,
+                   ctx_.data(), threads);
     else
       attention_softmax(isa, qkv_.data(), B, T, H, heads, key_bias, L.row_softmax(isa), L.ctx_m0, L.ctx_shift,
                         ctx_.data(), threads);

@@ -51,7 +51,8 @@ struct PlanLayer {
   std::vector<int32_t> shift1, shift2;  // residual shifts per channel
   PlanNorm norm1, norm2;
   PlanSoftmax softmax_kind = PlanSoftmax::ibert;
-  SoftmaxParams softmax{};
+  SoftmaxParams softmax{};  // I-BERT and Log-Int-Softmax, after rounding the scores by score_shift
+  int score_shift = 0;
   ShiftmaxParams shiftmax{};
   LutSoftmaxParams lut{};  // its table pointers are set from lut_exp2 .. lut_log2 when it runs
   std::vector<uint16_t> lut_exp2, lut_recip;

@@ -39,10 +39,10 @@ from lowbit.nn.int_nonlinear import (
     ptf_exponents,
     segment_order,
 )
-from lowbit.ops.attention import residual_add
+from lowbit.ops.attention import attention_softmax_constants, residual_add
 from lowbit.ops.fqvit import LIS_FRAC
 from lowbit.ops.gemm import default_threads
-from lowbit.ops.intops_kernels import gelu_constants, softmax_constants
+from lowbit.ops.intops_kernels import gelu_constants
 from lowbit.ops.requant import quantize_multiplier
 
 MASKED = -(2**29)  # score bias of a padding key: its integer exp is 0
@@ -328,10 +328,12 @@ def build_plan(enc: IntBertEncoder):
                                       norm._ptf_alpha)  # fmt: skip
 
     set_norm(-1, 0, enc.embeddings_norm)
-    softmax = {"ibert": (_C.int_bert_plan_softmax, softmax_constants),
-               "shift": (_C.int_bert_plan_shiftmax, shift_constants),
-               "lut": (_C.int_bert_plan_lut_softmax, lut_args),
-               "fq": (_C.int_bert_plan_log_int_softmax, softmax_constants)}[enc.nonlinear]  # fmt: skip
+    softmax = {
+        "ibert": (_C.int_bert_plan_softmax, attention_softmax_constants),
+        "shift": (_C.int_bert_plan_shiftmax, shift_constants),
+        "lut": (_C.int_bert_plan_lut_softmax, lut_args),
+        "fq": (_C.int_bert_plan_log_int_softmax, attention_softmax_constants),
+    }[enc.nonlinear]
     for i, layer in enumerate(enc.layers):
         att = layer.attention
         linears = (("qkv", att.qkv), ("attention_output", layer.attention_output),
