@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from lowbit import _C
+from lowbit.ops import fqvit, nnlut, pwl
+from lowbit.ops import intops_extra_kernels as xk
 from lowbit.ops import intops_kernels as ik
-from lowbit.ops import pwl
 from lowbit.ops import shift_lut_kernels as sk
 
 
@@ -56,6 +57,9 @@ def raw_calls(q, s=1e-3):
         ("softmax", "lut_rexp"): lambda mod: mod.lut_softmax(q, *sk.lut_constants(s), *sk._LUT_TABLES, False, sm, "auto"),
         ("softmax", "lut_lnexp"): lambda mod: mod.lut_softmax(q, *sk.lut_constants(s), *sk._LUT_TABLES, True, sm, "auto"),
         ("softmax", "log_int"): lambda mod: mod.log_int_softmax(q, *ik.softmax_constants(s), sm, "auto"),
+        ("softmax", "nnlut"): lambda mod: mod.nnlut_softmax(
+            q, *xk.nnlut_softmax_constants(s), *xk._table_arrays(nnlut.table("exp")), nnlut.SPECS["recip"][4],
+            *xk._table_arrays(nnlut.table("recip")), sm, "auto"),
         ("gelu", "ibert"): lambda mod: mod.ibert_gelu(q, *ik.gelu_constants(s)[:4], g32, "auto"),
         ("gelu", "shiftgelu"): lambda mod: mod.shiftgelu(q, *sk.shift_constants(s), g32, "auto"),
         ("gelu", "nnlut"): lambda mod: mod.pwl_gelu(q, lim, m0, shift, u_lo, u_hi, id_m0, id_shift, starts, slopes,
@@ -78,11 +82,15 @@ def main(repeats, before):
         x = rng.standard_normal(shape).astype(np.float32)
         q, xt = np.round(x / 1e-3).astype(np.int16), torch.from_numpy(x)
         peer = (lambda xt=xt, f=peers[op]: f(xt))
-        if op == "layernorm":
+        if op == "layernorm":  # through the wrappers (constants cached); no "before" column
             n = shape[-1]
             w, b = np.ones(n), np.zeros(n)
             after = (lambda q=q, w=w, b=b: ik.ibert_layernorm(q, 1e-3, w, b, 0.05, 1e-12))
-            rows.append((op, shape, "ibert", None, after, peer, x.size))
+            rows.append((op, shape, "ibert (= ivit)", None, after, peer, x.size))
+            pp = fqvit.ptf_calibrate(x.astype(np.float64))
+            qp = fqvit.ptf_quantize(x.astype(np.float64), pp)
+            rows.append((op, shape, "ptf", None, (lambda qp=qp, pp=pp, w=w, b=b: xk.ptf_layernorm(qp, pp, w, b, 0.05)),
+                         peer, x.size))
             continue
         for (o, method), call in raw_calls(q).items():
             if o == op:

@@ -52,6 +52,7 @@ def _kernels() -> dict[tuple[str, str], Callable]:
         # ivit.ivit_layernorm_ref is ibert_layernorm_ref (the same integers): the I-BERT kernel
         ("layernorm", "ivit"): k.ibert_layernorm,
         ("layernorm", "ptf"): x.ptf_layernorm,
+        ("softmax", "nnlut"): x.nnlut_softmax,
     }
 
 
