@@ -92,6 +92,7 @@ void nnlut_row_recip(int64_t total, const NnlutSoftmaxParams& p, int64_t& r, int
 // alpha in [0, 3] (|x| < 2^11), then the I-BERT LayerNorm of x (intops.h) with the same constants.
 // the largest of size bytes (the PTF codes' range check; here, not in the -Os bindings, so that it vectorizes)
 uint8_t max_u8(const uint8_t* q, int64_t size);
+uint8_t max_u8_avx512(const uint8_t* q, int64_t size);
 void ptf_shift_scalar(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x);
 void ptf_shift_avx512(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x);
 void ptf_layernorm(Isa isa, const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,

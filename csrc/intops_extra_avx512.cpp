@@ -195,6 +195,18 @@ void pwl_act_avx512(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
   });
 }
 
+uint8_t max_u8_avx512(const uint8_t* q, int64_t size) {
+  __m512i mx = _mm512_setzero_si512();
+  int64_t i = 0;
+  for (; i + 64 <= size; i += 64) mx = _mm512_max_epu8(mx, _mm512_loadu_si512(q + i));
+  if (i < size) mx = _mm512_max_epu8(mx, _mm512_maskz_loadu_epi8((~__mmask64(0)) >> (64 - (size - i)), q + i));
+  alignas(64) uint8_t b[64];
+  _mm512_store_si512(b, mx);
+  uint8_t top = 0;
+  for (uint8_t v : b) top = v > top ? v : top;
+  return top;
+}
+
 // (q - zp) << alpha on 32 words per step (alpha <= 3, |q - zp| <= 255: no overflow); rows of n codes
 void ptf_shift_avx512(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x) {
   const __m512i zpv = _mm512_set1_epi16(int16_t(zp));

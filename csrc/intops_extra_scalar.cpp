@@ -117,6 +117,10 @@ void nnlut_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const NnlutSoft
 }
 
 uint8_t max_u8(const uint8_t* q, int64_t size) {
+#if defined(__x86_64__)
+  static const bool avx512 = default_isa() == Isa::avx512;
+  if (avx512) return max_u8_avx512(q, size);
+#endif
   uint8_t top = 0;
   for (int64_t i = 0; i < size; ++i) top = q[i] > top ? q[i] : top;  // a reduction: vectorizes at -O3
   return top;
@@ -127,12 +131,12 @@ void ptf_shift_scalar(const uint8_t* q, int64_t size, int64_t n, int32_t zp, con
     for (int64_t c = 0; c < n; ++c) x[r + c] = int16_t((int32_t(q[r + c]) - zp) * (1 << alpha[c]));
 }
 
-// Rows in blocks of ~32K codes: the shifted codes of a block into a per-thread int16 buffer, then the
+// Rows in blocks of ~128K codes: the shifted codes of a block into a per-thread int16 buffer, then the
 // I-BERT LayerNorm kernel of the ISA on it.
 void ptf_layernorm(Isa isa, const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
                    const LayerNormParams& p, int8_t* out) {
   thread_local std::vector<int16_t> x;
-  const int64_t block = std::max<int64_t>(1, (int64_t(1) << 15) / n);
+  const int64_t block = std::max<int64_t>(1, (int64_t(1) << 17) / n);  // 256 KB of int16: stays in L2
   x.resize(size_t(std::min(block, rows) * n));
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
     const int64_t nb = std::min(block, rows - r0);

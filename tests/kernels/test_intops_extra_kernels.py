@@ -263,3 +263,19 @@ def test_ptf_layernorm_bad_input():
     ):
         with pytest.raises(LowbitError):
             bad()
+
+
+@pytest.mark.parametrize("n", [2, 63, 64, 65, 100, 1000])
+def test_ptf_code_range_checked_everywhere(n):
+    """One code at 2^bits anywhere (vector body or tail) is refused, as by the reference."""
+    from lowbit.ops.fqvit import PTFParams
+    from lowbit.ops.intops_extra_kernels import ptf_layernorm
+
+    p = PTFParams(0.1, 3, np.zeros(n, dtype=np.int64), 4)
+    w, b = np.ones(n), np.zeros(n)
+    for pos in sorted({0, n // 2, n - 1}):
+        q = np.full((3, n), 15, dtype=np.uint8)
+        ptf_layernorm(q, p, w, b, 0.05)  # 2^4 - 1 passes
+        q[2, pos] = 16
+        with pytest.raises(LowbitError, match="q: expected codes in"):
+            ptf_layernorm(q, p, w, b, 0.05)
