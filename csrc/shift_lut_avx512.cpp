@@ -165,9 +165,12 @@ inline void store32(uint8_t* o, int64_t left, __m256i v) {
 // - rexp: rshift_round(e recip, sh) for sh >= 22 equals (hi16(e recip) + 2^(sh-17)) >> (sh - 16) (the
 //   rounding term is a multiple of 2^16, so the product's low half cannot carry into the result); the
 //   sum is <= 2^14 + 2^14 for sh <= 31.
-// - lnexp: rshift_round(exp2[tt mod 128], sh) with sh = (tt >> 7) + 7 >= 7 equals
-//   ((v >> (sh - 1)) + 1) >> 1 (nested floors), which cannot overflow 16 bits; vpsrlvw gives 0 for
-//   shifts >= 16, as the reference's rounding does for sh >= 17 (exp2 <= 2^15).
+// - lnexp: rshift_round(exp2[tt mod 128], z + 7) with z = tt >> 7 equals ((exp2 >> 6) >> z + 1) >> 1
+//   (nested floors): vpavgw of a per-call table exp2 >> 6 (<= 2^9) shifted by z; vpsrlvw gives 0 for
+//   z >= 16, as the reference's rounding does (exp2 <= 2^15).
+// On the 16-bit word path pass 1 does not clamp t to 24 2^7: vpackusdw saturates it at 2^16 - 1 and
+// tt = t + add saturates too. Past 24 2^7 every exp and every lnexp output is 0 with or without the clamp
+// (the shifts are >= 24 and exp2 <= 2^15), so the results are the reference's.
 template <int kPath, typename T>
 void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, const Mag& k, uint8_t* out) {
   thread_local std::vector<uint16_t> buf;
@@ -183,9 +186,12 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
   constexpr bool kWords = sizeof(T) == 2 && kPath == avx512::kWordPath;
   const __m512i acapw = _mm512_set1_epi16(int16_t(std::min<uint32_t>(uint32_t(_mm_cvtsi128_si32(_mm512_castsi512_si128(k.acap))), 32767)));
   const __m512i ml_odd = _mm512_slli_epi32(k.mlw, 16), mh_odd = _mm512_slli_epi32(k.mhw, 16);
-  alignas(64) int16_t il[32];
-  for (int j = 0; j < 32; ++j) il[j] = int16_t(j % 2 ? 32 + j - 1 : j);  // element j: even lanes, then odd
-  const __m512i interleave = _mm512_load_si512(il);
+  alignas(64) int16_t il[32];  // element j of the block: its word in vpackusdw(even codes, odd codes)
+  for (int j = 0; j < 32; ++j) il[j] = int16_t((j & ~7) + (j & 1) * 4 + ((j & 7) >> 1));
+  const __m512i unpack = _mm512_load_si512(il);
+  alignas(64) uint16_t e2s[128];
+  for (int f = 0; f < 128; ++f) e2s[f] = uint16_t(p.exp2[f] >> 6);
+  const Table128 exp2s(e2s);  // lnexp pass 2
   const __m512i flip = _mm512_set1_epi16(int16_t(0x8000)), ones = _mm512_set1_epi16(1);
   for (int64_t r = 0; r < rows; ++r) {
     const T* row = q + r * n;
@@ -200,11 +206,11 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
       __m512i t;
       if constexpr (kWords) {
         const __m512i u = _mm512_min_epu16(_mm512_sub_epi16(mxw, _mm512_maskz_loadu_epi16(mm, row + i)), acapw);
-        const __m512i te = _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, k.mhw),
-            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, k.mlw), 16)), k.g), k.cap);
-        const __m512i to = _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, mh_odd),
-            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, ml_odd), 16)), k.g), k.cap);
-        t = _mm512_permutex2var_epi16(te, interleave, to);  // <= 24 2^7
+        const __m512i te = _mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, k.mhw),
+            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, k.mlw), 16)), k.g);  // < 2^31
+        const __m512i to = _mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, mh_odd),
+            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, ml_odd), 16)), k.g);
+        t = _mm512_permutexvar_epi16(unpack, _mm512_packus_epi32(te, to));  // saturated at 2^16 - 1: see above
       } else {
         const __mmask16 m0 = __mmask16(mm), m1 = __mmask16(mm >> 16);
         const __m512i t0 = mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m0)), 0, k);  // <= 24 2^7
@@ -241,16 +247,13 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
         store32(o + i, n - i, _mm512_cvtusepi16_epi8(_mm512_srl_epi16(_mm512_add_epi16(hi, rnd), shv)));  // min(., 255)
       }
     } else {
-      const __m512i add = _mm512_set1_epi16(int16_t(((len - 16) << kLutFrac) + p.log2[idx]));  // tt < 2^13
-      const __m512i six = _mm512_set1_epi16(15 - 8 - 1), one = _mm512_set1_epi16(1);
-      const __m512i mask7w = _mm512_set1_epi16((1 << kLutFrac) - 1), bit6 = _mm512_set1_epi16(64);
+      const __m512i add = _mm512_set1_epi16(int16_t(((len - 16) << kLutFrac) + p.log2[idx]));  // < 2^13
       for (int64_t i = 0; i < n; i += 32) {
-        const __m512i tt = _mm512_add_epi16(_mm512_loadu_si512(b + i), add);
+        const __m512i tt = _mm512_adds_epu16(_mm512_loadu_si512(b + i), add);
         const __m512i f = _mm512_and_si512(tt, mask7w);
-        const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2.a, f, exp2.b),
-                                                  _mm512_permutex2var_epi16(exp2.c, f, exp2.d));
-        const __m512i sh1 = _mm512_add_epi16(_mm512_srli_epi16(tt, kLutFrac), six);  // sh - 1
-        const __m512i w = _mm512_srli_epi16(_mm512_add_epi16(_mm512_srlv_epi16(v, sh1), one), 1);
+        const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2s.a, f, exp2s.b),
+                                                  _mm512_permutex2var_epi16(exp2s.c, f, exp2s.d));
+        const __m512i w = _mm512_avg_epu16(_mm512_srlv_epi16(v, _mm512_srli_epi16(tt, kLutFrac)), _mm512_setzero_si512());
         store32(o + i, n - i, _mm512_cvtusepi16_epi8(w));
       }
     }
