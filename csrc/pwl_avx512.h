@@ -13,9 +13,9 @@
 // with pshift in [1, 15] (sh u 2^16 is then a multiple of 2^p):
 //   rshift_round(slope u, p) = ((sh u) << (16 - p)) + ((sl u + 2^(p-1)) >> p)
 // where every |sh| 2^(31-p) + 2^15 + |icpt| < 2^31 (checked here);
-// otherwise 32 x 32 -> 64-bit products on even / odd lanes. u = 2^15 does not fit a word: callers pass
-// u_word = min(u, 2^15 - 1), and use the wide path when u_hi = 2^15 reaches the table (NN-LUT GELU does not:
-// its identity takes u >= u_hi).
+// otherwise 32 x 32 -> 64-bit products on even / odd lanes. u = 2^15 does not fit a word (its low word reads
+// -2^15): the word path is taken only when u_top <= 2^15 - 1, and a caller whose u can reach 2^15 beyond
+// u_top must discard those lanes (NN-LUT GELU: its identity takes u >= u_hi = u_top + 1).
 #pragma once
 #include <immintrin.h>
 
@@ -32,6 +32,7 @@ struct PwlEval {
   __m128i bshift, psh, psh16;
   int top, steps;
   bool buckets, word, small;  // small: the pshift < 16 form of the word product
+  bool zero0;                 // bucket 0's segment is 0: the high bytes of a lane look up 0, no mask needed
 
   // u_top: the largest u whose table value the caller keeps
   PwlEval(const int16_t* starts, const int32_t* slopes, const int32_t* icpts, int k, int32_t u_lo_, int32_t u_top,
@@ -79,6 +80,7 @@ struct PwlEval {
       steps = std::max(steps, inside);
     }
     buckets = k < 32 && steps <= 3;
+    zero0 = bt[0] == 0;
     bt0 = _mm512_load_si512(bt), bt1 = _mm512_load_si512(bt + 64);
     bshift = _mm_cvtsi32_si128(b);
   }
@@ -88,7 +90,9 @@ struct PwlEval {
     __m512i j = _mm512_setzero_si512();
     if (buckets) {
       const __m512i bucket = _mm512_srl_epi32(_mm512_sub_epi32(u, u_lo), bshift);  // 0..127
-      j = _mm512_and_si512(_mm512_permutex2var_epi8(bt0, bucket, bt1), ff);  // the low byte of each lane
+      // each lane's high bytes index entry 0: masked off unless that entry is 0
+      j = _mm512_permutex2var_epi8(bt0, bucket, bt1);
+      if (!zero0) j = _mm512_and_si512(j, ff);
       for (int s = 0; s < steps; ++s) {
         const __m512i cand = _mm512_add_epi32(j, _mm512_set1_epi32(1));  // <= k - 1 + 1 <= 31: padded
         j = _mm512_mask_mov_epi32(j, _mm512_cmple_epi32_mask(_mm512_permutex2var_epi32(s0, cand, s1), u), cand);
@@ -102,7 +106,7 @@ struct PwlEval {
     return j;
   }
 
-  // icpt[j] + rshift_round(slope[j] u, pshift); u_word = min(u, 2^15 - 1) (equal to u wherever kept)
+  // icpt[j] + rshift_round(slope[j] u, pshift); u_word: u for the word path (lanes with u = 2^15 are garbage)
   template <bool kWord>
   __m512i value(__m512i j, __m512i u, __m512i u_word) const {
     __m512i y;

@@ -334,7 +334,7 @@ void shiftgelu_loop(const T* q, int64_t size, const Mag& k, O* out) {
 struct PwlLanes {
   avx512::PwlEval eval;  // the table up to u_hi - 1: u >= u_hi takes the identity
   avx512::SignedRescale rescale;
-  __m512i u_lo, u_hi, id_m0, id_half, i32min, i32max, word_max;
+  __m512i u_lo, u_hi, id_m0, id_half, i32min, i32max;
   __m128i id_sh;
   // acap: past it the grid value is clamped to u_lo or u_hi for either sign (pwl_gelu_avx512)
   PwlLanes(const PwlGeluParams& p, int64_t acap)
@@ -344,7 +344,6 @@ struct PwlLanes {
     id_half = _mm512_set1_epi64(p.id_shift ? int64_t(1) << (p.id_shift - 1) : 0);
     i32min = _mm512_set1_epi64(INT32_MIN), i32max = _mm512_set1_epi64(INT32_MAX);
     id_sh = _mm_cvtsi32_si128(p.id_shift);
-    word_max = _mm512_set1_epi32(32767);
   }
 };
 
@@ -368,8 +367,9 @@ void pwl_loop(const T* q, int64_t size, const Mag& k, const PwlLanes& w, int32_t
       x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
     }
     const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);
-    // u = u_hi (possibly 2^15) takes the identity below, so its word form may be clipped
-    __m512i y = w.eval.value<kWord>(w.eval.segment(u), u, _mm512_min_epi32(u, w.word_max));
+    // u = u_hi (possibly 2^15, whose low word reads -2^15) takes the identity below: its table value,
+    // computed from any word, is discarded
+    __m512i y = w.eval.value<kWord>(w.eval.segment(u), u, u);
     const __mmask16 ident = _mm512_mask_cmpge_epi32_mask(m, u, w.u_hi);
     if (ident) y = _mm512_mask_mov_epi32(y, ident, join(identity_even(qv, w), identity_even(_mm512_srli_epi64(qv, 32), w)));
     store16(out + i, m, y);
