@@ -260,65 +260,67 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
   }
 }
 
-// ---- ShiftGELU: sig = div_round(num 2^15, den), num in [0, 2^30], den in [2^30, 2^31]
+// ---- ShiftGELU: sig = div_round(num 2^15, den), den = D = E + 2^30 in [2^30, 2^31], and num = 2^30 for
+// y >= 0, num = E for y < 0.
 //
-// Q = floor(N / den), N = num 2^15 + floor(den / 2) < 2^46. R ~ 2^62 / den from a 64-entry table on the top
-// bits of den (relative error <= 2^-7) and one cubic Newton step R (1 + e + e^2), e = 1 - den R / 2^62
-// (error <= 2^-21 relative, ~2^11 units), less a margin of 2^12 so that R <= 2^62 / den <= R + 2^13.
-// Qe = floor(floor(N / 2^14) R / 2^48) then undershoots N / den by at most 2^-16 + 2^15 2^13 / 2^31 < 1:
-// Qe is Q or Q - 1, so the remainder N - Qe den lies in [0, 2 den) within 32 unsigned bits (computed mod
-// 2^32) and one compare fixes Qe. shiftgelu_division_mismatches_avx512 checks every reachable den.
-struct DivLanes {
-  __m512i t0, t1, t2, t3, c62, margin, lo32, one, mask32, base, top;
-  DivLanes() {
-    alignas(64) uint32_t t[64];
-    for (int i = 0; i < 64; ++i) t[i] = uint32_t((int64_t(1) << 39) / (129 + 2 * i));  // 2^62 / midpoint
-    t0 = _mm512_load_si512(t), t1 = _mm512_load_si512(t + 16), t2 = _mm512_load_si512(t + 32),
-    t3 = _mm512_load_si512(t + 48);
-    c62 = _mm512_set1_epi64(int64_t(1) << 62), margin = _mm512_set1_epi64(1 << 12);
-    lo32 = _mm512_set1_epi64(0xFFFFFFFF), one = _mm512_set1_epi32(1), mask32 = _mm512_set1_epi32(32);
-    base = _mm512_set1_epi32(64), top = _mm512_set1_epi32(63);
+// Both from one quotient Q = floor(2^45 / D) in [2^14, 2^15] and R = 2^45 - Q D in [0, D):
+//   y >= 0:  div_round(2^45, D) = Q + [R >= ceil(D / 2)]
+//   y < 0:   div_round(2^15 E, D) = div_round(2^15 D - 2^45, D) = 2^15 - Q - [R > floor(D / 2)]
+// i.e. with c = [R >= (D + 1 + [y < 0]) >> 1], sig = Q + c or 2^15 - (Q + c).
+// Q in 32-bit lanes: d = (D >> 13) + 1 in (D / 2^13, 2^18 + 1], Y0 ~ 2^33 / d from a 128-entry table of
+// words on d >> 10 (interval midpoints: relative error <= 2^-8), one Newton step scaled by 2^8:
+// Y1 = (Y0 << 8) + ((Y0 (e >> 11)) >> 14), e = 2^33 - d Y0 (|e| < 2^26, exact mod 2^32; Y0 |e >> 11| <
+// 2^31). Newton steps only undershoot; with the floors and d > D / 2^13, Y1 / 2^9 undershoots
+// 2^45 / D by at most 0.25 (d) + 0.5 (Newton: 2^15 2^-16) + 0.02 < 1, so Qe = Y1 >> 9 is Q or Q - 1,
+// R = 2^45 - Qe D (mod 2^32) lies in [0, 2 D) within 32 unsigned bits, and one compare fixes Qe.
+// shiftgelu_division_mismatches_avx512 checks every den the shift-exp can produce, both signs.
+struct SigLanes {
+  Table128 recip;
+  __m512i top, mask16, one, two, q15;
+  static const uint16_t* table() {
+    static const struct T {
+      uint16_t t[128];
+      T() {
+        for (int i = 0; i < 128; ++i) t[i] = uint16_t((int64_t(1) << 34) / ((2 * (128 + i) + 1) << 10));  // 2^33 / midpoint
+      }
+    } t;
+    return t.t;
+  }
+  SigLanes() : recip(table()) {
+    top = _mm512_set1_epi32(255), mask16 = _mm512_set1_epi32(0xFFFF);
+    one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2), q15 = _mm512_set1_epi32(1 << kSigBits);
   }
 };
 
-// Qe on the 64-bit lanes of dv, r0, nh (values in the low dwords; the high dwords are ignored)
-inline __m512i div_estimate(__m512i dv, __m512i r0, __m512i nh, const DivLanes& d) {
-  const __m512i e = _mm512_sub_epi64(d.c62, _mm512_mul_epu32(dv, r0));  // |e| <= 2^55
-  const __m512i eh = _mm512_srai_epi64(e, 31);                          // e / 2^62 = eh / 2^31, |eh| <= 2^24
-  const __m512i s = _mm512_add_epi64(eh, _mm512_srai_epi64(_mm512_mul_epi32(eh, eh), 31));  // |s| < 2^26
-  const __m512i r1 = _mm512_add_epi64(_mm512_and_si512(r0, d.lo32),
-                                      _mm512_srai_epi64(_mm512_mul_epi32(_mm512_srli_epi32(r0, 1), s), 30));
-  // R1 is within 2^11 + 8 of 2^62 / den <= 2^32: R in (0, 2^32) without clamping
-  const __m512i r = _mm512_sub_epi64(r1, d.margin);
-  return _mm512_srli_epi64(_mm512_mul_epu32(nh, r), 48);
-}
-
-inline __m512i div_round_sig(__m512i num, __m512i den, const DivLanes& d) {
-  const __m512i idx = _mm512_min_epu32(_mm512_sub_epi32(_mm512_srli_epi32(den, 24), d.base), d.top);
-  const __m512i r0 = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(idx, d.mask32), _mm512_permutex2var_epi32(d.t0, idx, d.t1),
-                                             _mm512_permutex2var_epi32(d.t2, idx, d.t3));
-  const __m512i nh = _mm512_add_epi32(_mm512_slli_epi32(num, 1), _mm512_srli_epi32(den, 15));  // floor(N / 2^14)
-  const __m512i qe = join(div_estimate(den, r0, nh, d),
-                          div_estimate(_mm512_srli_epi64(den, 32), _mm512_srli_epi64(r0, 32), _mm512_srli_epi64(nh, 32), d));
-  const __m512i n32 = _mm512_add_epi32(_mm512_slli_epi32(num, kSigBits), _mm512_srli_epi32(den, 1));  // N mod 2^32
-  const __m512i rem = _mm512_sub_epi32(n32, _mm512_mullo_epi32(qe, den));
-  return _mm512_mask_add_epi32(qe, _mm512_cmpge_epu32_mask(rem, den), qe, d.one);
+// sig of 16 lanes from D = E + 2^30 and the lanes with y < 0
+inline __m512i sig_from_den(__m512i den, __mmask16 neg, const SigLanes& k) {
+  const __m512i d = _mm512_add_epi32(_mm512_srli_epi32(den, 13), k.one);
+  const __m512i y0 = k.recip(_mm512_min_epu32(_mm512_srli_epi32(d, 10), k.top));  // low 7 bits: d >> 10 - 128
+  const __m512i e = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_mullo_epi32(d, y0));  // 2^33 - d Y0
+  const __m512i y1 = _mm512_add_epi32(_mm512_slli_epi32(y0, 8),
+                                      _mm512_srai_epi32(_mm512_mullo_epi32(y0, _mm512_srai_epi32(e, 11)), 14));
+  const __m512i qe = _mm512_srli_epi32(y1, 9);
+  const __m512i re = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_mullo_epi32(qe, den));  // 2^45 - Qe D
+  const __mmask16 low = _mm512_cmpge_epu32_mask(re, den);
+  const __m512i q = _mm512_mask_add_epi32(qe, low, qe, k.one);
+  const __m512i r = _mm512_mask_sub_epi32(re, low, re, den);
+  const __m512i thr = _mm512_srli_epi32(_mm512_add_epi32(den, _mm512_mask_blend_epi32(neg, k.one, k.two)), 1);
+  const __m512i t = _mm512_mask_add_epi32(q, _mm512_cmpge_epu32_mask(r, thr), q, k.one);
+  return _mm512_mask_sub_epi32(t, neg, k.q15, t);
 }
 
 // sigmoid_Q15 of x at 2^-15 (|x| <= cap < 2^28)
-inline __m512i shiftgelu_sig16(__m512i x, const DivLanes& d) {
+inline __m512i shiftgelu_sig16(__m512i x, const SigLanes& k) {
   const __m512i y = _mm512_add_epi32(_mm512_add_epi32(x, _mm512_srai_epi32(x, 1)),
                                      _mm512_add_epi32(_mm512_srai_epi32(x, 3), _mm512_srai_epi32(x, 4)));
   // y >= 0: num = 2^30 (exp(y - y)), den = 2^30 + E(-y); y < 0: num = E(y), den = E(y) + 2^30
   const __m512i ex = shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(), _mm512_abs_epi32(y)));
-  const __m512i one30 = _mm512_set1_epi32(1 << 30);
-  const __m512i num = _mm512_mask_blend_epi32(_mm512_cmpge_epi32_mask(y, _mm512_setzero_si512()), ex, one30);
-  return div_round_sig(num, _mm512_add_epi32(ex, one30), d);
+  return sig_from_den(_mm512_add_epi32(ex, _mm512_set1_epi32(1 << 30)), _mm512_movepi32_mask(y), k);
 }
 
 template <int kPath, typename T, typename O>
 void shiftgelu_loop(const T* q, int64_t size, const Mag& k, O* out) {
-  const DivLanes d;
+  const SigLanes d;
   for (int64_t i = 0; i < size; i += 16) {
     const __mmask16 m = tail_mask(size - i);
     const __m512i qv = load16(q + i, m);  // |q| <= 2^15 - 1 (checked)
@@ -438,14 +440,13 @@ int64_t shiftgelu_division_mismatches_avx512() {
   for (int z = 0; z <= kShiftN; ++z)
     for (int h = -(1 << 14); h <= 0; ++h) es.push_back(int32_t((h + (1 << kShiftK)) << (kShiftN - z)));
   while (es.size() % 16) es.push_back(0);
-  const DivLanes d;
+  const SigLanes d;
   int64_t bad = 0;
   alignas(64) int32_t got[16];
   for (size_t i = 0; i < es.size(); i += 16) {
-    const __m512i ex = _mm512_loadu_si512(es.data() + i), one30 = _mm512_set1_epi32(1 << 30);
-    const __m512i den = _mm512_add_epi32(ex, one30);
-    for (int which = 0; which < 2; ++which) {
-      _mm512_store_si512(got, div_round_sig(which ? ex : one30, den, d));
+    const __m512i den = _mm512_add_epi32(_mm512_loadu_si512(es.data() + i), _mm512_set1_epi32(1 << 30));
+    for (int which = 0; which < 2; ++which) {  // 0: y >= 0 (num = 2^30), 1: y < 0 (num = E)
+      _mm512_store_si512(got, sig_from_den(den, which ? __mmask16(0xFFFF) : __mmask16(0), d));
       for (int l = 0; l < 16; ++l) {
         const int64_t num = which ? es[i + size_t(l)] : int64_t(1) << 30;
         bad += got[l] != div_round(num << kSigBits, es[i + size_t(l)] + (int64_t(1) << 30));
