@@ -319,14 +319,19 @@ inline __m512i shiftgelu_sig16(__m512i x, const SigLanes& k) {
 }
 
 template <int kPath, typename T, typename O>
-void shiftgelu_loop(const T* q, int64_t size, const Mag& k, O* out) {
+void shiftgelu_loop(const T* q, int64_t size, const Mag& k, const avx512::SignedRescale& rs, O* out) {
   const SigLanes d;
   for (int64_t i = 0; i < size; i += 16) {
     const __mmask16 m = tail_mask(size - i);
     const __m512i qv = load16(q + i, m);  // |q| <= 2^15 - 1 (checked)
-    const __mmask16 neg = _mm512_movepi32_mask(qv);
-    const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);
-    const __m512i x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
+    __m512i x;
+    if constexpr (kPath == avx512::kSignedPath) {
+      x = rs(qv);  // |x| < cap + 2^15 (shift >= 16): past +-cap the sigmoid is saturated either way
+    } else {
+      const __mmask16 neg = _mm512_movepi32_mask(qv);
+      const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);
+      x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
+    }
     store16(out + i, m, _mm512_mullo_epi32(qv, shiftgelu_sig16(x, d)));  // |q| sig < 2^30
   }
 }
@@ -416,7 +421,9 @@ void shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out
   // mag with c - 1 (negative codes) is the smaller: once it reaches cap, both have
   const int64_t acap = std::min<int64_t>(first_reaching(p.clip, p.m0, p.shift, c - 1, cap), 32767);
   const Mag k(p.m0, p.shift, c, acap, cap);
-  avx512::with_path(k.path, [&](auto path) { shiftgelu_loop<decltype(path)::value>(q, size, k, out); });
+  const avx512::SignedRescale rs(p.m0, p.shift, -acap, acap);  // the clamp to +-acap: harmless, as above
+  if (rs.ok) return shiftgelu_loop<avx512::kSignedPath>(q, size, k, rs, out);
+  avx512::with_path(k.path, [&](auto path) { shiftgelu_loop<decltype(path)::value>(q, size, k, rs, out); });
 }
 
 template <typename T>
