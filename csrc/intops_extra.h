@@ -94,8 +94,10 @@ void nnlut_row_recip(int64_t total, const NnlutSoftmaxParams& p, int64_t& r, int
 uint8_t max_u8(const uint8_t* q, int64_t size);
 uint8_t max_u8_avx512(const uint8_t* q, int64_t size);
 void ptf_shift_scalar(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x);
-void ptf_shift_avx512(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x);
 void ptf_layernorm(Isa isa, const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
                    const LayerNormParams& p, int8_t* out);
+// AVX-512: the shift fused into the I-BERT LayerNorm's two passes (intops_avx512.cpp)
+void ptf_layernorm_avx512(const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
+                          const LayerNormParams& p, int8_t* out);
 
 }  // namespace lowbit

@@ -207,20 +207,6 @@ uint8_t max_u8_avx512(const uint8_t* q, int64_t size) {
   return top;
 }
 
-// (q - zp) << alpha on 32 words per step (alpha <= 3, |q - zp| <= 255: no overflow); rows of n codes
-void ptf_shift_avx512(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x) {
-  const __m512i zpv = _mm512_set1_epi16(int16_t(zp));
-  for (int64_t r = 0; r < size; r += n) {
-    for (int64_t c = 0; c < n; c += 32) {
-      const int64_t left = n - c;
-      const __mmask32 m = left >= 32 ? ~__mmask32(0) : __mmask32((uint32_t(1) << left) - 1);
-      const __m512i qv = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, q + r + c));
-      const __m512i av = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, alpha + c));
-      _mm512_mask_storeu_epi16(x + r + c, m, _mm512_sllv_epi16(_mm512_sub_epi16(qv, zpv), av));
-    }
-  }
-}
-
 template void log_int_softmax_avx512<int16_t>(const int16_t*, int64_t, int64_t, const SoftmaxParams&, uint8_t*);
 template void log_int_softmax_avx512<int32_t>(const int32_t*, int64_t, int64_t, const SoftmaxParams&, uint8_t*);
 template void pwl_act_avx512<int16_t>(const int16_t*, int64_t, const PwlActParams&, int16_t*);

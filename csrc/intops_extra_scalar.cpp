@@ -131,21 +131,19 @@ void ptf_shift_scalar(const uint8_t* q, int64_t size, int64_t n, int32_t zp, con
     for (int64_t c = 0; c < n; ++c) x[r + c] = int16_t((int32_t(q[r + c]) - zp) * (1 << alpha[c]));
 }
 
-// Rows in blocks of ~128K codes: the shifted codes of a block into a per-thread int16 buffer, then the
-// I-BERT LayerNorm kernel of the ISA on it.
+// Portable path: rows in blocks of ~128K codes, the shifted codes of a block into a per-thread int16
+// buffer, then the I-BERT LayerNorm kernel of the ISA on it. AVX-512 fuses the shift into its passes.
 void ptf_layernorm(Isa isa, const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
                    const LayerNormParams& p, int8_t* out) {
+#if defined(__x86_64__)
+  if (isa == Isa::avx512) return ptf_layernorm_avx512(q, rows, n, zp, alpha, p, out);
+#endif
   thread_local std::vector<int16_t> x;
   const int64_t block = std::max<int64_t>(1, (int64_t(1) << 17) / n);  // 256 KB of int16: stays in L2
   x.resize(size_t(std::min(block, rows) * n));
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
     const int64_t nb = std::min(block, rows - r0);
-#if defined(__x86_64__)
-    if (isa == Isa::avx512) ptf_shift_avx512(q + r0 * n, nb * n, n, zp, alpha, x.data());
-    else ptf_shift_scalar(q + r0 * n, nb * n, n, zp, alpha, x.data());
-#else
     ptf_shift_scalar(q + r0 * n, nb * n, n, zp, alpha, x.data());
-#endif
     ibert_layernorm(isa, x.data(), nb, n, p, out + r0 * n);
   }
 }
