@@ -82,7 +82,6 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
   // per-thread scratch kept between calls: small GEMMs (attention heads) would spend more time
   // allocating than computing
   thread_local std::vector<int32_t> corr;
-  thread_local std::vector<uint8_t> abuf_mem;
   corr.resize(static_cast<size_t>(N));
   for (int64_t n = 0; n < N; ++n) {
     const int64_t c = (bias ? int64_t(bias[n]) : 0) - za_eff * int64_t(colsum[n]);
@@ -90,28 +89,40 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
   }
   ep.corr = corr.data();
   const int64_t kpad = perm ? kp : K;  // the packed K
-  const int64_t lda = (kpad + 3) / 4 * 4;
-  const int64_t m_pad = (M + kGemmRowPad - 1) / kGemmRowPad * kGemmRowPad;
-  // Not zero-filled as a whole (it is rewritten every call); the padding is zeroed below. Padded k
-  // bytes meet zero weights and padded rows are never stored: zeroing them only keeps runs repeatable.
-  if (abuf_mem.size() < size_t(m_pad * lda)) abuf_mem.resize(size_t(m_pad * lda));
-  uint8_t* const abuf = abuf_mem.data();
   const uint8_t* src = static_cast<const uint8_t*>(a);
   const uint8_t mask = flip ? 0x80 : 0x00;
-  for (int64_t m = 0; m < M; ++m) {
-    uint8_t* dst = abuf + m * lda;
-    if (perm) {  // gather into the packed channel order (padding columns meet zero weights)
-      for (int64_t k = 0; k < kpad; ++k) dst[k] = perm[k] < 0 ? 0 : uint8_t(src[m * a_stride + perm[k]] ^ mask);
-    } else if (mask) {
-      for (int64_t k = 0; k < K; ++k) dst[k] = uint8_t(src[m * a_stride + k] ^ mask);
-    } else {
-      std::memcpy(dst, src + m * a_stride, size_t(K));
+  // Activations already in the kernel's sign, with whole k4 groups, are read in place (the copy of a
+  // 1024 x 1024 A costs ~1-2% of the GEMM). Otherwise they are copied once, rows padded to whole k4
+  // groups with zeros (which meet zero weights), into per-thread scratch kept between calls: small
+  // GEMMs (attention heads) would spend more time allocating than computing.
+  thread_local std::vector<uint8_t> abuf_mem;
+  const uint8_t* abuf = src;
+  int64_t lda = a_stride;
+  if (mask || perm || K % 4 != 0 || a_stride % 4 != 0) {
+    lda = (kpad + 3) / 4 * 4;
+    if (abuf_mem.size() < size_t(M * lda)) abuf_mem.resize(size_t(M * lda));
+    uint8_t* const dst0 = abuf_mem.data();
+#if defined(__x86_64__)
+    const bool gathered = perm && isa == Isa::avx512;  // a vpermi2b gather (gemm_gather_avx512.cpp)
+    if (gathered) gemm_gather_rows_avx512(src, M, a_stride, K, perm, kpad, mask, dst0, lda);
+#else
+    const bool gathered = false;
+#endif
+    for (int64_t m = 0; m < M && !gathered; ++m) {
+      uint8_t* dst = dst0 + m * lda;
+      if (perm) {  // gather into the packed channel order (padding columns meet zero weights)
+        for (int64_t k = 0; k < kpad; ++k) dst[k] = perm[k] < 0 ? 0 : uint8_t(src[m * a_stride + perm[k]] ^ mask);
+      } else if (mask) {
+        for (int64_t k = 0; k < K; ++k) dst[k] = uint8_t(src[m * a_stride + k] ^ mask);
+      } else {
+        std::memcpy(dst, src + m * a_stride, size_t(K));
+      }
+      std::memset(dst + kpad, 0, size_t(lda - kpad));
     }
-    std::memset(dst + kpad, 0, size_t(lda - kpad));
+    abuf = dst0;
   }
-  std::memset(abuf + M * lda, 0, size_t((m_pad - M) * lda));
-  const int64_t k4 = lda / 4, panels = (N + kPanel - 1) / kPanel;
-  const int64_t row_blocks = m_pad / kGemmRowPad;
+  const int64_t k4 = (kpad + 3) / 4, panels = (N + kPanel - 1) / kPanel;
+  const int64_t row_blocks = (M + kGemmRowPad - 1) / kGemmRowPad;
   threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, panels * row_blocks)));
   if (threads == 1) {
     run(abuf, M, lda, packed, k4, N, 0, panels, ep);

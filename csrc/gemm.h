@@ -5,9 +5,10 @@
 //     packed[p][k4][j][t] = W[64 p + j][4 k4 + t]      (zero where 64 p + j >= N or 4 k4 + t >= K)
 // so one 64-byte load holds 16 columns x 4 k: exactly one vpdpbusd operand (and 4 NEON sdot operands).
 //
-// Activations are copied once per call into a row-major buffer whose rows are padded to a multiple of
-// 4 bytes and converted to the kernel's native sign (uint8 for x86, int8 for NEON) by flipping the top
-// bit; the zero-point correction that this and the activation zero point need is folded into one int32
+// Activations are read in place when they already are in the kernel's native sign (uint8 for x86, int8
+// for NEON) with K % 4 == 0; otherwise they are copied once per call into a row-major buffer whose rows
+// are padded to a multiple of 4 bytes and converted to the native sign by flipping the top bit; the
+// zero-point correction that this and the activation zero point need is folded into one int32
 // per column (corr[n] = bias[n] - za_eff * colsum[n], modulo 2^32), added in the epilogue.
 //
 // Exactness: with K <= kMaxK the true accumulator |sum (a - za) w| <= 255 * 128 * K < 2^30, so the
@@ -22,7 +23,7 @@ namespace lowbit {
 constexpr int64_t kPanel = 64;       // output columns per packed panel
 constexpr int64_t kMaxK = 32768;     // the largest K whose int32 accumulation cannot overflow (see above)
 constexpr int64_t kMaxBias = int64_t(1) << 30;
-constexpr int64_t kGemmRowPad = 6;  // activation rows are zero-padded to a multiple of this (AVX-512 tile)
+constexpr int64_t kGemmRowPad = 6;  // threads split rows at multiples of this (the AVX-512 tile height)
 
 enum class GemmOut : int { s8 = 0, u8 = 1, s32 = 2, f32 = 3, s16 = 4 };
 
@@ -84,6 +85,11 @@ void gemm_pack_weight(const int8_t* w, int64_t N, int64_t K, int8_t* packed, int
 // read in place from the fused q|k|v projection's output).
 void gemm_pack_strided(const int8_t* w, int64_t N, int64_t K, int64_t stride_n, int64_t stride_k, int8_t* packed,
                        int32_t* colsum);
+
+// Rows of a gathered into the packed channel order (K segments): dst[m][k] = a[m][perm[k]] ^ mask, zero where
+// perm[k] < 0 and in [kpad, lda). AVX-512 VBMI (gemm_gather_avx512.cpp); gemm.cpp has the scalar loop.
+void gemm_gather_rows_avx512(const uint8_t* src, int64_t M, int64_t a_stride, int64_t K, const int32_t* perm,
+                             int64_t kpad, uint8_t mask, uint8_t* abuf, int64_t lda);
 
 // The whole GEMM: activation copy and sign conversion, correction, threads over panels.
 // perm (optional, with K segments): the packed k position p reads activation column perm[p] (-1: a padding

@@ -428,21 +428,30 @@ static void lowbit_gemv_variants() {
   std::mt19937 rng(5);
   for (Isa isa : available_isas()) {
     for (int trial = 0; trial < 40; ++trial) {
-      const LbLayout lay = trial % 2 ? LbLayout::planes : LbLayout::fields;
-      const int64_t bits = lay == LbLayout::fields ? int64_t(1) << (rng() % 3) : 1 + int64_t(rng() % 4);
+      const LbLayout lay = trial % 3 == 2 ? LbLayout::trits : trial % 3 ? LbLayout::planes : LbLayout::fields;
+      const int64_t bits = lay == LbLayout::trits ? 2
+                           : lay == LbLayout::fields ? int64_t(1) << (rng() % 3) : 1 + int64_t(rng() % 4);
+      const uint32_t levels = lay == LbLayout::trits ? 3u : 1u << bits;
       const int64_t M = 1 + rng() % 4, N = 1 + rng() % 150, K = 1 + rng() % 200;
       const int64_t R = lb_rows_per_block(lay, bits), blocks = (N + R - 1) / R, bb = lb_block_bytes(lay, bits, K);
       std::vector<uint8_t> u(size_t(N * K)), a(size_t(M * K)), data(size_t(blocks * bb), 0);
-      for (auto& v : u) v = uint8_t(rng() % (1u << bits));
+      for (auto& v : u) v = uint8_t(rng() % levels);
       for (auto& v : a) v = uint8_t(rng());
+      std::vector<int> lo(size_t(blocks * bb), 0), hi(size_t(blocks * bb), 0);  // trits: base-3 halves
       std::vector<int32_t> rowsum(static_cast<size_t>(N), 0), out(size_t(M * N));
       for (int64_t r = 0; r < N; ++r)
         for (int64_t k = 0; k < K; ++k) {
           const uint8_t v = u[size_t(r * K + k)];
           rowsum[size_t(r)] += v;
           const int64_t b = r / R, i = r % R;
+          const size_t at = size_t(b * bb + (k / 4) * 64 + (i % 16) * 4 + k % 4);
           if (lay == LbLayout::fields) {
-            data[size_t(b * bb + (k / 4) * 64 + (i % 16) * 4 + k % 4)] |= uint8_t(v << (bits * (i / 16)));
+            data[at] |= uint8_t(v << (bits * (i / 16)));
+          } else if (lay == LbLayout::trits) {
+            const int f = int(i / 16), p3[5] = {1, 3, 9, 1, 3};
+            (f < 3 ? lo : hi)[at] += v * p3[f];
+            const int l = lo[at], h = hi[at];  // lowbit_gemv_trits.h's byte, rewritten as the digits arrive
+            data[at] = uint8_t(l <= 13 ? l + 14 * h : 128 | (26 - l + 14 * h));
           } else {
             const int64_t c = i / 16, l = i % 16, q = k / 32, st = (k % 32) / 8, t = k % 8;
             for (int64_t p = 0; p < bits; ++p)

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from lowbit.bench.peers import numpy_fp32_ms, ort_peer, torch_peers
-from lowbit.bench.timing import median_seconds
+from lowbit.bench.timing import interleaved_median_seconds
 from lowbit.ops.gemm import gemm, pack_weight
 
 SHAPES = [
@@ -56,11 +56,11 @@ def run(quick: bool = False, as_json: bool = False, threads: int = 1) -> int:
         if ort is not None:
             impls["ort-u8s8"] = ort
         ops = 2.0 * m * k * n
-        for impl, fn in impls.items():
-            # Let the previous impl's thread pools (OpenMP, ORT) stop spinning: idle spinners on the
-            # other core would halve a 2-thread measurement of whatever runs next.
-            time.sleep(0.2)
-            sec = median_seconds(fn, repeats=repeats)
+        # Sampled in rounds over the impls (the machine is shared: its load drifts within a run). With
+        # threads, a pause before each sample lets the previous impl's thread pools (OpenMP, ORT) stop
+        # spinning: idle spinners on the other core would halve a 2-thread measurement.
+        secs = interleaved_median_seconds(impls, repeats=repeats, pause=0.2 if threads > 1 else 0.0)
+        for impl, sec in secs.items():
             rows.append(
                 {
                     "impl": impl,

@@ -36,12 +36,15 @@ IMPLS = {
     "lowbit-w4": ("uniform", 4, "fields"),
     "lowbit-w4-lut": ("uniform", 4, "planes"),
     "lowbit-w3cb": ("codebook", 3, None),
+    "lowbit-w4cb": ("codebook", 4, None),
     "lowbit-w2": ("uniform", 2, "fields"),
     "lowbit-w2-lut": ("uniform", 2, "planes"),
     "lowbit-ternary": ("ternary", 2, "fields"),
+    "lowbit-ternary-1.6": ("ternary", 2, "trits"),
     "lowbit-w1": ("binary", 1, "fields"),
     "lowbit-w1-lut": ("binary", 1, "planes"),
-    "lowbit-bcq3": ("bcq", 3, "planes"),
+    "lowbit-bcq3": ("bcq", 3, "fields"),
+    "lowbit-bcq3-lut": ("bcq", 3, "planes"),
 }
 
 

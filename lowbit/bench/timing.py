@@ -21,3 +21,30 @@ def median_seconds(fn: Callable[[], object], repeats: int = 15, min_time: float 
         samples.append(elapsed / n)
     samples.sort()
     return samples[len(samples) // 2]
+
+
+def interleaved_median_seconds(
+    fns: dict[str, Callable[[], object]], repeats: int = 11, min_time: float = 0.02, pause: float = 0.0
+) -> dict[str, float]:
+    """Median wall time of one call of each function, sampled in rounds (A, B, C, A, B, C, ...).
+
+    On a shared machine the load changes during a run; interleaving spreads it over every function
+    alike, so the ratios between them hold even when the absolute times drift. ``pause`` seconds of
+    sleep before each sample let the previous function's thread pools (OpenMP, ORT) stop spinning.
+    """
+    for fn in fns.values():
+        fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            if pause:
+                time.sleep(pause)
+            n, t0 = 0, time.perf_counter()
+            while True:
+                fn()
+                n += 1
+                elapsed = time.perf_counter() - t0
+                if elapsed >= min_time:
+                    break
+            samples[name].append(elapsed / n)
+    return {name: sorted(s)[len(s) // 2] for name, s in samples.items()}

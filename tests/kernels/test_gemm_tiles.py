@@ -1,0 +1,72 @@
+"""The int8 GEMM's row tiling and in-place activations, against the numpy int64 oracle, bit-exactly.
+
+The AVX-512 kernel cuts M rows into ceil(M / 6) tiles of 1-6 rows each and reads uint8 activations with
+K % 4 == 0 in place (no copy, no zero-padded rows): every row count up to 40 is checked on every ISA,
+on both the in-place path (uint8, K % 4 == 0) and the copied one (int8 or K % 4 != 0), and an in-place
+A that ends right before an unmapped page must not be read past its last row.
+"""
+
+import ctypes
+import mmap
+import sys
+
+import numpy as np
+import pytest
+
+from lowbit.ops import available_isas, quantize_multiplier
+from lowbit.ops.gemm import gemm, gemm_ref, pack_weight
+
+ISAS = available_isas()
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("a_dtype", [np.uint8, np.int8])
+@pytest.mark.parametrize("k", [8, 67, 260])
+def test_every_row_count_bit_exact(isa, a_dtype, k):
+    rng = np.random.default_rng(k)
+    info = np.iinfo(a_dtype)
+    for n in (5, 129):
+        w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
+        packed = pack_weight(w)
+        for m in range(1, 41):
+            a = rng.integers(info.min, info.max, size=(m, k), endpoint=True).astype(a_dtype)
+            zp = int(rng.integers(info.min, info.max, endpoint=True))
+            got = gemm(a, packed, a_zero_point=zp, isa=isa, threads=1)
+            np.testing.assert_array_equal(got, gemm_ref(a, w, a_zero_point=zp), err_msg=f"m={m} n={n}")
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_row_tiles_with_requantized_output_and_threads(isa):
+    rng = np.random.default_rng(7)
+    m, k, n = 35, 256, 200
+    a = rng.integers(0, 256, size=(m, k), dtype=np.uint8)
+    w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
+    m0, shift = quantize_multiplier(rng.uniform(1e-6, 1e-3, size=n))
+    kw = {"a_zero_point": 100, "out_dtype": np.int8, "m0": m0, "shift": shift, "zero_point": -3}
+    want = gemm_ref(a, w, **kw)
+    for threads in (1, 2, 3):
+        np.testing.assert_array_equal(gemm(a, pack_weight(w), isa=isa, threads=threads, **kw), want)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mprotect through libc (Linux)")
+@pytest.mark.parametrize("isa", ISAS)
+def test_in_place_activations_are_not_read_past_their_end(isa):
+    page = mmap.PAGESIZE
+    buf = mmap.mmap(-1, 2 * page, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    assert libc.mprotect(ctypes.c_void_p(base + page), page, 0) == 0  # PROT_NONE
+    try:
+        rng = np.random.default_rng(3)
+        for m, k in ((7, 584), (1, 4096), (13, 312), (2, 2048)):
+            assert m * k <= page and k % 4 == 0
+            raw = np.frombuffer(buf, dtype=np.uint8, count=page)  # the accessible first page only
+            a = raw[page - m * k :].reshape(m, k)  # ends exactly at the unmapped page
+            a[:] = rng.integers(0, 256, size=(m, k), dtype=np.uint8)
+            w = rng.integers(-128, 128, size=(70, k), dtype=np.int8)
+            got = gemm(a, pack_weight(w), a_zero_point=5, isa=isa, threads=1)
+            np.testing.assert_array_equal(got, gemm_ref(a, w, a_zero_point=5))
+            del raw, a
+    finally:
+        assert libc.mprotect(ctypes.c_void_p(base + page), page, mmap.PROT_READ | mmap.PROT_WRITE) == 0
