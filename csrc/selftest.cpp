@@ -364,9 +364,48 @@ static void ptf_variants(std::mt19937& rng) {
   }
 }
 
+// NN-LUT softmax: every variant against the scalar kernel, with nnlut.table("exp") / table("recip") and the
+// constants of nnlut_softmax_constants at 1e-5, 1e-3, 0.05 and 300
+template <typename T>
+static void nnlut_softmax_variants(std::mt19937& rng) {
+  static const int16_t es[] = {0, 1787, 3570, 5399, 7260, 9160, 11092, 13069, 15079, 17136, 19242, 21402, 23601, 25874, 28204, 30560};
+  static const int32_t esl[] = {-730341344, -703362703, -676922754, -651022624, -625650932, -600804933, -576481236, -552680878,
+                                -529390030, -506588472, -484262120, -462433094, -441084530, -420154244, -399648088, -380678245};
+  static const int32_t eic[] = {1073639107, 1072168059, 1069287348, 1065020153, 1059399147, 1052453387, 1044219737, 1034727601,
+                                1024009963, 1012085920, 998975153, 984717828, 969341945, 952815213, 935165385, 917473739};
+  static const int16_t rs[] = {16384, 17013, 17674, 18376, 19118, 19907, 20745, 21629, 22578, 23588, 24657, 25807, 27031, 28346, 29771, 31273};
+  static const int32_t rsl[] = {-1034135052, -958649958, -887449169, -820383497, -757284837, -697989778, -642326725, -590130798,
+                                -541266068, -495601031, -452959214, -413194734, -376140812, -341591751, -309405717, -280867275};
+  static const int32_t ric[] = {2107675323, 2029292064, 1952484805, 1877263548, 1803634702, 1731588237, 1661108871, 1592203369,
+                                1524866065, 1459123095, 1394950359, 1332316930, 1271184307, 1211411732, 1152926994, 1098454781};
+  const PwlTableRef et{16, es, esl, eic, 15}, rt{16, rs, rsl, ric, 14};
+  const NnlutSoftmaxParams ps[] = {{2148758, 2030412765, 32, false, 15, 31 << 15, et, 14, rt},
+                                   {21489, 1586259973, 25, false, 15, 31 << 15, et, 14, rt},
+                                   {431, 1239265604, 19, false, 15, 31 << 15, et, 14, rt},
+                                   {2, 1815330474, 7, false, 15, 31 << 15, et, 14, rt}};
+  const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
+  for (Isa isa : available_isas()) {
+    for (int trial = 0; trial < 80; ++trial) {
+      const int64_t rows = 1 + rng() % 4, n = trial % 20 == 0 ? 8192 : 1 + rng() % 200;
+      const int kind = trial % 5;
+      std::vector<T> q(size_t(rows * n));
+      for (size_t i = 0; i < q.size(); ++i) {
+        const int64_t full = int64_t(lo) + int64_t(rng() % (uint64_t(int64_t(hi) - lo) + 1));
+        q[i] = T(kind < 2 ? int32_t(rng() % 6001) - 3000 : kind == 2 ? full : kind == 3 ? hi : lo);
+      }
+      std::vector<uint8_t> got(q.size()), want(q.size());
+      nnlut_softmax(isa, q.data(), rows, n, ps[trial % 4], got.data());
+      nnlut_softmax_scalar(q.data(), rows, n, ps[trial % 4], want.data());
+      check(got == want, "nnlut_softmax");
+    }
+  }
+}
+
 static void intops_extra_variants() {
   std::mt19937 rng(7);
   ptf_variants(rng);
+  nnlut_softmax_variants<int16_t>(rng);
+  nnlut_softmax_variants<int32_t>(rng);
   intops_extra_variants_typed<int16_t>(rng);
   intops_extra_variants_typed<int32_t>(rng);
   std::mt19937_64 r64(8);
