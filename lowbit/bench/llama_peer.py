@@ -70,6 +70,11 @@ def load() -> ctypes.CDLL | None:
     return lib
 
 
+def missing_hint() -> str | None:
+    """The line `lowbit bench lowbit` prints (and puts in its JSON) when the harness is not built."""
+    return None if load() is not None else f"{BUILD_HINT} (looked for {lib_path()})"
+
+
 def _need() -> ctypes.CDLL:
     lib = load()
     if lib is None:

@@ -166,7 +166,7 @@ def run(quick: bool = False, as_json: bool = False) -> int:
         print(json.dumps({"peak_gops": peak, "dram_gbps": dram, "l3_gbps": l3, "rows": rows,
                           "popcount_limit_gops": bs["popcount_limit_gops"],
                           "popcount_acc_gops": bs["popcount_acc_gops"],
-                          "llama_peer": None if llama_peer.load() else llama_peer.BUILD_HINT}))  # fmt: skip
+                          "llama_peer_missing": llama_peer.missing_hint()}))  # fmt: skip
         return 0
     print(
         f"low-bit GEMV, 1 thread; measured DRAM read {dram or float('nan'):.1f} GB/s, "
@@ -186,8 +186,8 @@ def run(quick: bool = False, as_json: bool = False) -> int:
                 f"{label:>16} {r['impl']:<16}{r['gops']:>8.1f}{r['ms']:>9.3f}{r['weight_gbps']:>9.1f}{pct:>7}"
                 f"{r['gops'] / base:>8.2f}x{r['gops'] / peer:>8.2f}x"
             )
-    if llama_peer.load() is None:
-        print(llama_peer.BUILD_HINT)
+    if llama_peer.missing_hint():
+        print(llama_peer.missing_hint())
     print()
     bitserial.print_table(bs)
     return 0

@@ -20,7 +20,8 @@ def test_not_built_path_gives_hint(monkeypatch, tmp_path):
     monkeypatch.setattr(llama_peer, "_LIB", None)
     assert llama_peer.load() is None
     assert llama_peer.peers(256, 8, 0) == {}
-    assert "make llama-peer" in llama_peer.BUILD_HINT
+    hint = llama_peer.missing_hint()  # what `lowbit bench lowbit` prints and puts in its JSON
+    assert hint is not None and "make llama-peer" in hint and "missing.so" in hint
     with pytest.raises(LowbitError, match="make llama-peer"):
         llama_peer.quantize(np.zeros((2, 32), np.float32), "q4_0")
 
@@ -33,6 +34,10 @@ def _q4_0_dequant(q: np.ndarray, n: int, k: int) -> np.ndarray:
     nib = b[:, 2:]
     codes = np.concatenate([nib & 0xF, nib >> 4], axis=1).astype(np.float32) - 8
     return (codes * d).reshape(n, k)
+
+
+def test_missing_hint_is_none_when_built():
+    assert (llama_peer.missing_hint() is None) == BUILT
 
 
 @needs_lib
