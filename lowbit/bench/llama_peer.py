@@ -42,17 +42,22 @@ def lib_path() -> Path:
 
 
 _LIB: ctypes.CDLL | None = None
+_LOAD_ERROR: str | None = None  # why an existing library file did not load (e.g. built for another CPU)
 
 
 def load() -> ctypes.CDLL | None:
-    """The harness library, or None when it has not been built."""
-    global _LIB
+    """The harness library, or None when it has not been built (or does not load)."""
+    global _LIB, _LOAD_ERROR
     if _LIB is not None:
         return _LIB
     path = lib_path()
     if not path.is_file():
         return None
-    lib = ctypes.CDLL(str(path))
+    try:
+        lib = ctypes.CDLL(str(path))
+    except OSError as e:
+        _LOAD_ERROR = str(e)
+        return None
     i64, vp, fp = ctypes.c_int64, ctypes.c_void_p, ctypes.POINTER(ctypes.c_float)
     lib.lg_type.argtypes, lib.lg_type.restype = [ctypes.c_char_p], ctypes.c_int
     lib.lg_block_size.argtypes, lib.lg_block_size.restype = [ctypes.c_int], i64
@@ -72,7 +77,11 @@ def load() -> ctypes.CDLL | None:
 
 def missing_hint() -> str | None:
     """The line `lowbit bench lowbit` prints (and puts in its JSON) when the harness is not built."""
-    return None if load() is not None else f"{BUILD_HINT} (looked for {lib_path()})"
+    if load() is not None:
+        return None
+    if _LOAD_ERROR and lib_path().is_file():
+        return f"{BUILD_HINT} ({lib_path()} did not load: {_LOAD_ERROR})"
+    return f"{BUILD_HINT} (looked for {lib_path()})"
 
 
 def _need() -> ctypes.CDLL:

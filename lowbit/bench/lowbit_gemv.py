@@ -8,7 +8,8 @@ rounds is reported, so a burst of load from elsewhere hits every impl alike. GOP
 GB/s is packed weight bytes per call / time; % is of the measured DRAM (cold) or L3 (hot) read bandwidth
 from `lowbit probe`'s cache. Suffix -lut: the T-MAC-style table kernel (layout planes), none: the unpack +
 vpdpbusd kernel (layout fields). lowbit-w2a2-deepgemm: 2-bit weights times 2-bit activations (not int8)
-through one 16-entry product table (lowbit/ops/deepgemm.py).
+through one 16-entry product table (lowbit/ops/deepgemm.py). llama-*: llama.cpp's ggml Q4_0 / Q2_K / TQ2_0
+mat-vec (lowbit/bench/llama_peer.py), only after `make llama-peer`; not counted as the best int8 peer.
 
 Then the bit-serial GEMM rows (lowbit.bench.bitserial): 256 x 4096 x 4096 for lowbit-bs-{w1a1, w1a1-xnor,
 w2a2, w4a4, w2a8}-{planes-outer, planes-interleaved} and lowbit's int8 GEMM at that shape, with % of the

@@ -36,6 +36,16 @@ def _q4_0_dequant(q: np.ndarray, n: int, k: int) -> np.ndarray:
     return (codes * d).reshape(n, k)
 
 
+def test_unloadable_library_is_reported(monkeypatch, tmp_path):
+    bad = tmp_path / "libggml_gemv.so"
+    bad.write_bytes(b"not an ELF file")
+    monkeypatch.setenv("LOWBIT_LLAMA_PEER", str(bad))
+    monkeypatch.setattr(llama_peer, "_LIB", None)
+    monkeypatch.setattr(llama_peer, "_LOAD_ERROR", None)
+    assert llama_peer.load() is None
+    assert "did not load" in llama_peer.missing_hint()
+
+
 def test_missing_hint_is_none_when_built():
     assert (llama_peer.missing_hint() is None) == BUILT
 
