@@ -1,6 +1,6 @@
 #include "int_bert_plan.h"
 
-#include <cstring>
+#include <mutex>
 
 #include "attention.h"
 #include "intops_extra.h"
@@ -102,6 +102,7 @@ void residual_rows(Isa isa, const int8_t* x, const int32_t* shift, const int16_t
 
 void IntBertPlan::run(Isa isa, const int16_t* codes, int64_t B, int64_t T, const int32_t* key_bias, int8_t* out,
                       int threads) {
+  const std::lock_guard<std::mutex> lock(busy_);  // one call at a time: the activation buffers are shared
   const int64_t M = B * T, H = hidden, F = intermediate;
   x_.resize(size_t(M * H));
   qkv_.resize(size_t(M * 3 * H));

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <vector>
 
 #include "attention.h"
@@ -83,6 +84,7 @@ struct IntBertPlan {
   std::vector<int8_t> x_, qkv_, ctx_;
   std::vector<int16_t> wide_, h_;
   std::vector<uint8_t> g_;
+  std::mutex busy_;
 };
 
 // Row-wise steps shared with their single-op bindings (bindings_model.cpp, bindings.cpp), threads over rows.
