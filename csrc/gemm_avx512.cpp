@@ -193,7 +193,7 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
         tile_avx512::tile_rows(int(rows), a + m * lda, lda, panel, k4, cbuf, pf, pfs);
       else
         tile_avx512::tile_segments_rows(int(rows), a + m * lda, lda, panel, seg_lens.data(), ep.seg.shift,
-                                        ep.seg.n, cbuf);
+                                        ep.seg.n, cbuf, pf, pfs);
       GemmEpilogue part = ep;
       part.out = static_cast<char*>(ep.out) + m * ep.ldo * elem;
       store_panel(cbuf, rows, p * kPanel, N, part);
