@@ -83,9 +83,9 @@ def run(
 ) -> int:
     from tqdm import tqdm
 
+    from lowbit.bench.minilm import measure
     from lowbit.eval.layers import layer_report
     from lowbit.eval.probe import embed_all, mean_cosine, probe_accuracy
-    from lowbit.eval.speed import latency_ms, throughput
     from lowbit.models.minilm import load_minilm, tokenize
 
     torch.manual_seed(0)
@@ -96,22 +96,25 @@ def run(
     texts, labels = _sentences(per_source or (QUICK_PER_SOURCE if quick else FULL_PER_SOURCE))
     calibration = texts[::8][:64]  # also in the probe's data: calibration sees no labels
     ids, mask = tokenize(texts)
-    lat_repeats, tp_repeats = (5, 1) if quick else (15, 3)
+    # speed in interleaved rounds (every model once per round, medians over rounds): load on this shared
+    # machine drifts within a run and would otherwise land on some models only
+    rounds, lat_repeats, tp_repeats = (1, 5, 1) if quick else (3, 11, 3)
     t_start = time.perf_counter()
-    rows = []
     with tqdm(total=len(names) + 1, desc="quantize", disable=as_json, leave=False) as bar:
         models = _models(names, calibration, bar)
     embeddings = {}
-    with tqdm(total=len(models), desc="measure", disable=as_json, leave=False) as bar:
-        for name, (model, integer_only) in models.items():
-            bar.set_description(f"measure {name}")
+    with tqdm(total=len(models), desc="embed", disable=as_json, leave=False) as bar:
+        for name, (model, _) in models.items():
+            bar.set_description(f"embed {name}")
             embeddings[name] = embed_all(model, ids, mask).numpy()
-            rows.append({
-                "recipe": name, "integer_only": integer_only, "size_mb": _size_mb(model),
-                "latency_ms": latency_ms(model, threads=1, repeats=lat_repeats),
-                "throughput": throughput(model, threads=1, repeats=tp_repeats),
-            })  # fmt: skip
             bar.update()
+    with tqdm(total=rounds * len(models), desc="speed", disable=as_json, leave=False) as bar:
+        plain = {n: m for n, (m, _) in models.items()}
+        timed = measure({1: plain}, rounds, lat_repeats, tp_repeats, bar.update)
+    speed = {(r["impl"], k): r[k] for r in timed for k in ("latency_ms", "throughput") if k in r}
+    rows = [{"recipe": name, "integer_only": integer_only, "size_mb": _size_mb(model),
+             "latency_ms": speed[(name, "latency_ms")], "throughput": speed[(name, "throughput")]}
+            for name, (model, integer_only) in models.items()]  # fmt: skip
     probe = probe_accuracy(embeddings, labels, reference="fp32", folds=5, seed=0)
     by = {r["recipe"]: r for r in rows}
     for r in rows:
