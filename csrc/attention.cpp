@@ -78,9 +78,17 @@ void attention_pv(Isa isa, const uint8_t* p, const int8_t* qkv, int64_t B, int64
   });
 }
 
-void attention_ibert(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads,
-                     const int32_t* bias, const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx,
-                     int threads) {
+void attention_softmax(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads,
+                       const int32_t* bias, const RowSoftmax& softmax, int32_t m0, int32_t shift, int8_t* ctx,
+                       int threads) {
+#if defined(__x86_64__)
+  if (isa == Isa::avx512 && attention_head_fits(H / heads)) {
+    for_heads(B, heads, threads, [&](int64_t b, int64_t h, int64_t) {
+      attention_head_avx512(qkv, b, h, T, H, H / heads, bias, softmax, m0, shift, ctx);
+    });
+    return;
+  }
+#endif
   for_heads(B, heads, threads, [&](int64_t b, int64_t h, int64_t) {
     thread_local std::vector<int8_t> packed;
     thread_local std::vector<int32_t> colsum, scores;
@@ -88,14 +96,31 @@ void attention_ibert(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H
     scores.resize(static_cast<size_t>(T * T));
     p.resize(static_cast<size_t>(T * T));
     head_scores(isa, qkv, b, h, T, H, H / heads, bias, packed, colsum, scores.data());
-    ibert_softmax(isa, scores.data(), T, T, sp, p.data());
+    softmax(scores.data(), T, T, p.data());
     head_context(isa, p.data(), qkv, b, h, T, H, H / heads, m0, shift, packed, colsum, ctx);
   });
+}
+
+void attention_ibert(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads,
+                     const int32_t* bias, const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx,
+                     int threads) {
+  const RowSoftmax softmax = [&](const int32_t* s, int64_t rows, int64_t n, uint8_t* p) {
+    ibert_softmax(isa, s, rows, n, sp, p);
+  };
+  attention_softmax(isa, qkv, B, T, H, heads, bias, softmax, m0, shift, ctx, threads);
 }
 
 void attention_fq(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads, const int32_t* bias,
                   const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx, int threads) {
   const int64_t d = H / heads, row = 3 * H;
+#if defined(__x86_64__)
+  if (isa == Isa::avx512 && attention_head_fits(d)) {
+    for_heads(B, heads, threads, [&](int64_t b, int64_t h, int64_t) {
+      attention_fq_head_avx512(qkv, b, h, T, H, d, bias, sp, m0, shift, ctx);
+    });
+    return;
+  }
+#endif
   for_heads(B, heads, threads, [&](int64_t b, int64_t h, int64_t) {
     thread_local std::vector<int8_t> packed;
     thread_local std::vector<int32_t> colsum, scores, acc;

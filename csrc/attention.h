@@ -2,6 +2,7 @@
 // d = H / heads columns each), read in place: no head transposes, each (b, h) product on one thread.
 #pragma once
 #include <cstdint>
+#include <functional>
 
 #include "cpu.h"
 #include "intops.h"
@@ -17,11 +18,27 @@ void attention_qk(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, i
 void attention_pv(Isa isa, const uint8_t* p, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads,
                   int32_t m0, int32_t shift, int8_t* ctx, int threads);
 
-// The whole I-BERT attention per head, scores and probabilities kept in per-thread buffers (L2-sized for
-// T up to ~256): attention_qk, ibert_softmax (rows of T keys), attention_pv; the same integers.
+// A softmax over rows of int32 scores: p[r, :n] (uint8 at 2^-8) of scores[r, :n], rows contiguous.
+using RowSoftmax = std::function<void(const int32_t* scores, int64_t rows, int64_t n, uint8_t* p)>;
+
+// The whole attention per head with any row softmax, scores and probabilities kept in per-thread buffers:
+// attention_qk, softmax (rows of T keys), attention_pv; the same integers. Heads of width 32 or 64 run
+// in blocks of query rows on AVX-512 (attention_avx512.cpp), others as whole GEMMs per head.
+void attention_softmax(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads,
+                       const int32_t* bias, const RowSoftmax& softmax, int32_t m0, int32_t shift, int8_t* ctx,
+                       int threads);
+// attention_softmax with I-BERT's integer softmax
 void attention_ibert(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads,
                      const int32_t* bias, const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx,
                      int threads);
+
+// attention_softmax's per-head kernel for head widths 32 and 64 (AVX-512 VNNI; csrc/attention_avx512.cpp).
+bool attention_head_fits(int64_t d);
+void attention_head_avx512(const int8_t* qkv, int64_t b, int64_t h, int64_t T, int64_t H, int64_t d,
+                           const int32_t* bias, const RowSoftmax& softmax, int32_t m0, int32_t shift, int8_t* ctx);
+// attention_fq's per-head kernel for the same widths: Log-Int-Softmax codes, p v as int16 products
+void attention_fq_head_avx512(const int8_t* qkv, int64_t b, int64_t h, int64_t T, int64_t H, int64_t d,
+                              const int32_t* bias, const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx);
 
 // FQ-ViT's attention per head: Log-Int-Softmax (4-bit codes k, p ~ 2^-k, 15 = zero) of the scores, then
 // P V by shifts (sum_j V_j << (14 - k_j)), requantized to int8 (lowbit/ops/fqvit.py semantics).

@@ -11,6 +11,7 @@
 #include "bitserial.h"
 #include "cpu.h"
 #include "gemm.h"
+#include "gemm_spec.h"
 #include "quant_act.h"
 #include "intops.h"
 #include "intops_one.h"
@@ -91,27 +92,20 @@ void set_requant_range(GemmEpilogue& ep, int32_t qmin, int32_t qmax, int32_t zer
   ep.qmin = relu ? std::max(qmin, zero_point) : qmin;  // ReLU: real 0 is the zero point
   ep.qmax = qmax;
 }
-}  // namespace lowbit
 
-namespace {
-
-void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& colsum, int64_t n, int64_t k,
-             const In& bias, const In& m0, const In& shift, const In& scale, int32_t zero_point, int32_t qmin,
-             int32_t qmax, bool relu, const Out& out, const std::string& isa, int threads, const In& perm,
-             const In& seg_end, const In& seg_shift) {
-  const bool a_signed = a.dtype() == nb::dtype<int8_t>();
-  require(a_signed || a.dtype() == nb::dtype<uint8_t>(), "a: expected dtype uint8 or int8");
-  const void* ap = a_signed ? (const void*)checked<int8_t>(a, "a", 2, 2) : (const void*)checked<uint8_t>(a, "a", 2, 2);
-  const int64_t M = int64_t(a.shape(0)), ka = int64_t(a.shape(1));
+GemmSpec gemm_spec(int64_t ka, bool a_signed, int32_t a_zero_point, const In& packed, const In& colsum, int64_t n,
+                   int64_t k, const In& bias, const In& m0, const In& shift, const In& scale, int32_t zero_point,
+                   int32_t qmin, int32_t qmax, bool relu, GemmOut kind, const In& perm, const In& seg_end,
+                   const In& seg_shift) {
+  GemmSpec g;
   require(n >= 1 && k >= 1 && k <= kMaxK, "packed: expected 1 <= K <= " + std::to_string(kMaxK));
-  const int32_t* permp = nullptr;
-  KSegments seg;
+  KSegments& seg = g.ep.seg;
   if (perm.size() > 0) {  // a's columns are gathered into the packed (segment) order
-    permp = checked<int32_t>(perm, "perm", 1, 1);
+    g.perm = checked<int32_t>(perm, "perm", 1, 1);
     require(int64_t(perm.shape(0)) == k && k % 4 == 0, "perm: expected the packed K entries (a multiple of 4)");
     for (int64_t i = 0; i < k; ++i)
-      if (permp[i] < -1 || permp[i] >= ka) throw Error("perm: expected column indices of a (or -1), got " +
-                                                       std::to_string(permp[i]));
+      if (g.perm[i] < -1 || g.perm[i] >= ka) throw Error("perm: expected column indices of a (or -1), got " +
+                                                           std::to_string(g.perm[i]));
   } else {
     require(ka == k, "a: expected K = " + std::to_string(k) + " columns (the packed weight's K), got " +
                          std::to_string(ka));
@@ -136,39 +130,31 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
   }
   require(a_signed ? (a_zero_point >= -128 && a_zero_point <= 127) : (a_zero_point >= 0 && a_zero_point <= 255),
           "a_zero_point: expected a value of a's dtype");
-  const int8_t* pp = checked<int8_t>(packed, "packed", 4, 4);
+  g.packed = checked<int8_t>(packed, "packed", 4, 4);
   require(int64_t(packed.shape(0)) == (n + kPanel - 1) / kPanel && int64_t(packed.shape(1)) == (k + 3) / 4 &&
               int64_t(packed.shape(2)) == kPanel && packed.shape(3) == 4,
           "packed: expected the k4n64 layout [ceil(N/64), ceil(K/4), 64, 4] for this N and K "
           "(a weight packed for another kernel or shape?)");
-  const int32_t* cs = checked<int32_t>(colsum, "colsum", 1, 1);
+  g.colsum = checked<int32_t>(colsum, "colsum", 1, 1);
   require(int64_t(colsum.shape(0)) == n, "colsum: expected length N");
-  const int32_t* bp = nullptr;
   if (bias.size() > 0) {
-    bp = checked<int32_t>(bias, "bias", 1, 1);
+    g.bias = checked<int32_t>(bias, "bias", 1, 1);
     require(int64_t(bias.shape(0)) == n, "bias: expected length N");
     for (int64_t i = 0; i < n; ++i)
-      if (bp[i] <= -kMaxBias || bp[i] >= kMaxBias) throw Error("bias: expected |bias| < 2^30");
+      if (g.bias[i] <= -kMaxBias || g.bias[i] >= kMaxBias) throw Error("bias: expected |bias| < 2^30");
   }
-  GemmEpilogue ep{};
+  GemmEpilogue& ep = g.ep;
+  ep.kind = kind;
   ep.relu = relu;
   ep.ldo = n;
-  ep.seg = seg;
-  if (out.dtype() == nb::dtype<int32_t>()) ep.kind = GemmOut::s32, ep.out = checked<int32_t>(out, "out", 2, 2);
-  else if (out.dtype() == nb::dtype<float>()) ep.kind = GemmOut::f32, ep.out = checked<float>(out, "out", 2, 2);
-  else if (out.dtype() == nb::dtype<int8_t>()) ep.kind = GemmOut::s8, ep.out = checked<int8_t>(out, "out", 2, 2);
-  else if (out.dtype() == nb::dtype<uint8_t>()) ep.kind = GemmOut::u8, ep.out = checked<uint8_t>(out, "out", 2, 2);
-  else if (out.dtype() == nb::dtype<int16_t>()) ep.kind = GemmOut::s16, ep.out = checked<int16_t>(out, "out", 2, 2);
-  else throw Error("out: expected dtype int32, float32, int8, uint8 or int16");
-  require(int64_t(out.shape(0)) == M && int64_t(out.shape(1)) == n, "out: expected shape [M, N]");
-  if (ep.kind == GemmOut::f32) {
+  if (kind == GemmOut::f32) {
     ep.scale = checked<float>(scale, "scale", 1, 1);
     ep.scale_per_channel = scale.shape(0) != 1;
     require(!ep.scale_per_channel || int64_t(scale.shape(0)) == n, "scale: expected length 1 or N");
     for (size_t i = 0; i < scale.shape(0); ++i)
       if (!(ep.scale[i] > 0.0f) || ep.scale[i] > 3.4e38f) throw Error("scale: expected finite positive values");
   }
-  if (ep.kind == GemmOut::s8 || ep.kind == GemmOut::u8 || ep.kind == GemmOut::s16) {
+  if (kind == GemmOut::s8 || kind == GemmOut::u8 || kind == GemmOut::s16) {
     ep.m0 = checked<int32_t>(m0, "m0", 1, 1);
     ep.shift = checked<int32_t>(shift, "shift", 1, 1);
     require(m0.shape(0) == shift.shape(0), "shift: expected the same length as m0");
@@ -180,10 +166,59 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
     }
     set_requant_range(ep, qmin, qmax, zero_point, relu);
   }
+  return g;
+}
+
+SoftmaxParams softmax_params(int64_t dclip, int32_t m0, int32_t shift, int32_t qb, int32_t qc) {
+  require(dclip >= 1 && dclip <= (int64_t(1) << 31), "dclip: expected a value in [1, 2^31]");
+  require(m0 >= 0, "m0: expected a non-negative multiplier");
+  require(shift >= 0 && shift <= kMaxShift, "shift: expected a value in [0, 62]");
+  // these bounds are what keeps the kernels' 32-bit exp arithmetic and its one 32x32 product exact
+  const int64_t top = int64_t(qb) * qb + qc;
+  require(qb >= (1 << kExpK) && qb < (1 << 15) && qc >= 0 && top > (int64_t(1) << 30) && top < (int64_t(1) << 31),
+          "qb, qc: expected exp polynomial constants with 2^14 <= qb < 2^15, 2^30 < qb^2 + qc < 2^31 (from ibert's EXP_* constants)");
+  return SoftmaxParams{dclip, m0, shift, qb, qc};
+}
+}  // namespace lowbit
+
+namespace {
+
+GemmOut gemm_out_kind(const Out& out) {
+  if (out.dtype() == nb::dtype<int32_t>()) return GemmOut::s32;
+  if (out.dtype() == nb::dtype<float>()) return GemmOut::f32;
+  if (out.dtype() == nb::dtype<int8_t>()) return GemmOut::s8;
+  if (out.dtype() == nb::dtype<uint8_t>()) return GemmOut::u8;
+  if (out.dtype() == nb::dtype<int16_t>()) return GemmOut::s16;
+  throw Error("out: expected dtype int32, float32, int8, uint8 or int16");
+}
+
+void* gemm_out_pointer(const Out& out, GemmOut kind) {
+  switch (kind) {
+    case GemmOut::s32: return checked<int32_t>(out, "out", 2, 2);
+    case GemmOut::f32: return checked<float>(out, "out", 2, 2);
+    case GemmOut::s8: return checked<int8_t>(out, "out", 2, 2);
+    case GemmOut::u8: return checked<uint8_t>(out, "out", 2, 2);
+    default: return checked<int16_t>(out, "out", 2, 2);
+  }
+}
+
+void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& colsum, int64_t n, int64_t k,
+             const In& bias, const In& m0, const In& shift, const In& scale, int32_t zero_point, int32_t qmin,
+             int32_t qmax, bool relu, const Out& out, const std::string& isa, int threads, const In& perm,
+             const In& seg_end, const In& seg_shift) {
+  const bool a_signed = a.dtype() == nb::dtype<int8_t>();
+  require(a_signed || a.dtype() == nb::dtype<uint8_t>(), "a: expected dtype uint8 or int8");
+  const void* ap = a_signed ? (const void*)checked<int8_t>(a, "a", 2, 2) : (const void*)checked<uint8_t>(a, "a", 2, 2);
+  const int64_t M = int64_t(a.shape(0)), ka = int64_t(a.shape(1));
+  const GemmOut kind = gemm_out_kind(out);
+  GemmSpec g = gemm_spec(ka, a_signed, a_zero_point, packed, colsum, n, k, bias, m0, shift, scale, zero_point, qmin,
+                         qmax, relu, kind, perm, seg_end, seg_shift);
+  g.ep.out = gemm_out_pointer(out, kind);
+  require(int64_t(out.shape(0)) == M && int64_t(out.shape(1)) == n, "out: expected shape [M, N]");
   require(threads >= 1, "threads: expected a positive int");
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   nb::gil_scoped_release release;
-  gemm_s8(which, ap, a_signed, M, ka, a_zero_point, pp, cs, n, bp, ep, threads, permp, k);
+  gemm_s8(which, ap, a_signed, M, ka, a_zero_point, g.packed, g.colsum, n, g.bias, g.ep, threads, g.perm, k);
 }
 
 // Shapes of an elementwise op's input and output must agree exactly (not just their sizes).
@@ -215,13 +250,7 @@ void ibert_softmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, int
   require(n <= (int64_t(1) << 20), "q: expected rows of at most 2^20 elements along the last axis");
   uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
   require_same_shape(q, out, "out");
-  require(dclip >= 1 && dclip <= (int64_t(1) << 31), "dclip: expected a value in [1, 2^31]");
-  require_dyadic(m0, shift);
-  // these bounds are what keeps the kernels' 32-bit exp arithmetic and its one 32x32 product exact
-  const int64_t top = int64_t(qb) * qb + qc;
-  require(qb >= (1 << kExpK) && qb < (1 << 15) && qc >= 0 && top > (int64_t(1) << 30) && top < (int64_t(1) << 31),
-          "qb, qc: expected exp polynomial constants with 2^14 <= qb < 2^15, 2^30 < qb^2 + qc < 2^31 (from ibert's EXP_* constants)");
-  const SoftmaxParams p{dclip, m0, shift, qb, qc};
+  const SoftmaxParams p = softmax_params(dclip, m0, shift, qb, qc);
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   nb::gil_scoped_release release;
   if (is16) ibert_softmax(which, static_cast<const int16_t*>(qp), rows, n, p, o);
@@ -376,18 +405,22 @@ void vnni_peak_loop(int64_t iters);
 void bind_probe(nb::module_& m);  // bindings_probe.cpp
 void bind_gemm_batched(nb::module_& m);  // bindings_gemm_batched.cpp
 void bind_model(nb::module_& m);  // bindings_model.cpp
+void bind_int_bert(nb::module_& m);  // bindings_int_bert.cpp
 void bind_deepgemm(nb::module_& m);  // bindings_deepgemm.cpp
 void bind_lowbit_gemv(nb::module_& m);  // bindings_lowbit_gemv.cpp
 void bind_shift_lut(nb::module_& m);  // bindings_shift_lut.cpp
+void bind_intops_extra(nb::module_& m);  // bindings_intops_extra.cpp
 }
 
 NB_MODULE(_C, m) {
   lowbit::bind_probe(m);
   lowbit::bind_gemm_batched(m);
   lowbit::bind_model(m);
+  lowbit::bind_int_bert(m);
   lowbit::bind_deepgemm(m);
   lowbit::bind_lowbit_gemv(m);
   lowbit::bind_shift_lut(m);
+  lowbit::bind_intops_extra(m);
   m.doc() = "lowbit's C++ kernels. Use them through lowbit.ops; arguments are validated here too.";
   // kept for the life of the process (never decref'd at shutdown)
   PyObject* lowbit_error = nb::object(nb::module_::import_("lowbit.errors").attr("LowbitError")).release().ptr();

@@ -10,7 +10,10 @@
 #include "check.h"
 #include "cpu.h"
 #include "gemm.h"
+#include "gemm_spec.h"
 #include "rounding.h"
+#include "shift_lut.h"
+#include "shift_lut_params.h"
 
 namespace lowbit {
 
@@ -114,28 +117,65 @@ void attention_pv_py(const In& p, const In& qkv, int64_t heads, int32_t m0, int3
   attention_pv(which, pp, static_cast<const int8_t*>(qkv.data()), B, T, H, heads, m0, shift, o, threads);
 }
 
-void attention_softmax_py(bool fq, const In& qkv, int64_t heads, const In& bias, int64_t dclip, int32_t sm_m0, int32_t sm_shift,
-                        int32_t qb, int32_t qc, int32_t m0, int32_t shift, const Out& out, const std::string& isa,
-                        int threads) {
+// The arguments every fused attention entry point shares, checked.
+struct AttentionCall {
+  int64_t B, T, H;
+  const int32_t* bias;
+  int8_t* out;
+  Isa isa;
+};
+
+AttentionCall attention_call(const In& qkv, int64_t heads, const In& bias, int32_t m0, int32_t shift, const Out& out,
+                             const std::string& isa, int threads) {
   const auto [B, T, H] = check_qkv(qkv, heads);
   const int32_t* bp = checked_key_bias(bias, B, T);
   int8_t* o = checked<int8_t>(out, "out", 3, 3);
   require(int64_t(out.shape(0)) == B && int64_t(out.shape(1)) == T && int64_t(out.shape(2)) == H,
           "out: expected int8 [B, T, H]");
-  require(dclip >= 1 && dclip <= (int64_t(1) << 31), "dclip: expected a value in [1, 2^31]");
-  require(sm_m0 >= 0 && sm_shift >= 0 && sm_shift <= kMaxShift && m0 >= 0 && shift >= 0 && shift <= kMaxShift,
-          "m0, shift: expected m0 >= 0 and shift in [0, 62]");
-  const int64_t top = int64_t(qb) * qb + qc;  // the bounds ibert_softmax's 32-bit exp arithmetic needs
-  require(qb >= (1 << kExpK) && qb < (1 << 15) && qc >= 0 && top > (int64_t(1) << 30) && top < (int64_t(1) << 31),
-          "qb, qc: expected I-BERT's exp polynomial constants");
+  require(m0 >= 0 && shift >= 0 && shift <= kMaxShift, "m0, shift: expected m0 >= 0 and shift in [0, 62]");
   require(threads >= 1, "threads: expected a positive int");
-  const SoftmaxParams sp{dclip, sm_m0, sm_shift, qb, qc};
-  const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
-  nb::gil_scoped_release release;
-  require(!fq || T <= 1024, "qkv: expected at most 1024 tokens (the shift-only P V sums in int32)");
+  return {B, T, H, bp, o, isa == "auto" ? default_isa() : parse_isa(isa)};
+}
+
+void attention_softmax_py(bool fq, const In& qkv, int64_t heads, const In& bias, int64_t dclip, int32_t sm_m0, int32_t sm_shift,
+                        int32_t qb, int32_t qc, int32_t m0, int32_t shift, const Out& out, const std::string& isa,
+                        int threads) {
+  const AttentionCall c = attention_call(qkv, heads, bias, m0, shift, out, isa, threads);
+  const SoftmaxParams sp = softmax_params(dclip, sm_m0, sm_shift, qb, qc);
+  require(!fq || c.T <= 1024, "qkv: expected at most 1024 tokens (the shift-only P V sums in int32)");
   const int8_t* q = static_cast<const int8_t*>(qkv.data());
-  if (fq) attention_fq(which, q, B, T, H, heads, bp, sp, m0, shift, o, threads);
-  else attention_ibert(which, q, B, T, H, heads, bp, sp, m0, shift, o, threads);
+  nb::gil_scoped_release release;
+  if (fq) attention_fq(c.isa, q, c.B, c.T, c.H, heads, c.bias, sp, m0, shift, c.out, threads);
+  else attention_ibert(c.isa, q, c.B, c.T, c.H, heads, c.bias, sp, m0, shift, c.out, threads);
+}
+
+// Attention with I-ViT's Shiftmax or a LUT softmax in place of I-BERT's (the other kernels unchanged).
+void attention_shiftmax_py(const In& qkv, int64_t heads, const In& bias, int64_t dclip, int32_t sm_m0,
+                           int32_t sm_shift, int32_t m0, int32_t shift, const Out& out, const std::string& isa,
+                           int threads) {
+  const AttentionCall c = attention_call(qkv, heads, bias, m0, shift, out, isa, threads);
+  const ShiftmaxParams sp = shiftmax_params(dclip, sm_m0, sm_shift);
+  const Isa which = c.isa;
+  const RowSoftmax softmax = [&](const int32_t* s, int64_t rows, int64_t n, uint8_t* p) {
+    shiftmax(which, s, rows, n, sp, p);
+  };
+  nb::gil_scoped_release release;
+  attention_softmax(which, static_cast<const int8_t*>(qkv.data()), c.B, c.T, c.H, heads, c.bias, softmax, m0, shift,
+                    c.out, threads);
+}
+
+void attention_lut_py(const In& qkv, int64_t heads, const In& bias, int64_t dcap, int32_t sm_m0, int32_t sm_shift,
+                      const In& exp2, const In& recip, const In& log2, bool lnexp, int32_t m0, int32_t shift,
+                      const Out& out, const std::string& isa, int threads) {
+  const AttentionCall c = attention_call(qkv, heads, bias, m0, shift, out, isa, threads);
+  const LutSoftmaxParams sp = lut_softmax_params(dcap, sm_m0, sm_shift, exp2, recip, log2, lnexp);
+  const Isa which = c.isa;
+  const RowSoftmax softmax = [&](const int32_t* s, int64_t rows, int64_t n, uint8_t* p) {
+    lut_softmax(which, s, rows, n, sp, p);
+  };
+  nb::gil_scoped_release release;
+  attention_softmax(which, static_cast<const int8_t*>(qkv.data()), c.B, c.T, c.H, heads, c.bias, softmax, m0, shift,
+                    c.out, threads);
 }
 
 }  // namespace
@@ -159,6 +199,14 @@ void bind_gemm_batched(nb::module_& m) {
         nb::arg("sm_m0"), nb::arg("sm_shift"), nb::arg("qb"), nb::arg("qc"), nb::arg("m0"), nb::arg("shift"),
         nb::arg("out"), nb::arg("isa") = "auto", nb::arg("threads") = 1,
         "attention_pv(ibert_softmax(attention_qk(qkv))) per head in one pass; see lowbit/ops/attention.py.");
+  m.def("attention_shiftmax", &attention_shiftmax_py, nb::arg("qkv"), nb::arg("heads"), nb::arg("bias"),
+        nb::arg("dclip"), nb::arg("sm_m0"), nb::arg("sm_shift"), nb::arg("m0"), nb::arg("shift"), nb::arg("out"),
+        nb::arg("isa") = "auto", nb::arg("threads") = 1,
+        "attention_pv(shiftmax(attention_qk(qkv))) per head in one pass; see lowbit/ops/attention.py.");
+  m.def("attention_lut", &attention_lut_py, nb::arg("qkv"), nb::arg("heads"), nb::arg("bias"), nb::arg("dcap"),
+        nb::arg("sm_m0"), nb::arg("sm_shift"), nb::arg("exp2"), nb::arg("recip"), nb::arg("log2"), nb::arg("lnexp"),
+        nb::arg("m0"), nb::arg("shift"), nb::arg("out"), nb::arg("isa") = "auto", nb::arg("threads") = 1,
+        "attention_pv(lut_softmax(attention_qk(qkv))) per head in one pass; see lowbit/ops/attention.py.");
   m.def("attention_qk", &attention_qk_py, nb::arg("qkv"), nb::arg("heads"), nb::arg("bias"), nb::arg("out"),
         nb::arg("isa") = "auto", nb::arg("threads") = 1,
         "scores[b, h] = Q_h K_h^T + bias[b] from the fused qkv [B, T, 3H]; see lowbit/ops/attention.py.");

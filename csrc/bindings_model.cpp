@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "cpu.h"
+#include "int_bert_plan.h"
 #include "intops.h"
 #include "intops_one.h"
 #include "requant.h"
@@ -36,9 +37,7 @@ void residual_add_py(const In& x, const In& shift, const In& y, const Out& out, 
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   require(threads >= 1, "threads: expected a positive int");
   nb::gil_scoped_release release;
-  for_row_blocks(int64_t(x.size()) / C, threads, [&](int64_t r0, int64_t r1) {
-    residual_add(which, xp + r0 * C, sp, yp + r0 * C, r1 - r0, C, op + r0 * C);
-  });
+  residual_rows(which, xp, sp, yp, int64_t(x.size()) / C, C, op, threads);
 }
 
 // I-BERT GELU of int16 codes [rows, C] requantized per channel to uint8 (one zero point), one row at a
@@ -69,13 +68,7 @@ void ibert_gelu_requant_py(const In& q, int64_t clip, int32_t m0, int32_t shift,
   require(threads >= 1, "threads: expected a positive int");
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   nb::gil_scoped_release release;
-  for_row_blocks(int64_t(q.size()) / C, threads, [&](int64_t r0, int64_t r1) {
-    std::vector<int32_t> row(static_cast<size_t>(C));
-    for (int64_t r = r0; r < r1; ++r) {
-      ibert_gelu(which, qp + r * C, C, p, row.data());
-      requantize(which, row.data(), 1, C, rp, OutType::u8, op + r * C);
-    }
-  });
+  gelu_requant_rows(which, qp, int64_t(q.size()) / C, C, p, rp, op, threads);
 }
 
 }  // namespace

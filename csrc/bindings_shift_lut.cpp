@@ -11,6 +11,7 @@
 #include "intops.h"
 #include "rounding.h"
 #include "shift_lut.h"
+#include "shift_lut_params.h"
 
 namespace nb = nanobind;
 
@@ -49,55 +50,22 @@ int64_t row_length(const In& q) {
   return n;
 }
 
-void shiftmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, const Out& out, const std::string& isa) {
-  bool is16;
-  const void* qp = codes16or32(q, is16);
-  const int64_t n = row_length(q), rows = int64_t(q.size()) / n;
-  uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
-  same_shape(q, out);
+}  // namespace
+
+ShiftmaxParams shiftmax_params(int64_t dclip, int32_t m0, int32_t shift) {
   clamp_ok(dclip, "dclip");
   dyadic_ok(m0, shift, "m0", "shift");
-  const ShiftmaxParams p{dclip, m0, shift};
-  const Isa which = pick_isa(isa);
-  nb::gil_scoped_release release;
-  if (is16) shiftmax(which, static_cast<const int16_t*>(qp), rows, n, p, o);
-  else shiftmax(which, static_cast<const int32_t*>(qp), rows, n, p, o);
+  return ShiftmaxParams{dclip, m0, shift};
 }
 
-void shiftgelu_py(const In& q, int64_t clip, int32_t m0, int32_t shift, const Out& out, const std::string& isa) {
-  bool is16;
-  const void* qp = codes16or32(q, is16);
-  const int64_t size = int64_t(q.size());
-  // q * sigmoid_Q15 fits int32 and the kernels' lanes only for |q| < 2^15 (the reference's input range)
-  require(is16 ? codes_within(static_cast<const int16_t*>(qp), size, -32767, 32767)
-               : codes_within(static_cast<const int32_t*>(qp), size, -32767, 32767),
-          "q: expected codes in [-32767, 32767]");
-  const bool out32 = out.dtype() == nb::dtype<int32_t>();
-  void* o = out32 ? (void*)checked<int32_t>(out, "out", 1, 8) : (void*)checked<int64_t>(out, "out", 1, 8);
-  same_shape(q, out);
+ShiftGeluParams shiftgelu_params(int64_t clip, int32_t m0, int32_t shift) {
   clamp_ok(clip, "clip");
   dyadic_ok(m0, shift, "m0", "shift");
-  const ShiftGeluParams p{clip, m0, shift};
-  const Isa which = pick_isa(isa);
-  nb::gil_scoped_release release;
-  if (is16) {
-    const auto* qq = static_cast<const int16_t*>(qp);
-    if (out32) shiftgelu(which, qq, size, p, static_cast<int32_t*>(o));
-    else shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
-  } else {
-    const auto* qq = static_cast<const int32_t*>(qp);
-    if (out32) shiftgelu(which, qq, size, p, static_cast<int32_t*>(o));
-    else shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
-  }
+  return ShiftGeluParams{clip, m0, shift};
 }
 
-void lut_softmax_py(const In& q, int64_t dcap, int32_t m0, int32_t shift, const In& exp2, const In& recip,
-                    const In& log2, bool lnexp, const Out& out, const std::string& isa) {
-  bool is16;
-  const void* qp = codes16or32(q, is16);
-  const int64_t n = row_length(q), rows = int64_t(q.size()) / n;
-  uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
-  same_shape(q, out);
+LutSoftmaxParams lut_softmax_params(int64_t dcap, int32_t m0, int32_t shift, const In& exp2, const In& recip,
+                                    const In& log2, bool lnexp) {
   clamp_ok(dcap, "dcap");
   dyadic_ok(m0, shift, "m0", "shift");
   const uint16_t* e2 = checked<uint16_t>(exp2, "exp2", 1, 1);
@@ -110,20 +78,11 @@ void lut_softmax_py(const In& q, int64_t dcap, int32_t m0, int32_t shift, const 
     if (rc[i] > (1u << 15)) throw Error("recip: expected entries <= 2^15");
   }
   require(e2[0] == (1u << 15), "exp2: expected exp2[0] = 2^15 (a row's sum is then >= 2^15)");
-  const LutSoftmaxParams p{dcap, m0, shift, e2, rc, lg, lnexp};
-  const Isa which = pick_isa(isa);
-  nb::gil_scoped_release release;
-  if (is16) lut_softmax(which, static_cast<const int16_t*>(qp), rows, n, p, o);
-  else lut_softmax(which, static_cast<const int32_t*>(qp), rows, n, p, o);
+  return LutSoftmaxParams{dcap, m0, shift, e2, rc, lg, lnexp};
 }
 
-void pwl_gelu_py(const In& q, int64_t lim, int32_t m0, int32_t shift, int32_t u_lo, int32_t u_hi, int32_t id_m0,
-                 int32_t id_shift, const In& starts, const In& slopes, const In& icpts, int32_t pshift,
-                 const Out& out, const std::string& isa) {
-  bool is16;
-  const void* qp = codes16or32(q, is16);
-  int32_t* o = checked<int32_t>(out, "out", 1, 8);
-  same_shape(q, out);
+PwlGeluParams pwl_gelu_params(int64_t lim, int32_t m0, int32_t shift, int32_t u_lo, int32_t u_hi, int32_t id_m0,
+                              int32_t id_shift, const In& starts, const In& slopes, const In& icpts, int32_t pshift) {
   clamp_ok(lim, "lim");
   dyadic_ok(m0, shift, "m0", "shift");
   require(id_m0 >= 0, "id_m0: expected a non-negative multiplier");
@@ -144,7 +103,71 @@ void pwl_gelu_py(const In& q, int64_t lim, int32_t m0, int32_t shift, int32_t u_
     require(((a << 15) >> pshift) + 1 + c < (int64_t(1) << 31),
             "slopes, icpts: expected |icpt| + |slope| 2^15 / 2^pshift + 1 < 2^31");
   }
-  const PwlGeluParams p{lim, m0, shift, u_lo, u_hi, id_m0, id_shift, int32_t(k), st, sl, ic, pshift};
+  return PwlGeluParams{lim, m0, shift, u_lo, u_hi, id_m0, id_shift, int32_t(k), st, sl, ic, pshift};
+}
+
+namespace {
+
+void shiftmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, const Out& out, const std::string& isa) {
+  bool is16;
+  const void* qp = codes16or32(q, is16);
+  const int64_t n = row_length(q), rows = int64_t(q.size()) / n;
+  uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
+  same_shape(q, out);
+  const ShiftmaxParams p = shiftmax_params(dclip, m0, shift);
+  const Isa which = pick_isa(isa);
+  nb::gil_scoped_release release;
+  if (is16) shiftmax(which, static_cast<const int16_t*>(qp), rows, n, p, o);
+  else shiftmax(which, static_cast<const int32_t*>(qp), rows, n, p, o);
+}
+
+void shiftgelu_py(const In& q, int64_t clip, int32_t m0, int32_t shift, const Out& out, const std::string& isa) {
+  bool is16;
+  const void* qp = codes16or32(q, is16);
+  const int64_t size = int64_t(q.size());
+  // q * sigmoid_Q15 fits int32 and the kernels' lanes only for |q| < 2^15 (the reference's input range)
+  require(is16 ? codes_within(static_cast<const int16_t*>(qp), size, -32767, 32767)
+               : codes_within(static_cast<const int32_t*>(qp), size, -32767, 32767),
+          "q: expected codes in [-32767, 32767]");
+  const bool out32 = out.dtype() == nb::dtype<int32_t>();
+  void* o = out32 ? (void*)checked<int32_t>(out, "out", 1, 8) : (void*)checked<int64_t>(out, "out", 1, 8);
+  same_shape(q, out);
+  const ShiftGeluParams p = shiftgelu_params(clip, m0, shift);
+  const Isa which = pick_isa(isa);
+  nb::gil_scoped_release release;
+  if (is16) {
+    const auto* qq = static_cast<const int16_t*>(qp);
+    if (out32) shiftgelu(which, qq, size, p, static_cast<int32_t*>(o));
+    else shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
+  } else {
+    const auto* qq = static_cast<const int32_t*>(qp);
+    if (out32) shiftgelu(which, qq, size, p, static_cast<int32_t*>(o));
+    else shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
+  }
+}
+
+void lut_softmax_py(const In& q, int64_t dcap, int32_t m0, int32_t shift, const In& exp2, const In& recip,
+                    const In& log2, bool lnexp, const Out& out, const std::string& isa) {
+  bool is16;
+  const void* qp = codes16or32(q, is16);
+  const int64_t n = row_length(q), rows = int64_t(q.size()) / n;
+  uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
+  same_shape(q, out);
+  const LutSoftmaxParams p = lut_softmax_params(dcap, m0, shift, exp2, recip, log2, lnexp);
+  const Isa which = pick_isa(isa);
+  nb::gil_scoped_release release;
+  if (is16) lut_softmax(which, static_cast<const int16_t*>(qp), rows, n, p, o);
+  else lut_softmax(which, static_cast<const int32_t*>(qp), rows, n, p, o);
+}
+
+void pwl_gelu_py(const In& q, int64_t lim, int32_t m0, int32_t shift, int32_t u_lo, int32_t u_hi, int32_t id_m0,
+                 int32_t id_shift, const In& starts, const In& slopes, const In& icpts, int32_t pshift,
+                 const Out& out, const std::string& isa) {
+  bool is16;
+  const void* qp = codes16or32(q, is16);
+  int32_t* o = checked<int32_t>(out, "out", 1, 8);
+  same_shape(q, out);
+  const PwlGeluParams p = pwl_gelu_params(lim, m0, shift, u_lo, u_hi, id_m0, id_shift, starts, slopes, icpts, pshift);
   const Isa which = pick_isa(isa);
   nb::gil_scoped_release release;
   const int64_t size = int64_t(q.size());

@@ -102,7 +102,13 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
     lda = (kpad + 3) / 4 * 4;
     if (abuf_mem.size() < size_t(M * lda)) abuf_mem.resize(size_t(M * lda));
     uint8_t* const dst0 = abuf_mem.data();
-    for (int64_t m = 0; m < M; ++m) {
+#if defined(__x86_64__)
+    const bool gathered = perm && isa == Isa::avx512;
+    if (gathered) gemm_gather_rows_avx512(src, M, a_stride, K, perm, kpad, mask, dst0, lda);
+#else
+    const bool gathered = false;
+#endif
+    for (int64_t m = 0; m < M && !gathered; ++m) {
       uint8_t* dst = dst0 + m * lda;
       if (perm) {  // gather into the packed channel order (padding columns meet zero weights)
         for (int64_t k = 0; k < kpad; ++k) dst[k] = perm[k] < 0 ? 0 : uint8_t(src[m * a_stride + perm[k]] ^ mask);

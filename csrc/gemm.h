@@ -86,6 +86,11 @@ void gemm_pack_weight(const int8_t* w, int64_t N, int64_t K, int8_t* packed, int
 void gemm_pack_strided(const int8_t* w, int64_t N, int64_t K, int64_t stride_n, int64_t stride_k, int8_t* packed,
                        int32_t* colsum);
 
+// Rows of a gathered into the packed channel order (K segments): dst[m][k] = a[m][perm[k]] ^ mask, zero where
+// perm[k] < 0 and in [kpad, lda). AVX-512 VBMI (gemm_gather_avx512.cpp); gemm.cpp has the scalar loop.
+void gemm_gather_rows_avx512(const uint8_t* src, int64_t M, int64_t a_stride, int64_t K, const int32_t* perm,
+                             int64_t kpad, uint8_t mask, uint8_t* abuf, int64_t lda);
+
 // The whole GEMM: activation copy and sign conversion, correction, threads over panels.
 // perm (optional, with K segments): the packed k position p reads activation column perm[p] (-1: a padding
 // column, whose weights are zero); kp = its length, the packed K.

@@ -59,6 +59,8 @@ void ibert_gelu(Isa isa, const T* q, int64_t size, const GeluParams& p, O* out);
 // Python module is compiled for size (-Os) and this loop must vectorize.
 template <typename T>
 bool codes_within(const T* q, int64_t size, int32_t lo, int32_t hi);
+template <typename T>
+bool codes_within_avx512(const T* q, int64_t size, int32_t lo, int32_t hi);
 
 // q: rows x n codes with |q| < 2^15, n in [2, 2^14]; out: int8 codes.
 template <typename T>

@@ -31,6 +31,11 @@ void ibert_gelu_scalar(const T* q, int64_t size, const GeluParams& p, O* out) {
 
 template <typename T>
 bool codes_within(const T* q, int64_t size, int32_t lo, int32_t hi) {
+#if defined(__x86_64__)
+  // the check reads the whole input: on 512-bit lanes it costs ~5% of a LayerNorm, not ~30%
+  static const bool avx512 = default_isa() == Isa::avx512;
+  if (avx512) return codes_within_avx512(q, size, lo, hi);
+#endif
   T mn = q[0], mx = q[0];
   for (int64_t i = 1; i < size; ++i) mn = std::min(mn, q[i]), mx = std::max(mx, q[i]);  // a reduction: vectorizes
   return mn >= lo && mx <= hi;

@@ -11,6 +11,7 @@
 #include "cpu.h"
 #include "gemm.h"
 #include "intops.h"
+#include "intops_extra.h"
 #include "intops_fast.h"
 #include "intops_one.h"
 #include "lowbit_gemv.h"
@@ -281,6 +282,107 @@ static void shift_lut_variants() {
 #endif
 }
 
+// Log-Int-Softmax and PWL sigmoid / tanh: every variant against the scalar kernel (itself checked against the
+// numpy references by tests/kernels/test_intops_extra_kernels.py), and the division-free threshold form of
+// the Log-Int-Softmax code against the reference's division on random and edge (e, sum) pairs.
+template <typename T>
+static void intops_extra_variants_typed(std::mt19937& rng) {
+  const SoftmaxParams sp[] = {{21488, 1586259973, 26, 31996, 536204219}, {716253, 1522809574, 31, 31996, 536204219},
+                              {430, 1239265604, 20, 31996, 536204219}, {1, 1815330474, 8, 31996, 536204219}};
+  // pwl.default_table("tanh") (16 segments on [-8, 8], F = 11, P = 30, O = 14) at 1e-5, 1e-3, 0.05 and 300
+  const int16_t starts[] = {-16384, -6120, -4227, -3201, -2472, -1878, -1344, -805, 0, 805, 1344, 1878, 2472, 3201, 4227, 6120};
+  const int32_t slopes[] = {1084390, 30964646, 112222783, 241629368, 412070003, 612004335, 823705967, 1021715345,
+                            1021715345, 823705967, 612004335, 412070003, 241629368, 112222783, 30964646, 1084390};
+  const int32_t icpts[] = {-16279, -14937, -12380, -9294, -6156, -3358, -1239, -59,
+                           59, 1239, 3358, 6156, 9294, 12380, 14937, 16279};
+  const PwlActParams pp[] = {{-800001, 800001, 1407374884, 36, -16384, 16384, 16, starts, slopes, icpts, 27, -16384, 16384},
+                             {-8001, 8001, 1099511628, 29, -16384, 16384, 16, starts, slopes, icpts, 27, -16384, 16384},
+                             {-161, 161, 1717986918, 24, -16384, 16384, 16, starts, slopes, icpts, 27, 0, 16384},
+                             {-2, 2, 1258291200, 11, -16000, 16384, 16, starts, slopes, icpts, 27, -16384, 16384}};
+  // tables that take the SIMD evaluator's other paths (pwl_avx512.h): 32 segments (binary search), starts
+  // clustered 6 to a bucket (more than 3 steps), pshift 12 and a slope near 2^31 (64-bit products)
+  int16_t st32[32], clus[12];
+  int32_t sl32[32], ic32[32];
+  for (int j = 0; j < 32; ++j) st32[j] = int16_t(-16000 + 1000 * j), sl32[j] = (j - 16) * 3000, ic32[j] = j * 100 - 1600;
+  for (int j = 0; j < 12; ++j) clus[j] = int16_t(j < 2 ? -9000 + j * 4000 : 100 + j * 7);
+  const int32_t big[12] = {2147000000, -5000, 7000, 1 << 20, -(1 << 20), 3, 5, 7, 11, 13, 17, 19};
+  const PwlActParams extra[] = {{-8001, 8001, 1099511628, 29, -16384, 16384, 32, st32, sl32, ic32, 12, -32768, 32767},
+                                {-8001, 8001, 1099511628, 29, -16384, 16384, 12, clus, sl32, ic32, 12, -32768, 32767},
+                                {-8001, 8001, 1099511628, 29, -9000, 9000, 12, clus, big, ic32, 31, -32768, 32767}};
+  const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
+  for (Isa isa : available_isas()) {
+    for (int trial = 0; trial < 120; ++trial) {
+      const int64_t rows = 1 + rng() % 4, n = trial % 20 == 0 ? 4096 : 1 + rng() % 200;
+      const int kind = trial % 6;
+      std::vector<T> q(size_t(rows * n));
+      for (size_t i = 0; i < q.size(); ++i) {
+        const int64_t full = int64_t(lo) + int64_t(rng() % (uint64_t(int64_t(hi) - lo) + 1));
+        q[i] = T(kind < 2 ? int32_t(rng() % 6001) - 3000 : kind == 2 ? full : kind == 3 ? hi : kind == 4 ? lo
+                 : (i % 2 ? hi : lo));
+      }
+      const int c = trial % 4;
+      for (const PwlActParams& e : extra) {
+        std::vector<int16_t> a(q.size()), b(q.size());
+        pwl_act(isa, q.data(), rows * n, e, a.data());
+        pwl_act_scalar(q.data(), rows * n, e, b.data());
+        check(a == b, "pwl_act (other evaluator paths)");
+      }
+      std::vector<uint8_t> got(q.size()), want(q.size());
+      log_int_softmax(isa, q.data(), rows, n, sp[c], got.data());
+      log_int_softmax_scalar(q.data(), rows, n, sp[c], want.data());
+      check(got == want, "log_int_softmax");
+      std::vector<int16_t> y_got(q.size()), y_want(q.size());
+      pwl_act(isa, q.data(), rows * n, pp[c], y_got.data());
+      pwl_act_scalar(q.data(), rows * n, pp[c], y_want.data());
+      check(y_got == y_want, "pwl_act");
+    }
+  }
+}
+
+// PTF LayerNorm: every variant against the scalar one (the shift, then the I-BERT LayerNorm of the ISA)
+static void ptf_variants(std::mt19937& rng) {
+  for (int64_t n : {2, 31, 384, 1000}) {
+    const size_t nn = static_cast<size_t>(n);
+    std::vector<int32_t> m0(nn), sh(nn);
+    std::vector<int64_t> beta(nn);
+    std::vector<uint8_t> alpha(nn);
+    for (size_t c = 0; c < nn; ++c) {
+      m0[c] = int32_t(rng() % (1u << 31)) - (1 << 30), sh[c] = 24 + int32_t(rng() % 16);
+      beta[c] = (int64_t(rng() % 2001) - 1000) << (sh[c] - 4), alpha[c] = uint8_t(rng() % 4);
+    }
+    const LayerNormParams p{int64_t(rng() % 1000), m0.data(), sh.data(), beta.data()};
+    const int64_t rows = 1 + rng() % 70;
+    const int32_t zp = int32_t(rng() % 256);
+    std::vector<uint8_t> q(static_cast<size_t>(rows * n));
+    for (auto& v : q) v = uint8_t(rng());
+    std::vector<int8_t> want(q.size()), got(q.size());
+    ptf_layernorm(Isa::scalar, q.data(), rows, n, zp, alpha.data(), p, want.data());
+    for (Isa isa : available_isas()) {
+      ptf_layernorm(isa, q.data(), rows, n, zp, alpha.data(), p, got.data());
+      check(got == want, "ptf_layernorm");
+    }
+  }
+}
+
+static void intops_extra_variants() {
+  std::mt19937 rng(7);
+  ptf_variants(rng);
+  intops_extra_variants_typed<int16_t>(rng);
+  intops_extra_variants_typed<int32_t>(rng);
+  std::mt19937_64 r64(8);
+  int32_t thr[15];
+  bool ok = true;
+  for (int trial = 0; trial < 200000 && ok; ++trial) {
+    const int64_t e = trial % 7 == 0 ? 0 : int64_t(r64() % (uint64_t(1) << (1 + r64() % 31)));
+    const int64_t total = std::max<int64_t>(e, 1) + int64_t(r64() % (uint64_t(1) << (r64() % 52)));
+    lis_thresholds(total, thr);
+    int k = 0;
+    while (k < 15 && e <= thr[k]) ++k;
+    ok = k == lis_code_one(e, total);
+  }
+  check(ok, "lis thresholds vs div_round");
+}
+
 // Low-bit GEMV: every variant, both layouts, against a plain int64 loop over the codes. The packing here
 // follows lowbit_gemv.h's layout formulas directly (the Python packer is tested against the same kernels).
 static void lowbit_gemv_variants() {
@@ -400,6 +502,7 @@ int main() {
   gemm_variants();
   intops_variants();
   shift_lut_variants();
+  intops_extra_variants();
   lowbit_gemv_variants();
   bitserial_variants();
   std::printf("selftest: %d passed, %d failed\n", passed, failed);

@@ -17,7 +17,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "ibert_exp_avx512.h"
 #include "intops_fast.h"
+#include "mag_avx512.h"
+#include "pwl_avx512.h"
 #include "rows_avx512.h"
 #include "shift_lut.h"
 #include "shift_lut_one.h"
@@ -30,47 +33,9 @@ using avx512::load16;
 using avx512::row_max;
 using avx512::store16;
 using avx512::tail_mask;
+using avx512::Mag;
+using avx512::mag16;
 
-
-// The magnitude rescale (file comment): constants for both forms.
-struct Mag {
-  bool fast;
-  __m512i acap, cap, ml, mh, clp, chp, cln, chn, m0, c64, cap64, lo32, one;
-  __m128i g, sh;
-  Mag(int32_t m0_, int shift, int64_t c, int64_t acap_, int64_t cap_) {
-    fast = shift >= 16 && shift <= 47 && acap_ <= 65535;
-    acap = _mm512_set1_epi32(int32_t(uint32_t(acap_)));  // <= 2^31
-    cap = _mm512_set1_epi32(int32_t(uint32_t(cap_)));    // < 2^31
-    const Rescale32 p = rescale32(m0_, shift < 16 ? 16 : shift, c), n = rescale32(m0_, shift < 16 ? 16 : shift, c - 1);
-    ml = _mm512_set1_epi32(int32_t(p.ml)), mh = _mm512_set1_epi32(int32_t(p.mh));
-    clp = _mm512_set1_epi32(int32_t(p.cl)), chp = _mm512_set1_epi32(int32_t(p.ch));
-    cln = _mm512_set1_epi32(int32_t(n.cl)), chn = _mm512_set1_epi32(int32_t(n.ch));
-    g = _mm_cvtsi32_si128(p.g);
-    m0 = _mm512_set1_epi64(m0_), c64 = _mm512_set1_epi64(c), cap64 = _mm512_set1_epi64(cap_);
-    lo32 = _mm512_set1_epi64(0xFFFFFFFF), one = _mm512_set1_epi32(1);
-    sh = _mm_cvtsi32_si128(shift);
-  }
-};
-
-// min(floor((min(a, acap) m0 + c - [lane in neg]) / 2^shift), cap) on unsigned 32-bit lanes
-template <bool kFast>
-inline __m512i mag16(__m512i a, __mmask16 neg, const Mag& k) {
-  a = _mm512_min_epu32(a, k.acap);
-  if constexpr (kFast) {  // a <= 2^16 - 1: the bounds of intops_fast.h
-    const __m512i cl = _mm512_mask_blend_epi32(neg, k.clp, k.cln), ch = _mm512_mask_blend_epi32(neg, k.chp, k.chn);
-    const __m512i lo = _mm512_srli_epi32(_mm512_add_epi32(_mm512_mullo_epi32(a, k.ml), cl), 16);
-    const __m512i hi = _mm512_add_epi32(_mm512_mullo_epi32(a, k.mh), ch);
-    return _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(hi, lo), k.g), k.cap);
-  } else {  // a <= 2^31, m0 < 2^31, c < 2^62: the sum stays below 2^63
-    const __m512i nb = _mm512_maskz_mov_epi32(neg, k.one);
-    const __m512i ev = _mm512_srl_epi64(
-        _mm512_sub_epi64(_mm512_add_epi64(_mm512_mul_epu32(a, k.m0), k.c64), _mm512_and_si512(nb, k.lo32)), k.sh);
-    const __m512i od = _mm512_srl_epi64(_mm512_sub_epi64(_mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(a, 32), k.m0), k.c64),
-                                                         _mm512_srli_epi64(nb, 32)),
-                                        k.sh);
-    return join(_mm512_min_epu64(ev, k.cap64), _mm512_min_epu64(od, k.cap64));
-  }
-}
 
 // shift_exp_one on 16 lanes x in [-2^28, 0]: [0, 2^30]
 inline __m512i shift_exp16(__m512i x) {
@@ -85,6 +50,29 @@ inline __m512i shift_exp16(__m512i x) {
 }
 
 // ---- Shiftmax
+
+// shift_exp_one(-m) on 16 lanes m >= 0 (m < 2^31), m not clamped: with T = -t = (x >> 4) - x - (x >> 1) for
+// x = -m, z = T >> 15 and ((r >> 1) + 2^15) = ((z + 2) 2^15 - T) >> 1 (r = -(T mod 2^15)). The exp is 0
+// exactly for m >= cap (cap = the first such m; T is non-decreasing in m), which the mask takes, so lanes
+// past cap may hold anything before it.
+inline __m512i shift_exp_mag16(__m512i m, __m512i cap) {
+  const __m512i x = _mm512_sub_epi32(_mm512_setzero_si512(), m);
+  const __m512i tn = _mm512_sub_epi32(_mm512_srai_epi32(x, 4), _mm512_add_epi32(x, _mm512_srai_epi32(x, 1)));
+  const __m512i z = _mm512_srli_epi32(tn, kShiftK);
+  const __m512i w = _mm512_srli_epi32(
+      _mm512_sub_epi32(_mm512_slli_epi32(_mm512_add_epi32(z, _mm512_set1_epi32(2)), kShiftK), tn), 1);
+  return _mm512_maskz_sllv_epi32(_mm512_cmplt_epu32_mask(m, cap), w, _mm512_sub_epi32(_mm512_set1_epi32(kShiftN), z));
+}
+
+// the exps of 16 lanes u = max - q
+template <int kPath>
+inline __m512i shiftmax_exp16(__m512i u, const Mag& k) {
+  if constexpr (kPath == avx512::kWidePath) {
+    return shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(), mag16<kPath>(u, 0, k)));
+  } else {
+    return shift_exp_mag16(mag16<kPath, false>(u, 0, k), k.cap);
+  }
+}
 
 // 16 probabilities from e[0..16) (and e[16], read for the odd lanes): (hi32(e f) + 2^21) >> 22 equals
 // rshift_round(e f, 54). e <= 2^30, f < 2^32.
@@ -109,27 +97,43 @@ inline void prob_row(const int32_t* e, int64_t n, int64_t factor, uint8_t* o) {
   for (; i < n; i += 16) store16(o + i, tail_mask(n - i), _mm512_cvtusepi32_epi8(prob16(e + i, fv, idx_hi, rnd)));
 }
 
-template <bool kFast, typename T>
+// The exps of one row into e (zero past n, whole 32-element blocks written) and their sum; 32 codes per
+// step, masks only in the row's last block.
+template <int kPath, typename T>
+int64_t shiftmax_exp_row(const T* row, int64_t n, const Mag& k, int32_t* e) {
+  const __m512i mxv = _mm512_set1_epi32(avx512::row_max_any(row, n));
+  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
+  __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
+  for (int64_t i = 0; i < n; i += 32) {
+    const __mmask16 m0 = tail_mask(n - i), m1 = n - i > 16 ? tail_mask(n - i - 16) : 0;
+    __m512i e0 = shiftmax_exp16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m0)), k);
+    __m512i e1 = m1 ? shiftmax_exp16<kPath>(_mm512_sub_epi32(mxv, load16(row + i + 16, m1)), k) : _mm512_setzero_si512();
+    if (m1 != 0xFFFF) e0 = _mm512_maskz_mov_epi32(m0, e0), e1 = _mm512_maskz_mov_epi32(m1, e1);
+    _mm512_storeu_si512(e + i, e0);
+    _mm512_storeu_si512(e + i + 16, e1);
+    const __m512i s = _mm512_add_epi32(e0, e1);  // each <= 2^30: the sum fits 32 unsigned bits
+    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(s, lo32));
+    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(s, 32));
+  }
+  return _mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi));  // >= 2^30 (the max)
+}
+
+// Rows software-pipelined as the I-BERT softmax's: the exps of row r, then the probabilities of row r - 1,
+// so that the division for row r - 1's factor overlaps row r's exps.
+template <int kPath, typename T>
 void shiftmax_rows(const T* q, int64_t rows, int64_t n, const Mag& k, uint8_t* out) {
   thread_local std::vector<int32_t> ebuf;
-  ebuf.assign(size_t(n + 32), 0);  // padded: prob16 reads one past a vector
-  int32_t* e = ebuf.data();
-  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* row = q + r * n;
-    const __m512i mxv = _mm512_set1_epi32(row_max(row, n));
-    __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
-    for (int64_t i = 0; i < n; i += 16) {
-      const __mmask16 m = tail_mask(n - i);
-      const __m512i mag = mag16<kFast>(_mm512_sub_epi32(mxv, load16(row + i, m)), 0, k);
-      const __m512i ev = _mm512_maskz_mov_epi32(m, shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(), mag)));
-      _mm512_storeu_si512(e + i, ev);
-      acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(ev, lo32));
-      acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(ev, 32));
-    }
-    const int64_t total = _mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi));  // >= 2^30 (the max)
+  const int64_t stride = (n + 32 + 15) & ~int64_t(15);  // padded: prob16 reads one past a vector
+  ebuf.assign(size_t(2 * stride), 0);
+  int64_t prev_total = 0;
+  for (int64_t r = 0; r <= rows; ++r) {
+    int64_t total = 0;
+    if (r < rows) total = shiftmax_exp_row<kPath>(q + r * n, n, k, ebuf.data() + (r & 1) * stride);
     // factor = 2^32 only for total = 2^30, where every e is 0 or 2^30: 2^32 - 1 gives the same outputs
-    prob_row(e, n, std::min<int64_t>((int64_t(1) << 62) / total, 0xFFFFFFFF), out + r * n);
+    if (r > 0)
+      prob_row(ebuf.data() + ((r - 1) & 1) * stride, n, std::min<int64_t>((int64_t(1) << 62) / prev_total, 0xFFFFFFFF),
+               out + (r - 1) * n);
+    prev_total = total;
   }
 }
 
@@ -149,34 +153,78 @@ struct Table128 {
   }
 };
 
-// rshift_round(v, k) for v + 2^(k-1) < 2^32, k in [0, 31]
-inline __m512i rshift_round16(__m512i v, __m512i k) {
-  const __m512i rnd = _mm512_srli_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), k), 1);
-  return _mm512_srlv_epi32(_mm512_add_epi32(v, rnd), k);
+// 32 uint8 outputs, stored with a mask in the row's tail only
+inline void store32(uint8_t* o, int64_t left, __m256i v) {
+  if (left >= 32) _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), v);
+  else _mm256_mask_storeu_epi8(o, (uint32_t(1) << left) - 1, v);
 }
 
-template <bool kFast, typename T>
+// Pass 1 rescales in 32-bit lanes, then packs the exponents t (<= 24 2^7) into 32 words and takes the exps
+// there; it keeps per element the exp (rexp, <= 2^15) or t (lnexp) as 16 bits, and pass 2 also runs on 32
+// lanes of 16 bits:
+// - rexp: rshift_round(e recip, sh) for sh >= 22 equals (hi16(e recip) + 2^(sh-17)) >> (sh - 16) (the
+//   rounding term is a multiple of 2^16, so the product's low half cannot carry into the result); the
+//   sum is <= 2^14 + 2^14 for sh <= 31.
+// - lnexp: rshift_round(exp2[tt mod 128], sh) with sh = (tt >> 7) + 7 >= 7 equals
+//   ((v >> (sh - 1)) + 1) >> 1 (nested floors), which cannot overflow 16 bits; vpsrlvw gives 0 for
+//   shifts >= 16, as the reference's rounding does for sh >= 17 (exp2 <= 2^15).
+template <int kPath, typename T>
 void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, const Mag& k, uint8_t* out) {
-  thread_local std::vector<int32_t> buf;
-  buf.assign(size_t(n + 16), 0);
-  int32_t* b = buf.data();  // per element: the exp (rexp) or the exponent t (lnexp)
+  thread_local std::vector<uint16_t> buf;
+  buf.assign(size_t((n + 31) & ~int64_t(31)), 0);
+  uint16_t* b = buf.data();  // per element: the exp (rexp) or the exponent t (lnexp)
   const Table128 exp2(p.exp2);
-  const __m512i mask7 = _mm512_set1_epi32((1 << kLutFrac) - 1);
+  const __m512i mask7w = _mm512_set1_epi16((1 << kLutFrac) - 1), bit6 = _mm512_set1_epi16(64), onew = _mm512_set1_epi16(1);
+  alignas(64) int16_t wi[32];
+  for (int j = 0; j < 32; ++j) wi[j] = int16_t(2 * j);  // the low words of two dword vectors
+  const __m512i words = _mm512_load_si512(wi);
+  // 16-bit codes on the word path: 32 codes per load, u = max - q (mod 2^16 = u) and its clamp in words, the
+  // even and odd codes' products on vpdpwssd against [ml, 0] and [0, ml] (mag_avx512.h's bounds)
+  constexpr bool kWords = sizeof(T) == 2 && kPath == avx512::kWordPath;
+  const __m512i acapw = _mm512_set1_epi16(int16_t(std::min<uint32_t>(uint32_t(_mm_cvtsi128_si32(_mm512_castsi512_si128(k.acap))), 32767)));
+  const __m512i ml_odd = _mm512_slli_epi32(k.mlw, 16), mh_odd = _mm512_slli_epi32(k.mhw, 16);
+  alignas(64) int16_t il[32];
+  for (int j = 0; j < 32; ++j) il[j] = int16_t(j % 2 ? 32 + j - 1 : j);  // element j: even lanes, then odd
+  const __m512i interleave = _mm512_load_si512(il);
+  const __m512i flip = _mm512_set1_epi16(int16_t(0x8000)), ones = _mm512_set1_epi16(1);
   for (int64_t r = 0; r < rows; ++r) {
     const T* row = q + r * n;
-    const __m512i mxv = _mm512_set1_epi32(row_max(row, n));
-    __m512i acc = _mm512_setzero_si512();  // per lane <= 2^16 exps of <= 2^15 (n <= 2^20): < 2^32
-    for (int64_t i = 0; i < n; i += 16) {
-      const __mmask16 m = tail_mask(n - i);
-      const __m512i t = mag16<kFast>(_mm512_sub_epi32(mxv, load16(row + i, m)), 0, k);  // <= 24 2^7
-      const __m512i e = _mm512_maskz_mov_epi32(
-          m, rshift_round16(exp2(_mm512_and_si512(t, mask7)), _mm512_srli_epi32(t, kLutFrac)));
+    const int32_t mx = avx512::row_max_any(row, n);
+    const __m512i mxv = _mm512_set1_epi32(mx), mxw = _mm512_set1_epi16(int16_t(mx));
+    // the sum of the exps (each <= 2^15) as sum(e - 2^15) per pair by vpmaddwd, then + 2^15 per lane:
+    // >= -2^16 per lane and step, so >= -2^31 over n <= 2^20 codes (2^15 steps)
+    __m512i acc = _mm512_setzero_si512();
+    int64_t lanes = 0;
+    for (int64_t i = 0; i < n; i += 32, lanes += 32) {
+      const __mmask32 mm = n - i >= 32 ? ~__mmask32(0) : __mmask32((uint32_t(1) << (n - i)) - 1);
+      __m512i t;
+      if constexpr (kWords) {
+        const __m512i u = _mm512_min_epu16(_mm512_sub_epi16(mxw, _mm512_maskz_loadu_epi16(mm, row + i)), acapw);
+        const __m512i te = _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, k.mhw),
+            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, k.mlw), 16)), k.g), k.cap);
+        const __m512i to = _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, mh_odd),
+            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, ml_odd), 16)), k.g), k.cap);
+        t = _mm512_permutex2var_epi16(te, interleave, to);  // <= 24 2^7
+      } else {
+        const __mmask16 m0 = __mmask16(mm), m1 = __mmask16(mm >> 16);
+        const __m512i t0 = mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m0)), 0, k);  // <= 24 2^7
+        const __m512i t1 = m1 ? mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i + 16, m1)), 0, k) : _mm512_setzero_si512();
+        t = _mm512_permutex2var_epi16(t0, words, t1);  // the 32 exponents as words, in order
+      }
+      const __m512i f = _mm512_and_si512(t, mask7w), sh = _mm512_srli_epi16(t, kLutFrac);
+      const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2.a, f, exp2.b),
+                                                _mm512_permutex2var_epi16(exp2.c, f, exp2.d));
+      // rshift_round(v, sh) = ((v >> (sh - 1)) + 1) >> 1 for sh >= 1 (nested floors; 0 from vpsrlvw for
+      // sh >= 17, as the reference's for v <= 2^15), and v for sh = 0: the last shift is by min(sh, 1)
+      const __m512i one = _mm512_min_epu16(sh, onew);
+      __m512i e = _mm512_srlv_epi16(_mm512_add_epi16(_mm512_srlv_epi16(v, _mm512_subs_epu16(sh, onew)), one), one);
+      if (mm != ~__mmask32(0)) e = _mm512_maskz_mov_epi16(mm, e);  // the row's tail
       _mm512_storeu_si512(b + i, p.lnexp ? t : e);
-      acc = _mm512_add_epi32(acc, e);
+      acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_xor_si512(e, flip), ones));
     }
-    const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
-    const int64_t total =
-        _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_and_si512(acc, lo32), _mm512_srli_epi64(acc, 32)));
+    const __m512i wide = _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc)),
+                                          _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc, 1)));
+    const int64_t total = _mm512_reduce_add_epi64(wide) + (lanes << 15);
     int idx, len;
     lut_mantissa(total, idx, len);
     uint8_t* o = out + r * n;
@@ -186,21 +234,24 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
         std::memset(o, 0, size_t(n));
         continue;
       }
-      const __m512i rv = _mm512_set1_epi32(p.recip[idx]), rnd = _mm512_set1_epi32(1 << (sh - 1));
-      const __m128i shv = _mm_cvtsi32_si128(sh);
-      for (int64_t i = 0; i < n; i += 16) {
-        const __m512i v = _mm512_srl_epi32(_mm512_add_epi32(_mm512_mullo_epi32(_mm512_loadu_si512(b + i), rv), rnd), shv);
-        store16(o + i, tail_mask(n - i), _mm512_cvtusepi32_epi8(v));  // saturates like min(., 255)
+      const __m512i rv = _mm512_set1_epi16(int16_t(p.recip[idx])), rnd = _mm512_set1_epi16(int16_t(1 << (sh - 17)));
+      const __m128i shv = _mm_cvtsi32_si128(sh - 16);
+      for (int64_t i = 0; i < n; i += 32) {
+        const __m512i hi = _mm512_mulhi_epu16(_mm512_loadu_si512(b + i), rv);
+        store32(o + i, n - i, _mm512_cvtusepi16_epi8(_mm512_srl_epi16(_mm512_add_epi16(hi, rnd), shv)));  // min(., 255)
       }
     } else {
-      const __m512i add = _mm512_set1_epi32(((len - 16) << kLutFrac) + p.log2[idx]);
-      const __m512i seven = _mm512_set1_epi32(15 - 8), top = _mm512_set1_epi32(31);
-      for (int64_t i = 0; i < n; i += 16) {
-        const __m512i tt = _mm512_add_epi32(_mm512_loadu_si512(b + i), add);
-        // shift (tt >> 7) + 7, capped at 31: exp2 <= 2^15 rounds to 0 for any shift >= 17
-        const __m512i sh = _mm512_min_epi32(_mm512_add_epi32(_mm512_srli_epi32(tt, kLutFrac), seven), top);
-        const __m512i v = rshift_round16(exp2(_mm512_and_si512(tt, mask7)), sh);
-        store16(o + i, tail_mask(n - i), _mm512_cvtusepi32_epi8(v));
+      const __m512i add = _mm512_set1_epi16(int16_t(((len - 16) << kLutFrac) + p.log2[idx]));  // tt < 2^13
+      const __m512i six = _mm512_set1_epi16(15 - 8 - 1), one = _mm512_set1_epi16(1);
+      const __m512i mask7w = _mm512_set1_epi16((1 << kLutFrac) - 1), bit6 = _mm512_set1_epi16(64);
+      for (int64_t i = 0; i < n; i += 32) {
+        const __m512i tt = _mm512_add_epi16(_mm512_loadu_si512(b + i), add);
+        const __m512i f = _mm512_and_si512(tt, mask7w);
+        const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2.a, f, exp2.b),
+                                                  _mm512_permutex2var_epi16(exp2.c, f, exp2.d));
+        const __m512i sh1 = _mm512_add_epi16(_mm512_srli_epi16(tt, kLutFrac), six);  // sh - 1
+        const __m512i w = _mm512_srli_epi16(_mm512_add_epi16(_mm512_srlv_epi16(v, sh1), one), 1);
+        store32(o + i, n - i, _mm512_cvtusepi16_epi8(w));
       }
     }
   }
@@ -262,14 +313,14 @@ inline __m512i shiftgelu_sig16(__m512i x, const DivLanes& d) {
   return div_round_sig(num, _mm512_add_epi32(ex, one30), d);
 }
 
-template <bool kFast, typename T, typename O>
+template <int kPath, typename T, typename O>
 void shiftgelu_loop(const T* q, int64_t size, const Mag& k, O* out) {
   const DivLanes d;
   for (int64_t i = 0; i < size; i += 16) {
     const __mmask16 m = tail_mask(size - i);
     const __m512i qv = load16(q + i, m);  // |q| <= 2^15 - 1 (checked)
     const __mmask16 neg = _mm512_movepi32_mask(qv);
-    const __m512i mag = mag16<kFast>(_mm512_abs_epi32(qv), neg, k);
+    const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);
     const __m512i x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
     store16(out + i, m, _mm512_mullo_epi32(qv, shiftgelu_sig16(x, d)));  // |q| sig < 2^30
   }
@@ -278,27 +329,19 @@ void shiftgelu_loop(const T* q, int64_t size, const Mag& k, O* out) {
 // ---- NN-LUT GELU
 
 struct PwlLanes {
-  __m512i s0, s1, sl0, sl1, ic0, ic1, u_lo, u_hi, half, id_m0, id_half, i32min, i32max;
-  __m128i psh, id_sh;
-  int top;  // the binary search's first step: the largest power of two below k (0 for k = 1)
-  explicit PwlLanes(const PwlGeluParams& p) {
-    alignas(64) int32_t st[32], sl[32], ic[32];
-    for (int j = 0; j < 32; ++j) {
-      st[j] = j < p.k ? p.starts[j] : INT32_MAX;  // never <= u
-      sl[j] = j < p.k ? p.slopes[j] : 0;
-      ic[j] = j < p.k ? p.icpts[j] : 0;
-    }
-    s0 = _mm512_load_si512(st), s1 = _mm512_load_si512(st + 16);
-    sl0 = _mm512_load_si512(sl), sl1 = _mm512_load_si512(sl + 16);
-    ic0 = _mm512_load_si512(ic), ic1 = _mm512_load_si512(ic + 16);
+  avx512::PwlEval eval;  // the table up to u_hi - 1: u >= u_hi takes the identity
+  avx512::SignedRescale rescale;
+  __m512i u_lo, u_hi, id_m0, id_half, i32min, i32max, word_max;
+  __m128i id_sh;
+  // acap: past it the grid value is clamped to u_lo or u_hi for either sign (pwl_gelu_avx512)
+  PwlLanes(const PwlGeluParams& p, int64_t acap)
+      : eval(p.starts, p.slopes, p.icpts, p.k, p.u_lo, p.u_hi - 1, p.pshift), rescale(p.m0, p.shift, -acap, acap) {
     u_lo = _mm512_set1_epi32(p.u_lo), u_hi = _mm512_set1_epi32(p.u_hi);
-    half = _mm512_set1_epi64(p.pshift ? int64_t(1) << (p.pshift - 1) : 0);
     id_m0 = _mm512_set1_epi64(p.id_m0);
     id_half = _mm512_set1_epi64(p.id_shift ? int64_t(1) << (p.id_shift - 1) : 0);
     i32min = _mm512_set1_epi64(INT32_MIN), i32max = _mm512_set1_epi64(INT32_MAX);
-    psh = _mm_cvtsi32_si128(p.pshift), id_sh = _mm_cvtsi32_si128(p.id_shift);
-    top = 0;
-    while ((top ? 2 * top : 1) < p.k) top = top ? 2 * top : 1;
+    id_sh = _mm_cvtsi32_si128(p.id_shift);
+    word_max = _mm512_set1_epi32(32767);
   }
 };
 
@@ -308,25 +351,22 @@ inline __m512i identity_even(__m512i qv, const PwlLanes& w) {
   return _mm512_min_epi64(_mm512_max_epi64(v, w.i32min), w.i32max);
 }
 
-template <bool kFast, typename T>
+template <int kPath, bool kWord, typename T>
 void pwl_loop(const T* q, int64_t size, const Mag& k, const PwlLanes& w, int32_t* out) {
   for (int64_t i = 0; i < size; i += 16) {
     const __mmask16 m = tail_mask(size - i);
     const __m512i qv = load16(q + i, m);
-    const __mmask16 neg = _mm512_movepi32_mask(qv);
-    const __m512i mag = mag16<kFast>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
-    const __m512i x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
-    const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);
-    __m512i j = _mm512_setzero_si512();  // the last segment with start <= u (starts[0] = u_lo <= u)
-    for (int step = w.top; step > 0; step >>= 1) {
-      const __m512i cand = _mm512_add_epi32(j, _mm512_set1_epi32(step));
-      j = _mm512_mask_mov_epi32(j, _mm512_cmple_epi32_mask(_mm512_permutex2var_epi32(w.s0, cand, w.s1), u), cand);
+    __m512i x;
+    if constexpr (kPath == avx512::kSignedPath) {
+      x = w.rescale(qv);
+    } else {
+      const __mmask16 neg = _mm512_movepi32_mask(qv);
+      const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
+      x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
     }
-    const __m512i slope = _mm512_permutex2var_epi32(w.sl0, j, w.sl1);
-    const __m512i ev = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(slope, u), w.half), w.psh);
-    const __m512i od = _mm512_sra_epi64(
-        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(slope, 32), _mm512_srli_epi64(u, 32)), w.half), w.psh);
-    __m512i y = _mm512_add_epi32(join(ev, od), _mm512_permutex2var_epi32(w.ic0, j, w.ic1));  // fits (checked)
+    const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);
+    // u = u_hi (possibly 2^15) takes the identity below, so its word form may be clipped
+    __m512i y = w.eval.value<kWord>(w.eval.segment(u), u, _mm512_min_epi32(u, w.word_max));
     const __mmask16 ident = _mm512_mask_cmpge_epi32_mask(m, u, w.u_hi);
     if (ident) y = _mm512_mask_mov_epi32(y, ident, join(identity_even(qv, w), identity_even(_mm512_srli_epi64(qv, 32), w)));
     store16(out + i, m, y);
@@ -342,8 +382,7 @@ void shiftmax_avx512(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& 
   int64_t acap = first_reaching(p.dclip, p.m0, p.shift, c, zero_from);
   if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 65535);
   const Mag k(p.m0, p.shift, c, acap, zero_from);
-  if (k.fast) shiftmax_rows<true>(q, rows, n, k, out);
-  else shiftmax_rows<false>(q, rows, n, k, out);
+  avx512::with_path(k.path, [&](auto path) { shiftmax_rows<decltype(path)::value>(q, rows, n, k, out); });
 }
 
 template <typename T>
@@ -352,8 +391,7 @@ void lut_softmax_avx512(const T* q, int64_t rows, int64_t n, const LutSoftmaxPar
   int64_t acap = first_reaching(p.dcap, p.m0, p.shift, c, kLutTMax);
   if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 65535);
   const Mag k(p.m0, p.shift, c, acap, kLutTMax);
-  if (k.fast) lut_rows<true>(q, rows, n, p, k, out);
-  else lut_rows<false>(q, rows, n, p, k, out);
+  avx512::with_path(k.path, [&](auto path) { lut_rows<decltype(path)::value>(q, rows, n, p, k, out); });
 }
 
 template <typename T, typename O>
@@ -373,8 +411,7 @@ void shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out
   // mag with c - 1 (negative codes) is the smaller: once it reaches cap, both have
   const int64_t acap = std::min<int64_t>(first_reaching(p.clip, p.m0, p.shift, c - 1, cap), 32767);
   const Mag k(p.m0, p.shift, c, acap, cap);
-  if (k.fast) shiftgelu_loop<true>(q, size, k, out);
-  else shiftgelu_loop<false>(q, size, k, out);
+  avx512::with_path(k.path, [&](auto path) { shiftgelu_loop<decltype(path)::value>(q, size, k, out); });
 }
 
 template <typename T>
@@ -384,9 +421,12 @@ void pwl_gelu_avx512(const T* q, int64_t size, const PwlGeluParams& p, int32_t* 
   int64_t acap = first_reaching(p.lim, p.m0, p.shift, c - 1, cap);
   if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 32768);
   const Mag k(p.m0, p.shift, c, acap, cap);
-  const PwlLanes w(p);
-  if (k.fast) pwl_loop<true>(q, size, k, w, out);
-  else pwl_loop<false>(q, size, k, w, out);
+  const PwlLanes w(p, acap);
+  if (w.rescale.ok && w.eval.word) return pwl_loop<avx512::kSignedPath, true>(q, size, k, w, out);
+  avx512::with_path(k.path, [&](auto path) {
+    if (w.eval.word) pwl_loop<decltype(path)::value, true>(q, size, k, w, out);
+    else pwl_loop<decltype(path)::value, false>(q, size, k, w, out);
+  });
 }
 
 int64_t shiftgelu_division_mismatches_avx512() {

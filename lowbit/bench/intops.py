@@ -2,10 +2,11 @@
 float64 on random inputs over the documented range and on real MiniLM activations, its table bytes, and
 its throughput (elements/s, 1 thread) next to torch fp32 on the issue's shapes.
 
-The throughput column times the C++ kernel (lowbit/ops/intops_kernels.py and shift_lut_kernels.py, int16
-codes, default ISA; I-BERT GELU with int32 output codes: the reference's int64 values, in half the bytes) for
-the rows in _kernels(), and the numpy int64 *reference* for the others (far below torch; printed so that the
-gap is visible, not hidden). The "kernel" field of each row says which one was timed.
+The throughput column times the C++ kernel (lowbit/ops/intops_kernels.py, shift_lut_kernels.py and
+intops_extra_kernels.py, int16 codes (PTF: uint8), default ISA; I-BERT GELU with int32 output codes: the
+reference's int64 values, in half the bytes) for the rows in _kernels(), and the numpy int64 *reference* for
+the others (far below torch; printed so that the gap is visible, not hidden). The "kernel" field of each row
+says which one was timed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ FLOAT = {"sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh}
 
 def _kernels() -> dict[tuple[str, str], Callable]:
     """(op, method) -> C++ kernel with the reference's signature, for the rows that have one."""
+    from lowbit.ops import intops_extra_kernels as x
     from lowbit.ops import intops_kernels as k
     from lowbit.ops import shift_lut_kernels as s
 
@@ -44,6 +46,12 @@ def _kernels() -> dict[tuple[str, str], Callable]:
         ("softmax", "lut_rexp"): partial(s.lut_softmax, method="rexp"),
         ("softmax", "lut_lnexp"): partial(s.lut_softmax, method="lnexp"),
         ("gelu", "nnlut"): s.nnlut_gelu,
+        ("softmax", "log_int"): x.log_int_softmax,
+        ("sigmoid", "pwl"): x.pwl_sigmoid,
+        ("tanh", "pwl"): x.pwl_tanh,
+        # ivit.ivit_layernorm_ref is ibert_layernorm_ref (the same integers): the I-BERT kernel
+        ("layernorm", "ivit"): k.ibert_layernorm,
+        ("layernorm", "ptf"): x.ptf_layernorm,
     }
 
 
@@ -138,7 +146,7 @@ def _throughput(op) -> tuple[float, float, bool]:
     q = np.round(x / 1e-3).astype(np.int64)
     kernel = _kernels().get((op.op, op.method))
     fn = op.ref
-    if kernel is not None:  # the kernels take the ops' documented 16-bit input codes
+    if kernel is not None:  # the kernels take the ops' documented 16-bit input codes (PTF: its uint8 codes)
         fn, q = kernel, q.astype(np.int16)
     run: Callable[[], object]
     if op.op == "layernorm":
@@ -148,8 +156,8 @@ def _throughput(op) -> tuple[float, float, bool]:
             from lowbit.ops.fqvit import ptf_calibrate, ptf_quantize
 
             p = ptf_calibrate(x.astype(np.float64))
-            qp = ptf_quantize(x.astype(np.float64), p)
-            run = lambda: op.ref(qp, p, w, b, 0.05, 1e-12)  # noqa: E731
+            qp = ptf_quantize(x.astype(np.float64), p)  # uint8 codes: what the PTF kernel takes
+            run = lambda: (kernel or op.ref)(qp, p, w, b, 0.05, 1e-12)  # noqa: E731
         else:
             run = lambda: fn(q, 1e-3, w, b, 0.05, 1e-12)  # noqa: E731
         peer = lambda: torch.nn.functional.layer_norm(xt, (n,))  # noqa: E731

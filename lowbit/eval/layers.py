@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lowbit.nn.int_bert import module_by_module
 from lowbit.nn.int_nonlinear import IntLayerNorm
 
 
@@ -32,7 +33,7 @@ def _norm_outputs(model: nn.Module, ids: torch.Tensor, mask: torch.Tensor) -> di
         if isinstance(m, (nn.LayerNorm, IntLayerNorm))
     ]
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), module_by_module(model):
             model(ids, mask)
     finally:
         for h in hooks:

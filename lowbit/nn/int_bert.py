@@ -4,8 +4,8 @@ the last LayerNorm, executed by lowbit's C++ kernels.
 Data path of one layer (codes and their scales; every arrow is an integer op):
 
     x  int8 @ s_x ──IntLinear (fused q|k|v, int8 GEMM)──> q, k, v int8 @ s_q, s_k, s_v
-    q k^T (attention_qk, int32; padding keys get -2^29) ──integer softmax──> p uint8 @ 2^-8
-    p v (attention_pv, requantized) ──> ctx int8 @ s_ctx ──IntLinear──> a int16 @ s_r1
+    q k^T (int32; padding keys get -2^29) ──integer softmax──> p uint8 @ 2^-8   (one C++ pass per head)
+    p v (requantized) ──> ctx int8 @ s_ctx ──IntLinear──> a int16 @ s_r1
     r1 = (x << j1) + a   int16 @ s_r1 = s_x 2^-j1  (the residual: a shift, no multiplier)
     integer LayerNorm(r1) ──> x1 int8 @ s_ln1 ──IntLinear──> h int16 @ s_h ──integer GELU──> int32
     ──requantize──> g uint8 (zero point) ──IntLinear──> o int16 @ s_r2;  r2 = (x1 << j2) + o
@@ -21,6 +21,8 @@ chosen by the recipe: see lowbit/nn/int_nonlinear.py.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -37,9 +39,10 @@ from lowbit.nn.int_nonlinear import (
     ptf_exponents,
     segment_order,
 )
-from lowbit.ops.attention import attention_fq, attention_ibert, attention_pv, attention_qk, residual_add
+from lowbit.ops.attention import residual_add
 from lowbit.ops.fqvit import LIS_FRAC
 from lowbit.ops.gemm import default_threads
+from lowbit.ops.intops_kernels import gelu_constants, softmax_constants
 from lowbit.ops.requant import quantize_multiplier
 
 MASKED = -(2**29)  # score bias of a padding key: its integer exp is 0
@@ -76,16 +79,9 @@ class IntSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, mask_bias: torch.Tensor) -> torch.Tensor:
         qkv = self.qkv(x)  # [B, T, 3H]: the heads are read in place by the attention kernels
-        threads = default_threads()
-        if self.method.fused_attention:  # one pass per head: scores and p stay in cache
-            fused = attention_fq if self.method.log_softmax else attention_ibert
-            args = (self._score_scale, self._ctx_m0, self._ctx_shift, threads)
-            return torch.from_numpy(fused(qkv.numpy(), self.heads, mask_bias.numpy(), *args))
-        scores = attention_qk(qkv.numpy(), self.heads, mask_bias.numpy(), threads=threads)
-        p, _ = self.method.softmax(scores, self._score_scale)
-        return torch.from_numpy(
-            attention_pv(p, qkv.numpy(), self.heads, self._ctx_m0, self._ctx_shift, threads)
-        )
+        # one C++ pass per head (q k^T, softmax, p v): scores and probabilities stay in cache
+        args = (self._score_scale, self._ctx_m0, self._ctx_shift, default_threads())
+        return torch.from_numpy(self.method.attention(qkv.numpy(), self.heads, mask_bias.numpy(), *args))
 
 
 class IntLayer(nn.Module):
@@ -166,6 +162,10 @@ class IntBertEncoder(nn.Module):
         self.layers = nn.ModuleList(
             IntLayer(cfg, nonlinear, weight_group) for _ in range(cfg.num_hidden_layers)
         )
+        # run I-BERT encoders as one C++ call (csrc/int_bert_plan.h); False: module by module (what
+        # `lowbit profile` times kernel by kernel). The same integers either way.
+        self.use_plan = True
+        self._plan = self._io = None
 
     @classmethod
     def from_float(
@@ -236,27 +236,117 @@ class IntBertEncoder(nn.Module):
             )
         # numpy, not torch: torch's elementwise ops go parallel and their OpenMP threads then spin on the
         # core lowbit's kernels are about to use (2-thread latency 16 -> 11 ms without them)
+        word_mult, position_codes, _ = self._io_tables()
         ids = input_ids.numpy()
-        x = self.word_codes.numpy()[ids].astype(np.float32) * self.word_scale.numpy()[ids]
-        x += self.position_embeddings.numpy()[:t] + self.token_type.numpy()
-        codes = np.clip(np.rint(x / np.float32(float(self.input_scale))), -I16, I16).astype(np.int16)
-        return torch.from_numpy(codes)
+        x = self.word_codes.numpy()[ids].astype(np.float32)
+        x *= word_mult[ids]
+        x += position_codes[:t]
+        np.rint(x, out=x)
+        return torch.from_numpy(np.clip(x, -I16, I16, out=x).astype(np.int16))
+
+    def _io_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Float tables of the input quantization and output dequantization, in input_scale units: word
+        row scales, position plus token type rows, and the last LayerNorm's channel scales."""
+        if self._io is None:
+            s = np.float32(float(self.input_scale))
+            word_mult = self.word_scale.numpy() / s
+            position_codes = (self.position_embeddings.numpy() + self.token_type.numpy()) / s
+            out_scale = self.layers[-1].output_norm.channel_scale().astype(np.float32)
+            self._io = (word_mult, position_codes.astype(np.float32), out_scale)
+        return self._io
+
+    def load_state_dict(self, *args, **kwargs):
+        self._plan = self._io = None  # built from the constants being replaced
+        return super().load_state_dict(*args, **kwargs)
+
+    def plan(self):
+        """The whole encoder as one C++ object (lowbit._C.IntBertPlan), or None where the nonlinear method
+        has no plan (FQ-ViT's): its kernels and integers are those of the modules, validated once here
+        instead of on every call."""
+        if self._plan is None and self.nonlinear in PLAN_METHODS and not self.embeddings_norm._ptf:
+            self._plan = build_plan(self)
+        return self._plan
 
     def integer_forward(self, codes: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """int16 embedding codes [B, T, H] -> int8 codes of the last LayerNorm (integers only)."""
         # [B, T]: one key mask per sequence
         mask_bias = torch.from_numpy(np.where(attention_mask.numpy() == 0, MASKED, 0).astype(np.int32))
+        plan = self.plan() if self.use_plan else None
+        if plan is not None:
+            from lowbit import _C
+
+            out = np.empty(codes.shape, dtype=np.int8)
+            _C.int_bert_plan_run(plan, codes.numpy(), mask_bias.numpy(), out, "auto", default_threads())
+            return torch.from_numpy(out)
         x = self.embeddings_norm(codes)
         for layer in self.layers:
             x = layer(x, mask_bias)
         return x
 
     def dequantize(self, codes: torch.Tensor) -> torch.Tensor:
-        scale = self.layers[-1].output_norm.channel_scale().astype(np.float32)
-        return torch.from_numpy(codes.numpy().astype(np.float32) * scale)
+        out = codes.numpy().astype(np.float32)
+        out *= self._io_tables()[2]
+        return torch.from_numpy(out)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.dequantize(self.integer_forward(self.quantize_input(input_ids), attention_mask))
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return mean_pool(self(input_ids, attention_mask), attention_mask)
+
+
+@contextmanager
+def module_by_module(model: nn.Module) -> Iterator[None]:
+    """Every IntBertEncoder inside ``model`` runs module by module (no plan) within this block: for what
+    hooks on its modules must see (per-layer reports, the profiler)."""
+    encoders = [m for m in model.modules() if isinstance(m, IntBertEncoder)]
+    saved = [e.use_plan for e in encoders]
+    for e in encoders:
+        e.use_plan = False
+    try:
+        yield
+    finally:
+        for e, u in zip(encoders, saved, strict=True):
+            e.use_plan = u
+
+
+PLAN_METHODS = ("ibert", "shift", "lut")  # the nonlinear methods csrc/int_bert_plan.h runs
+
+
+def build_plan(enc: IntBertEncoder):
+    """lowbit._C.IntBertPlan of an IntBertEncoder: every constant its modules computed in repack."""
+    from lowbit import _C
+    from lowbit.ops.shift_lut_kernels import lut_args, nnlut_gelu_args, shift_constants
+
+    expect(enc.nonlinear in PLAN_METHODS, "nonlinear", f"one of {PLAN_METHODS} for a plan", enc.nonlinear)
+    cfg = enc.cfg
+    plan = _C.int_bert_plan(cfg.hidden_size, cfg.intermediate_size, cfg.num_attention_heads, len(enc.layers))
+    _C.int_bert_plan_norm(plan, -1, 0, *enc.embeddings_norm._consts)
+    softmax = {"ibert": (_C.int_bert_plan_softmax, softmax_constants),
+               "shift": (_C.int_bert_plan_shiftmax, shift_constants),
+               "lut": (_C.int_bert_plan_lut_softmax, lut_args)}[enc.nonlinear]  # fmt: skip
+    for i, layer in enumerate(enc.layers):
+        att = layer.attention
+        linears = (("qkv", att.qkv), ("attention_output", layer.attention_output),
+                   ("intermediate", layer.intermediate), ("output", layer.output))  # fmt: skip
+        for name, lin in linears:
+            data, colsum, n, k, bias, m0, shift, _, zp, qmin, qmax, _ = lin._packed_args
+            _C.int_bert_plan_linear(plan, i, name, lin._zp_in, data, colsum, n, k, bias, m0, shift, zp, qmin,
+                                    qmax, *lin._segment_args)  # fmt: skip
+        for slot, norm in ((1, layer.attention_norm), (2, layer.output_norm)):
+            expect(not norm._ptf, "nonlinear", "LayerNorms without PTF inputs in a plan", "PTF")
+            _C.int_bert_plan_norm(plan, i, slot, *norm._consts)
+        _C.int_bert_plan_attention(plan, i, att._ctx_m0, att._ctx_shift, layer.shift1.numpy(),
+                                   layer.shift2.numpy())  # fmt: skip
+        set_softmax, constants = softmax
+        set_softmax(plan, i, *constants(att._score_scale))
+        g = layer.gelu
+        requant = (g._m0, g._shift, g._zp)
+        if enc.nonlinear == "shift":
+            _C.int_bert_plan_shiftgelu(plan, i, *shift_constants(g._in_scale), *requant)
+        elif enc.nonlinear == "lut":
+            _C.int_bert_plan_pwl_gelu(plan, i, *nnlut_gelu_args(g._in_scale), *requant)
+        else:
+            clip, m0, shift, qc, _ = gelu_constants(g._in_scale)
+            _C.int_bert_plan_gelu(plan, i, clip, m0, shift, qc, *requant)
+    return plan

@@ -175,20 +175,17 @@ class IntLayerNorm(nn.Module):
             step = float(self.ptf_scale) * np.exp2(self.ptf_alpha.numpy().astype(np.float64))
             self._ptf_m0, self._ptf_shift = quantize_multiplier(float(self.in_scale) / step)
             self._ptf_zp = int(self.ptf_zero_point)
-
-    def _ptf_input(self, x: torch.Tensor) -> torch.Tensor:
-        """int16 codes -> uint8 PTF codes (dyadic per channel) -> (q - zp) << alpha on the common grid."""
-        acc = x.to(torch.int32).reshape(-1, x.shape[-1]).numpy()
-        q8 = requantize(acc, self._ptf_m0, self._ptf_shift, self._ptf_zp, out_dtype=np.uint8)
-        grid = (torch.from_numpy(q8).to(torch.int32) - self._ptf_zp) << self.ptf_alpha
-        return grid.to(torch.int16).view(x.shape)
+            self._ptf_alpha = self.ptf_alpha.numpy().astype(np.uint8)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         from lowbit import _C
 
-        if self._ptf:
-            x = self._ptf_input(x)
         out = np.empty(x.shape, dtype=np.int8)
+        if self._ptf:  # int16 -> uint8 PTF codes (dyadic per channel), then (q - zp) << alpha, normalised
+            acc = x.numpy().reshape(-1, x.shape[-1]).astype(np.int32)
+            q8 = requantize(acc, self._ptf_m0, self._ptf_shift, self._ptf_zp, out_dtype=np.uint8)
+            _C.ptf_layernorm(q8, 8, self._ptf_zp, self._ptf_alpha, *self._consts, out.reshape(q8.shape))
+            return torch.from_numpy(out)
         _C.ibert_layernorm(x.numpy(), *self._consts, out, "auto", default_threads())
         return torch.from_numpy(out)
 
@@ -204,20 +201,22 @@ class Method:
     kernels: str  # what executes the nonlinears: "C++" or "numpy int64 reference"
     log_softmax: bool = False
     ptf_norm_input: bool = False
-    # a C++ pass per head runs q k^T, this softmax and p v together (attention_ibert / attention_fq)
-    fused_attention: bool = False
+    # the C++ pass per head that runs q k^T, this softmax and p v together (lowbit/ops/attention.py):
+    # (qkv, heads, key bias, score scale, m0, shift, threads) -> int8 context
+    attention: Callable[..., np.ndarray] | None = None
 
 
 def _methods() -> dict[str, Method]:
+    from lowbit.ops import attention as att
     from lowbit.ops import fqvit
     from lowbit.ops.shift_lut_kernels import lut_softmax, nnlut_gelu, shiftgelu, shiftmax
 
     return {
-        "ibert": Method(_ibert_softmax, _ibert_gelu, "C++", fused_attention=True),
-        "shift": Method(shiftmax, shiftgelu, "C++"),
-        "lut": Method(lut_softmax, nnlut_gelu, "C++"),
+        "ibert": Method(_ibert_softmax, _ibert_gelu, "C++", attention=att.attention_ibert),
+        "shift": Method(shiftmax, shiftgelu, "C++", attention=att.attention_shiftmax),
+        "lut": Method(lut_softmax, nnlut_gelu, "C++", attention=att.attention_lut),
         "fq": Method(fqvit.log_int_softmax_ref, _ibert_gelu, "C++", log_softmax=True, ptf_norm_input=True,
-                     fused_attention=True),
+                     attention=att.attention_fq),
     }  # fmt: skip
 
 

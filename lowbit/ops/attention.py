@@ -94,9 +94,21 @@ def residual_add_ref(x: np.ndarray, shift: np.ndarray, y: np.ndarray) -> np.ndar
     return np.clip(v, -32767, 32767).astype(np.int16)
 
 
+def _softmax_args(kernel: str, score_scale: float) -> tuple:
+    """The integer constants (and tables) of the softmax inside each fused attention kernel."""
+    from lowbit.ops.intcore import check_scale
+    from lowbit.ops.intops_kernels import softmax_constants
+    from lowbit.ops.shift_lut_kernels import lut_args, shift_constants
+
+    if kernel == "attention_shiftmax":
+        return shift_constants(check_scale(score_scale, hi=2.0**15))
+    if kernel == "attention_lut":
+        return lut_args(check_scale(score_scale))
+    return softmax_constants(check_scale(score_scale))
+
+
 def _fused(kernel: str, qkv, heads, bias, score_scale, m0, shift, threads, isa) -> np.ndarray:
     from lowbit import _C
-    from lowbit.ops.intops_kernels import softmax_constants
 
     qkv = np.asarray(qkv)
     expect(qkv.ndim == 3, "qkv", "an int8 array [B, T, 3H]", qkv.shape)
@@ -104,9 +116,37 @@ def _fused(kernel: str, qkv, heads, bias, score_scale, m0, shift, threads, isa) 
     out = np.empty((b, t, h3 // 3), dtype=np.int8)
     empty = np.empty((0, 0), np.int32)
     threads = default_threads() if threads is None else int(threads)
-    getattr(_C, kernel)(qkv, int(heads), empty if bias is None else bias, *softmax_constants(score_scale),
+    getattr(_C, kernel)(qkv, int(heads), empty if bias is None else bias, *_softmax_args(kernel, score_scale),
                         int(m0), int(shift), out, isa, threads)  # fmt: skip
     return out
+
+
+def attention_shiftmax(
+    qkv: np.ndarray,
+    heads: int,
+    bias: np.ndarray | None,
+    score_scale: float,
+    m0: int,
+    shift: int,
+    threads: int | None = None,
+    isa: str = "auto",
+) -> np.ndarray:
+    """``attention_ibert`` with I-ViT's Shiftmax; bit-exact with ``attention_shiftmax_ref``."""
+    return _fused("attention_shiftmax", qkv, heads, bias, score_scale, m0, shift, threads, isa)
+
+
+def attention_lut(
+    qkv: np.ndarray,
+    heads: int,
+    bias: np.ndarray | None,
+    score_scale: float,
+    m0: int,
+    shift: int,
+    threads: int | None = None,
+    isa: str = "auto",
+) -> np.ndarray:
+    """``attention_ibert`` with the LUT softmax (rexp); bit-exact with ``attention_lut_ref``."""
+    return _fused("attention_lut", qkv, heads, bias, score_scale, m0, shift, threads, isa)
 
 
 def attention_ibert(
@@ -158,4 +198,22 @@ def attention_ibert_ref(
     from lowbit.ops.ibert import ibert_softmax_ref
 
     p, _ = ibert_softmax_ref(attention_qk_ref(qkv, heads, bias), score_scale)
+    return attention_pv_ref(p, qkv, heads, m0, shift)
+
+
+def attention_shiftmax_ref(
+    qkv: np.ndarray, heads: int, bias: np.ndarray | None, score_scale: float, m0: int, shift: int
+) -> np.ndarray:
+    from lowbit.ops.ivit import shiftmax_ref
+
+    p, _ = shiftmax_ref(attention_qk_ref(qkv, heads, bias), score_scale)
+    return attention_pv_ref(p, qkv, heads, m0, shift)
+
+
+def attention_lut_ref(
+    qkv: np.ndarray, heads: int, bias: np.ndarray | None, score_scale: float, m0: int, shift: int
+) -> np.ndarray:
+    from lowbit.ops.lut_softmax import lut_softmax_rexp_ref
+
+    p, _ = lut_softmax_rexp_ref(attention_qk_ref(qkv, heads, bias), score_scale)
     return attention_pv_ref(p, qkv, heads, m0, shift)

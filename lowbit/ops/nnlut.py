@@ -246,6 +246,10 @@ def nnlut_softmax_ref(q: np.ndarray, scale: float, axis: int = -1) -> tuple[np.n
     Input: int32 codes, rows of up to 2^20 along ``axis``, scale in (0, 2^20). Output: uint8 at 2^-8
     (p = 1 saturates at 255/256). Bound: max |p - softmax| <= 1e-2 (2^-9 output rounding + 2^-8
     saturation + ~3e-4 relative from the two tables; measured 3.9e-3).
+
+    The final shift 30 + ex - 8 is capped at 62: a row sum of 2^42 or more (rows of >= 4096 near-equal
+    codes) made it >= 64, where the rounding term 2^(shift-1) overflowed int64 and every output read 255;
+    since e r < 2^61, any shift >= 62 gives 0 and the cap changes nothing else.
     """
     s = check_scale(scale)
     q = check_codes(q, "q", INT32_MIN, INT32_MAX)
@@ -254,7 +258,7 @@ def nnlut_softmax_ref(q: np.ndarray, scale: float, axis: int = -1) -> tuple[np.n
     e = _exp_of_gap(q.max(axis=ax, keepdims=True) - q, s)  # <= 2^30 (+ table error)
     u, ex = _normalize(e.sum(axis=ax, keepdims=True), SPECS["recip"][4], even=False)  # sum <= 2^51
     r = _lookup("recip", u)  # 1/sum = r 2^-30 2^-ex
-    out = rshift_round_ref(e * r, 30 + ex - OUT_BITS)  # e r < 2^61
+    out = rshift_round_ref(e * r, np.minimum(30 + ex - OUT_BITS, 62))  # e r < 2^61
     return np.minimum(out, 2**OUT_BITS - 1).astype(np.uint8), 2.0**-OUT_BITS
 
 

@@ -84,6 +84,11 @@ _LUT_TABLES = (
 )
 
 
+def lut_args(scale: float, method: str = "rexp") -> tuple:
+    """(dcap, m0, shift, exp2, recip, log2, lnexp): everything the LUT softmax kernel takes but q and out."""
+    return (*lut_constants(scale), *_LUT_TABLES, method == "lnexp")
+
+
 def lut_softmax(
     q: np.ndarray, scale: float, method: str = "rexp", axis: int = -1, isa: str = "auto"
 ) -> tuple[np.ndarray, float]:
@@ -97,7 +102,7 @@ def lut_softmax(
     q = _codes(q)
     _last_axis(q, axis)
     out = np.empty(q.shape, dtype=np.uint8)
-    _C.lut_softmax(q, *lut_constants(s), *_LUT_TABLES, method == "lnexp", out, isa)
+    _C.lut_softmax(q, *lut_args(s, method), out, isa)
     return out, _SOFTMAX_SCALE
 
 
@@ -132,8 +137,13 @@ def nnlut_gelu(q: np.ndarray, scale: float, isa: str = "auto") -> tuple[np.ndarr
 
     s = check_scale(scale, hi=2.0**14)
     q = _codes(q)
-    starts, slopes, icpts, _, out_frac, pshift = _gelu_table()
-    lim, m0, shift, u_lo, u_hi, id_m0, id_shift = nnlut_gelu_constants(s)
     out = np.empty(q.shape, dtype=np.int32)
-    _C.pwl_gelu(q, lim, m0, shift, u_lo, u_hi, id_m0, id_shift, starts, slopes, icpts, pshift, out, isa)
-    return out, 2.0**-out_frac
+    _C.pwl_gelu(q, *nnlut_gelu_args(s), out, isa)
+    return out, 2.0 ** -_gelu_table()[4]
+
+
+def nnlut_gelu_args(scale: float) -> tuple:
+    """Everything the PWL GELU kernel takes but q and out: constants for this input scale, then the table
+    (starts, slopes, intercepts, pshift)."""
+    starts, slopes, icpts, _, _, pshift = _gelu_table()
+    return (*nnlut_gelu_constants(scale), starts, slopes, icpts, pshift)

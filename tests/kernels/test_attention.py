@@ -12,10 +12,14 @@ from lowbit.ops.attention import (
     attention_fq_ref,
     attention_ibert,
     attention_ibert_ref,
+    attention_lut,
+    attention_lut_ref,
     attention_pv,
     attention_pv_ref,
     attention_qk,
     attention_qk_ref,
+    attention_shiftmax,
+    attention_shiftmax_ref,
     residual_add,
     residual_add_ref,
 )
@@ -125,3 +129,50 @@ def test_fused_ibert_attention_bit_exact(b, t, heads, d, isa, threads, seed):
         attention_fq(qkv, heads, bias, scale, m0, shift - 14, threads=threads, isa=isa),
         attention_fq_ref(qkv, heads, bias, scale, m0, shift - 14),
     )
+
+
+FUSED = {
+    "ibert": (attention_ibert, attention_ibert_ref),
+    "shiftmax": (attention_shiftmax, attention_shiftmax_ref),
+    "lut": (attention_lut, attention_lut_ref),
+    "fq": (attention_fq, attention_fq_ref),  # its accumulators are 2^14 larger: shift - 14 below
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    method=st.sampled_from(sorted(FUSED)),
+    b=st.integers(1, 2),
+    t=st.integers(1, 150),
+    heads=st.integers(1, 3),
+    d=st.sampled_from([16, 32, 64]),  # 32, 64: the fused AVX-512 head kernel (attention_avx512.cpp)
+    isa=st.sampled_from(available_isas()),
+    threads=st.integers(1, 2),
+    extreme=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_fused_attention_head_widths_bit_exact(method, b, t, heads, d, isa, threads, extreme, seed):
+    rng = np.random.default_rng(seed)
+    qkv = rng.integers(-128, 128, (b, t, 3 * heads * d)).astype(np.int8)
+    if extreme:  # every q k product at its largest, every p v product at its largest
+        qkv[...] = rng.choice(np.array([-128, 127], np.int8), qkv.shape)
+    bias = np.where(rng.random((b, t)) < 0.2, -(2**29), 0).astype(np.int32)
+    bias[:, 0] = 0
+    scale = float(rng.uniform(1e-5, 1e-2))
+    m0, shift = int(rng.integers(2**30, 2**31)), int(rng.integers(30, 44))
+    kernel, ref = FUSED[method]
+    shift -= 14 if method == "fq" else 0
+    np.testing.assert_array_equal(
+        kernel(qkv, heads, bias, scale, m0, shift, threads=threads, isa=isa),
+        ref(qkv, heads, bias, scale, m0, shift),
+    )
+
+
+def test_fused_attention_bad_input():
+    qkv = np.zeros((1, 4, 96), np.int8)
+    with pytest.raises(LowbitError, match="scale"):
+        attention_shiftmax(qkv, 2, None, 0.0, 2**30, 40)
+    with pytest.raises(LowbitError, match="heads"):
+        attention_lut(qkv, 5, None, 1e-3, 2**30, 40)
+    with pytest.raises(LowbitError, match="m0, shift"):
+        attention_lut(qkv, 2, None, 1e-3, -1, 40)

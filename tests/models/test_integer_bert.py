@@ -11,6 +11,7 @@ import lowbit
 from lowbit import _C, LowbitError
 from lowbit.data.sentiment import load_sentences
 from lowbit.models.minilm import load_minilm, tokenize
+from lowbit.nn.int_bert import module_by_module
 
 INTEGER = {torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64, torch.bool}
 
@@ -56,8 +57,12 @@ def test_integer_forward_runs_no_float_op(qmodel, sentences, monkeypatch):
     ids, mask = tokenize(sentences[:3])
     enc = qmodel.module
     codes = enc.quantize_input(ids)
-    with torch.inference_mode(), RecordOps() as rec:
-        out = enc.integer_forward(codes, mask)
+    enc.use_plan = False  # module by module: every kernel call is seen
+    try:
+        with torch.inference_mode(), RecordOps() as rec:
+            out = enc.integer_forward(codes, mask)
+    finally:
+        enc.use_plan = True
     assert out.dtype == torch.int8
     float_ops = [(op, dt) for op, dt in rec.ops if not dt <= INTEGER]
     assert rec.ops and not float_ops, float_ops[:5]
@@ -65,6 +70,69 @@ def test_integer_forward_runs_no_float_op(qmodel, sentences, monkeypatch):
     float_kernels = [(k, d) for k, d in kernels if any(x.kind == "f" for x in d)]
     assert not float_kernels, float_kernels[:3]
     assert len([k for k, _ in kernels if k == "gemm"]) == 4 * len(enc.layers)
+
+
+def test_plan_is_integer_only_and_equals_the_modules(qmodel, sentences, monkeypatch):
+    """The one-call C++ plan is built from integer arrays only, runs on integer arrays only, and gives the
+    modules' integers exactly (padding included: sentences of different lengths)."""
+    enc = qmodel.module
+    ids, mask = tokenize(sentences[3:11])
+    codes = enc.quantize_input(ids)
+    enc.use_plan = False
+    try:
+        expected = enc.integer_forward(codes, mask)
+    finally:
+        enc.use_plan = True
+    calls = []
+    for name in [n for n in dir(_C) if n.startswith("int_bert_plan")]:
+        real = getattr(_C, name)
+
+        def spy(*args, _real=real, _name=name, **kw):
+            arrays = [a for a in list(args) + list(kw.values()) if isinstance(a, np.ndarray) and a.size]
+            calls.append((_name, {a.dtype.kind for a in arrays}))
+            return _real(*args, **kw)
+
+        monkeypatch.setattr(_C, name, spy)
+    enc._plan = None  # rebuilt under the spies
+    with torch.inference_mode(), RecordOps() as rec:
+        got = enc.integer_forward(codes, mask)
+    assert torch.equal(got, expected)
+    assert {n for n, _ in calls} >= {"int_bert_plan", "int_bert_plan_linear", "int_bert_plan_run"}
+    assert not [c for c in calls if "f" in c[1]], calls[:5]
+    assert not [(op, dt) for op, dt in rec.ops if not dt <= INTEGER]
+
+
+def test_plan_refuses_bad_input(qmodel):
+    enc = qmodel.module
+    plan = enc.plan()
+    codes = np.zeros((1, 4, 384), np.int16)
+    bias = np.zeros((1, 4), np.int32)
+    out = np.empty((1, 4, 384), np.int8)
+    with pytest.raises(LowbitError, match="codes: expected int16"):
+        _C.int_bert_plan_run(plan, np.zeros((1, 4, 383), np.int16), bias, out)
+    with pytest.raises(LowbitError, match="codes: expected codes in"):
+        _C.int_bert_plan_run(plan, np.full((1, 4, 384), -32768, np.int16), bias, out)
+    with pytest.raises(LowbitError, match="key_bias"):
+        _C.int_bert_plan_run(plan, codes, np.zeros((1, 5), np.int32), out)
+    with pytest.raises(LowbitError, match="out: expected"):
+        _C.int_bert_plan_run(plan, codes, bias, np.empty((1, 4, 384), np.int16))
+    empty = _C.int_bert_plan(384, 1536, 12, 1)
+    with pytest.raises(LowbitError, match="embeddings LayerNorm"):
+        _C.int_bert_plan_run(empty, codes, bias, out)
+    norm = enc.embeddings_norm._consts
+    _C.int_bert_plan_norm(empty, -1, 0, *norm)
+    with pytest.raises(LowbitError, match="layer 0 is incomplete"):
+        _C.int_bert_plan_run(empty, codes, bias, out)
+    with pytest.raises(LowbitError, match="layer"):
+        _C.int_bert_plan_norm(empty, 1, 1, *norm)
+    qkv = enc.layers[0].attention.qkv
+    with pytest.raises(LowbitError, match="name"):
+        _C.int_bert_plan_linear(empty, 0, "query", 0, *qkv._packed_args[:7], 0, -127, 127, *qkv._segment_args)
+    lin = enc.layers[0].intermediate
+    data, colsum, n, k, bias_, m0, shift, *_ = lin._packed_args
+    with pytest.raises(LowbitError, match="n: expected 384"):
+        _C.int_bert_plan_linear(empty, 0, "output", 0, data, colsum, n, k, bias_, m0, shift, 0, -32767, 32767,
+                                *lin._segment_args)  # fmt: skip
 
 
 def test_close_to_float_on_real_sentences(qmodel, sentences):
@@ -149,10 +217,13 @@ def test_other_static_recipes_are_integer_close_and_round_trip(recipe, sentences
 
         monkeypatch.setattr(_C, name, spy)
     with torch.inference_mode(), RecordOps() as rec:
-        codes = enc.integer_forward(codes, mask)
+        out = enc.integer_forward(codes, mask)
     float_ops = [(op, dt) for op, dt in rec.ops if not dt <= INTEGER]
-    assert codes.dtype == torch.int8 and not float_ops, float_ops[:5]
+    assert out.dtype == torch.int8 and not float_ops, float_ops[:5]
     assert kernels and not [k for k in kernels if "f" in k[1]], kernels[:5]
+    assert (enc.plan() is not None) == (recipe != "w8a8-fq")  # FQ-ViT's PTF LayerNorms run module by module
+    with module_by_module(enc):
+        assert torch.equal(enc.integer_forward(codes, mask), out)
     with torch.inference_mode():
         cos = (load_minilm().embed(ids, mask) * q.embed(ids, mask)).sum(1)
     assert cos.mean() > MIN_COSINE[recipe], cos

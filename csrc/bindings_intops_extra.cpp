@@ -1,0 +1,143 @@
+// lowbit._C's Log-Int-Softmax and PWL sigmoid / tanh entry points (intops_extra.h): every array and integer
+// constant is checked here, before any kernel reads it, against the bounds the kernels' arithmetic needs.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+
+#include <algorithm>
+#include <climits>
+#include <string>
+
+#include "check.h"
+#include "cpu.h"
+#include "intops.h"
+#include "intops_extra.h"
+#include "rounding.h"
+
+namespace nb = nanobind;
+
+namespace lowbit {
+
+namespace {
+
+Isa pick_isa(const std::string& isa) { return isa == "auto" ? default_isa() : parse_isa(isa); }
+
+const void* codes16or32(const In& q, bool& is16) {
+  is16 = q.dtype() == nb::dtype<int16_t>();
+  require(is16 || q.dtype() == nb::dtype<int32_t>(), "q: expected dtype int16 or int32 (integer codes)");
+  const void* p = is16 ? (const void*)checked<int16_t>(q, "q", 1, 8) : (const void*)checked<int32_t>(q, "q", 1, 8);
+  require(q.size() > 0, "q: expected a non-empty array");
+  return p;
+}
+
+void same_shape(const In& a, const Out& b) {
+  bool same = a.ndim() == b.ndim();
+  for (size_t i = 0; same && i < a.ndim(); ++i) same = a.shape(i) == b.shape(i);
+  require(same, "out: expected the shape of q");
+}
+
+void log_int_softmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, int32_t qb, int32_t qc,
+                        const Out& out, const std::string& isa) {
+  bool is16;
+  const void* qp = codes16or32(q, is16);
+  const int64_t n = int64_t(q.shape(q.ndim() - 1)), rows = int64_t(q.size()) / n;
+  require(n <= (int64_t(1) << 20), "q: expected rows of at most 2^20 elements along the last axis");
+  uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
+  same_shape(q, out);
+  require(dclip >= 1 && dclip <= (int64_t(1) << 31), "dclip: expected a value in [1, 2^31]");
+  require(m0 >= 0, "m0: expected a non-negative multiplier");
+  require(shift >= 0 && shift <= kMaxShift, "shift: expected a value in [0, 62]");
+  // the I-BERT softmax's bounds (bindings.cpp): they keep the 32-bit exp arithmetic exact
+  const int64_t top = int64_t(qb) * qb + qc;
+  require(qb >= (1 << kExpK) && qb < (1 << 15) && qc >= 0 && top > (int64_t(1) << 30) && top < (int64_t(1) << 31),
+          "qb, qc: expected exp polynomial constants with 2^14 <= qb < 2^15, 2^30 < qb^2 + qc < 2^31");
+  const SoftmaxParams p{dclip, m0, shift, qb, qc};
+  const Isa which = pick_isa(isa);
+  nb::gil_scoped_release release;
+  if (is16) log_int_softmax(which, static_cast<const int16_t*>(qp), rows, n, p, o);
+  else log_int_softmax(which, static_cast<const int32_t*>(qp), rows, n, p, o);
+}
+
+void pwl_act_py(const In& q, int64_t q_lo, int64_t q_hi, int32_t m0, int32_t shift, int32_t u_lo, int32_t u_hi,
+                const In& starts, const In& slopes, const In& icpts, int32_t pshift, int32_t y_lo, int32_t y_hi,
+                const Out& out, const std::string& isa) {
+  bool is16;
+  const void* qp = codes16or32(q, is16);
+  int16_t* o = checked<int16_t>(out, "out", 1, 8);
+  same_shape(q, out);
+  require(q_lo >= INT32_MIN && q_lo <= q_hi && q_hi <= INT32_MAX, "q_lo, q_hi: expected INT32_MIN <= q_lo <= q_hi <= INT32_MAX");
+  require(m0 >= 0, "m0: expected a non-negative multiplier");
+  require(shift >= 1 && shift <= kMaxShift, "shift: expected a value in [1, 62]");
+  require(pshift >= 0 && pshift <= kMaxShift, "pshift: expected a value in [0, 62]");
+  require(-(1 << 15) <= u_lo && u_lo <= u_hi && u_hi <= (1 << 15), "u_lo, u_hi: expected -2^15 <= u_lo <= u_hi <= 2^15");
+  require(INT16_MIN <= y_lo && y_lo <= y_hi && y_hi <= INT16_MAX, "y_lo, y_hi: expected an int16 range");
+  const int16_t* st = checked<int16_t>(starts, "starts", 1, 1);
+  const int32_t* sl = checked<int32_t>(slopes, "slopes", 1, 1);
+  const int32_t* ic = checked<int32_t>(icpts, "icpts", 1, 1);
+  const int64_t k = int64_t(starts.shape(0));
+  require(k >= 1 && k <= 32, "starts: expected 1..32 segments");
+  require(int64_t(slopes.shape(0)) == k && int64_t(icpts.shape(0)) == k,
+          "slopes, icpts: expected one per segment (the length of starts)");
+  for (int64_t j = 1; j < k; ++j) require(st[j] >= st[j - 1], "starts: expected non-decreasing breakpoints");
+  for (int64_t j = 0; j < k; ++j) {  // |u| <= 2^15: the segment's value and its pieces fit int32
+    const int64_t a = sl[j] < 0 ? -int64_t(sl[j]) : int64_t(sl[j]);
+    const int64_t c = ic[j] < 0 ? -int64_t(ic[j]) : int64_t(ic[j]);
+    require(((a << 15) >> pshift) + 1 + c < (int64_t(1) << 31),
+            "slopes, icpts: expected |icpt| + |slope| 2^15 / 2^pshift + 1 < 2^31");
+  }
+  const PwlActParams p{int32_t(q_lo), int32_t(q_hi), m0, shift, u_lo, u_hi, int32_t(k), st, sl, ic, pshift, y_lo, y_hi};
+  const Isa which = pick_isa(isa);
+  nb::gil_scoped_release release;
+  const int64_t size = int64_t(q.size());
+  if (is16) pwl_act(which, static_cast<const int16_t*>(qp), size, p, o);
+  else pwl_act(which, static_cast<const int32_t*>(qp), size, p, o);
+}
+
+void ptf_layernorm_py(const In& q, int32_t bits, int32_t zp, const In& alpha, int64_t eps, const In& m0, const In& shift,
+                      const In& beta, const Out& out, const std::string& isa) {
+  require(q.dtype() == nb::dtype<uint8_t>(), "q: expected dtype uint8 (PTF codes)");
+  const uint8_t* qp = checked<uint8_t>(q, "q", 1, 8);
+  const int64_t n = int64_t(q.shape(q.ndim() - 1)), rows = int64_t(q.size()) / n;
+  require(n >= 2 && n <= (1 << 14), "q: expected 2..16384 elements along the last axis");
+  require(bits >= 2 && bits <= 8, "bits: expected an int in [2, 8]");
+  require(zp >= 0 && zp < (1 << bits), "zp: expected a zero point in [0, 2^bits)");
+  // the codes' range: a full pass, as the reference's check
+  require(int32_t(max_u8(qp, int64_t(q.size()))) < (1 << bits), "q: expected codes in [0, 2^bits)");
+  const uint8_t* ap = checked<uint8_t>(alpha, "alpha", 1, 1);
+  require(int64_t(alpha.shape(0)) == n, "alpha: expected one per channel (the last axis of q)");
+  for (int64_t c = 0; c < n; ++c) require(ap[c] <= 3, "alpha: expected values in [0, 3]");
+  int8_t* o = checked<int8_t>(out, "out", 1, 8);
+  same_shape(q, out);
+  // the I-BERT LayerNorm's constants and their bounds (bindings.cpp)
+  require(eps >= 0 && eps <= (int64_t(1) << 60), "eps: expected an integer eps in [0, 2^60]");
+  const int32_t* mp = checked<int32_t>(m0, "m0", 1, 1);
+  const int32_t* sp = checked<int32_t>(shift, "shift", 1, 1);
+  const int64_t* bp = checked<int64_t>(beta, "beta", 1, 1);
+  require(int64_t(m0.shape(0)) == n && int64_t(shift.shape(0)) == n && int64_t(beta.shape(0)) == n,
+          "m0, shift, beta: expected one per channel (the last axis of q)");
+  for (int64_t c = 0; c < n; ++c) {
+    if (sp[c] < 0 || sp[c] > kMaxShift) throw Error("shift: expected values in [0, 62]");
+    if (mp[c] == INT32_MIN) throw Error("m0: expected |m0| < 2^31");
+    if (bp[c] < -(int64_t(1) << 61) || bp[c] > (int64_t(1) << 61)) throw Error("beta: expected |beta| <= 2^61");
+  }
+  const LayerNormParams p{eps, mp, sp, bp};
+  const Isa which = pick_isa(isa);
+  nb::gil_scoped_release release;
+  ptf_layernorm(which, qp, rows, n, zp, ap, p, o);
+}
+
+}  // namespace
+
+void bind_intops_extra(nb::module_& m) {
+  m.def("ptf_layernorm", &ptf_layernorm_py, nb::arg("q"), nb::arg("bits"), nb::arg("zp"), nb::arg("alpha"),
+        nb::arg("eps"), nb::arg("m0"), nb::arg("shift"), nb::arg("beta"), nb::arg("out"), nb::arg("isa") = "auto",
+        "FQ-ViT PTF LayerNorm; see lowbit/ops/intops_extra_kernels.py.");
+  m.def("log_int_softmax", &log_int_softmax_py, nb::arg("q"), nb::arg("dclip"), nb::arg("m0"), nb::arg("shift"),
+        nb::arg("qb"), nb::arg("qc"), nb::arg("out"), nb::arg("isa") = "auto",
+        "FQ-ViT Log-Int-Softmax (4-bit codes) along the last axis; see lowbit/ops/intops_extra_kernels.py.");
+  m.def("pwl_act", &pwl_act_py, nb::arg("q"), nb::arg("q_lo"), nb::arg("q_hi"), nb::arg("m0"), nb::arg("shift"),
+        nb::arg("u_lo"), nb::arg("u_hi"), nb::arg("starts"), nb::arg("slopes"), nb::arg("icpts"), nb::arg("pshift"),
+        nb::arg("y_lo"), nb::arg("y_hi"), nb::arg("out"), nb::arg("isa") = "auto",
+        "PWL sigmoid / tanh (pwl._pwl_apply); see lowbit/ops/intops_extra_kernels.py.");
+}
+
+}  // namespace lowbit

@@ -1,0 +1,67 @@
+// Standalone kernels of the integer-only ops that had only numpy references: FQ-ViT's Log-Int-Softmax
+// (lowbit/ops/fqvit.py; attention_fq fuses the same integers into attention) and the iRNN-style PWL sigmoid
+// and tanh (lowbit/ops/pwl.py). As everywhere in intops, the constants a reference derives from float
+// scales are computed in Python (lowbit/ops/intops_extra_kernels.py) and checked by
+// bindings_intops_extra.cpp: the kernels are integer-only. Rows run along the last axis.
+#pragma once
+#include <cstdint>
+
+#include "cpu.h"
+#include "intops.h"
+
+namespace lowbit {
+
+// ---- Log-Int-Softmax: I-BERT's exps e of q - max (SoftmaxParams), their row sum S, then 4-bit codes
+// k = floor(log2 r) + (bit below the leading one of r) with r = div_round(S, max(e, 1)); 15 where e = 0 or
+// k >= 15 (p ~ 2^-k).
+constexpr int kLisZero = 15;
+
+template <typename T>
+void log_int_softmax_scalar(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out);
+template <typename T>
+void log_int_softmax_avx512(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out);
+template <typename T>
+void log_int_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out);
+
+// k of one exp against its row's sum, as the reference computes it (div_round, then the leading bits)
+uint8_t lis_code_one(int64_t e, int64_t total);
+
+// The division-free form the SIMD kernel uses: r >= t  <=>  (2t - 1) e + (e & 1) <= 2 S (from
+// r = floor((S + floor(e / 2)) / e)), so k counts the thresholds t in {2, 3, 6, 12, ..., 3 2^13} that r
+// reaches, i.e. the t with e <= E_t, E_t = the largest e passing the test (non-increasing in t). e = 0
+// passes every test (k = 15) and the count cannot exceed 15: the reference's two special cases.
+// lis_thresholds writes the 15 E_t of a row sum (< 2^52), each capped at INT32_MAX (e < 2^31).
+void lis_thresholds(int64_t total, int32_t* thr);
+
+// ---- PWL sigmoid / tanh (pwl._pwl_apply): q clamped to [q_lo, q_hi], rescaled to the table's grid,
+// clamped to [u_lo, u_hi], y = icpt[j] + rshift_round(slope[j] u, pshift) on the last segment j with
+// starts[j] <= u (0 if none), clamped to [y_lo, y_hi]; int16 output.
+struct PwlActParams {
+  int32_t q_lo, q_hi;    // q_lo <= q_hi
+  int32_t m0, shift;     // dyadic rescale to the grid (m0 >= 0, shift in [1, 62])
+  int32_t u_lo, u_hi;    // -2^15 <= u_lo <= u_hi <= 2^15
+  int32_t k;             // segments, in [1, 32]
+  const int16_t* starts; // non-decreasing
+  const int32_t* slopes; // Q.P
+  const int32_t* icpts;  // checked: |icpt| + |slope| 2^15 / 2^pshift + 1 < 2^31
+  int32_t pshift;        // F + P - O, in [0, 62]
+  int32_t y_lo, y_hi;    // output clamp, within int16
+};
+
+template <typename T>
+void pwl_act_scalar(const T* q, int64_t size, const PwlActParams& p, int16_t* out);
+template <typename T>
+void pwl_act_avx512(const T* q, int64_t size, const PwlActParams& p, int16_t* out);
+template <typename T>
+void pwl_act(Isa isa, const T* q, int64_t size, const PwlActParams& p, int16_t* out);
+
+// ---- FQ-ViT PTF LayerNorm (fqvit.ptf_layernorm_ref): x = (q - zp) << alpha[c] for codes q < 2^8 and
+// alpha in [0, 3] (|x| < 2^11), then the I-BERT LayerNorm of x (intops.h) with the same constants.
+// the largest of size bytes (the PTF codes' range check; here, not in the -Os bindings, so that it vectorizes)
+uint8_t max_u8(const uint8_t* q, int64_t size);
+void ptf_shift_scalar(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x);
+void ptf_shift_avx512(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x);
+void ptf_layernorm(Isa isa, const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
+                   const LayerNormParams& p, int8_t* out);
+
+}  // namespace lowbit

@@ -1,0 +1,123 @@
+// Portable Log-Int-Softmax and PWL sigmoid / tanh kernels and their ISA dispatch (intops_extra.h); every
+// ISA without an AVX-512 variant (avx2, neon) runs these.
+#include <algorithm>
+#include <climits>
+#include <utility>
+#include <vector>
+
+#include "intops_extra.h"
+#include "intops_one.h"
+#include "shift_lut_one.h"
+
+namespace lowbit {
+
+uint8_t lis_code_one(int64_t e, int64_t total) {
+  const int64_t r = div_round(total, std::max<int64_t>(e, 1));
+  const int f = bit_length(uint64_t(r)) - 1;
+  const int64_t k = f + (f >= 1 ? (r >> std::max(f - 1, 0)) & 1 : 0);
+  return uint8_t(e == 0 || k >= kLisZero ? kLisZero : k);
+}
+
+namespace {
+// the largest e >= 0 with d e + (e & 1) <= s, for odd d >= 3 and 0 <= s < 2^53 (file header of intops_extra.h)
+template <int64_t D>
+inline int64_t largest_e(int64_t s) {
+  const uint64_t e = uint64_t(s) / D;  // a constant divisor: a multiply, not a division (unsigned: no sign fix)
+  return int64_t(e - ((e & 1) & uint64_t(e * D == uint64_t(s))));  // & rather than &&: no branch on a parity
+}
+template <int64_t... T>
+inline void thresholds(int64_t s, int32_t* thr, std::integer_sequence<int64_t, T...>) {
+  int i = 0;
+  ((thr[i++] = int32_t(std::min<int64_t>(largest_e<2 * T - 1>(s), INT32_MAX))), ...);
+}
+}  // namespace
+
+void lis_thresholds(int64_t total, int32_t* thr) {
+  // t = 2, then 3 2^j for j = 0..13: 15 thresholds
+  thresholds(2 * total, thr,
+             std::integer_sequence<int64_t, 2, 3, 6, 12, 24, 48, 96, 192, 384, 768, 1536, 3072, 6144, 12288,
+                                   24576>{});
+}
+
+template <typename T>
+void log_int_softmax_scalar(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out) {
+  std::vector<int64_t> e(static_cast<size_t>(n));
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = q + r * n;
+    int64_t mx = row[0];
+    for (int64_t i = 1; i < n; ++i) mx = std::max<int64_t>(mx, row[i]);
+    int64_t total = 0;  // <= 2^20 2^31
+    for (int64_t i = 0; i < n; ++i) total += e[size_t(i)] = ibert_exp_one(int64_t(row[i]) - mx, p);
+    for (int64_t i = 0; i < n; ++i) out[r * n + i] = lis_code_one(e[size_t(i)], total);
+  }
+}
+
+template <typename T>
+void pwl_act_scalar(const T* q, int64_t size, const PwlActParams& p, int16_t* out) {
+  for (int64_t i = 0; i < size; ++i) {
+    const int64_t c = clamp64(q[i], p.q_lo, p.q_hi);
+    const int64_t u = clamp64(rshift_round(c * p.m0, p.shift), p.u_lo, p.u_hi);  // |c m0| < 2^62
+    int j = 0;
+    while (j + 1 < p.k && p.starts[j + 1] <= u) ++j;
+    const int64_t y = p.icpts[j] + rshift_round(int64_t(p.slopes[j]) * u, p.pshift);
+    out[i] = int16_t(clamp64(y, p.y_lo, p.y_hi));
+  }
+}
+
+uint8_t max_u8(const uint8_t* q, int64_t size) {
+  uint8_t top = 0;
+  for (int64_t i = 0; i < size; ++i) top = q[i] > top ? q[i] : top;  // a reduction: vectorizes at -O3
+  return top;
+}
+
+void ptf_shift_scalar(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x) {
+  for (int64_t r = 0; r < size; r += n)
+    for (int64_t c = 0; c < n; ++c) x[r + c] = int16_t((int32_t(q[r + c]) - zp) * (1 << alpha[c]));
+}
+
+// Rows in blocks of ~32K codes: the shifted codes of a block into a per-thread int16 buffer, then the
+// I-BERT LayerNorm kernel of the ISA on it.
+void ptf_layernorm(Isa isa, const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
+                   const LayerNormParams& p, int8_t* out) {
+  thread_local std::vector<int16_t> x;
+  const int64_t block = std::max<int64_t>(1, (int64_t(1) << 15) / n);
+  x.resize(size_t(std::min(block, rows) * n));
+  for (int64_t r0 = 0; r0 < rows; r0 += block) {
+    const int64_t nb = std::min(block, rows - r0);
+#if defined(__x86_64__)
+    if (isa == Isa::avx512) ptf_shift_avx512(q + r0 * n, nb * n, n, zp, alpha, x.data());
+    else ptf_shift_scalar(q + r0 * n, nb * n, n, zp, alpha, x.data());
+#else
+    ptf_shift_scalar(q + r0 * n, nb * n, n, zp, alpha, x.data());
+#endif
+    ibert_layernorm(isa, x.data(), nb, n, p, out + r0 * n);
+  }
+}
+
+template <typename T>
+void log_int_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out) {
+#if defined(__x86_64__)
+  if (isa == Isa::avx512) return log_int_softmax_avx512(q, rows, n, p, out);
+#endif
+  (void)isa;
+  log_int_softmax_scalar(q, rows, n, p, out);
+}
+
+template <typename T>
+void pwl_act(Isa isa, const T* q, int64_t size, const PwlActParams& p, int16_t* out) {
+#if defined(__x86_64__)
+  if (isa == Isa::avx512) return pwl_act_avx512(q, size, p, out);
+#endif
+  (void)isa;
+  pwl_act_scalar(q, size, p, out);
+}
+
+#define LOWBIT_INTOPS_EXTRA_INSTANTIATE(T)                                                               \
+  template void log_int_softmax_scalar<T>(const T*, int64_t, int64_t, const SoftmaxParams&, uint8_t*);   \
+  template void log_int_softmax<T>(Isa, const T*, int64_t, int64_t, const SoftmaxParams&, uint8_t*);     \
+  template void pwl_act_scalar<T>(const T*, int64_t, const PwlActParams&, int16_t*);                     \
+  template void pwl_act<T>(Isa, const T*, int64_t, const PwlActParams&, int16_t*);
+LOWBIT_INTOPS_EXTRA_INSTANTIATE(int16_t)
+LOWBIT_INTOPS_EXTRA_INSTANTIATE(int32_t)
+
+}  // namespace lowbit

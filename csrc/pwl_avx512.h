@@ -1,0 +1,147 @@
+// Piecewise-linear table evaluation on 16 int32 lanes, shared by NN-LUT GELU (shift_lut_avx512.cpp) and the
+// PWL sigmoid / tanh (intops_extra_avx512.cpp): y = icpt[j] + rshift_round(slope[j] u, pshift) with j the
+// last segment whose start is <= u (0 if none), for u in [u_lo, u_hi], -2^15 <= u_lo, u_hi <= 2^15, k <= 32.
+//
+// Segment: a 128-entry byte table (two registers, vpermt2b) gives the segment holding the first point of
+// u's bucket (u - u_lo) >> B, B the smallest shift that leaves at most 128 buckets; then `steps` compare-and-
+// advance steps, steps = the most breakpoints inside one bucket (usually 1). Where that is more than 3,
+// or k = 32 (no padding entry), a branchless binary search over the starts instead.
+// Product: with pshift in [16, 46] and every slope = sh 2^16 + sl (sl its low 16 bits taken signed) with
+// sh within int16, as intops_fast.h's split with c = 2^(pshift-1) = ch 2^16 + cl:
+//   rshift_round(slope u, p) = (sh u + ch + ((sl u + cl) >> 16)) >> (p - 16)       (arithmetic shifts)
+// both products on vpdpwssd (u a signed word, |sl u| + cl < 2^31, |sh u| + ch + 2^15 < 2^31 for p <= 46);
+// otherwise 32 x 32 -> 64-bit products on even / odd lanes. u = 2^15 does not fit a word: callers pass
+// u_word = min(u, 2^15 - 1), and use the wide path when u_hi = 2^15 reaches the table (NN-LUT GELU does not:
+// its identity takes u >= u_hi).
+#pragma once
+#include <immintrin.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+
+#include "rows_avx512.h"
+
+namespace lowbit::avx512 {
+
+struct PwlEval {
+  __m512i s0, s1, sl0, sl1, sh0, sh1, sw0, sw1, ic0, ic1, bt0, bt1, u_lo, cl, ch, half, ff;
+  __m128i bshift, psh, psh16;
+  int top, steps;
+  bool buckets, word;
+
+  // u_top: the largest u whose table value the caller keeps
+  PwlEval(const int16_t* starts, const int32_t* slopes, const int32_t* icpts, int k, int32_t u_lo_, int32_t u_top,
+          int pshift) {
+    alignas(64) int32_t st[32], sl[32], ic[32], lw[32], hw[32];
+    bool words = pshift >= 16 && pshift <= 46 && u_top <= 32767;
+    for (int j = 0; j < 32; ++j) {
+      st[j] = j < k ? starts[j] : INT32_MAX;  // never <= u
+      sl[j] = j < k ? slopes[j] : 0;
+      ic[j] = j < k ? icpts[j] : 0;
+      const int32_t lo = int16_t(uint32_t(sl[j]) & 0xFFFF);
+      const int64_t hi = (int64_t(sl[j]) - lo) >> 16;
+      words = words && hi <= 32767;
+      lw[j] = lo & 0xFFFF, hw[j] = int32_t(hi) & 0xFFFF;  // one signed word, high word 0
+    }
+    word = words;
+    s0 = _mm512_load_si512(st), s1 = _mm512_load_si512(st + 16);
+    sl0 = _mm512_load_si512(sl), sl1 = _mm512_load_si512(sl + 16);
+    sw0 = _mm512_load_si512(lw), sw1 = _mm512_load_si512(lw + 16);
+    sh0 = _mm512_load_si512(hw), sh1 = _mm512_load_si512(hw + 16);
+    ic0 = _mm512_load_si512(ic), ic1 = _mm512_load_si512(ic + 16);
+    const int64_t c = pshift ? int64_t(1) << (pshift - 1) : 0;
+    cl = _mm512_set1_epi32(int32_t(c & 0xFFFF)), ch = _mm512_set1_epi32(int32_t(c >> 16));
+    half = _mm512_set1_epi64(c);
+    psh = _mm_cvtsi32_si128(pshift), psh16 = _mm_cvtsi32_si128(pshift - 16);
+    u_lo = _mm512_set1_epi32(u_lo_), ff = _mm512_set1_epi32(0xFF);
+    top = 0;
+    while ((top ? 2 * top : 1) < k) top = top ? 2 * top : 1;
+    // buckets of 2^B grid points over [u_lo, u_top]
+    const int64_t span = std::max<int64_t>(int64_t(u_top) - u_lo_, 0);
+    int b = 0;
+    while ((span >> b) >= 128) ++b;
+    alignas(64) uint8_t bt[128] = {};
+    steps = 0;
+    for (int64_t i = 0; i <= (span >> b); ++i) {
+      const int64_t lo = u_lo_ + (i << b), hi = std::min<int64_t>(lo + (int64_t(1) << b) - 1, u_top);
+      int j0 = 0, inside = 0;
+      for (int j = 0; j < k; ++j) {
+        if (starts[j] <= lo) j0 = j;
+        else if (starts[j] <= hi) ++inside;
+      }
+      bt[i] = uint8_t(j0);
+      steps = std::max(steps, inside);
+    }
+    buckets = k < 32 && steps <= 3;
+    bt0 = _mm512_load_si512(bt), bt1 = _mm512_load_si512(bt + 64);
+    bshift = _mm_cvtsi32_si128(b);
+  }
+
+  // the segment of u (u in [u_lo, u_top])
+  __m512i segment(__m512i u) const {
+    __m512i j = _mm512_setzero_si512();
+    if (buckets) {
+      const __m512i bucket = _mm512_srl_epi32(_mm512_sub_epi32(u, u_lo), bshift);  // 0..127
+      j = _mm512_and_si512(_mm512_permutex2var_epi8(bt0, bucket, bt1), ff);  // the low byte of each lane
+      for (int s = 0; s < steps; ++s) {
+        const __m512i cand = _mm512_add_epi32(j, _mm512_set1_epi32(1));  // <= k - 1 + 1 <= 31: padded
+        j = _mm512_mask_mov_epi32(j, _mm512_cmple_epi32_mask(_mm512_permutex2var_epi32(s0, cand, s1), u), cand);
+      }
+    } else {
+      for (int step = top; step > 0; step >>= 1) {
+        const __m512i cand = _mm512_add_epi32(j, _mm512_set1_epi32(step));
+        j = _mm512_mask_mov_epi32(j, _mm512_cmple_epi32_mask(_mm512_permutex2var_epi32(s0, cand, s1), u), cand);
+      }
+    }
+    return j;
+  }
+
+  // icpt[j] + rshift_round(slope[j] u, pshift); u_word = min(u, 2^15 - 1) (equal to u wherever kept)
+  template <bool kWord>
+  __m512i value(__m512i j, __m512i u, __m512i u_word) const {
+    __m512i y;
+    if constexpr (kWord) {
+      const __m512i lo = _mm512_srai_epi32(_mm512_dpwssd_epi32(cl, u_word, _mm512_permutex2var_epi32(sw0, j, sw1)), 16);
+      const __m512i hi = _mm512_dpwssd_epi32(ch, u_word, _mm512_permutex2var_epi32(sh0, j, sh1));
+      y = _mm512_sra_epi32(_mm512_add_epi32(hi, lo), psh16);
+    } else {
+      const __m512i slope = _mm512_permutex2var_epi32(sl0, j, sl1);
+      const __m512i ev = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(slope, u), half), psh);
+      const __m512i od = _mm512_sra_epi64(
+          _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(slope, 32), _mm512_srli_epi64(u, 32)), half), psh);
+      y = join(ev, od);
+    }
+    return _mm512_add_epi32(y, _mm512_permutex2var_epi32(ic0, j, ic1));  // fits (checked by the bindings)
+  }
+};
+
+// The grid rescale of a signed code on words, for the PWL ops: u = floor((q m0 + c) / 2^shift), c =
+// 2^(shift-1) (rshift_round), as intops_fast.h's split with signed q: (q mh + ch + ((q ml + cl) >> 16)) >>
+// (shift - 16), arithmetic shifts, ml the low 16 bits of m0 taken signed. q is clamped first to
+// [lo, hi] within +-(2^15 - 1), which the caller proves harmless; bounds: |q ml| + cl < 2^31 and
+// |q mh| + ch + 2^15 < 2^31 for mh <= 2^15 - 1 and shift in [16, 46]. Replaces the magnitude form's
+// abs, sign blends and negation.
+constexpr int kSignedPath = 3;
+
+struct SignedRescale {
+  bool ok;
+  __m512i lo, hi, mlw, mhw, cl, ch;
+  __m128i g;
+  SignedRescale(int32_t m0, int shift, int64_t lo_, int64_t hi_) {
+    const int32_t ml_w = int16_t(uint32_t(m0) & 0xFFFF), mh_w = int32_t((int64_t(m0) - ml_w) >> 16);
+    ok = shift >= 16 && shift <= 46 && mh_w <= 32767 && lo_ >= -32767 && hi_ <= 32767 && lo_ <= hi_;
+    const int64_t c = shift ? int64_t(1) << (shift - 1) : 0;
+    lo = _mm512_set1_epi32(int32_t(std::max<int64_t>(lo_, INT32_MIN))), hi = _mm512_set1_epi32(int32_t(std::min<int64_t>(hi_, INT32_MAX)));
+    mlw = _mm512_set1_epi32(ml_w & 0xFFFF), mhw = _mm512_set1_epi32(mh_w);
+    cl = _mm512_set1_epi32(int32_t(c & 0xFFFF)), ch = _mm512_set1_epi32(int32_t(c >> 16));
+    g = _mm_cvtsi32_si128(shift < 16 ? 0 : shift - 16);
+  }
+  __m512i operator()(__m512i q) const {
+    q = _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);
+    const __m512i l = _mm512_srai_epi32(_mm512_dpwssd_epi32(cl, q, mlw), 16);
+    return _mm512_sra_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(ch, q, mhw), l), g);
+  }
+};
+
+}  // namespace lowbit::avx512

@@ -1,0 +1,19 @@
+// The Shift / LUT kernels' parameters, validated (bindings_shift_lut.cpp): for every binding that runs these
+// kernels, alone, inside attention or in a model plan. Pointers in the LUT / PWL bundles point into the
+// arrays given, which must outlive the bundle.
+#pragma once
+#include <cstdint>
+
+#include "check.h"
+#include "shift_lut.h"
+
+namespace lowbit {
+
+ShiftmaxParams shiftmax_params(int64_t dclip, int32_t m0, int32_t shift);
+ShiftGeluParams shiftgelu_params(int64_t clip, int32_t m0, int32_t shift);
+LutSoftmaxParams lut_softmax_params(int64_t dcap, int32_t m0, int32_t shift, const In& exp2, const In& recip,
+                                    const In& log2, bool lnexp);
+PwlGeluParams pwl_gelu_params(int64_t lim, int32_t m0, int32_t shift, int32_t u_lo, int32_t u_hi, int32_t id_m0,
+                              int32_t id_shift, const In& starts, const In& slopes, const In& icpts, int32_t pshift);
+
+}  // namespace lowbit

@@ -1,0 +1,130 @@
+"""C++ kernels of FQ-ViT's Log-Int-Softmax and PTF LayerNorm and the iRNN PWL sigmoid / tanh, bit-exact with
+their references (``fqvit.log_int_softmax_ref``, ``fqvit.ptf_layernorm_ref``, ``pwl.pwl_sigmoid_ref``,
+``pwl.pwl_tanh_ref``). I-ViT's LayerNorm is I-BERT's (``ivit.ivit_layernorm_ref`` is
+``ibert_layernorm_ref``): its kernel is ``intops_kernels.ibert_layernorm``.
+
+As in intops_kernels.py: each wrapper validates like its reference, derives the per-call integer constants
+from the float scale with the reference's own expressions, and passes only integers (and the table's
+integer arrays) to the kernel. Codes are int16 or int32, C-contiguous, rows along the last axis.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lowbit.errors import expect
+from lowbit.ops import pwl as _pwl
+from lowbit.ops.fqvit import LIS_BITS, PTF_MAX_ALPHA, PTFParams
+from lowbit.ops.intcore import INT32_MAX, INT32_MIN, check_axis, check_codes, check_scale, dyadic
+from lowbit.ops.intops_kernels import _codes, _layernorm_constants, softmax_constants
+
+
+def log_int_softmax(q: np.ndarray, scale: float, axis: int = -1, isa: str = "auto") -> tuple[np.ndarray, int]:
+    """Kernel of ``fqvit.log_int_softmax_ref``: 4-bit codes k (p ~ 2^-k, 15 = zero) as uint8, and 4 (bits).
+
+    q: int16 or int32 codes, rows along the last axis (at most 2^20 long); scale in (0, 2^20). The exps are
+    I-BERT's (the same constants as ``intops_kernels.ibert_softmax``); the kernel computes k without the
+    reference's per-element division (csrc/intops_extra.h: 15 thresholds per row).
+    """
+    from lowbit import _C
+
+    s = check_scale(scale)
+    q = _codes(q)
+    ax = check_axis(axis, q.ndim)
+    expect(ax == q.ndim - 1, "axis", "the last axis (the kernel's rows; move the axis first)", axis)
+    out = np.empty(q.shape, dtype=np.uint8)
+    _C.log_int_softmax(q, *softmax_constants(s), out, isa)
+    return out, LIS_BITS
+
+
+def _pwl_act(
+    q: object, scale: object, table: _pwl.PWLTable | None, name: str, isa: str
+) -> tuple[np.ndarray, float]:
+    from lowbit import _C
+
+    s = check_scale(scale)
+    q = _codes(q)
+    t = _pwl.default_table(name) if table is None else table
+    expect(isinstance(t, _pwl.PWLTable) and t.name == name, "table", f"a PWLTable for {name}", t)
+    expect(t.starts.size <= 32, "table", "at most 32 segments (the kernel's two registers)", t.starts.size)
+    q_lo, q_hi = math.floor(t.lo / s) - 1, math.ceil(t.hi / s) + 1  # the reference's clamp of q
+    m0, shift = dyadic(s * 2.0**t.in_frac)
+    if q_lo > INT32_MAX or q_hi < INT32_MIN:  # every code clamps to one value: the reference on that one
+        y, out_scale = _pwl._pwl_apply(np.array([q_lo if q_lo > INT32_MAX else q_hi]), s, t, name)
+        return np.full(q.shape, y[0], dtype=np.int16), out_scale
+    if shift == 0:  # m0 >= 2^30: every q != 0 lands past the grid's +-2^15 clamp, as it does with 2^16
+        m0, shift = 1 << 17, 1
+    lim = 2**t.out_frac
+    out = np.empty(q.shape, dtype=np.int16)
+    _C.pwl_act(
+        q,
+        max(q_lo, INT32_MIN),
+        min(q_hi, INT32_MAX),
+        m0,
+        shift,
+        round(t.lo * 2.0**t.in_frac),
+        round(t.hi * 2.0**t.in_frac),
+        np.ascontiguousarray(t.starts, dtype=np.int16),
+        np.ascontiguousarray(t.slopes, dtype=np.int32),
+        np.ascontiguousarray(t.intercepts, dtype=np.int32),
+        t.in_frac + t.slope_frac - t.out_frac,
+        0 if name == "sigmoid" else -lim,
+        lim,
+        out,
+        isa,
+    )
+    return out, 2.0**-t.out_frac
+
+
+def pwl_sigmoid(
+    q: np.ndarray, scale: float, table: _pwl.PWLTable | None = None, isa: str = "auto"
+) -> tuple[np.ndarray, float]:
+    """Kernel of ``pwl.pwl_sigmoid_ref``: int16 codes in [0, 2^14] at 2^-14. q: int16 or int32 codes;
+    ``table`` from ``pwl.fit_pwl("sigmoid", ...)`` with at most 32 segments (default: 16)."""
+    return _pwl_act(q, scale, table, "sigmoid", isa)
+
+
+def pwl_tanh(
+    q: np.ndarray, scale: float, table: _pwl.PWLTable | None = None, isa: str = "auto"
+) -> tuple[np.ndarray, float]:
+    """Kernel of ``pwl.pwl_tanh_ref``: int16 codes in [-2^14, 2^14] at 2^-14; otherwise as pwl_sigmoid."""
+    return _pwl_act(q, scale, table, "tanh", isa)
+
+
+def ptf_layernorm(
+    q: np.ndarray,
+    p: PTFParams,
+    weight: np.ndarray,
+    bias: np.ndarray,
+    out_scale: float,
+    eps: float = 1e-12,
+    isa: str = "auto",
+) -> tuple[np.ndarray, float]:
+    """Kernel of ``fqvit.ptf_layernorm_ref``: int8 codes at ``out_scale``, normalised over the last axis.
+
+    q: uint8 PTF codes (what ``fqvit.ptf_quantize`` returns), channels last (2..16384), below 2^p.bits.
+    The kernel shifts x = (q - zero_point) << alpha_c and runs the I-BERT LayerNorm kernel on x with the
+    constants of p.scale (the reference's layernorm_core_ref on the same integers).
+    """
+    from lowbit import _C
+
+    expect(isinstance(p, PTFParams), "p", "a PTFParams", type(p))
+    arr = np.asarray(q)
+    expect(arr.dtype == np.uint8, "q", "uint8 PTF codes", arr.dtype)
+    expect(
+        arr.ndim >= 1 and arr.shape[-1:] == np.shape(p.alpha),
+        "q",
+        f"last axis of {np.shape(p.alpha)} channels",
+        arr.shape,
+    )
+    alpha = check_codes(p.alpha, "alpha", 0, PTF_MAX_ALPHA).astype(np.uint8)
+    s = check_scale(p.scale, "p.scale")
+    expect(isinstance(p.bits, int) and 2 <= p.bits <= 8, "p.bits", "an int in [2, 8]", p.bits)
+    expect(isinstance(p.zero_point, (int, np.integer)) and 0 <= p.zero_point < 2**p.bits, "p.zero_point",
+           "an int in [0, 2^bits)", p.zero_point)  # fmt: skip
+    _, consts = _layernorm_constants(arr.shape, -1, s, weight, bias, out_scale, eps)
+    out = np.empty(arr.shape, dtype=np.int8)
+    _C.ptf_layernorm(arr, p.bits, int(p.zero_point), np.ascontiguousarray(alpha), *consts, out, isa)
+    return out, float(out_scale)

@@ -1,0 +1,235 @@
+"""Log-Int-Softmax and PWL sigmoid / tanh kernels (C++) against their numpy int64 references, bit for bit,
+on every ISA."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lowbit import LowbitError
+from lowbit.ops import available_isas
+from lowbit.ops.fqvit import log_int_softmax_ref
+from lowbit.ops.intops_extra_kernels import log_int_softmax, pwl_sigmoid, pwl_tanh
+from lowbit.ops.pwl import fit_pwl, pwl_sigmoid_ref, pwl_tanh_ref
+
+ISAS = available_isas()
+DTYPES = [np.int16, np.int32]
+PWL = {"sigmoid": (pwl_sigmoid, pwl_sigmoid_ref), "tanh": (pwl_tanh, pwl_tanh_ref)}
+
+
+def _scales(lo: float, top: float) -> st.SearchStrategy[float]:
+    return st.floats(lo, top - 0.01).map(lambda e: 2.0**e)
+
+
+def _codes(seed, dtype, rows, n, kind):
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dtype)
+    if kind == "random":
+        return rng.integers(info.min, info.max, size=(rows, n), endpoint=True).astype(dtype)
+    if kind == "small":
+        return rng.integers(-3000, 3001, size=(rows, n)).astype(dtype)
+    if kind == "alternating":
+        q = np.full((rows, n), info.min, dtype=dtype)
+        q[:, ::2] = info.max
+        return q
+    value = {"max": info.max, "min": info.min, "equal": int(rng.integers(info.min, info.max))}[kind]
+    return np.full((rows, n), value, dtype=dtype)
+
+
+def _same(kernel, ref):
+    """Both raise LowbitError, or both return equal codes (same dtype, shape) and equal scales."""
+    try:
+        want = ref()
+    except LowbitError:
+        with pytest.raises(LowbitError):
+            kernel()
+        return
+    got = kernel()
+    assert got[0].dtype == want[0].dtype and got[0].shape == want[0].shape and got[1] == want[1]
+    np.testing.assert_array_equal(got[0], want[0])
+
+
+KINDS = st.sampled_from(["random", "small", "max", "min", "equal", "alternating"])
+COMMON = dict(
+    rows=st.integers(1, 40),
+    n=st.one_of(st.integers(1, 300), st.just(4096)),
+    dtype=st.sampled_from(DTYPES),
+    kind=KINDS,
+    isa=st.sampled_from(ISAS),
+    seed=st.integers(0, 2**32 - 1),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(scale=_scales(-20, 20), **COMMON)
+def test_log_int_softmax_bit_exact(rows, n, dtype, kind, scale, isa, seed):
+    q = _codes(seed, dtype, rows if n < 4096 else min(rows, 3), n, kind)
+    _same(lambda: log_int_softmax(q, scale, isa=isa), lambda: log_int_softmax_ref(q, scale))
+
+
+@settings(max_examples=200, deadline=None)
+@given(scale=_scales(-20, 20), name=st.sampled_from(sorted(PWL)), **COMMON)
+def test_pwl_default_table_bit_exact(rows, n, dtype, kind, scale, name, isa, seed):
+    q = _codes(seed, dtype, rows if n < 4096 else min(rows, 3), n, kind)
+    kernel, ref = PWL[name]
+    _same(lambda: kernel(q, scale, isa=isa), lambda: ref(q, scale))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    name=st.sampled_from(sorted(PWL)),
+    lo=st.floats(-1000.0, 999.0),
+    width=st.floats(0.01, 1000.0),
+    segments=st.integers(1, 32),
+    scale=_scales(-20, 10),
+    dtype=st.sampled_from(DTYPES),
+    kind=KINDS,
+    isa=st.sampled_from(ISAS),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_pwl_fitted_tables_bit_exact(name, lo, width, segments, scale, dtype, kind, isa, seed):
+    """Tables over any domain inside +-2^10 (asymmetric, off-centre, narrow), 1..32 segments."""
+    hi = min(lo + width, 1024.0)
+    t = fit_pwl(name, lo, hi, segments)
+    q = _codes(seed, dtype, 7, 129, kind)
+    kernel, ref = PWL[name]
+    _same(lambda: kernel(q, scale, t, isa=isa), lambda: ref(q, scale, t))
+
+
+# scales on both sides of the SIMD kernels' 32-bit fast paths (shift in [16, 47], clamps <= 2^16 - 1)
+EDGE_SCALES = [2.0**-20, 1e-5, 3e-5, 2.6e-4, 6.6e-4, 1e-3, 0.05, 0.5, 1.0, 1.39, 2.0, 107.0, 300.0, 16000.0]
+EDGE_SCALES += [2.0**19]
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("scale", EDGE_SCALES)
+def test_every_int16_code(isa, scale):
+    """Every int16 code through both PWL activations, and softmax rows that hold every code, plus 32-bit
+    codes spanning beyond 16 bits, bit-exact on each ISA."""
+    q = np.arange(-(2**15), 2**15, dtype=np.int16)
+    q32 = (q.astype(np.int32) << 16).reshape(64, 1024)
+    for kernel, ref in PWL.values():
+        for x in (q, q32):
+            _same(lambda x=x, kernel=kernel: kernel(x, scale, isa=isa), lambda x=x, ref=ref: ref(x, scale))
+    rows = np.random.default_rng(0).permutation(q).reshape(64, 1024)
+    rows[:, 0] = 2**15 - 1
+    for x in (rows, q32):
+        _same(lambda x=x: log_int_softmax(x, scale, isa=isa), lambda x=x: log_int_softmax_ref(x, scale))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_extremes_and_nd(isa):
+    """Rows mixing both int32 extremes, one-hot rows (every other code 15), long rows, 4-d inputs."""
+    q = np.tile(np.array([2**31 - 1, -(2**31)], dtype=np.int32), (3, 37))
+    hot = np.full((2, 4096), -30000, dtype=np.int16)
+    hot[:, 5] = 30000
+    flat = np.full((1, 2**20), 7, dtype=np.int16)  # the longest row: the widest row sum
+    q4 = np.random.default_rng(0).integers(-5000, 5000, size=(2, 3, 17, 33)).astype(np.int16)
+    for x in (q, hot, flat, q4):
+        for scale in (1e-3, 0.5):
+            _same(
+                lambda x=x, s=scale: log_int_softmax(x, s, isa=isa),
+                lambda x=x, s=scale: log_int_softmax_ref(x, s),
+            )
+    for x in (q, hot, q4):
+        for kernel, ref in PWL.values():
+            _same(lambda x=x, k=kernel: k(x, 1e-3, isa=isa), lambda x=x, r=ref: r(x, 1e-3))
+
+
+def test_bad_input_is_a_lowbit_error():
+    q = np.zeros((2, 8), dtype=np.int16)
+    for bad in (
+        lambda: log_int_softmax(q.astype(np.int64), 1e-3),
+        lambda: log_int_softmax(q, 1e-3, axis=0),
+        lambda: log_int_softmax(q, -1.0),
+        lambda: log_int_softmax(q[:, ::2], 1e-3),
+        lambda: pwl_sigmoid(q.astype(np.float32), 1e-3),
+        lambda: pwl_tanh(q, 1e-3, table=fit_pwl("sigmoid", -8.0, 8.0, 16)),  # a sigmoid table for tanh
+        lambda: pwl_sigmoid(q, 1e-3, table=fit_pwl("sigmoid", -8.0, 8.0, 33)),  # beyond the kernel's 32
+        lambda: pwl_sigmoid(q, float("nan")),
+    ):
+        with pytest.raises(LowbitError):
+            bad()
+
+
+def test_kernel_entry_points_validate():
+    """The C++ entry points reject constants outside the bounds their arithmetic relies on."""
+    from lowbit import _C
+
+    q = np.zeros((2, 8), dtype=np.int16)
+    u8 = np.empty((2, 8), dtype=np.uint8)
+    i16 = np.empty((2, 8), dtype=np.int16)
+    st_, sl, ic = np.array([0, 5], np.int16), np.array([1, 2], np.int32), np.array([0, 0], np.int32)
+    for bad in (
+        lambda: _C.log_int_softmax(q, 100, 1 << 30, 20, 1 << 13, 0, u8),  # qb below 2^14
+        lambda: _C.log_int_softmax(q, 0, 1 << 30, 20, 1 << 14, 1 << 30, u8),  # dclip 0
+        lambda: _C.log_int_softmax(q, 100, 1 << 30, 20, 1 << 14, 1 << 30, i16),  # out dtype
+        lambda: _C.pwl_act(q, 5, 4, 1, 20, -10, 10, st_, sl, ic, 0, 0, 100, i16),  # q_lo > q_hi
+        lambda: _C.pwl_act(q, -5, 4, 1, 0, -10, 10, st_, sl, ic, 0, 0, 100, i16),  # shift 0
+        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_[::-1].copy(), sl, ic, 0, 0, 100, i16),  # unsorted
+        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_, sl[:1].copy(), ic, 0, 0, 100, i16),  # lengths
+        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_, np.array([2**30, 1], np.int32), ic, 0, 0, 100, i16),
+        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_, sl, ic, 0, 0, 40000, i16),  # y_hi beyond int16
+        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_, sl, ic, 0, 0, 100, u8),  # out dtype
+    ):
+        with pytest.raises(LowbitError):
+            bad()
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    rows=st.integers(1, 30),
+    n=st.one_of(st.integers(2, 200), st.sampled_from([384, 1536, 16384])),
+    bits=st.integers(2, 8),
+    kind=st.sampled_from(["random", "zero", "top", "zp"]),
+    wide=st.booleans(),
+    isa=st.sampled_from(ISAS),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_ptf_layernorm_bit_exact(rows, n, bits, kind, wide, isa, seed):
+    """Random PTF codes, alphas, zero points and affine parameters (constant rows: zero variance)."""
+    from lowbit.ops.fqvit import PTFParams, ptf_layernorm_ref
+    from lowbit.ops.intops_extra_kernels import ptf_layernorm
+
+    rng = np.random.default_rng(seed)
+    rows = rows if n < 16384 else 1
+    top = 2**bits - 1
+    zp = int(rng.integers(0, top + 1))
+    q = {
+        "random": rng.integers(0, top + 1, size=(rows, n)),
+        "zero": np.zeros((rows, n), dtype=np.int64),
+        "top": np.full((rows, n), top),
+        "zp": np.full((rows, n), zp),
+    }[kind].astype(np.uint8)
+    p = PTFParams(float(2.0 ** rng.uniform(-12, 4)), zp, rng.integers(0, 4, n), bits)
+    w = rng.uniform(-4, 4, n) * (100.0 if wide else 1.0)
+    b = rng.uniform(-2, 2, n)
+    out_scale = float(2.0 ** rng.uniform(-8, 2))
+    _same(
+        lambda: ptf_layernorm(q, p, w, b, out_scale, isa=isa),
+        lambda: ptf_layernorm_ref(q, p, w, b, out_scale),
+    )
+
+
+def test_ptf_layernorm_bad_input():
+    from lowbit.ops.fqvit import PTFParams
+    from lowbit.ops.intops_extra_kernels import ptf_layernorm
+
+    n = 8
+    q = np.full((2, n), 3, dtype=np.uint8)
+    a0 = np.zeros(n, dtype=np.int64)
+    p = PTFParams(0.1, 3, a0, 8)
+    w, b = np.ones(n), np.zeros(n)
+    for bad in (
+        lambda: ptf_layernorm(q.astype(np.int32), p, w, b, 0.05),  # the kernel takes uint8 codes
+        lambda: ptf_layernorm(q, PTFParams(0.1, 3, np.zeros(n + 1, dtype=np.int64), 8), w, b, 0.05),
+        lambda: ptf_layernorm(q, PTFParams(0.1, 3, np.full(n, 4), 8), w, b, 0.05),  # alpha > 3
+        lambda: ptf_layernorm(q + 2, PTFParams(0.1, 3, a0, 2), w, b, 0.05),  # codes >= 2^2
+        lambda: ptf_layernorm(q, PTFParams(0.1, 300, a0, 8), w, b, 0.05),  # zero point
+        lambda: ptf_layernorm(q, PTFParams(float("inf"), 3, a0, 8), w, b, 0.05),
+        lambda: ptf_layernorm(q, p, w[:-1], b, 0.05),
+        lambda: ptf_layernorm(q[:, :1], PTFParams(0.1, 3, a0[:1], 8), w[:1], b[:1], 0.05),  # one channel
+        lambda: ptf_layernorm(q, p, w, b, -1.0),
+    ):
+        with pytest.raises(LowbitError):
+            bad()
