@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 DATA := .cache/sentiment/package/test/fixtures
 SOURCES := $(wildcard csrc/*.cpp csrc/*.h) CMakeLists.txt pyproject.toml
 
-.PHONY: demo test bench lint arm-check setup clean
+.PHONY: demo test bench lint arm-check setup clean llama-peer
 
 setup: $(VENV)/.built $(DATA)/.ok
 
@@ -61,6 +61,23 @@ arm-check:
 	cmake -S . -B build/aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64.cmake -DLOWBIT_PYTHON=OFF -DLOWBIT_SELFTEST=ON
 	cmake --build build/aarch64 -j2
 	qemu-aarch64 -L /usr/aarch64-linux-gnu build/aarch64/lowbit_selftest
+
+# Optional llama.cpp peer rows for `lowbit bench lowbit` (never built by test/CI): the ggml sources vendored
+# in the llama-cpp-python sdist from PyPI, plus tools/llama_peer's ctypes harness, built in .cache/llama-peer.
+LLAMA_CPP_PY ?= 0.3.36
+LLAMA_DIR := .cache/llama-peer
+LLAMA_SRC := $(LLAMA_DIR)/llama_cpp_python-$(LLAMA_CPP_PY)/vendor/llama.cpp/ggml
+llama-peer: $(LLAMA_DIR)/build/libggml_gemv.so
+
+$(LLAMA_SRC)/CMakeLists.txt:
+	mkdir -p $(LLAMA_DIR)
+	$(PYTHON) -m pip download -q --no-binary :all: --no-deps -d $(LLAMA_DIR) llama-cpp-python==$(LLAMA_CPP_PY)
+	tar xzf $(LLAMA_DIR)/llama_cpp_python-$(LLAMA_CPP_PY).tar.gz -C $(LLAMA_DIR) --wildcards '*/vendor/llama.cpp/ggml/*'
+	touch $@
+
+$(LLAMA_DIR)/build/libggml_gemv.so: $(LLAMA_SRC)/CMakeLists.txt tools/llama_peer/CMakeLists.txt tools/llama_peer/ggml_gemv.c
+	cmake -S tools/llama_peer -B $(LLAMA_DIR)/build -DCMAKE_BUILD_TYPE=Release -DGGML_DIR=$(abspath $(LLAMA_SRC))
+	cmake --build $(LLAMA_DIR)/build -j2 --target ggml_gemv
 
 clean:
 	rm -rf build $(VENV)/.built

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "intops_extra.h"
 #include "intops_one.h"
 #include "rounding.h"
 #include "threads.h"
@@ -101,22 +102,29 @@ void attention_softmax(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t
   });
 }
 
+void round_scores(int32_t* scores, int64_t count, int shift) {
+  if (shift == 0) return;
+  const int32_t half = int32_t(1) << (shift - 1);  // |scores| < 2^30: no overflow
+  for (int64_t i = 0; i < count; ++i) scores[i] = (scores[i] + half) >> shift;
+}
+
 void attention_ibert(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads,
-                     const int32_t* bias, const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx,
+                     const int32_t* bias, const AttentionSoftmax& sm, int32_t m0, int32_t shift, int8_t* ctx,
                      int threads) {
-  const RowSoftmax softmax = [&](const int32_t* s, int64_t rows, int64_t n, uint8_t* p) {
-    ibert_softmax(isa, s, rows, n, sp, p);
+  const RowSoftmax softmax = [&](int32_t* s, int64_t rows, int64_t n, uint8_t* p) {
+    round_scores(s, rows * n, sm.score_shift);
+    ibert_softmax(isa, s, rows, n, sm.sp, p);
   };
   attention_softmax(isa, qkv, B, T, H, heads, bias, softmax, m0, shift, ctx, threads);
 }
 
 void attention_fq(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, int64_t heads, const int32_t* bias,
-                  const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx, int threads) {
+                  const AttentionSoftmax& sm, int32_t m0, int32_t shift, int8_t* ctx, int threads) {
   const int64_t d = H / heads, row = 3 * H;
 #if defined(__x86_64__)
   if (isa == Isa::avx512 && attention_head_fits(d)) {
     for_heads(B, heads, threads, [&](int64_t b, int64_t h, int64_t) {
-      attention_fq_head_avx512(qkv, b, h, T, H, d, bias, sp, m0, shift, ctx);
+      attention_fq_head_avx512(qkv, b, h, T, H, d, bias, sm, m0, shift, ctx);
     });
     return;
   }
@@ -124,29 +132,20 @@ void attention_fq(Isa isa, const int8_t* qkv, int64_t B, int64_t T, int64_t H, i
   for_heads(B, heads, threads, [&](int64_t b, int64_t h, int64_t) {
     thread_local std::vector<int8_t> packed;
     thread_local std::vector<int32_t> colsum, scores, acc;
-    thread_local std::vector<int64_t> e;
-    thread_local std::vector<uint8_t> k;
+    thread_local std::vector<uint8_t> codes;
     scores.resize(static_cast<size_t>(T * T));
-    e.resize(static_cast<size_t>(T));
-    k.resize(static_cast<size_t>(T));
+    codes.resize(static_cast<size_t>(T * T));
     acc.resize(static_cast<size_t>(d));
     head_scores(isa, qkv, b, h, T, H, d, bias, packed, colsum, scores.data());
+    round_scores(scores.data(), T * T, sm.score_shift);
+    log_int_softmax(isa, scores.data(), T, T, sm.sp, codes.data());
     const int8_t* v = qkv + b * T * row + 2 * H + h * d;
     for (int64_t i = 0; i < T; ++i) {
-      const int32_t* s = scores.data() + i * T;
-      const int64_t mx = *std::max_element(s, s + T);
-      int64_t total = 0;
-      for (int64_t j = 0; j < T; ++j) total += e[size_t(j)] = ibert_exp_one(int64_t(s[j]) - mx, sp);
-      for (int64_t j = 0; j < T; ++j) {  // k = log2 of round(total / e), rounded as fqvit.log_int_softmax_ref
-        const int64_t r = div_round(total, std::max<int64_t>(e[size_t(j)], 1));
-        const int f = bit_length(uint64_t(r)) - 1;
-        const int64_t kk = f + (f >= 1 ? (r >> std::max(f - 1, 0)) & 1 : 0);
-        k[size_t(j)] = uint8_t(e[size_t(j)] == 0 || kk >= 15 ? 15 : kk);
-      }
+      const uint8_t* k = codes.data() + i * T;
       std::fill(acc.begin(), acc.end(), 0);
       for (int64_t j = 0; j < T; ++j) {
-        if (k[size_t(j)] == 15) continue;
-        const int32_t mul = int32_t(1) << (14 - k[size_t(j)]);  // |acc| <= T 127 2^14 < 2^31 for T <= 1024
+        if (k[j] == kLisZero) continue;
+        const int32_t mul = int32_t(1) << (14 - k[j]);  // |acc| <= T 127 2^14 < 2^31 for T <= 1024
         const int8_t* vj = v + j * row;
         for (int64_t c = 0; c < d; ++c) acc[size_t(c)] += int32_t(vj[c]) * mul;
       }

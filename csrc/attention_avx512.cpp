@@ -385,10 +385,12 @@ void attention_head_avx512(const int8_t* qkv, int64_t b, int64_t h, int64_t T, i
 }
 
 void attention_fq_head_avx512(const int8_t* qkv, int64_t b, int64_t h, int64_t T, int64_t H, int64_t d,
-                              const int32_t* bias, const SoftmaxParams& sp, int32_t m0, int32_t shift, int8_t* ctx) {
+                              const int32_t* bias, const AttentionSoftmax& sm, int32_t m0, int32_t shift,
+                              int8_t* ctx) {
   thread_local Scratch s;
-  const RowSoftmax lis = [&](const int32_t* q, int64_t rows, int64_t n, uint8_t* k) {
-    log_int_softmax(Isa::avx512, q, rows, n, sp, k);
+  const RowSoftmax lis = [&](int32_t* q, int64_t rows, int64_t n, uint8_t* k) {
+    round_scores(q, rows * n, sm.score_shift);
+    log_int_softmax(Isa::avx512, q, rows, n, sm.sp, k);
   };
   if (d == 32) return head<2, true>(qkv, b, h, T, H, bias, lis, m0, shift, ctx, s);
   return head<4, true>(qkv, b, h, T, H, bias, lis, m0, shift, ctx, s);

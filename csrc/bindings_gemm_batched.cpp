@@ -138,10 +138,11 @@ AttentionCall attention_call(const In& qkv, int64_t heads, const In& bias, int32
 }
 
 void attention_softmax_py(bool fq, const In& qkv, int64_t heads, const In& bias, int64_t dclip, int32_t sm_m0, int32_t sm_shift,
-                        int32_t qb, int32_t qc, int32_t m0, int32_t shift, const Out& out, const std::string& isa,
-                        int threads) {
+                        int32_t qb, int32_t qc, int score_shift, int32_t m0, int32_t shift, const Out& out,
+                        const std::string& isa, int threads) {
   const AttentionCall c = attention_call(qkv, heads, bias, m0, shift, out, isa, threads);
-  const SoftmaxParams sp = softmax_params(dclip, sm_m0, sm_shift, qb, qc);
+  require(score_shift >= 0 && score_shift <= 16, "score_shift: expected a value in [0, 16]");
+  const AttentionSoftmax sp{softmax_params(dclip, sm_m0, sm_shift, qb, qc), score_shift};
   require(!fq || c.T <= 1024, "qkv: expected at most 1024 tokens (the shift-only P V sums in int32)");
   const int8_t* q = static_cast<const int8_t*>(qkv.data());
   nb::gil_scoped_release release;
@@ -156,7 +157,7 @@ void attention_shiftmax_py(const In& qkv, int64_t heads, const In& bias, int64_t
   const AttentionCall c = attention_call(qkv, heads, bias, m0, shift, out, isa, threads);
   const ShiftmaxParams sp = shiftmax_params(dclip, sm_m0, sm_shift);
   const Isa which = c.isa;
-  const RowSoftmax softmax = [&](const int32_t* s, int64_t rows, int64_t n, uint8_t* p) {
+  const RowSoftmax softmax = [&](int32_t* s, int64_t rows, int64_t n, uint8_t* p) {
     shiftmax(which, s, rows, n, sp, p);
   };
   nb::gil_scoped_release release;
@@ -170,7 +171,7 @@ void attention_lut_py(const In& qkv, int64_t heads, const In& bias, int64_t dcap
   const AttentionCall c = attention_call(qkv, heads, bias, m0, shift, out, isa, threads);
   const LutSoftmaxParams sp = lut_softmax_params(dcap, sm_m0, sm_shift, exp2, recip, log2, lnexp);
   const Isa which = c.isa;
-  const RowSoftmax softmax = [&](const int32_t* s, int64_t rows, int64_t n, uint8_t* p) {
+  const RowSoftmax softmax = [&](int32_t* s, int64_t rows, int64_t n, uint8_t* p) {
     lut_softmax(which, s, rows, n, sp, p);
   };
   nb::gil_scoped_release release;
@@ -182,21 +183,25 @@ void attention_lut_py(const In& qkv, int64_t heads, const In& bias, int64_t dcap
 
 void bind_gemm_batched(nb::module_& m) {
   auto attention_fq_py = [](const In& qkv, int64_t heads, const In& bias, int64_t dclip, int32_t sm_m0,
-                            int32_t sm_shift, int32_t qb, int32_t qc, int32_t m0, int32_t shift, const Out& out,
-                            const std::string& isa, int threads) {
-    attention_softmax_py(true, qkv, heads, bias, dclip, sm_m0, sm_shift, qb, qc, m0, shift, out, isa, threads);
+                            int32_t sm_shift, int32_t qb, int32_t qc, int score_shift, int32_t m0, int32_t shift,
+                            const Out& out, const std::string& isa, int threads) {
+    attention_softmax_py(true, qkv, heads, bias, dclip, sm_m0, sm_shift, qb, qc, score_shift, m0, shift, out, isa,
+                         threads);
   };
   auto attention_ibert_py = [](const In& qkv, int64_t heads, const In& bias, int64_t dclip, int32_t sm_m0,
-                               int32_t sm_shift, int32_t qb, int32_t qc, int32_t m0, int32_t shift, const Out& out,
-                               const std::string& isa, int threads) {
-    attention_softmax_py(false, qkv, heads, bias, dclip, sm_m0, sm_shift, qb, qc, m0, shift, out, isa, threads);
+                               int32_t sm_shift, int32_t qb, int32_t qc, int score_shift, int32_t m0, int32_t shift,
+                               const Out& out, const std::string& isa, int threads) {
+    attention_softmax_py(false, qkv, heads, bias, dclip, sm_m0, sm_shift, qb, qc, score_shift, m0, shift, out, isa,
+                         threads);
   };
   m.def("attention_fq", attention_fq_py, nb::arg("qkv"), nb::arg("heads"), nb::arg("bias"), nb::arg("dclip"),
-        nb::arg("sm_m0"), nb::arg("sm_shift"), nb::arg("qb"), nb::arg("qc"), nb::arg("m0"), nb::arg("shift"),
+        nb::arg("sm_m0"), nb::arg("sm_shift"), nb::arg("qb"), nb::arg("qc"), nb::arg("score_shift"), nb::arg("m0"),
+        nb::arg("shift"),
         nb::arg("out"), nb::arg("isa") = "auto", nb::arg("threads") = 1,
         "FQ-ViT attention per head: Log-Int-Softmax then shift-only P V; see lowbit/ops/attention.py.");
   m.def("attention_ibert", attention_ibert_py, nb::arg("qkv"), nb::arg("heads"), nb::arg("bias"), nb::arg("dclip"),
-        nb::arg("sm_m0"), nb::arg("sm_shift"), nb::arg("qb"), nb::arg("qc"), nb::arg("m0"), nb::arg("shift"),
+        nb::arg("sm_m0"), nb::arg("sm_shift"), nb::arg("qb"), nb::arg("qc"), nb::arg("score_shift"), nb::arg("m0"),
+        nb::arg("shift"),
         nb::arg("out"), nb::arg("isa") = "auto", nb::arg("threads") = 1,
         "attention_pv(ibert_softmax(attention_qk(qkv))) per head in one pass; see lowbit/ops/attention.py.");
   m.def("attention_shiftmax", &attention_shiftmax_py, nb::arg("qkv"), nb::arg("heads"), nb::arg("bias"),

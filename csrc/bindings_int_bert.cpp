@@ -113,11 +113,48 @@ void plan_attention(IntBertPlan& plan, int64_t layer, int32_t ctx_m0, int32_t ct
   L.ready |= kAttention;
 }
 
-void plan_softmax(IntBertPlan& plan, int64_t layer, int64_t dclip, int32_t m0, int32_t shift, int32_t qb, int32_t qc) {
+void plan_softmax(IntBertPlan& plan, int64_t layer, int64_t dclip, int32_t m0, int32_t shift, int32_t qb, int32_t qc,
+                  int score_shift) {
   PlanLayer& L = layer_at(plan, layer);
   L.softmax = softmax_params(dclip, m0, shift, qb, qc);
+  require(score_shift >= 0 && score_shift <= 16, "score_shift: expected a value in [0, 16]");
+  L.score_shift = score_shift;
   L.softmax_kind = PlanSoftmax::ibert;
   L.ready |= kSoftmax;
+}
+
+void plan_log_int_softmax(IntBertPlan& plan, int64_t layer, int64_t dclip, int32_t m0, int32_t shift, int32_t qb,
+                          int32_t qc, int score_shift) {
+  plan_softmax(plan, layer, dclip, m0, shift, qb, qc, score_shift);
+  PlanLayer& L = layer_at(plan, layer);
+  L.softmax_kind = PlanSoftmax::log_int;
+  L.ready |= kSoftmax;
+}
+
+// FQ-ViT's PTF input of a LayerNorm already set (layer -1: the embeddings'; slot 1 or 2 otherwise)
+void plan_norm_ptf(IntBertPlan& plan, int64_t layer, int64_t slot, const In& m0, const In& shift, int32_t zero_point,
+                   const In& alpha) {
+  PlanNorm* norm = &plan.embeddings_norm;
+  if (layer != -1) {
+    PlanLayer& L = layer_at(plan, layer);
+    require(slot == 1 || slot == 2, "slot: expected 1 (after attention) or 2 (after the feed-forward block)");
+    norm = slot == 1 ? &L.norm1 : &L.norm2;
+  }
+  require(!norm->m0.empty(), "plan: set the LayerNorm (int_bert_plan_norm) before its PTF input");
+  const int64_t n = plan.hidden;
+  std::vector<int32_t> pm = copied<int32_t>(m0, "m0", n), ps = copied<int32_t>(shift, "shift", n);
+  std::vector<uint8_t> pa = copied<uint8_t>(alpha, "alpha", n);
+  require(int64_t(pm.size()) == n && int64_t(ps.size()) == n && int64_t(pa.size()) == n,
+          "m0, shift, alpha: expected one per channel");
+  for (int64_t c = 0; c < n; ++c) {
+    if (pm[size_t(c)] < 0 || ps[size_t(c)] < 0 || ps[size_t(c)] > kMaxShift)
+      throw Error("m0, shift: expected m0 >= 0 and shift in [0, 62]");
+    if (pa[size_t(c)] > 3) throw Error("alpha: expected PTF exponents in [0, 3]");
+  }
+  require(zero_point >= 0 && zero_point <= 255, "zero_point: expected 0..255");
+  norm->ptf_m0 = std::move(pm), norm->ptf_shift = std::move(ps), norm->ptf_alpha = std::move(pa);
+  norm->ptf_zero_point = zero_point;
+  norm->ptf = true;
 }
 
 void plan_shiftmax(IntBertPlan& plan, int64_t layer, int64_t dclip, int32_t m0, int32_t shift) {
@@ -191,6 +228,9 @@ void plan_run(IntBertPlan& plan, const In& codes, const In& key_bias, const Out&
     require(plan.layers[i].ready == kAll, "plan: layer " + std::to_string(i) + " is incomplete");
   const int16_t* q = checked<int16_t>(codes, "codes", 3, 3);
   const int64_t B = int64_t(codes.shape(0)), T = int64_t(codes.shape(1));
+  for (const PlanLayer& L : plan.layers)
+    require(L.softmax_kind != PlanSoftmax::log_int || T <= 1024,
+            "codes: expected at most 1024 tokens (Log-Int-Softmax's shift-only P V sums in int32)");
   require(B >= 1 && T >= 1 && int64_t(codes.shape(2)) == plan.hidden,
           "codes: expected int16 [B, T, " + std::to_string(plan.hidden) + "]");
   require(codes_within(q, int64_t(codes.size()), -32767, 32767), "codes: expected codes in [-32767, 32767]");
@@ -231,7 +271,11 @@ void bind_int_bert(nb::module_& m) {
   m.def("int_bert_plan_attention", &plan_attention, nb::arg("plan"), nb::arg("layer"), nb::arg("ctx_m0"),
         nb::arg("ctx_shift"), nb::arg("shift1"), nb::arg("shift2"));
   m.def("int_bert_plan_softmax", &plan_softmax, nb::arg("plan"), nb::arg("layer"), nb::arg("dclip"), nb::arg("m0"),
-        nb::arg("shift"), nb::arg("qb"), nb::arg("qc"));
+        nb::arg("shift"), nb::arg("qb"), nb::arg("qc"), nb::arg("score_shift"));
+  m.def("int_bert_plan_log_int_softmax", &plan_log_int_softmax, nb::arg("plan"), nb::arg("layer"), nb::arg("dclip"),
+        nb::arg("m0"), nb::arg("shift"), nb::arg("qb"), nb::arg("qc"), nb::arg("score_shift"));
+  m.def("int_bert_plan_norm_ptf", &plan_norm_ptf, nb::arg("plan"), nb::arg("layer"), nb::arg("slot"), nb::arg("m0"),
+        nb::arg("shift"), nb::arg("zero_point"), nb::arg("alpha"));
   m.def("int_bert_plan_shiftmax", &plan_shiftmax, nb::arg("plan"), nb::arg("layer"), nb::arg("dclip"), nb::arg("m0"),
         nb::arg("shift"));
   m.def("int_bert_plan_lut_softmax", &plan_lut_softmax, nb::arg("plan"), nb::arg("layer"), nb::arg("dcap"),

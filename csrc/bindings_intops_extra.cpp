@@ -92,6 +92,71 @@ void pwl_act_py(const In& q, int64_t q_lo, int64_t q_hi, int32_t m0, int32_t shi
   else pwl_act(which, static_cast<const int32_t*>(qp), size, p, o);
 }
 
+// a PWL table's arrays, checked: 1..32 segments, sorted starts, and every value on [lo, hi] (|u| <= 2^15)
+// within [vmin, vmax] (a segment's extremes are at its ends: the values are linear in u)
+PwlTableRef checked_table(const In& starts, const In& slopes, const In& icpts, int32_t pshift, int64_t lo, int64_t hi,
+                          int64_t vmin, int64_t vmax, const char* name, bool lanes32) {
+  const std::string nm(name);
+  const int16_t* st = checked<int16_t>(starts, (nm + "_starts").c_str(), 1, 1);
+  const int32_t* sl = checked<int32_t>(slopes, (nm + "_slopes").c_str(), 1, 1);
+  const int32_t* ic = checked<int32_t>(icpts, (nm + "_icpts").c_str(), 1, 1);
+  const int64_t k = int64_t(starts.shape(0));
+  require(k >= 1 && k <= 32, nm + "_starts: expected 1..32 segments");
+  require(int64_t(slopes.shape(0)) == k && int64_t(icpts.shape(0)) == k,
+          nm + "_slopes, " + nm + "_icpts: expected one per segment (the length of the starts)");
+  require(pshift >= 0 && pshift <= kMaxShift, nm + "_pshift: expected a value in [0, 62]");
+  for (int64_t j = 1; j < k; ++j) require(st[j] >= st[j - 1], nm + "_starts: expected non-decreasing breakpoints");
+  for (int64_t j = 0; lanes32 && j < k; ++j) {  // SIMD lanes, |u| <= 2^15: the value and its pieces fit int32
+    const int64_t a = sl[j] < 0 ? -int64_t(sl[j]) : int64_t(sl[j]);
+    const int64_t c = ic[j] < 0 ? -int64_t(ic[j]) : int64_t(ic[j]);
+    require(((a << 15) >> pshift) + 1 + c < (int64_t(1) << 31),
+            nm + " table: expected |icpt| + |slope| 2^15 / 2^pshift + 1 < 2^31");
+  }
+  const PwlTableRef t{int32_t(k), st, sl, ic, pshift};
+  for (int64_t j = 0; j < k; ++j) {  // the segment j covers [max(starts[j], lo), next start - 1] within [lo, hi]
+    const int64_t a = j == 0 ? lo : std::max<int64_t>(st[j], lo);
+    const int64_t b = j + 1 < k ? std::min<int64_t>(int64_t(st[j + 1]) - 1, hi) : hi;
+    if (a > b) continue;
+    for (int64_t u : {a, b}) {
+      const int64_t v = pwl_eval_one(u, t);
+      require(v >= vmin && v <= vmax, nm + " table: expected values in [" + std::to_string(vmin) + ", " +
+                                          std::to_string(vmax) + "] on its input range");
+    }
+  }
+  return t;
+}
+
+void nnlut_softmax_py(const In& q, int64_t dcap, int32_t m0, int32_t shift, bool binary, int32_t frac, int32_t tmax,
+                      const In& exp_starts, const In& exp_slopes, const In& exp_icpts, int32_t exp_pshift, int32_t rfrac,
+                      const In& recip_starts, const In& recip_slopes, const In& recip_icpts, int32_t recip_pshift,
+                      const Out& out, const std::string& isa) {
+  bool is16;
+  const void* qp = codes16or32(q, is16);
+  const int64_t n = int64_t(q.shape(q.ndim() - 1)), rows = int64_t(q.size()) / n;
+  require(n <= (int64_t(1) << 20), "q: expected rows of at most 2^20 elements along the last axis");
+  uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
+  same_shape(q, out);
+  require(dcap >= 1 && dcap <= (int64_t(1) << 31), "dcap: expected a value in [1, 2^31]");
+  require(m0 >= 0, "m0: expected a non-negative multiplier");
+  require(shift >= 0 && shift <= kMaxShift, "shift: expected a value in [0, 62]");
+  require(frac >= 1 && frac <= 15, "frac: expected a value in [1, 15]");
+  require(tmax >= 0 && (tmax >> frac) <= 31, "tmax: expected tmax >> frac <= 31");
+  require(rfrac >= 1 && rfrac <= 14, "rfrac: expected a value in [1, 14]");
+  // exps in [1, 2^31 - 2] at the table's input 0 (a row's sum is then >= 1) and [0, 2^31 - 2] elsewhere;
+  // reciprocals in [0, 2^31 - 1]: the kernels' 32-bit rounding and their e r < 2^62 (the reciprocal is
+  // evaluated once per row, in int64: its pieces need no 32-bit bound)
+  const PwlTableRef et = checked_table(exp_starts, exp_slopes, exp_icpts, exp_pshift, 0, (1 << frac) - 1, 0,
+                                       (int64_t(1) << 31) - 2, "exp", true);
+  require(pwl_eval_one(0, et) >= 1, "exp table: expected a positive value at 0");
+  const PwlTableRef rt = checked_table(recip_starts, recip_slopes, recip_icpts, recip_pshift, int64_t(1) << rfrac,
+                                       int64_t(1) << (rfrac + 1), 0, (int64_t(1) << 31) - 1, "recip", false);
+  const NnlutSoftmaxParams p{dcap, m0, shift, binary, frac, tmax, et, rfrac, rt};
+  const Isa which = pick_isa(isa);
+  nb::gil_scoped_release release;
+  if (is16) nnlut_softmax(which, static_cast<const int16_t*>(qp), rows, n, p, o);
+  else nnlut_softmax(which, static_cast<const int32_t*>(qp), rows, n, p, o);
+}
+
 void ptf_layernorm_py(const In& q, int32_t bits, int32_t zp, const In& alpha, int64_t eps, const In& m0, const In& shift,
                       const In& beta, const Out& out, const std::string& isa) {
   require(q.dtype() == nb::dtype<uint8_t>(), "q: expected dtype uint8 (PTF codes)");
@@ -128,6 +193,11 @@ void ptf_layernorm_py(const In& q, int32_t bits, int32_t zp, const In& alpha, in
 }  // namespace
 
 void bind_intops_extra(nb::module_& m) {
+  m.def("nnlut_softmax", &nnlut_softmax_py, nb::arg("q"), nb::arg("dcap"), nb::arg("m0"), nb::arg("shift"),
+        nb::arg("binary"), nb::arg("frac"), nb::arg("tmax"), nb::arg("exp_starts"), nb::arg("exp_slopes"),
+        nb::arg("exp_icpts"), nb::arg("exp_pshift"), nb::arg("rfrac"), nb::arg("recip_starts"),
+        nb::arg("recip_slopes"), nb::arg("recip_icpts"), nb::arg("recip_pshift"), nb::arg("out"),
+        nb::arg("isa") = "auto", "NN-LUT softmax along the last axis; see lowbit/ops/intops_extra_kernels.py.");
   m.def("ptf_layernorm", &ptf_layernorm_py, nb::arg("q"), nb::arg("bits"), nb::arg("zp"), nb::arg("alpha"),
         nb::arg("eps"), nb::arg("m0"), nb::arg("shift"), nb::arg("beta"), nb::arg("out"), nb::arg("isa") = "auto",
         "FQ-ViT PTF LayerNorm; see lowbit/ops/intops_extra_kernels.py.");

@@ -21,7 +21,8 @@ namespace {
 LbLayout parse_layout(const std::string& s) {
   if (s == "fields") return LbLayout::fields;
   if (s == "planes") return LbLayout::planes;
-  throw Error("layout: expected 'fields' or 'planes', got '" + s + "'");
+  if (s == "trits") return LbLayout::trits;
+  throw Error("layout: expected 'fields', 'planes' or 'trits', got '" + s + "'");
 }
 
 // out: int32 [M, n] without scale, float32 [M, n / combine] with it.
@@ -30,8 +31,10 @@ void lowbit_gemv_py(const In& a, int32_t a_zero_point, const In& data, const std
                     const In& scale, const In& act_scale, int64_t combine, const Out& out, const std::string& isa,
                     int threads) {
   const LbLayout lay = parse_layout(layout);
-  const bool ok_bits = lay == LbLayout::fields ? (bits == 1 || bits == 2 || bits == 4) : (bits >= 1 && bits <= 4);
-  require(ok_bits, "bits: expected 1, 2 or 4 for layout 'fields', 1..4 for 'planes', got " + std::to_string(bits));
+  const bool ok_bits = lay == LbLayout::fields ? (bits == 1 || bits == 2 || bits == 4)
+                       : lay == LbLayout::trits ? bits == 2 : (bits >= 1 && bits <= 4);
+  require(ok_bits, "bits: expected 1, 2 or 4 for layout 'fields', 1..4 for 'planes', 2 for 'trits', got " +
+                       std::to_string(bits));
   require(k >= 1 && k <= kLbMaxK, "k: expected 1 <= K <= " + std::to_string(kLbMaxK));
   require(n >= 1, "n: expected N >= 1");
   require(group >= k || (group >= kLbQuantum && group % kLbQuantum == 0),

@@ -104,7 +104,7 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
     if (abuf_mem.size() < size_t(M * lda)) abuf_mem.resize(size_t(M * lda));
     uint8_t* const dst0 = abuf_mem.data();
 #if defined(__x86_64__)
-    const bool gathered = perm && isa == Isa::avx512;
+    const bool gathered = perm && isa == Isa::avx512;  // a vpermi2b gather (gemm_gather_avx512.cpp)
     if (gathered) gemm_gather_rows_avx512(src, M, a_stride, K, perm, kpad, mask, dst0, lda);
 #else
     const bool gathered = false;

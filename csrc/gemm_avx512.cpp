@@ -89,32 +89,28 @@ inline void gemv_panel(const uint8_t* a, const int8_t* b, int64_t k4, __m512i* o
 
 // The epilogue of MR-row blocks of a finished panel: cbuf holds rows x 4 zmm.
 // Requantizing epilogue of one 16-column group over all rows: the columns' multipliers, shifts and
-// rounding halves are widened to int64 once, not once per row (the same arithmetic as requant16).
+// rounding halves are prepared once, not once per row (the arithmetic of requant16), the even and odd
+// int32 lanes multiplied in place as int64 products (vpmuldq reads each 64-bit lane's low half).
 inline void store_requant16(const __m512i* cbuf, int64_t M, int j, int64_t n, __mmask16 mask,
                             const GemmEpilogue& ep) {
   const __m512i m = ep.per_channel ? _mm512_maskz_loadu_epi32(mask, ep.m0 + n) : _mm512_set1_epi32(ep.m0[0]);
   const __m512i s = ep.per_channel ? _mm512_maskz_loadu_epi32(mask, ep.shift + n) : _mm512_set1_epi32(ep.shift[0]);
-  const __m512i m_lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(m));
-  const __m512i m_hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(m, 1));
-  const __m512i s_lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(s));
-  const __m512i s_hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(s, 1));
+  const __m512i m_odd = _mm512_srli_epi64(m, 32);
+  const __m512i s_even = _mm512_and_si512(s, _mm512_set1_epi64(0xFFFFFFFF)), s_odd = _mm512_srli_epi64(s, 32);
   const __m512i one = _mm512_set1_epi64(1);  // 2^(s-1) for s >= 1 and 0 for s = 0
-  const __m512i half_lo = _mm512_srli_epi64(_mm512_sllv_epi64(one, s_lo), 1);
-  const __m512i half_hi = _mm512_srli_epi64(_mm512_sllv_epi64(one, s_hi), 1);
+  const __m512i half_even = _mm512_srli_epi64(_mm512_sllv_epi64(one, s_even), 1);
+  const __m512i half_odd = _mm512_srli_epi64(_mm512_sllv_epi64(one, s_odd), 1);
   const __m512i lo = _mm512_set1_epi64(int64_t(ep.qmin) - ep.zero_point);
   const __m512i hi = _mm512_set1_epi64(int64_t(ep.qmax) - ep.zero_point);
   const __m512i zp = _mm512_set1_epi32(ep.zero_point);
   const __m512i corr = _mm512_maskz_loadu_epi32(mask, ep.corr + n);
   for (int64_t r = 0; r < M; ++r) {
     const __m512i v = _mm512_add_epi32(cbuf[r * 4 + j], corr);
-    const __m512i v_lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v));
-    const __m512i v_hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1));
-    const __m512i r_lo = _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(v_lo, m_lo), half_lo), s_lo);
-    const __m512i r_hi = _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(v_hi, m_hi), half_hi), s_hi);
-    const __m512i c_lo = _mm512_max_epi64(_mm512_min_epi64(r_lo, hi), lo);
-    const __m512i c_hi = _mm512_max_epi64(_mm512_min_epi64(r_hi, hi), lo);
-    const __m512i q = _mm512_add_epi32(
-        _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(c_lo)), _mm512_cvtepi64_epi32(c_hi), 1), zp);
+    const __m512i p_even = _mm512_add_epi64(_mm512_mul_epi32(v, m), half_even);
+    const __m512i p_odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(v, 32), m_odd), half_odd);
+    const __m512i c_even = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(p_even, s_even), hi), lo);
+    const __m512i c_odd = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(p_odd, s_odd), hi), lo);
+    const __m512i q = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, c_even, _mm512_slli_epi64(c_odd, 32)), zp);
     const int64_t o = r * ep.ldo + n;
     // q is inside [qmin, qmax]: truncating is exact for int8, uint8 and int16
     if (ep.kind == GemmOut::s16) _mm512_mask_cvtepi32_storeu_epi16(static_cast<int16_t*>(ep.out) + o, mask, q);
@@ -197,7 +193,7 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
         tile_avx512::tile_rows(int(rows), a + m * lda, lda, panel, k4, cbuf, pf, pfs);
       else
         tile_avx512::tile_segments_rows(int(rows), a + m * lda, lda, panel, seg_lens.data(), ep.seg.shift,
-                                        ep.seg.n, cbuf);
+                                        ep.seg.n, cbuf, pf, pfs);
       GemmEpilogue part = ep;
       part.out = static_cast<char*>(ep.out) + m * ep.ldo * elem;
       store_panel(cbuf, rows, p * kPanel, N, part);

@@ -104,13 +104,15 @@ namespace tile_avx512 {
   "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30"
 
 // acc = A[R rows] x panel over k4 steps, accumulators zeroed in registers (not loaded: one tile's
-// start then does not wait on the previous tile's stores). Two k4 steps per loop iteration.
+// start then does not wait on the previous tile's stores). Two k4 steps per loop iteration. The in/out
+// operands are early-clobber ("+&r"): they change before the inputs' last use, and an input of equal value
+// (pf and acc are both cbuf past the first tiles; k and pfs can both be 0) must not share their register.
 #define LB_TILE(N) \
   __asm__ volatile(LB_ZROWS##N "test %[k], %[k]\n jz 2f\n" \
                    "1:\n" LB_W(0) LB_RROWS##N(0) LB_PFW LB_W(256) LB_RROWS##N(4) LB_PFL2 \
                    "add $512, %[b]\n add $8, %[a]\n add $8, %[a3]\n dec %[k]\n jnz 1b\n" \
                    "2:\n test %[odd], %[odd]\n jz 3f\n" LB_W(0) LB_RROWS##N(0) "3:\n" LB_SROWS##N \
-                   : [a] "+r"(a), [a3] "+r"(a3), [b] "+r"(b), [k] "+r"(k2), [pf] "+r"(pf) \
+                   : [a] "+&r"(a), [a3] "+&r"(a3), [b] "+&r"(b), [k] "+&r"(k2), [pf] "+&r"(pf) \
                    : [lda] "r"(lda), [c] "r"(acc), [odd] "r"(odd), [pfs] "r"(pfs) \
                    : LB_TILE_CLOBBERS)
 
@@ -122,23 +124,26 @@ namespace tile_avx512 {
                    "2:\n test %[odd], %[odd]\n jz 3f\n" LB_W(0) LB_RROWS##N(0) "3:\n" \
                    "vmovdqu64 0(%[corr]), %%zmm24\n vmovdqu64 64(%[corr]), %%zmm25\n" \
                    "vmovdqu64 128(%[corr]), %%zmm26\n vmovdqu64 192(%[corr]), %%zmm27\n" LB_EROWS##N \
-                   : [a] "+r"(a), [a3] "+r"(a3), [b] "+r"(b), [k] "+r"(k2), [pf] "+r"(pf) \
+                   : [a] "+&r"(a), [a3] "+&r"(a3), [b] "+&r"(b), [k] "+&r"(k2), [pf] "+&r"(pf) \
                    : [lda] "r"(lda), [odd] "r"(odd), [o] "r"(out), [o3] "r"(o3), [ldo] "r"(ldo), [corr] "r"(corr), \
                      [pfs] "r"(pfs) \
                    : LB_TILE_CLOBBERS)
 
 // The same over K segments (csrc/gemm.h): lens[s] k4 steps, then every accumulator << shifts[s], all in
-// registers (one tile call per segment would store and reload the accumulators each time).
+// registers (one tile call per segment would store and reload the accumulators each time). An odd step
+// first, then two k4 steps per loop iteration with the weight prefetch, as LB_TILE.
 #define LB_TILE_SEGMENTS(N) \
   __asm__ volatile(LB_ZROWS##N \
-                   "2:\n movslq (%[lens]), %[k]\n test %[k], %[k]\n jz 3f\n" \
-                   "1:\n" LB_W(0) LB_RROWS##N(0) \
-                   "add $256, %[b]\n add $4, %[a]\n add $4, %[a3]\n dec %[k]\n jnz 1b\n" \
+                   "2:\n movslq (%[lens]), %[k]\n test $1, %[k]\n jz 4f\n" LB_W(0) LB_RROWS##N(0) \
+                   "add $256, %[b]\n add $4, %[a]\n add $4, %[a3]\n" \
+                   "4:\n shr $1, %[k]\n jz 3f\n" \
+                   "1:\n" LB_W(0) LB_RROWS##N(0) LB_PFW LB_W(256) LB_RROWS##N(4) LB_PFL2 \
+                   "add $512, %[b]\n add $8, %[a]\n add $8, %[a3]\n dec %[k]\n jnz 1b\n" \
                    "3:\n vmovd (%[sh]), %%xmm30\n" LB_HROWS##N \
                    "add $4, %[lens]\n add $4, %[sh]\n dec %[n]\n jnz 2b\n" LB_SROWS##N \
-                   : [a] "+r"(a), [a3] "+r"(a3), [b] "+r"(b), [k] "+r"(k), [lens] "+r"(lens), \
-                     [sh] "+r"(shifts), [n] "+r"(nseg) \
-                   : [lda] "r"(lda), [c] "r"(acc) \
+                   : [a] "+&r"(a), [a3] "+&r"(a3), [b] "+&r"(b), [k] "+&r"(k), [lens] "+&r"(lens), \
+                     [sh] "+&r"(shifts), [n] "+&r"(nseg), [pf] "+&r"(pf) \
+                   : [lda] "r"(lda), [c] "r"(acc), [pfs] "r"(pfs) \
                    : LB_TILE_CLOBBERS)
 
 // acc[R x 4] = A[R rows, 4 k4 bytes each step] x the k4n64 panel b.
@@ -178,7 +183,7 @@ inline void tile_s32(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4,
 // The same with K segments: nseg >= 1 segments of lens[s] k4 steps each.
 template <int R>
 inline void tile_segments(const uint8_t* a, int64_t lda, const int8_t* b, const int32_t* lens,
-                          const int32_t* shifts, int64_t nseg, __m512i* acc) {
+                          const int32_t* shifts, int64_t nseg, __m512i* acc, const int8_t* pf, int64_t pfs) {
   static_assert(R >= 1 && R <= 6);
   const uint8_t* a3 = R > 3 ? a + 3 * lda : a;
   int64_t k = 0;
@@ -216,14 +221,14 @@ inline void tile_s32_rows(int rows, const uint8_t* a, int64_t lda, const int8_t*
 }
 
 inline void tile_segments_rows(int rows, const uint8_t* a, int64_t lda, const int8_t* b, const int32_t* lens,
-                               const int32_t* shifts, int64_t nseg, __m512i* acc) {
+                               const int32_t* shifts, int64_t nseg, __m512i* acc, const int8_t* pf, int64_t pfs) {
   switch (rows) {
-    case 1: tile_segments<1>(a, lda, b, lens, shifts, nseg, acc); break;
-    case 2: tile_segments<2>(a, lda, b, lens, shifts, nseg, acc); break;
-    case 3: tile_segments<3>(a, lda, b, lens, shifts, nseg, acc); break;
-    case 4: tile_segments<4>(a, lda, b, lens, shifts, nseg, acc); break;
-    case 5: tile_segments<5>(a, lda, b, lens, shifts, nseg, acc); break;
-    default: tile_segments<6>(a, lda, b, lens, shifts, nseg, acc); break;
+    case 1: tile_segments<1>(a, lda, b, lens, shifts, nseg, acc, pf, pfs); break;
+    case 2: tile_segments<2>(a, lda, b, lens, shifts, nseg, acc, pf, pfs); break;
+    case 3: tile_segments<3>(a, lda, b, lens, shifts, nseg, acc, pf, pfs); break;
+    case 4: tile_segments<4>(a, lda, b, lens, shifts, nseg, acc, pf, pfs); break;
+    case 5: tile_segments<5>(a, lda, b, lens, shifts, nseg, acc, pf, pfs); break;
+    default: tile_segments<6>(a, lda, b, lens, shifts, nseg, acc, pf, pfs); break;
   }
 }
 

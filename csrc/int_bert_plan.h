@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <vector>
 
 #include "attention.h"
@@ -30,12 +31,19 @@ struct PlanNorm {  // I-BERT LayerNorm constants (see LayerNormParams)
   int64_t eps = 0;
   std::vector<int32_t> m0, shift;
   std::vector<int64_t> beta;
+  // FQ-ViT's PTF input (when ptf): int16 codes requantized per channel to uint8 with one zero point, then
+  // normalised from (q - zp) << alpha[c]
+  bool ptf = false;
+  std::vector<int32_t> ptf_m0, ptf_shift;
+  int32_t ptf_zero_point = 0;
+  std::vector<uint8_t> ptf_alpha;
   LayerNormParams params() const { return {eps, m0.data(), shift.data(), beta.data()}; }
+  void run(Isa isa, const int16_t* q, int64_t rows, int64_t n, int8_t* out, int threads) const;
 };
 
 // The integer nonlinear methods a plan runs (lowbit/nn/int_nonlinear.py): I-BERT's softmax and GELU,
-// I-ViT's Shiftmax and ShiftGELU, the LUT softmax and NN-LUT's piecewise-linear GELU.
-enum class PlanSoftmax : int { ibert, shiftmax, lut };
+// I-ViT's Shiftmax and ShiftGELU, the LUT softmax, NN-LUT's piecewise-linear GELU, FQ-ViT's Log-Int-Softmax.
+enum class PlanSoftmax : int { ibert, shiftmax, lut, log_int };  // log_int: attention_fq
 enum class PlanGelu : int { ibert, shift, pwl };
 
 struct PlanLayer {
@@ -44,7 +52,8 @@ struct PlanLayer {
   std::vector<int32_t> shift1, shift2;  // residual shifts per channel
   PlanNorm norm1, norm2;
   PlanSoftmax softmax_kind = PlanSoftmax::ibert;
-  SoftmaxParams softmax{};
+  SoftmaxParams softmax{};  // I-BERT and Log-Int-Softmax, after rounding the scores by score_shift
+  int score_shift = 0;
   ShiftmaxParams shiftmax{};
   LutSoftmaxParams lut{};  // its table pointers are set from lut_exp2 .. lut_log2 when it runs
   std::vector<uint16_t> lut_exp2, lut_recip;
@@ -75,6 +84,7 @@ struct IntBertPlan {
   std::vector<int8_t> x_, qkv_, ctx_;
   std::vector<int16_t> wide_, h_;
   std::vector<uint8_t> g_;
+  std::mutex busy_;
 };
 
 // Row-wise steps shared with their single-op bindings (bindings_model.cpp, bindings.cpp), threads over rows.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "intops.h"
+#include "intops_extra.h"
 #include "intops_fast.h"
 #include "ibert_exp_avx512.h"
 #include "intops_one.h"
@@ -281,6 +282,44 @@ inline void row_sums(const int32_t* row, int64_t n, int64_t& s, int64_t& s2) {
   s2 = _mm512_reduce_add_epi64(_mm512_add_epi64(a, b));
 }
 
+// A PTF row for the LayerNorm passes (FQ-ViT, intops_extra.h): x = (q - zp) << alpha_c, read on the fly
+// from the uint8 codes (|x| < 2^11, so the int16 paths' bounds hold).
+struct PtfAt {
+  const uint8_t* q;
+  const uint8_t* alpha;
+  int32_t zp;
+};
+struct PtfRow {
+  const uint8_t* q;
+  const uint8_t* alpha;
+  int32_t zp;
+  PtfAt operator+(int64_t i) const { return {q + i, alpha + i, zp}; }
+  int64_t operator[](int64_t i) const { return int64_t(int32_t(q[i]) - zp) * (1 << alpha[i]); }
+};
+inline __m512i load16(PtfAt p, __mmask16 m) {  // masked lanes 0
+  const __m512i qv = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, p.q));
+  const __m512i av = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, p.alpha));
+  return _mm512_maskz_sllv_epi32(m, _mm512_sub_epi32(qv, _mm512_set1_epi32(p.zp)), av);
+}
+// row_sums of a PTF row: x on 32 words per step (masked lanes 0), then as the int16 codes' sums
+inline void row_sums(const PtfRow& row, int64_t n, int64_t& s, int64_t& s2) {
+  const __m512i ones = _mm512_set1_epi16(1), lo32 = _mm512_set1_epi64(0xFFFFFFFF), zp = _mm512_set1_epi16(int16_t(row.zp));
+  __m512i sv = _mm512_setzero_si512(), a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
+  for (int64_t i = 0; i < n; i += 32) {
+    const int64_t left = n - i;
+    const __mmask32 m = left >= 32 ? ~__mmask32(0) : __mmask32((1u << left) - 1);
+    const __m512i qv = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, row.q + i));
+    const __m512i av = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, row.alpha + i));
+    const __m512i v = _mm512_maskz_sllv_epi16(m, _mm512_sub_epi16(qv, zp), av);
+    sv = _mm512_add_epi32(sv, _mm512_madd_epi16(v, ones));
+    const __m512i sq = _mm512_madd_epi16(v, v);
+    a = _mm512_add_epi64(a, _mm512_and_si512(sq, lo32));
+    b = _mm512_add_epi64(b, _mm512_srli_epi64(sq, 32));
+  }
+  s = _mm512_reduce_add_epi32(sv);
+  s2 = _mm512_reduce_add_epi64(_mm512_add_epi64(a, b));
+}
+
 // Per-channel constants in the kernel's lane order: for each block of 16 channels, the 8 even channels
 // then the 8 odd ones, as int64 (m0 in the low dword for vpmuldq), zero past n.
 struct LnChannels {
@@ -301,8 +340,8 @@ struct LnChannels {
 // (dp inv + B) >> ys, where dp = d + 2^24 in [0, 2^25) (|d| < 2^24) and inv < 2^32 (the caller checks) are
 // both unsigned 32-bit, so one vpmuludq per 8 lanes, and B = 2^(ys-1) - 2^24 inv. |y| <= 2^23 + 1, so the
 // affine y m0 (vpmuldq: < 2^54) + beta (|beta| <= 2^62) fits int64; vpmovsqb saturates like the clamp.
-template <typename T>
-void ln_row(const T* row, int64_t n, const LnRow& st, const LnChannels& ch, int8_t* o) {
+template <typename Row>  // const int16_t*, const int32_t* or PtfRow: row + i, then load16
+void ln_row(Row row, int64_t n, const LnRow& st, const LnChannels& ch, int8_t* o) {
   const __m512i mp = _mm512_set1_epi32(int32_t((int64_t(1) << 24) - st.mean));
   const __m512i inv = _mm512_set1_epi64(st.inv);
   const __m512i b = _mm512_set1_epi64((int64_t(1) << (st.y_shift - 1)) - (st.inv << 24));  // y_shift >= 15
@@ -348,6 +387,32 @@ void ibert_layernorm_avx512(const T* q, int64_t rows, int64_t n, const LayerNorm
       if (st[j].inv <= int64_t(0xFFFFFFFF)) {
         ln_row(row, n, st[j], ch, o);
       } else {  // sigma = 2^30 exactly (inv = 2^32) or a zero variance (sigma = 1): rare, scalar
+        for (int64_t i = 0; i < n; ++i) o[i] = ibert_layernorm_one(row[i], i, st[j], p);
+      }
+    }
+  }
+}
+
+// The I-BERT LayerNorm of PTF rows, the shift fused into both passes (no int16 copy of the input)
+void ptf_layernorm_avx512(const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
+                          const LayerNormParams& p, int8_t* out) {
+  thread_local LnChannels ch;
+  ch.build(p, n);
+  constexpr int64_t kBlock = 8;
+  LnRow st[kBlock];
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+    const int64_t nb = std::min(kBlock, rows - r0);
+    for (int64_t j = 0; j < nb; ++j) {
+      int64_t s, s2;
+      row_sums(PtfRow{q + (r0 + j) * n, alpha, zp}, n, s, s2);
+      st[j] = ibert_layernorm_row_fast(s, s2, n, p.eps);
+    }
+    for (int64_t j = 0; j < nb; ++j) {
+      const PtfRow row{q + (r0 + j) * n, alpha, zp};
+      int8_t* o = out + (r0 + j) * n;
+      if (st[j].inv <= int64_t(0xFFFFFFFF)) {
+        ln_row(row, n, st[j], ch, o);
+      } else {  // as ibert_layernorm_avx512
         for (int64_t i = 0; i < n; ++i) o[i] = ibert_layernorm_one(row[i], i, st[j], p);
       }
     }

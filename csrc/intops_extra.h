@@ -55,13 +55,49 @@ void pwl_act_avx512(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
 template <typename T>
 void pwl_act(Isa isa, const T* q, int64_t size, const PwlActParams& p, int16_t* out);
 
+// ---- NN-LUT softmax (nnlut.nnlut_softmax_ref): t = min(rescale(min(max - q, dcap)), tmax) (or 0 / tmax
+// when the rescale multiplier is >= 2^31: `binary`), e = rshift_round(exp_table(t mod 2^frac), t >> frac),
+// the row sum normalised to u in [2^rfrac, 2^(rfrac+1)) times 2^(ex - rfrac), r = recip_table(u), and
+// out = min(rshift_round(e r, min(30 + ex - 8, 62)), 255).
+struct PwlTableRef {
+  int32_t k;             // segments, in [1, 32]
+  const int16_t* starts; // non-decreasing
+  const int32_t* slopes;
+  const int32_t* icpts;
+  int32_t pshift;        // in [0, 62]
+};
+// the reference's eval_table_ref: the last segment with start <= u (0 if none), icpt + rshift_round(slope u)
+int64_t pwl_eval_one(int64_t u, const PwlTableRef& t);
+
+struct NnlutSoftmaxParams {
+  int64_t dcap;           // in [1, 2^31]
+  int32_t m0, shift;      // rescale of max - q to Q.frac (m0 >= 0, shift in [0, 62])
+  bool binary;            // the multiplier is >= 2^31: t = 0 for q = max, tmax otherwise
+  int32_t frac, tmax;     // frac in [1, 15]; tmax >> frac <= 31
+  PwlTableRef exp;        // checked: values in [0, 2^31 - 1) on [0, 2^frac)
+  int32_t rfrac;          // in [1, 14]
+  PwlTableRef recip;      // checked: values in [0, 2^31) on [2^rfrac, 2^(rfrac+1)]
+};
+
+template <typename T>
+void nnlut_softmax_scalar(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
+template <typename T>
+void nnlut_softmax_avx512(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
+template <typename T>
+void nnlut_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
+// one row's reciprocal step: (r, the output shift) from the row sum
+void nnlut_row_recip(int64_t total, const NnlutSoftmaxParams& p, int64_t& r, int& shift);
+
 // ---- FQ-ViT PTF LayerNorm (fqvit.ptf_layernorm_ref): x = (q - zp) << alpha[c] for codes q < 2^8 and
 // alpha in [0, 3] (|x| < 2^11), then the I-BERT LayerNorm of x (intops.h) with the same constants.
 // the largest of size bytes (the PTF codes' range check; here, not in the -Os bindings, so that it vectorizes)
 uint8_t max_u8(const uint8_t* q, int64_t size);
+uint8_t max_u8_avx512(const uint8_t* q, int64_t size);
 void ptf_shift_scalar(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x);
-void ptf_shift_avx512(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x);
 void ptf_layernorm(Isa isa, const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
                    const LayerNormParams& p, int8_t* out);
+// AVX-512: the shift fused into the I-BERT LayerNorm's two passes (intops_avx512.cpp)
+void ptf_layernorm_avx512(const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
+                          const LayerNormParams& p, int8_t* out);
 
 }  // namespace lowbit

@@ -98,7 +98,78 @@ void pwl_act_loop(const T* q, int64_t size, const Mag& k, const PwlActLanes& w, 
   }
 }
 
+// ---- NN-LUT softmax
+
+// out = min(rshift_round(e r, sh), 255) for 16 exps e < 2^31 and r < 2^31, sh in [33, 62]: from the high
+// dword of e r (vpmuludq), as rshift_round(v, sh) = (hi32(v) + 2^(sh-33)) >> (sh - 32) (the rounding term
+// is a multiple of 2^32)
+inline __m128i nnlut_out16(__m512i e, __m512i rv, __m512i idx_hi, __m512i rnd, __m128i sh32) {
+  const __m512i hi = _mm512_permutex2var_epi32(_mm512_mul_epu32(e, rv), idx_hi, _mm512_mul_epu32(_mm512_srli_epi64(e, 32), rv));
+  return _mm512_cvtusepi32_epi8(_mm512_srl_epi32(_mm512_add_epi32(hi, rnd), sh32));
+}
+
+template <int kPath, bool kWord, typename T>
+void nnlut_rows(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, const Mag& k,
+                const avx512::PwlEval& ev, uint8_t* out) {
+  thread_local std::vector<int32_t> ebuf;
+  ebuf.assign(size_t((n + 15) & ~int64_t(15)), 0);
+  int32_t* e = ebuf.data();
+  const __m512i fmask = _mm512_set1_epi32((1 << p.frac) - 1), onev = _mm512_set1_epi32(1);
+  const __m128i fsh = _mm_cvtsi32_si128(p.frac);
+  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
+  const __m512i idx_hi = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = q + r * n;
+    const __m512i mxv = _mm512_set1_epi32(avx512::row_max_any(row, n));
+    __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 m = tail_mask(n - i);
+      const __m512i t = mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m)), 0, k);  // <= tmax
+      const __m512i u = _mm512_and_si512(t, fmask), z = _mm512_srl_epi32(t, fsh);       // z <= 31
+      const __m512i y = ev.value<kWord>(ev.segment(u), u, u);                              // in [0, 2^31 - 1)
+      // rshift_round(y, z) = ((y >> (z - 1)) + 1) >> 1 for z >= 1, y for z = 0 (as in lut_rows)
+      const __m512i one = _mm512_min_epu32(z, onev);
+      __m512i ev16 = _mm512_srlv_epi32(_mm512_add_epi32(_mm512_srlv_epi32(y, _mm512_sub_epi32(z, one)), one), one);
+      if (m != 0xFFFF) ev16 = _mm512_maskz_mov_epi32(m, ev16);
+      _mm512_storeu_si512(e + i, ev16);
+      acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(ev16, lo32));
+      acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(ev16, 32));
+    }
+    int64_t rc;
+    int sh;
+    nnlut_row_recip(_mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi)), p, rc, sh);
+    uint8_t* o = out + r * n;
+    if (sh < 33) {  // only for tables whose exps sum below 2^11 (not nnlut's): scalar
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t v = rshift_round(int64_t(e[i]) * rc, sh);
+        o[i] = uint8_t(v > 255 ? 255 : v);
+      }
+      continue;
+    }
+    const __m512i rv = _mm512_set1_epi64(rc), rnd = _mm512_set1_epi32(1 << (sh - 33));
+    const __m128i sh32 = _mm_cvtsi32_si128(sh - 32);
+    for (int64_t i = 0; i < n; i += 16) store16(o + i, tail_mask(n - i), nnlut_out16(_mm512_loadu_si512(e + i), rv, idx_hi, rnd, sh32));
+  }
+}
+
 }  // namespace
+
+template <typename T>
+void nnlut_softmax_avx512(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out) {
+  if (p.binary) return nnlut_softmax_scalar(q, rows, n, p, out);  // scales >= ~4.5e4: not a model's
+  const int64_t c = round_c(p.shift, false);
+  int64_t acap = first_reaching(p.dcap, p.m0, p.shift, c, p.tmax);
+  if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 65535);
+  const Mag k(p.m0, p.shift, c, acap, p.tmax);
+  const avx512::PwlEval ev(p.exp.starts, p.exp.slopes, p.exp.icpts, p.exp.k, 0, (1 << p.frac) - 1, p.exp.pshift);
+  avx512::with_path(k.path, [&](auto path) {
+    if (ev.word) nnlut_rows<decltype(path)::value, true>(q, rows, n, p, k, ev, out);
+    else nnlut_rows<decltype(path)::value, false>(q, rows, n, p, k, ev, out);
+  });
+}
+
+template void nnlut_softmax_avx512<int16_t>(const int16_t*, int64_t, int64_t, const NnlutSoftmaxParams&, uint8_t*);
+template void nnlut_softmax_avx512<int32_t>(const int32_t*, int64_t, int64_t, const NnlutSoftmaxParams&, uint8_t*);
 
 template <typename T>
 void log_int_softmax_avx512(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out) {
@@ -124,18 +195,16 @@ void pwl_act_avx512(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
   });
 }
 
-// (q - zp) << alpha on 32 words per step (alpha <= 3, |q - zp| <= 255: no overflow); rows of n codes
-void ptf_shift_avx512(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x) {
-  const __m512i zpv = _mm512_set1_epi16(int16_t(zp));
-  for (int64_t r = 0; r < size; r += n) {
-    for (int64_t c = 0; c < n; c += 32) {
-      const int64_t left = n - c;
-      const __mmask32 m = left >= 32 ? ~__mmask32(0) : __mmask32((uint32_t(1) << left) - 1);
-      const __m512i qv = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, q + r + c));
-      const __m512i av = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, alpha + c));
-      _mm512_mask_storeu_epi16(x + r + c, m, _mm512_sllv_epi16(_mm512_sub_epi16(qv, zpv), av));
-    }
-  }
+uint8_t max_u8_avx512(const uint8_t* q, int64_t size) {
+  __m512i mx = _mm512_setzero_si512();
+  int64_t i = 0;
+  for (; i + 64 <= size; i += 64) mx = _mm512_max_epu8(mx, _mm512_loadu_si512(q + i));
+  if (i < size) mx = _mm512_max_epu8(mx, _mm512_maskz_loadu_epi8((~__mmask64(0)) >> (64 - (size - i)), q + i));
+  alignas(64) uint8_t b[64];
+  _mm512_store_si512(b, mx);
+  uint8_t top = 0;
+  for (uint8_t v : b) top = v > top ? v : top;
+  return top;
 }
 
 template void log_int_softmax_avx512<int16_t>(const int16_t*, int64_t, int64_t, const SoftmaxParams&, uint8_t*);

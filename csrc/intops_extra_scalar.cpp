@@ -64,7 +64,63 @@ void pwl_act_scalar(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
   }
 }
 
+int64_t pwl_eval_one(int64_t u, const PwlTableRef& t) {
+  int j = 0;
+  while (j + 1 < t.k && t.starts[j + 1] <= u) ++j;
+  return t.icpts[j] + rshift_round(int64_t(t.slopes[j]) * u, t.pshift);
+}
+
+namespace {
+inline int64_t nnlut_exp_one(int64_t d, const NnlutSoftmaxParams& p) {
+  const int64_t t = p.binary ? (d == 0 ? 0 : p.tmax)
+                             : std::min<int64_t>(rshift_round(std::min(d, p.dcap) * p.m0, p.shift), p.tmax);
+  const int64_t y = pwl_eval_one(t & ((int64_t(1) << p.frac) - 1), p.exp);
+  return rshift_round(y, int(t >> p.frac));
+}
+}  // namespace
+
+void nnlut_row_recip(int64_t total, const NnlutSoftmaxParams& p, int64_t& r, int& shift) {
+  const int eb = bit_length(uint64_t(total)) - 1;  // total >= 1: the max element's exp is the table at 0
+  int64_t u = eb <= p.rfrac ? total << (p.rfrac - eb) : rshift_round(total, eb - p.rfrac);
+  const bool carry = u >= (int64_t(1) << (p.rfrac + 1));
+  if (carry) u = int64_t(1) << p.rfrac;
+  r = pwl_eval_one(u, p.recip);
+  shift = std::min(30 + eb + int(carry) - 8, 62);
+}
+
+template <typename T>
+void nnlut_softmax_scalar(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out) {
+  std::vector<int64_t> e(static_cast<size_t>(n));
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = q + r * n;
+    int64_t mx = row[0];
+    for (int64_t i = 1; i < n; ++i) mx = std::max<int64_t>(mx, row[i]);
+    int64_t total = 0;
+    for (int64_t i = 0; i < n; ++i) total += e[size_t(i)] = nnlut_exp_one(mx - row[i], p);
+    int64_t rc;
+    int sh;
+    nnlut_row_recip(total, p, rc, sh);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t v = rshift_round(e[size_t(i)] * rc, sh);  // e, r < 2^31 (checked): < 2^62
+      out[r * n + i] = uint8_t(v > 255 ? 255 : v);
+    }
+  }
+}
+
+template <typename T>
+void nnlut_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out) {
+#if defined(__x86_64__)
+  if (isa == Isa::avx512) return nnlut_softmax_avx512(q, rows, n, p, out);
+#endif
+  (void)isa;
+  nnlut_softmax_scalar(q, rows, n, p, out);
+}
+
 uint8_t max_u8(const uint8_t* q, int64_t size) {
+#if defined(__x86_64__)
+  static const bool avx512 = default_isa() == Isa::avx512;
+  if (avx512) return max_u8_avx512(q, size);
+#endif
   uint8_t top = 0;
   for (int64_t i = 0; i < size; ++i) top = q[i] > top ? q[i] : top;  // a reduction: vectorizes at -O3
   return top;
@@ -75,21 +131,19 @@ void ptf_shift_scalar(const uint8_t* q, int64_t size, int64_t n, int32_t zp, con
     for (int64_t c = 0; c < n; ++c) x[r + c] = int16_t((int32_t(q[r + c]) - zp) * (1 << alpha[c]));
 }
 
-// Rows in blocks of ~32K codes: the shifted codes of a block into a per-thread int16 buffer, then the
-// I-BERT LayerNorm kernel of the ISA on it.
+// Portable path: rows in blocks of ~128K codes, the shifted codes of a block into a per-thread int16
+// buffer, then the I-BERT LayerNorm kernel of the ISA on it. AVX-512 fuses the shift into its passes.
 void ptf_layernorm(Isa isa, const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
                    const LayerNormParams& p, int8_t* out) {
+#if defined(__x86_64__)
+  if (isa == Isa::avx512) return ptf_layernorm_avx512(q, rows, n, zp, alpha, p, out);
+#endif
   thread_local std::vector<int16_t> x;
-  const int64_t block = std::max<int64_t>(1, (int64_t(1) << 15) / n);
+  const int64_t block = std::max<int64_t>(1, (int64_t(1) << 17) / n);  // 256 KB of int16: stays in L2
   x.resize(size_t(std::min(block, rows) * n));
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
     const int64_t nb = std::min(block, rows - r0);
-#if defined(__x86_64__)
-    if (isa == Isa::avx512) ptf_shift_avx512(q + r0 * n, nb * n, n, zp, alpha, x.data());
-    else ptf_shift_scalar(q + r0 * n, nb * n, n, zp, alpha, x.data());
-#else
     ptf_shift_scalar(q + r0 * n, nb * n, n, zp, alpha, x.data());
-#endif
     ibert_layernorm(isa, x.data(), nb, n, p, out + r0 * n);
   }
 }
@@ -116,7 +170,9 @@ void pwl_act(Isa isa, const T* q, int64_t size, const PwlActParams& p, int16_t* 
   template void log_int_softmax_scalar<T>(const T*, int64_t, int64_t, const SoftmaxParams&, uint8_t*);   \
   template void log_int_softmax<T>(Isa, const T*, int64_t, int64_t, const SoftmaxParams&, uint8_t*);     \
   template void pwl_act_scalar<T>(const T*, int64_t, const PwlActParams&, int16_t*);                     \
-  template void pwl_act<T>(Isa, const T*, int64_t, const PwlActParams&, int16_t*);
+  template void pwl_act<T>(Isa, const T*, int64_t, const PwlActParams&, int16_t*);                       \
+  template void nnlut_softmax_scalar<T>(const T*, int64_t, int64_t, const NnlutSoftmaxParams&, uint8_t*); \
+  template void nnlut_softmax<T>(Isa, const T*, int64_t, int64_t, const NnlutSoftmaxParams&, uint8_t*);
 LOWBIT_INTOPS_EXTRA_INSTANTIATE(int16_t)
 LOWBIT_INTOPS_EXTRA_INSTANTIATE(int32_t)
 

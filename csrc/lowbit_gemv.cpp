@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "lowbit_gemv_trits.h"
 #include "threads.h"
 
 namespace lowbit {
@@ -50,6 +51,7 @@ void lb_planes_raw_scalar(const uint8_t* block, int64_t bits, int64_t k0, int64_
   }
 }
 
+// planes and trits need AVX-512 VBMI (vpermb, vpermi2b, vpmultishiftqb).
 Isa lb_effective_isa(Isa requested, LbLayout layout) {
 #if defined(__x86_64__)
   if (requested == Isa::avx512) {
@@ -68,9 +70,13 @@ namespace {
 
 LbRawFn raw_fn(Isa isa, LbLayout layout) {
 #if defined(__x86_64__)
-  if (isa == Isa::avx512) return layout == LbLayout::fields ? lb_fields_raw_avx512 : lb_planes_raw_avx512;
+  if (isa == Isa::avx512) {
+    if (layout == LbLayout::trits) return lb_trits_raw_avx512;
+    return layout == LbLayout::fields ? lb_fields_raw_avx512 : lb_planes_raw_avx512;
+  }
 #endif
   (void)isa;
+  if (layout == LbLayout::trits) return lb_trits_raw_scalar;
   return layout == LbLayout::fields ? lb_fields_raw_scalar : lb_planes_raw_scalar;
 }
 
@@ -97,7 +103,7 @@ void lb_build_tables_scalar(const uint8_t* x, int64_t kpad, uint8_t* t) {
 void lowbit_gemv(Isa isa, const LbWeight& w, const LbCall& c) {
   const Isa eff = lb_effective_isa(isa, w.layout);
   const LbRawFn run = raw_fn(eff, w.layout);
-  const bool fields = w.layout == LbLayout::fields;
+  const bool fields = w.layout != LbLayout::planes;  // fields and trits take int8 activations
   const int64_t M = c.M, K = w.k, N = w.n, kpad = lb_kpad(K);
   const int64_t R = lb_rows_per_block(w.layout, w.bits), blocks = (N + R - 1) / R;
   const int64_t bb = lb_block_bytes(w.layout, w.bits, K);

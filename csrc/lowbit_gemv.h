@@ -36,15 +36,20 @@ constexpr int64_t kLbQuantum = 32;  // K segments (per-group scales) are multipl
 // The packed data ends with 32 bytes: int64 {kLbTag, layout * 16 + bits, N, K}, checked before every call.
 constexpr int64_t kLbTag = 0x564D4547424C;
 
-enum class LbLayout : int { fields = 0, planes = 1 };
+enum class LbLayout : int { fields = 0, planes = 1, trits = 2 };
+
+// Layout "trits" (ternary at 1.6 bits per weight, csrc/lowbit_gemv_trits.h): the fields layout with F = 5
+// base-3 fields per byte, so a row block has 80 rows; codes u in {0, 1, 2}, native activations as fields.
+constexpr int64_t kLbTritRows = 80;
 
 inline int64_t lb_rows_per_block(LbLayout layout, int64_t bits) {
+  if (layout == LbLayout::trits) return kLbTritRows;
   return layout == LbLayout::fields ? 16 * (8 / bits) : 64;
 }
 inline int64_t lb_kpad(int64_t K) { return (K + kLbQuantum - 1) / kLbQuantum * kLbQuantum; }
 // Bytes of one row block for the whole (padded) K.
 inline int64_t lb_block_bytes(LbLayout layout, int64_t bits, int64_t K) {
-  return layout == LbLayout::fields ? lb_kpad(K) / 4 * 64 : lb_kpad(K) / 32 * bits * 256;
+  return layout != LbLayout::planes ? lb_kpad(K) / 4 * 64 : lb_kpad(K) / 32 * bits * 256;
 }
 
 struct LbWeight {

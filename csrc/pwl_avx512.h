@@ -10,9 +10,12 @@
 // sh within int16, as intops_fast.h's split with c = 2^(pshift-1) = ch 2^16 + cl:
 //   rshift_round(slope u, p) = (sh u + ch + ((sl u + cl) >> 16)) >> (p - 16)       (arithmetic shifts)
 // both products on vpdpwssd (u a signed word, |sl u| + cl < 2^31, |sh u| + ch + 2^15 < 2^31 for p <= 46);
-// otherwise 32 x 32 -> 64-bit products on even / odd lanes. u = 2^15 does not fit a word: callers pass
-// u_word = min(u, 2^15 - 1), and use the wide path when u_hi = 2^15 reaches the table (NN-LUT GELU does not:
-// its identity takes u >= u_hi).
+// with pshift in [1, 15] (sh u 2^16 is then a multiple of 2^p):
+//   rshift_round(slope u, p) = ((sh u) << (16 - p)) + ((sl u + 2^(p-1)) >> p)
+// where every |sh| 2^(31-p) + 2^15 + |icpt| < 2^31 (checked here);
+// otherwise 32 x 32 -> 64-bit products on even / odd lanes. u = 2^15 does not fit a word (its low word reads
+// -2^15): the word path is taken only when u_top <= 2^15 - 1, and a caller whose u can reach 2^15 beyond
+// u_top must discard those lanes (NN-LUT GELU: its identity takes u >= u_hi = u_top + 1).
 #pragma once
 #include <immintrin.h>
 
@@ -28,13 +31,15 @@ struct PwlEval {
   __m512i s0, s1, sl0, sl1, sh0, sh1, sw0, sw1, ic0, ic1, bt0, bt1, u_lo, cl, ch, half, ff;
   __m128i bshift, psh, psh16;
   int top, steps;
-  bool buckets, word;
+  bool buckets, word, small;  // small: the pshift < 16 form of the word product
+  bool zero0;                 // bucket 0's segment is 0: the high bytes of a lane look up 0, no mask needed
 
   // u_top: the largest u whose table value the caller keeps
   PwlEval(const int16_t* starts, const int32_t* slopes, const int32_t* icpts, int k, int32_t u_lo_, int32_t u_top,
           int pshift) {
     alignas(64) int32_t st[32], sl[32], ic[32], lw[32], hw[32];
-    bool words = pshift >= 16 && pshift <= 46 && u_top <= 32767;
+    small = pshift >= 1 && pshift <= 15;
+    bool words = ((pshift >= 16 && pshift <= 46) || small) && u_top <= 32767;
     for (int j = 0; j < 32; ++j) {
       st[j] = j < k ? starts[j] : INT32_MAX;  // never <= u
       sl[j] = j < k ? slopes[j] : 0;
@@ -42,6 +47,7 @@ struct PwlEval {
       const int32_t lo = int16_t(uint32_t(sl[j]) & 0xFFFF);
       const int64_t hi = (int64_t(sl[j]) - lo) >> 16;
       words = words && hi <= 32767;
+      if (small && words) words = (std::abs(hi) << (31 - pshift)) + (1 << 15) + std::abs(int64_t(ic[j])) < (int64_t(1) << 31);
       lw[j] = lo & 0xFFFF, hw[j] = int32_t(hi) & 0xFFFF;  // one signed word, high word 0
     }
     word = words;
@@ -53,7 +59,7 @@ struct PwlEval {
     const int64_t c = pshift ? int64_t(1) << (pshift - 1) : 0;
     cl = _mm512_set1_epi32(int32_t(c & 0xFFFF)), ch = _mm512_set1_epi32(int32_t(c >> 16));
     half = _mm512_set1_epi64(c);
-    psh = _mm_cvtsi32_si128(pshift), psh16 = _mm_cvtsi32_si128(pshift - 16);
+    psh = _mm_cvtsi32_si128(pshift), psh16 = _mm_cvtsi32_si128(small ? 16 - pshift : pshift - 16);
     u_lo = _mm512_set1_epi32(u_lo_), ff = _mm512_set1_epi32(0xFF);
     top = 0;
     while ((top ? 2 * top : 1) < k) top = top ? 2 * top : 1;
@@ -74,6 +80,7 @@ struct PwlEval {
       steps = std::max(steps, inside);
     }
     buckets = k < 32 && steps <= 3;
+    zero0 = bt[0] == 0;
     bt0 = _mm512_load_si512(bt), bt1 = _mm512_load_si512(bt + 64);
     bshift = _mm_cvtsi32_si128(b);
   }
@@ -83,7 +90,9 @@ struct PwlEval {
     __m512i j = _mm512_setzero_si512();
     if (buckets) {
       const __m512i bucket = _mm512_srl_epi32(_mm512_sub_epi32(u, u_lo), bshift);  // 0..127
-      j = _mm512_and_si512(_mm512_permutex2var_epi8(bt0, bucket, bt1), ff);  // the low byte of each lane
+      // each lane's high bytes index entry 0: masked off unless that entry is 0
+      j = _mm512_permutex2var_epi8(bt0, bucket, bt1);
+      if (!zero0) j = _mm512_and_si512(j, ff);
       for (int s = 0; s < steps; ++s) {
         const __m512i cand = _mm512_add_epi32(j, _mm512_set1_epi32(1));  // <= k - 1 + 1 <= 31: padded
         j = _mm512_mask_mov_epi32(j, _mm512_cmple_epi32_mask(_mm512_permutex2var_epi32(s0, cand, s1), u), cand);
@@ -97,14 +106,19 @@ struct PwlEval {
     return j;
   }
 
-  // icpt[j] + rshift_round(slope[j] u, pshift); u_word = min(u, 2^15 - 1) (equal to u wherever kept)
+  // icpt[j] + rshift_round(slope[j] u, pshift); u_word: u for the word path (lanes with u = 2^15 are garbage)
   template <bool kWord>
   __m512i value(__m512i j, __m512i u, __m512i u_word) const {
     __m512i y;
     if constexpr (kWord) {
-      const __m512i lo = _mm512_srai_epi32(_mm512_dpwssd_epi32(cl, u_word, _mm512_permutex2var_epi32(sw0, j, sw1)), 16);
-      const __m512i hi = _mm512_dpwssd_epi32(ch, u_word, _mm512_permutex2var_epi32(sh0, j, sh1));
-      y = _mm512_sra_epi32(_mm512_add_epi32(hi, lo), psh16);
+      const __m512i slw = _mm512_permutex2var_epi32(sw0, j, sw1), shw = _mm512_permutex2var_epi32(sh0, j, sh1);
+      if (small) {  // cl = 2^(p-1), ch = 0; psh16 holds 16 - p
+        y = _mm512_add_epi32(_mm512_sll_epi32(_mm512_madd_epi16(u_word, shw), psh16),
+                             _mm512_sra_epi32(_mm512_dpwssd_epi32(cl, u_word, slw), psh));
+      } else {
+        const __m512i lo = _mm512_srai_epi32(_mm512_dpwssd_epi32(cl, u_word, slw), 16);
+        y = _mm512_sra_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(ch, u_word, shw), lo), psh16);
+      }
     } else {
       const __m512i slope = _mm512_permutex2var_epi32(sl0, j, sl1);
       const __m512i ev = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(slope, u), half), psh);

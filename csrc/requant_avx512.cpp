@@ -1,4 +1,4 @@
-// AVX-512 (F/BW/DQ/VL) requantization: 16 accumulators at a time, in two int64 halves.
+// AVX-512 (F/BW/DQ/VL) requantization: 16 accumulators at a time, their even and odd lanes as int64 products.
 #include <immintrin.h>
 
 #include "requant.h"
@@ -7,14 +7,40 @@
 
 namespace lowbit {
 
-using avx512::requant8;
+namespace {
+
+// 16 lanes of clamp(rshift_round(a * m, s), lo, hi) - zp offsets folded into lo / hi (64-bit lanes): the
+// even and odd int32 lanes as two sets of 64-bit products (vpmuldq reads each lane's low half), no widening
+struct Shifts {
+  __m512i even, odd, half_even, half_odd;
+  explicit Shifts(__m512i s) {
+    const __m512i one = _mm512_set1_epi64(1);
+    even = _mm512_and_si512(s, _mm512_set1_epi64(0xFFFFFFFF));
+    odd = _mm512_srli_epi64(s, 32);
+    half_even = _mm512_srli_epi64(_mm512_sllv_epi64(one, even), 1);  // 2^(s-1), 0 for s = 0
+    half_odd = _mm512_srli_epi64(_mm512_sllv_epi64(one, odd), 1);
+  }
+};
+
+inline __m512i requant16_lanes(__m512i a, __m512i m, const Shifts& s, __m512i lo, __m512i hi) {
+  const __m512i p_even = _mm512_mul_epi32(a, m);
+  const __m512i p_odd = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(m, 32));
+  __m512i v_even = _mm512_srav_epi64(_mm512_add_epi64(p_even, s.half_even), s.even);
+  __m512i v_odd = _mm512_srav_epi64(_mm512_add_epi64(p_odd, s.half_odd), s.odd);
+  v_even = _mm512_max_epi64(_mm512_min_epi64(v_even, hi), lo);
+  v_odd = _mm512_max_epi64(_mm512_min_epi64(v_odd, hi), lo);
+  return _mm512_mask_blend_epi32(0xAAAA, v_even, _mm512_slli_epi64(v_odd, 32));
+}
+
+}  // namespace
 
 void requantize_avx512(const int32_t* acc, int64_t rows, int64_t cols, const RequantParams& p, OutType t,
                        void* out) {
   const __m512i lo = _mm512_set1_epi64(int64_t(p.qmin) - p.zero_point);
   const __m512i hi = _mm512_set1_epi64(int64_t(p.qmax) - p.zero_point);
   const __m512i zp = _mm512_set1_epi32(p.zero_point);
-  const __m256i m_one = _mm256_set1_epi32(p.m0[0]), s_one = _mm256_set1_epi32(p.shift[0]);
+  const __m512i m_one = _mm512_set1_epi32(p.m0[0]);
+  const Shifts s_one(_mm512_set1_epi32(p.shift[0]));
   // locals, not p.*: byte stores may alias the struct and force reloads
   const int32_t* m0 = p.m0;
   const int32_t* shift = p.shift;
@@ -24,17 +50,13 @@ void requantize_avx512(const int32_t* acc, int64_t rows, int64_t cols, const Req
     const int32_t* a = acc + r * cols;
     for (int64_t c = 0; c < vec_end; c += 16) {
       const __m512i av = _mm512_loadu_si512(a + c);
-      __m256i m_lo = m_one, m_hi = m_one, s_lo = s_one, s_hi = s_one;
+      __m512i v;
       if (per_channel) {
-        m_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m0 + c));
-        m_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m0 + c + 8));
-        s_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(shift + c));
-        s_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(shift + c + 8));
+        const Shifts sc(_mm512_loadu_si512(shift + c));
+        v = requant16_lanes(av, _mm512_loadu_si512(m0 + c), sc, lo, hi);
+      } else {
+        v = requant16_lanes(av, m_one, s_one, lo, hi);
       }
-      const __m512i v_lo = requant8(_mm512_castsi512_si256(av), m_lo, s_lo, lo, hi);
-      const __m512i v_hi = requant8(_mm512_extracti64x4_epi64(av, 1), m_hi, s_hi, lo, hi);
-      __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(v_lo)),
-                                     _mm512_cvtepi64_epi32(v_hi), 1);
       v = _mm512_add_epi32(v, zp);
       const int64_t o = r * cols + c;
       // values are already inside [qmin, qmax], so truncating to bytes is exact for s8 and u8

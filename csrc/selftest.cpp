@@ -364,9 +364,48 @@ static void ptf_variants(std::mt19937& rng) {
   }
 }
 
+// NN-LUT softmax: every variant against the scalar kernel, with nnlut.table("exp") / table("recip") and the
+// constants of nnlut_softmax_constants at 1e-5, 1e-3, 0.05 and 300
+template <typename T>
+static void nnlut_softmax_variants(std::mt19937& rng) {
+  static const int16_t es[] = {0, 1787, 3570, 5399, 7260, 9160, 11092, 13069, 15079, 17136, 19242, 21402, 23601, 25874, 28204, 30560};
+  static const int32_t esl[] = {-730341344, -703362703, -676922754, -651022624, -625650932, -600804933, -576481236, -552680878,
+                                -529390030, -506588472, -484262120, -462433094, -441084530, -420154244, -399648088, -380678245};
+  static const int32_t eic[] = {1073639107, 1072168059, 1069287348, 1065020153, 1059399147, 1052453387, 1044219737, 1034727601,
+                                1024009963, 1012085920, 998975153, 984717828, 969341945, 952815213, 935165385, 917473739};
+  static const int16_t rs[] = {16384, 17013, 17674, 18376, 19118, 19907, 20745, 21629, 22578, 23588, 24657, 25807, 27031, 28346, 29771, 31273};
+  static const int32_t rsl[] = {-1034135052, -958649958, -887449169, -820383497, -757284837, -697989778, -642326725, -590130798,
+                                -541266068, -495601031, -452959214, -413194734, -376140812, -341591751, -309405717, -280867275};
+  static const int32_t ric[] = {2107675323, 2029292064, 1952484805, 1877263548, 1803634702, 1731588237, 1661108871, 1592203369,
+                                1524866065, 1459123095, 1394950359, 1332316930, 1271184307, 1211411732, 1152926994, 1098454781};
+  const PwlTableRef et{16, es, esl, eic, 15}, rt{16, rs, rsl, ric, 14};
+  const NnlutSoftmaxParams ps[] = {{2148758, 2030412765, 32, false, 15, 31 << 15, et, 14, rt},
+                                   {21489, 1586259973, 25, false, 15, 31 << 15, et, 14, rt},
+                                   {431, 1239265604, 19, false, 15, 31 << 15, et, 14, rt},
+                                   {2, 1815330474, 7, false, 15, 31 << 15, et, 14, rt}};
+  const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
+  for (Isa isa : available_isas()) {
+    for (int trial = 0; trial < 80; ++trial) {
+      const int64_t rows = 1 + rng() % 4, n = trial % 20 == 0 ? 8192 : 1 + rng() % 200;
+      const int kind = trial % 5;
+      std::vector<T> q(size_t(rows * n));
+      for (size_t i = 0; i < q.size(); ++i) {
+        const int64_t full = int64_t(lo) + int64_t(rng() % (uint64_t(int64_t(hi) - lo) + 1));
+        q[i] = T(kind < 2 ? int32_t(rng() % 6001) - 3000 : kind == 2 ? full : kind == 3 ? hi : lo);
+      }
+      std::vector<uint8_t> got(q.size()), want(q.size());
+      nnlut_softmax(isa, q.data(), rows, n, ps[trial % 4], got.data());
+      nnlut_softmax_scalar(q.data(), rows, n, ps[trial % 4], want.data());
+      check(got == want, "nnlut_softmax");
+    }
+  }
+}
+
 static void intops_extra_variants() {
   std::mt19937 rng(7);
   ptf_variants(rng);
+  nnlut_softmax_variants<int16_t>(rng);
+  nnlut_softmax_variants<int32_t>(rng);
   intops_extra_variants_typed<int16_t>(rng);
   intops_extra_variants_typed<int32_t>(rng);
   std::mt19937_64 r64(8);
@@ -389,21 +428,30 @@ static void lowbit_gemv_variants() {
   std::mt19937 rng(5);
   for (Isa isa : available_isas()) {
     for (int trial = 0; trial < 40; ++trial) {
-      const LbLayout lay = trial % 2 ? LbLayout::planes : LbLayout::fields;
-      const int64_t bits = lay == LbLayout::fields ? int64_t(1) << (rng() % 3) : 1 + int64_t(rng() % 4);
+      const LbLayout lay = trial % 3 == 2 ? LbLayout::trits : trial % 3 ? LbLayout::planes : LbLayout::fields;
+      const int64_t bits = lay == LbLayout::trits ? 2
+                           : lay == LbLayout::fields ? int64_t(1) << (rng() % 3) : 1 + int64_t(rng() % 4);
+      const uint32_t levels = lay == LbLayout::trits ? 3u : 1u << bits;
       const int64_t M = 1 + rng() % 4, N = 1 + rng() % 150, K = 1 + rng() % 200;
       const int64_t R = lb_rows_per_block(lay, bits), blocks = (N + R - 1) / R, bb = lb_block_bytes(lay, bits, K);
       std::vector<uint8_t> u(size_t(N * K)), a(size_t(M * K)), data(size_t(blocks * bb), 0);
-      for (auto& v : u) v = uint8_t(rng() % (1u << bits));
+      for (auto& v : u) v = uint8_t(rng() % levels);
       for (auto& v : a) v = uint8_t(rng());
+      std::vector<int> lo(size_t(blocks * bb), 0), hi(size_t(blocks * bb), 0);  // trits: base-3 halves
       std::vector<int32_t> rowsum(static_cast<size_t>(N), 0), out(size_t(M * N));
       for (int64_t r = 0; r < N; ++r)
         for (int64_t k = 0; k < K; ++k) {
           const uint8_t v = u[size_t(r * K + k)];
           rowsum[size_t(r)] += v;
           const int64_t b = r / R, i = r % R;
+          const size_t at = size_t(b * bb + (k / 4) * 64 + (i % 16) * 4 + k % 4);
           if (lay == LbLayout::fields) {
-            data[size_t(b * bb + (k / 4) * 64 + (i % 16) * 4 + k % 4)] |= uint8_t(v << (bits * (i / 16)));
+            data[at] |= uint8_t(v << (bits * (i / 16)));
+          } else if (lay == LbLayout::trits) {
+            const int f = int(i / 16), p3[5] = {1, 3, 9, 1, 3};
+            (f < 3 ? lo : hi)[at] += v * p3[f];
+            const int l = lo[at], h = hi[at];  // lowbit_gemv_trits.h's byte, rewritten as the digits arrive
+            data[at] = uint8_t(l <= 13 ? l + 14 * h : 128 | (26 - l + 14 * h));
           } else {
             const int64_t c = i / 16, l = i % 16, q = k / 32, st = (k % 32) / 8, t = k % 8;
             for (int64_t p = 0; p < bits; ++p)

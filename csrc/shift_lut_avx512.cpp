@@ -165,9 +165,12 @@ inline void store32(uint8_t* o, int64_t left, __m256i v) {
 // - rexp: rshift_round(e recip, sh) for sh >= 22 equals (hi16(e recip) + 2^(sh-17)) >> (sh - 16) (the
 //   rounding term is a multiple of 2^16, so the product's low half cannot carry into the result); the
 //   sum is <= 2^14 + 2^14 for sh <= 31.
-// - lnexp: rshift_round(exp2[tt mod 128], sh) with sh = (tt >> 7) + 7 >= 7 equals
-//   ((v >> (sh - 1)) + 1) >> 1 (nested floors), which cannot overflow 16 bits; vpsrlvw gives 0 for
-//   shifts >= 16, as the reference's rounding does for sh >= 17 (exp2 <= 2^15).
+// - lnexp: rshift_round(exp2[tt mod 128], z + 7) with z = tt >> 7 equals ((exp2 >> 6) >> z + 1) >> 1
+//   (nested floors): vpavgw of a per-call table exp2 >> 6 (<= 2^9) shifted by z; vpsrlvw gives 0 for
+//   z >= 16, as the reference's rounding does (exp2 <= 2^15).
+// On the 16-bit word path pass 1 does not clamp t to 24 2^7: vpackusdw saturates it at 2^16 - 1 and
+// tt = t + add saturates too. Past 24 2^7 every exp and every lnexp output is 0 with or without the clamp
+// (the shifts are >= 24 and exp2 <= 2^15), so the results are the reference's.
 template <int kPath, typename T>
 void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, const Mag& k, uint8_t* out) {
   thread_local std::vector<uint16_t> buf;
@@ -183,9 +186,12 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
   constexpr bool kWords = sizeof(T) == 2 && kPath == avx512::kWordPath;
   const __m512i acapw = _mm512_set1_epi16(int16_t(std::min<uint32_t>(uint32_t(_mm_cvtsi128_si32(_mm512_castsi512_si128(k.acap))), 32767)));
   const __m512i ml_odd = _mm512_slli_epi32(k.mlw, 16), mh_odd = _mm512_slli_epi32(k.mhw, 16);
-  alignas(64) int16_t il[32];
-  for (int j = 0; j < 32; ++j) il[j] = int16_t(j % 2 ? 32 + j - 1 : j);  // element j: even lanes, then odd
-  const __m512i interleave = _mm512_load_si512(il);
+  alignas(64) int16_t il[32];  // element j of the block: its word in vpackusdw(even codes, odd codes)
+  for (int j = 0; j < 32; ++j) il[j] = int16_t((j & ~7) + (j & 1) * 4 + ((j & 7) >> 1));
+  const __m512i unpack = _mm512_load_si512(il);
+  alignas(64) uint16_t e2s[128];
+  for (int f = 0; f < 128; ++f) e2s[f] = uint16_t(p.exp2[f] >> 6);
+  const Table128 exp2s(e2s);  // lnexp pass 2
   const __m512i flip = _mm512_set1_epi16(int16_t(0x8000)), ones = _mm512_set1_epi16(1);
   for (int64_t r = 0; r < rows; ++r) {
     const T* row = q + r * n;
@@ -200,11 +206,11 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
       __m512i t;
       if constexpr (kWords) {
         const __m512i u = _mm512_min_epu16(_mm512_sub_epi16(mxw, _mm512_maskz_loadu_epi16(mm, row + i)), acapw);
-        const __m512i te = _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, k.mhw),
-            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, k.mlw), 16)), k.g), k.cap);
-        const __m512i to = _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, mh_odd),
-            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, ml_odd), 16)), k.g), k.cap);
-        t = _mm512_permutex2var_epi16(te, interleave, to);  // <= 24 2^7
+        const __m512i te = _mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, k.mhw),
+            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, k.mlw), 16)), k.g);  // < 2^31
+        const __m512i to = _mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, mh_odd),
+            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, ml_odd), 16)), k.g);
+        t = _mm512_permutexvar_epi16(unpack, _mm512_packus_epi32(te, to));  // saturated at 2^16 - 1: see above
       } else {
         const __mmask16 m0 = __mmask16(mm), m1 = __mmask16(mm >> 16);
         const __m512i t0 = mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m0)), 0, k);  // <= 24 2^7
@@ -241,87 +247,91 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
         store32(o + i, n - i, _mm512_cvtusepi16_epi8(_mm512_srl_epi16(_mm512_add_epi16(hi, rnd), shv)));  // min(., 255)
       }
     } else {
-      const __m512i add = _mm512_set1_epi16(int16_t(((len - 16) << kLutFrac) + p.log2[idx]));  // tt < 2^13
-      const __m512i six = _mm512_set1_epi16(15 - 8 - 1), one = _mm512_set1_epi16(1);
-      const __m512i mask7w = _mm512_set1_epi16((1 << kLutFrac) - 1), bit6 = _mm512_set1_epi16(64);
+      const __m512i add = _mm512_set1_epi16(int16_t(((len - 16) << kLutFrac) + p.log2[idx]));  // < 2^13
       for (int64_t i = 0; i < n; i += 32) {
-        const __m512i tt = _mm512_add_epi16(_mm512_loadu_si512(b + i), add);
+        const __m512i tt = _mm512_adds_epu16(_mm512_loadu_si512(b + i), add);
         const __m512i f = _mm512_and_si512(tt, mask7w);
-        const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2.a, f, exp2.b),
-                                                  _mm512_permutex2var_epi16(exp2.c, f, exp2.d));
-        const __m512i sh1 = _mm512_add_epi16(_mm512_srli_epi16(tt, kLutFrac), six);  // sh - 1
-        const __m512i w = _mm512_srli_epi16(_mm512_add_epi16(_mm512_srlv_epi16(v, sh1), one), 1);
+        const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2s.a, f, exp2s.b),
+                                                  _mm512_permutex2var_epi16(exp2s.c, f, exp2s.d));
+        const __m512i w = _mm512_avg_epu16(_mm512_srlv_epi16(v, _mm512_srli_epi16(tt, kLutFrac)), _mm512_setzero_si512());
         store32(o + i, n - i, _mm512_cvtusepi16_epi8(w));
       }
     }
   }
 }
 
-// ---- ShiftGELU: sig = div_round(num 2^15, den), num in [0, 2^30], den in [2^30, 2^31]
+// ---- ShiftGELU: sig = div_round(num 2^15, den), den = D = E + 2^30 in [2^30, 2^31], and num = 2^30 for
+// y >= 0, num = E for y < 0.
 //
-// Q = floor(N / den), N = num 2^15 + floor(den / 2) < 2^46. R ~ 2^62 / den from a 64-entry table on the top
-// bits of den (relative error <= 2^-7) and one cubic Newton step R (1 + e + e^2), e = 1 - den R / 2^62
-// (error <= 2^-21 relative, ~2^11 units), less a margin of 2^12 so that R <= 2^62 / den <= R + 2^13.
-// Qe = floor(floor(N / 2^14) R / 2^48) then undershoots N / den by at most 2^-16 + 2^15 2^13 / 2^31 < 1:
-// Qe is Q or Q - 1, so the remainder N - Qe den lies in [0, 2 den) within 32 unsigned bits (computed mod
-// 2^32) and one compare fixes Qe. shiftgelu_division_mismatches_avx512 checks every reachable den.
-struct DivLanes {
-  __m512i t0, t1, t2, t3, c62, margin, lo32, one, mask32, base, top;
-  DivLanes() {
-    alignas(64) uint32_t t[64];
-    for (int i = 0; i < 64; ++i) t[i] = uint32_t((int64_t(1) << 39) / (129 + 2 * i));  // 2^62 / midpoint
-    t0 = _mm512_load_si512(t), t1 = _mm512_load_si512(t + 16), t2 = _mm512_load_si512(t + 32),
-    t3 = _mm512_load_si512(t + 48);
-    c62 = _mm512_set1_epi64(int64_t(1) << 62), margin = _mm512_set1_epi64(1 << 12);
-    lo32 = _mm512_set1_epi64(0xFFFFFFFF), one = _mm512_set1_epi32(1), mask32 = _mm512_set1_epi32(32);
-    base = _mm512_set1_epi32(64), top = _mm512_set1_epi32(63);
+// Both from one quotient Q = floor(2^45 / D) in [2^14, 2^15] and R = 2^45 - Q D in [0, D):
+//   y >= 0:  div_round(2^45, D) = Q + [R >= ceil(D / 2)]
+//   y < 0:   div_round(2^15 E, D) = div_round(2^15 D - 2^45, D) = 2^15 - Q - [R > floor(D / 2)]
+// i.e. with c = [R >= (D + 1 + [y < 0]) >> 1], sig = Q + c or 2^15 - (Q + c).
+// Q in 32-bit lanes: d = (D >> 13) + 1 in (D / 2^13, 2^18 + 1], Y0 ~ 2^33 / d from a 128-entry table of
+// words on d >> 10 (interval midpoints: relative error <= 2^-8), one Newton step scaled by 2^8:
+// Y1 = (Y0 << 8) + ((Y0 (e >> 11)) >> 14), e = 2^33 - d Y0 (|e| < 2^26, exact mod 2^32; Y0 |e >> 11| <
+// 2^31). Newton steps only undershoot; with the floors and d > D / 2^13, Y1 / 2^9 undershoots
+// 2^45 / D by at most 0.25 (d) + 0.5 (Newton: 2^15 2^-16) + 0.02 < 1, so Qe = Y1 >> 9 is Q or Q - 1,
+// R = 2^45 - Qe D (mod 2^32) lies in [0, 2 D) within 32 unsigned bits, and one compare fixes Qe.
+// shiftgelu_division_mismatches_avx512 checks every den the shift-exp can produce, both signs.
+struct SigLanes {
+  Table128 recip;
+  __m512i top, mask16, one, two, q15;
+  static const uint16_t* table() {
+    static const struct T {
+      uint16_t t[128];
+      T() {
+        for (int i = 0; i < 128; ++i) t[i] = uint16_t((int64_t(1) << 34) / ((2 * (128 + i) + 1) << 10));  // 2^33 / midpoint
+      }
+    } t;
+    return t.t;
+  }
+  SigLanes() : recip(table()) {
+    top = _mm512_set1_epi32(255), mask16 = _mm512_set1_epi32(0xFFFF);
+    one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2), q15 = _mm512_set1_epi32(1 << kSigBits);
   }
 };
 
-// Qe on the 64-bit lanes of dv, r0, nh (values in the low dwords; the high dwords are ignored)
-inline __m512i div_estimate(__m512i dv, __m512i r0, __m512i nh, const DivLanes& d) {
-  const __m512i e = _mm512_sub_epi64(d.c62, _mm512_mul_epu32(dv, r0));  // |e| <= 2^55
-  const __m512i eh = _mm512_srai_epi64(e, 31);                          // e / 2^62 = eh / 2^31, |eh| <= 2^24
-  const __m512i s = _mm512_add_epi64(eh, _mm512_srai_epi64(_mm512_mul_epi32(eh, eh), 31));  // |s| < 2^26
-  const __m512i r1 = _mm512_add_epi64(_mm512_and_si512(r0, d.lo32),
-                                      _mm512_srai_epi64(_mm512_mul_epi32(_mm512_srli_epi32(r0, 1), s), 30));
-  // R1 is within 2^11 + 8 of 2^62 / den <= 2^32: R in (0, 2^32) without clamping
-  const __m512i r = _mm512_sub_epi64(r1, d.margin);
-  return _mm512_srli_epi64(_mm512_mul_epu32(nh, r), 48);
-}
-
-inline __m512i div_round_sig(__m512i num, __m512i den, const DivLanes& d) {
-  const __m512i idx = _mm512_min_epu32(_mm512_sub_epi32(_mm512_srli_epi32(den, 24), d.base), d.top);
-  const __m512i r0 = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(idx, d.mask32), _mm512_permutex2var_epi32(d.t0, idx, d.t1),
-                                             _mm512_permutex2var_epi32(d.t2, idx, d.t3));
-  const __m512i nh = _mm512_add_epi32(_mm512_slli_epi32(num, 1), _mm512_srli_epi32(den, 15));  // floor(N / 2^14)
-  const __m512i qe = join(div_estimate(den, r0, nh, d),
-                          div_estimate(_mm512_srli_epi64(den, 32), _mm512_srli_epi64(r0, 32), _mm512_srli_epi64(nh, 32), d));
-  const __m512i n32 = _mm512_add_epi32(_mm512_slli_epi32(num, kSigBits), _mm512_srli_epi32(den, 1));  // N mod 2^32
-  const __m512i rem = _mm512_sub_epi32(n32, _mm512_mullo_epi32(qe, den));
-  return _mm512_mask_add_epi32(qe, _mm512_cmpge_epu32_mask(rem, den), qe, d.one);
+// sig of 16 lanes from D = E + 2^30 and the lanes with y < 0
+inline __m512i sig_from_den(__m512i den, __mmask16 neg, const SigLanes& k) {
+  const __m512i d = _mm512_add_epi32(_mm512_srli_epi32(den, 13), k.one);
+  const __m512i y0 = k.recip(_mm512_min_epu32(_mm512_srli_epi32(d, 10), k.top));  // low 7 bits: d >> 10 - 128
+  const __m512i e = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_mullo_epi32(d, y0));  // 2^33 - d Y0
+  const __m512i y1 = _mm512_add_epi32(_mm512_slli_epi32(y0, 8),
+                                      _mm512_srai_epi32(_mm512_mullo_epi32(y0, _mm512_srai_epi32(e, 11)), 14));
+  const __m512i qe = _mm512_srli_epi32(y1, 9);
+  const __m512i re = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_mullo_epi32(qe, den));  // 2^45 - Qe D
+  const __mmask16 low = _mm512_cmpge_epu32_mask(re, den);
+  const __m512i q = _mm512_mask_add_epi32(qe, low, qe, k.one);
+  const __m512i r = _mm512_mask_sub_epi32(re, low, re, den);
+  const __m512i thr = _mm512_srli_epi32(_mm512_add_epi32(den, _mm512_mask_blend_epi32(neg, k.one, k.two)), 1);
+  const __m512i t = _mm512_mask_add_epi32(q, _mm512_cmpge_epu32_mask(r, thr), q, k.one);
+  return _mm512_mask_sub_epi32(t, neg, k.q15, t);
 }
 
 // sigmoid_Q15 of x at 2^-15 (|x| <= cap < 2^28)
-inline __m512i shiftgelu_sig16(__m512i x, const DivLanes& d) {
+inline __m512i shiftgelu_sig16(__m512i x, const SigLanes& k) {
   const __m512i y = _mm512_add_epi32(_mm512_add_epi32(x, _mm512_srai_epi32(x, 1)),
                                      _mm512_add_epi32(_mm512_srai_epi32(x, 3), _mm512_srai_epi32(x, 4)));
   // y >= 0: num = 2^30 (exp(y - y)), den = 2^30 + E(-y); y < 0: num = E(y), den = E(y) + 2^30
   const __m512i ex = shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(), _mm512_abs_epi32(y)));
-  const __m512i one30 = _mm512_set1_epi32(1 << 30);
-  const __m512i num = _mm512_mask_blend_epi32(_mm512_cmpge_epi32_mask(y, _mm512_setzero_si512()), ex, one30);
-  return div_round_sig(num, _mm512_add_epi32(ex, one30), d);
+  return sig_from_den(_mm512_add_epi32(ex, _mm512_set1_epi32(1 << 30)), _mm512_movepi32_mask(y), k);
 }
 
 template <int kPath, typename T, typename O>
-void shiftgelu_loop(const T* q, int64_t size, const Mag& k, O* out) {
-  const DivLanes d;
+void shiftgelu_loop(const T* q, int64_t size, const Mag& k, const avx512::SignedRescale& rs, O* out) {
+  const SigLanes d;
   for (int64_t i = 0; i < size; i += 16) {
     const __mmask16 m = tail_mask(size - i);
     const __m512i qv = load16(q + i, m);  // |q| <= 2^15 - 1 (checked)
-    const __mmask16 neg = _mm512_movepi32_mask(qv);
-    const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);
-    const __m512i x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
+    __m512i x;
+    if constexpr (kPath == avx512::kSignedPath) {
+      x = rs(qv);  // |x| < cap + 2^15 (shift >= 16): past +-cap the sigmoid is saturated either way
+    } else {
+      const __mmask16 neg = _mm512_movepi32_mask(qv);
+      const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);
+      x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
+    }
     store16(out + i, m, _mm512_mullo_epi32(qv, shiftgelu_sig16(x, d)));  // |q| sig < 2^30
   }
 }
@@ -331,7 +341,7 @@ void shiftgelu_loop(const T* q, int64_t size, const Mag& k, O* out) {
 struct PwlLanes {
   avx512::PwlEval eval;  // the table up to u_hi - 1: u >= u_hi takes the identity
   avx512::SignedRescale rescale;
-  __m512i u_lo, u_hi, id_m0, id_half, i32min, i32max, word_max;
+  __m512i u_lo, u_hi, id_m0, id_half, i32min, i32max;
   __m128i id_sh;
   // acap: past it the grid value is clamped to u_lo or u_hi for either sign (pwl_gelu_avx512)
   PwlLanes(const PwlGeluParams& p, int64_t acap)
@@ -341,7 +351,6 @@ struct PwlLanes {
     id_half = _mm512_set1_epi64(p.id_shift ? int64_t(1) << (p.id_shift - 1) : 0);
     i32min = _mm512_set1_epi64(INT32_MIN), i32max = _mm512_set1_epi64(INT32_MAX);
     id_sh = _mm_cvtsi32_si128(p.id_shift);
-    word_max = _mm512_set1_epi32(32767);
   }
 };
 
@@ -365,8 +374,9 @@ void pwl_loop(const T* q, int64_t size, const Mag& k, const PwlLanes& w, int32_t
       x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
     }
     const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);
-    // u = u_hi (possibly 2^15) takes the identity below, so its word form may be clipped
-    __m512i y = w.eval.value<kWord>(w.eval.segment(u), u, _mm512_min_epi32(u, w.word_max));
+    // u = u_hi (possibly 2^15, whose low word reads -2^15) takes the identity below: its table value,
+    // computed from any word, is discarded
+    __m512i y = w.eval.value<kWord>(w.eval.segment(u), u, u);
     const __mmask16 ident = _mm512_mask_cmpge_epi32_mask(m, u, w.u_hi);
     if (ident) y = _mm512_mask_mov_epi32(y, ident, join(identity_even(qv, w), identity_even(_mm512_srli_epi64(qv, 32), w)));
     store16(out + i, m, y);
@@ -411,7 +421,9 @@ void shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out
   // mag with c - 1 (negative codes) is the smaller: once it reaches cap, both have
   const int64_t acap = std::min<int64_t>(first_reaching(p.clip, p.m0, p.shift, c - 1, cap), 32767);
   const Mag k(p.m0, p.shift, c, acap, cap);
-  avx512::with_path(k.path, [&](auto path) { shiftgelu_loop<decltype(path)::value>(q, size, k, out); });
+  const avx512::SignedRescale rs(p.m0, p.shift, -acap, acap);  // the clamp to +-acap: harmless, as above
+  if (rs.ok) return shiftgelu_loop<avx512::kSignedPath>(q, size, k, rs, out);
+  avx512::with_path(k.path, [&](auto path) { shiftgelu_loop<decltype(path)::value>(q, size, k, rs, out); });
 }
 
 template <typename T>
@@ -435,14 +447,13 @@ int64_t shiftgelu_division_mismatches_avx512() {
   for (int z = 0; z <= kShiftN; ++z)
     for (int h = -(1 << 14); h <= 0; ++h) es.push_back(int32_t((h + (1 << kShiftK)) << (kShiftN - z)));
   while (es.size() % 16) es.push_back(0);
-  const DivLanes d;
+  const SigLanes d;
   int64_t bad = 0;
   alignas(64) int32_t got[16];
   for (size_t i = 0; i < es.size(); i += 16) {
-    const __m512i ex = _mm512_loadu_si512(es.data() + i), one30 = _mm512_set1_epi32(1 << 30);
-    const __m512i den = _mm512_add_epi32(ex, one30);
-    for (int which = 0; which < 2; ++which) {
-      _mm512_store_si512(got, div_round_sig(which ? ex : one30, den, d));
+    const __m512i den = _mm512_add_epi32(_mm512_loadu_si512(es.data() + i), _mm512_set1_epi32(1 << 30));
+    for (int which = 0; which < 2; ++which) {  // 0: y >= 0 (num = 2^30), 1: y < 0 (num = E)
+      _mm512_store_si512(got, sig_from_den(den, which ? __mmask16(0xFFFF) : __mmask16(0), d));
       for (int l = 0; l < 16; ++l) {
         const int64_t num = which ? es[i + size_t(l)] : int64_t(1) << 30;
         bad += got[l] != div_round(num << kSigBits, es[i + size_t(l)] + (int64_t(1) << 30));

@@ -6,9 +6,9 @@ int16 codes at scale 1e-3 on the issue's shapes; optionally a "before" build of 
 
 Each round times every row once (before, after, torch in turn, each call right after an untimed call of
 the same function, so that none finds its input in cache thanks to another), so the columns share the
-machine's state;
-prints medians (G elem/s) and ratios to torch. The "before" module is called with the same integer
-constants as the current wrappers (the kernels' signatures are unchanged); rows it lacks print "-".
+machine's state; prints medians (G elem/s) and ratios to torch (torch's samples pooled over the rows of
+one op and shape). Both modules are called directly with the current wrappers' integer constants (the
+kernels' signatures are unchanged; PTF LayerNorm through its wrapper); rows "before" lacks print "-".
 """
 
 import importlib.util
@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from lowbit import _C
+from lowbit.ops import fqvit, nnlut, pwl
+from lowbit.ops import intops_extra_kernels as xk
 from lowbit.ops import intops_kernels as ik
-from lowbit.ops import pwl
 from lowbit.ops import shift_lut_kernels as sk
 
 
@@ -56,6 +57,9 @@ def raw_calls(q, s=1e-3):
         ("softmax", "lut_rexp"): lambda mod: mod.lut_softmax(q, *sk.lut_constants(s), *sk._LUT_TABLES, False, sm, "auto"),
         ("softmax", "lut_lnexp"): lambda mod: mod.lut_softmax(q, *sk.lut_constants(s), *sk._LUT_TABLES, True, sm, "auto"),
         ("softmax", "log_int"): lambda mod: mod.log_int_softmax(q, *ik.softmax_constants(s), sm, "auto"),
+        ("softmax", "nnlut"): lambda mod: mod.nnlut_softmax(
+            q, *xk.nnlut_softmax_constants(s), *xk._table_arrays(nnlut.table("exp")), nnlut.SPECS["recip"][4],
+            *xk._table_arrays(nnlut.table("recip")), sm, "auto"),
         ("gelu", "ibert"): lambda mod: mod.ibert_gelu(q, *ik.gelu_constants(s)[:4], g32, "auto"),
         ("gelu", "shiftgelu"): lambda mod: mod.shiftgelu(q, *sk.shift_constants(s), g32, "auto"),
         ("gelu", "nnlut"): lambda mod: mod.pwl_gelu(q, lim, m0, shift, u_lo, u_hi, id_m0, id_shift, starts, slopes,
@@ -81,8 +85,18 @@ def main(repeats, before):
         if op == "layernorm":
             n = shape[-1]
             w, b = np.ones(n), np.zeros(n)
-            after = (lambda q=q, w=w, b=b: ik.ibert_layernorm(q, 1e-3, w, b, 0.05, 1e-12))
-            rows.append((op, shape, "ibert", None, after, peer, x.size))
+            _, consts = ik._layernorm_constants(q.shape, -1, 1e-3, w, b, 0.05, 1e-12)
+            ln_out = np.empty(q.shape, np.int8)
+
+            def ln(mod, q=q, consts=consts, ln_out=ln_out):
+                mod.ibert_layernorm(q, *consts, ln_out, "auto")
+
+            rows.append((op, shape, "ibert (= ivit)", (lambda ln=ln: ln(before)) if before is not None else None,
+                         (lambda ln=ln: ln(_C)), peer, x.size))
+            pp = fqvit.ptf_calibrate(x.astype(np.float64))
+            qp = fqvit.ptf_quantize(x.astype(np.float64), pp)
+            rows.append((op, shape, "ptf", None, (lambda qp=qp, pp=pp, w=w, b=b: xk.ptf_layernorm(qp, pp, w, b, 0.05)),
+                         peer, x.size))
             continue
         for (o, method), call in raw_calls(q).items():
             if o == op:
@@ -105,8 +119,12 @@ def main(repeats, before):
                     res[i][j].append(time.perf_counter() - t)
     print("| op | shape | method | before G elem/s | after G elem/s | torch fp32 G elem/s | before / torch | after / torch |")
     print("|---|---|---|---:|---:|---:|---:|---:|")
-    for (op, shape, method, *_, n), (tb, ta, tp) in zip(rows, res, strict=True):
-        med = [float(np.median(v)) if v else None for v in (tb, ta, tp)]
+    # torch does the same work in every row of an (op, shape): its samples are pooled per (op, shape)
+    pooled: dict = {}
+    for (op, shape, *_), (_, _, tp) in zip(rows, res, strict=True):
+        pooled.setdefault((op, shape), []).extend(tp)
+    for (op, shape, method, *_, n), (tb, ta, _) in zip(rows, res, strict=True):
+        med = [float(np.median(v)) if v else None for v in (tb, ta, pooled[(op, shape)])]
         g = [f"{n / m / 1e9:.2f}" if m else "-" for m in med]
         r = [f"{med[2] / m:.2f}x" if m else "-" for m in med[:2]]
         print(f"| {op} | {shape} | {method} | {g[0]} | {g[1]} | {g[2]} | {r[0]} | {r[1]} |")

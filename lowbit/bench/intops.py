@@ -52,6 +52,7 @@ def _kernels() -> dict[tuple[str, str], Callable]:
         # ivit.ivit_layernorm_ref is ibert_layernorm_ref (the same integers): the I-BERT kernel
         ("layernorm", "ivit"): k.ibert_layernorm,
         ("layernorm", "ptf"): x.ptf_layernorm,
+        ("softmax", "nnlut"): x.nnlut_softmax,
     }
 
 
@@ -202,8 +203,8 @@ def run(quick: bool = False, as_json: bool = False) -> int:
     print(
         "integer-only nonlinear ops vs float64 (softmax: probability; gelu, sigmoid, tanh: output units; "
         "layernorm: int8 codes vs float-then-quantize); real = packaged MiniLM on UCI sentences; "
-        "G elem/s (1 thread): lowbit's C++ kernel where 'kernel' says yes (int16 codes), else the numpy "
-        "reference; torch fp32 beside it"
+        "G elem/s (1 thread): lowbit's C++ kernel where 'kernel' says yes (int16 codes, PTF uint8), else the "
+        "numpy reference; torch fp32 beside it"
     )
     print(
         f"{'op':<10}{'method':<11}{'max err':>10}{'mean err':>10}{'real max':>10}{'table B':>8}"

@@ -8,7 +8,8 @@ rounds is reported, so a burst of load from elsewhere hits every impl alike. GOP
 GB/s is packed weight bytes per call / time; % is of the measured DRAM (cold) or L3 (hot) read bandwidth
 from `lowbit probe`'s cache. Suffix -lut: the T-MAC-style table kernel (layout planes), none: the unpack +
 vpdpbusd kernel (layout fields). lowbit-w2a2-deepgemm: 2-bit weights times 2-bit activations (not int8)
-through one 16-entry product table (lowbit/ops/deepgemm.py).
+through one 16-entry product table (lowbit/ops/deepgemm.py). llama-*: llama.cpp's ggml Q4_0 / Q2_K / TQ2_0
+mat-vec (lowbit/bench/llama_peer.py), only after `make llama-peer`; not counted as the best int8 peer.
 
 Then the bit-serial GEMM rows (lowbit.bench.bitserial): 256 x 4096 x 4096 for lowbit-bs-{w1a1, w1a1-xnor,
 w2a2, w4a4, w2a8}-{planes-outer, planes-interleaved} and lowbit's int8 GEMM at that shape, with % of the
@@ -24,7 +25,7 @@ from functools import partial
 
 import numpy as np
 
-from lowbit.bench import bitserial
+from lowbit.bench import bitserial, llama_peer
 from lowbit.bench.peers import ort_peer, torch_peers
 from lowbit.ops.codebook_gemv import codebook_gemv, pack_codebook
 from lowbit.ops.deepgemm import deepgemm_2x2, pack_2bit, product_table
@@ -36,12 +37,15 @@ IMPLS = {
     "lowbit-w4": ("uniform", 4, "fields"),
     "lowbit-w4-lut": ("uniform", 4, "planes"),
     "lowbit-w3cb": ("codebook", 3, None),
+    "lowbit-w4cb": ("codebook", 4, None),
     "lowbit-w2": ("uniform", 2, "fields"),
     "lowbit-w2-lut": ("uniform", 2, "planes"),
     "lowbit-ternary": ("ternary", 2, "fields"),
+    "lowbit-ternary-1.6": ("ternary", 2, "trits"),
     "lowbit-w1": ("binary", 1, "fields"),
     "lowbit-w1-lut": ("binary", 1, "planes"),
-    "lowbit-bcq3": ("bcq", 3, "planes"),
+    "lowbit-bcq3": ("bcq", 3, "fields"),
+    "lowbit-bcq3-lut": ("bcq", 3, "planes"),
 }
 
 
@@ -132,6 +136,8 @@ def run(quick: bool = False, as_json: bool = False) -> int:
             peers["ort-u8s8"] = ort
         for name, fn in peers.items():
             fns[name] = (fn, n * k)
+        # llama.cpp (ggml) Q4_0 / Q2_K / TQ2_0 mat-vec, when `make llama-peer` has built the harness
+        fns.update(llama_peer.peers(k, n, need))
         samples: dict[str, list[float]] = {name: [] for name in fns}
         for fn, _ in fns.values():
             fn()  # warm-up (page faults, thread pools)
@@ -160,7 +166,8 @@ def run(quick: bool = False, as_json: bool = False) -> int:
     if as_json:
         print(json.dumps({"peak_gops": peak, "dram_gbps": dram, "l3_gbps": l3, "rows": rows,
                           "popcount_limit_gops": bs["popcount_limit_gops"],
-                          "popcount_acc_gops": bs["popcount_acc_gops"]}))  # fmt: skip
+                          "popcount_acc_gops": bs["popcount_acc_gops"],
+                          "llama_peer_missing": llama_peer.missing_hint()}))  # fmt: skip
         return 0
     print(
         f"low-bit GEMV, 1 thread; measured DRAM read {dram or float('nan'):.1f} GB/s, "
@@ -171,7 +178,8 @@ def run(quick: bool = False, as_json: bool = False) -> int:
     for m, k, n, cold in shapes:
         sub = [r for r in rows if r["shape"] == [m, k, n]]
         base = next(r["gops"] for r in sub if r["impl"] == "lowbit-int8")
-        peer = max((r["gops"] for r in sub if not r["impl"].startswith("lowbit")), default=float("nan"))
+        int8_peers = [r["gops"] for r in sub if r["impl"].split("-")[0] in ("torch", "ort")]  # not llama-*
+        peer = max(int8_peers, default=float("nan"))
         label = f"{m}x{k}x{n}" + (" cold" if cold else " hot")
         for r in sub:
             pct = "" if r["bw_pct"] is None else f"{r['bw_pct']:.0f}%"
@@ -179,6 +187,8 @@ def run(quick: bool = False, as_json: bool = False) -> int:
                 f"{label:>16} {r['impl']:<16}{r['gops']:>8.1f}{r['ms']:>9.3f}{r['weight_gbps']:>9.1f}{pct:>7}"
                 f"{r['gops'] / base:>8.2f}x{r['gops'] / peer:>8.2f}x"
             )
+    if llama_peer.missing_hint():
+        print(llama_peer.missing_hint())
     print()
     bitserial.print_table(bs)
     return 0

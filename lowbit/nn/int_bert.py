@@ -39,10 +39,10 @@ from lowbit.nn.int_nonlinear import (
     ptf_exponents,
     segment_order,
 )
-from lowbit.ops.attention import residual_add
+from lowbit.ops.attention import attention_softmax_constants, residual_add
 from lowbit.ops.fqvit import LIS_FRAC
 from lowbit.ops.gemm import default_threads
-from lowbit.ops.intops_kernels import gelu_constants, softmax_constants
+from lowbit.ops.intops_kernels import gelu_constants
 from lowbit.ops.requant import quantize_multiplier
 
 MASKED = -(2**29)  # score bias of a padding key: its integer exp is 0
@@ -260,10 +260,10 @@ class IntBertEncoder(nn.Module):
         return super().load_state_dict(*args, **kwargs)
 
     def plan(self):
-        """The whole encoder as one C++ object (lowbit._C.IntBertPlan), or None where the nonlinear method
-        has no plan (FQ-ViT's): its kernels and integers are those of the modules, validated once here
-        instead of on every call."""
-        if self._plan is None and self.nonlinear in PLAN_METHODS and not self.embeddings_norm._ptf:
+        """The whole encoder as one C++ object (lowbit._C.IntBertPlan), or None for a nonlinear method
+        without one: its kernels and integers are those of the modules, validated once here instead of on
+        every call."""
+        if self._plan is None and self.nonlinear in PLAN_METHODS:
             self._plan = build_plan(self)
         return self._plan
 
@@ -310,7 +310,7 @@ def module_by_module(model: nn.Module) -> Iterator[None]:
             e.use_plan = u
 
 
-PLAN_METHODS = ("ibert", "shift", "lut")  # the nonlinear methods csrc/int_bert_plan.h runs
+PLAN_METHODS = ("ibert", "shift", "lut", "fq")  # the nonlinear methods csrc/int_bert_plan.h runs
 
 
 def build_plan(enc: IntBertEncoder):
@@ -321,10 +321,19 @@ def build_plan(enc: IntBertEncoder):
     expect(enc.nonlinear in PLAN_METHODS, "nonlinear", f"one of {PLAN_METHODS} for a plan", enc.nonlinear)
     cfg = enc.cfg
     plan = _C.int_bert_plan(cfg.hidden_size, cfg.intermediate_size, cfg.num_attention_heads, len(enc.layers))
-    _C.int_bert_plan_norm(plan, -1, 0, *enc.embeddings_norm._consts)
-    softmax = {"ibert": (_C.int_bert_plan_softmax, softmax_constants),
-               "shift": (_C.int_bert_plan_shiftmax, shift_constants),
-               "lut": (_C.int_bert_plan_lut_softmax, lut_args)}[enc.nonlinear]  # fmt: skip
+    def set_norm(layer: int, slot: int, norm: IntLayerNorm) -> None:
+        _C.int_bert_plan_norm(plan, layer, slot, *norm._consts)
+        if norm._ptf:
+            _C.int_bert_plan_norm_ptf(plan, layer, slot, norm._ptf_m0, norm._ptf_shift, norm._ptf_zp,
+                                      norm._ptf_alpha)  # fmt: skip
+
+    set_norm(-1, 0, enc.embeddings_norm)
+    softmax = {
+        "ibert": (_C.int_bert_plan_softmax, attention_softmax_constants),
+        "shift": (_C.int_bert_plan_shiftmax, shift_constants),
+        "lut": (_C.int_bert_plan_lut_softmax, lut_args),
+        "fq": (_C.int_bert_plan_log_int_softmax, attention_softmax_constants),
+    }[enc.nonlinear]
     for i, layer in enumerate(enc.layers):
         att = layer.attention
         linears = (("qkv", att.qkv), ("attention_output", layer.attention_output),
@@ -333,9 +342,8 @@ def build_plan(enc: IntBertEncoder):
             data, colsum, n, k, bias, m0, shift, _, zp, qmin, qmax, _ = lin._packed_args
             _C.int_bert_plan_linear(plan, i, name, lin._zp_in, data, colsum, n, k, bias, m0, shift, zp, qmin,
                                     qmax, *lin._segment_args)  # fmt: skip
-        for slot, norm in ((1, layer.attention_norm), (2, layer.output_norm)):
-            expect(not norm._ptf, "nonlinear", "LayerNorms without PTF inputs in a plan", "PTF")
-            _C.int_bert_plan_norm(plan, i, slot, *norm._consts)
+        set_norm(i, 1, layer.attention_norm)
+        set_norm(i, 2, layer.output_norm)
         _C.int_bert_plan_attention(plan, i, att._ctx_m0, att._ctx_shift, layer.shift1.numpy(),
                                    layer.shift2.numpy())  # fmt: skip
         set_softmax, constants = softmax

@@ -16,7 +16,7 @@ import numpy as np
 
 from lowbit.errors import expect
 from lowbit.ops.gemm import default_threads
-from lowbit.ops.requant import requantize_ref
+from lowbit.ops.requant import requantize_ref, rshift_round_ref
 
 
 def _heads(qkv: np.ndarray, heads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -94,17 +94,42 @@ def residual_add_ref(x: np.ndarray, shift: np.ndarray, y: np.ndarray) -> np.ndar
     return np.clip(v, -32767, 32767).astype(np.int16)
 
 
+EXP_INPUT_CAP = 65535  # the I-BERT exp's fast AVX-512 path takes (max - q) clamped within 16 bits
+
+
+def score_shift(score_scale: float) -> int:
+    """The rounding shift j applied to attention scores before I-BERT's softmax or Log-Int-Softmax (at
+    score_scale 2^j): the smallest j whose exp input range, min(dclip, first u whose exp is 0), fits 16 bits.
+    Fine-grained scores (q and k of small range) otherwise need the kernels' general 64-bit path, 2x (I-BERT)
+    to 12x (Log-Int-Softmax) slower; the rounding moves a score by at most half of 2^j units."""
+    from lowbit.ops.intops_kernels import softmax_constants
+
+    for j in range(17):
+        dclip, m0, shift, _, _ = softmax_constants(score_scale * 2**j)
+        first_zero = ((30 << 14 << shift) + m0 - 1) // m0 if m0 else dclip  # exp input below -30 ln2
+        if min(dclip, first_zero) <= EXP_INPUT_CAP:
+            return j
+    return 16
+
+
+def attention_softmax_constants(score_scale: float) -> tuple[int, int, int, int, int, int]:
+    """(dclip, m0, shift, qb, qc, score_shift) of I-BERT's softmax inside attention (csrc/attention.h)."""
+    from lowbit.ops.intops_kernels import softmax_constants
+
+    j = score_shift(score_scale)
+    return (*softmax_constants(score_scale * 2**j), j)
+
+
 def _softmax_args(kernel: str, score_scale: float) -> tuple:
     """The integer constants (and tables) of the softmax inside each fused attention kernel."""
     from lowbit.ops.intcore import check_scale
-    from lowbit.ops.intops_kernels import softmax_constants
     from lowbit.ops.shift_lut_kernels import lut_args, shift_constants
 
     if kernel == "attention_shiftmax":
         return shift_constants(check_scale(score_scale, hi=2.0**15))
     if kernel == "attention_lut":
         return lut_args(check_scale(score_scale))
-    return softmax_constants(check_scale(score_scale))
+    return attention_softmax_constants(check_scale(score_scale))
 
 
 def _fused(kernel: str, qkv, heads, bias, score_scale, m0, shift, threads, isa) -> np.ndarray:
@@ -179,12 +204,18 @@ def attention_fq(
     return _fused("attention_fq", qkv, heads, bias, score_scale, m0, shift, threads, isa)
 
 
+def _rounded_scores(qkv: np.ndarray, heads: int, bias: np.ndarray | None, score_scale: float):
+    """Scores rounded by score_shift, and their scale (the input of I-BERT's softmax in attention)."""
+    j = score_shift(score_scale)
+    return rshift_round_ref(attention_qk_ref(qkv, heads, bias).astype(np.int64), j), score_scale * 2**j
+
+
 def attention_fq_ref(
     qkv: np.ndarray, heads: int, bias: np.ndarray | None, score_scale: float, m0: int, shift: int
 ) -> np.ndarray:
     from lowbit.ops.fqvit import lis_matmul_ref, log_int_softmax_ref
 
-    k, _ = log_int_softmax_ref(attention_qk_ref(qkv, heads, bias), score_scale)
+    k, _ = log_int_softmax_ref(*_rounded_scores(qkv, heads, bias, score_scale))
     _, _, v = _heads(qkv, heads)
     acc, _ = lis_matmul_ref(k, v, 1.0)
     ctx = requantize_ref(acc, m0, shift, 0, -127, 127).astype(np.int8)
@@ -197,7 +228,7 @@ def attention_ibert_ref(
 ) -> np.ndarray:
     from lowbit.ops.ibert import ibert_softmax_ref
 
-    p, _ = ibert_softmax_ref(attention_qk_ref(qkv, heads, bias), score_scale)
+    p, _ = ibert_softmax_ref(*_rounded_scores(qkv, heads, bias, score_scale))
     return attention_pv_ref(p, qkv, heads, m0, shift)
 
 

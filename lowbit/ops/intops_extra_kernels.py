@@ -1,20 +1,23 @@
-"""C++ kernels of FQ-ViT's Log-Int-Softmax and PTF LayerNorm and the iRNN PWL sigmoid / tanh, bit-exact with
-their references (``fqvit.log_int_softmax_ref``, ``fqvit.ptf_layernorm_ref``, ``pwl.pwl_sigmoid_ref``,
-``pwl.pwl_tanh_ref``). I-ViT's LayerNorm is I-BERT's (``ivit.ivit_layernorm_ref`` is
-``ibert_layernorm_ref``): its kernel is ``intops_kernels.ibert_layernorm``.
+"""C++ kernels of FQ-ViT's Log-Int-Softmax and PTF LayerNorm, NN-LUT's softmax and the iRNN PWL sigmoid
+and tanh, bit-exact with their references (``fqvit.log_int_softmax_ref``, ``fqvit.ptf_layernorm_ref``,
+``nnlut.nnlut_softmax_ref``, ``pwl.pwl_sigmoid_ref``, ``pwl.pwl_tanh_ref``). I-ViT's LayerNorm is I-BERT's
+(``ivit.ivit_layernorm_ref`` is ``ibert_layernorm_ref``): its kernel is ``intops_kernels.ibert_layernorm``.
 
 As in intops_kernels.py: each wrapper validates like its reference, derives the per-call integer constants
-from the float scale with the reference's own expressions, and passes only integers (and the table's
-integer arrays) to the kernel. Codes are int16 or int32, C-contiguous, rows along the last axis.
+from the float scale with the reference's own expressions, and passes only integers (and the tables'
+integer arrays) to the kernel. Codes are int16 or int32 (PTF: uint8), C-contiguous, rows along the last
+axis.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from lowbit.errors import expect
+from lowbit.ops import nnlut as _nnlut
 from lowbit.ops import pwl as _pwl
 from lowbit.ops.fqvit import LIS_BITS, PTF_MAX_ALPHA, PTFParams
 from lowbit.ops.intcore import INT32_MAX, INT32_MIN, check_axis, check_codes, check_scale, dyadic
@@ -128,3 +131,50 @@ def ptf_layernorm(
     out = np.empty(arr.shape, dtype=np.int8)
     _C.ptf_layernorm(arr, p.bits, int(p.zero_point), np.ascontiguousarray(alpha), *consts, out, isa)
     return out, float(out_scale)
+
+
+def _table_arrays(t: _pwl.PWLTable) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    return (
+        np.ascontiguousarray(t.starts, dtype=np.int16),
+        np.ascontiguousarray(t.slopes, dtype=np.int32),
+        np.ascontiguousarray(t.intercepts, dtype=np.int32),
+        t.in_frac + t.slope_frac - t.out_frac,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def nnlut_softmax_constants(scale: float) -> tuple[int, int, int, bool, int, int]:
+    """(dcap, m0, shift, binary, frac, tmax) of nnlut._exp_of_gap for this input scale."""
+    frac = _nnlut.SPECS["exp"][4]
+    mult = scale * math.log2(math.e) * 2**frac
+    t_max = _nnlut.EXP_T << frac
+    if mult >= 2.0**31:  # every nonzero gap is beyond 2^-31: exp is 1 or 0 (the reference's branch)
+        return 1, 0, 0, True, frac, t_max
+    dcap = min(2**31, math.ceil(_nnlut.EXP_T / (scale * math.log2(math.e))) + 1)
+    m0, shift = dyadic(mult)
+    return dcap, m0, shift, False, frac, t_max
+
+
+def nnlut_softmax(q: np.ndarray, scale: float, axis: int = -1, isa: str = "auto") -> tuple[np.ndarray, float]:
+    """Kernel of ``nnlut.nnlut_softmax_ref`` (the fitted exp and reciprocal tables, evaluated in integers).
+
+    q: int16 or int32 codes, rows along the last axis (at most 2^20 long); scale in (0, 2^20). Returns
+    (uint8 codes, 2^-8).
+    """
+    from lowbit import _C
+
+    s = check_scale(scale)
+    q = _codes(q)
+    ax = check_axis(axis, q.ndim)
+    expect(ax == q.ndim - 1, "axis", "the last axis (the kernel's rows; move the axis first)", axis)
+    out = np.empty(q.shape, dtype=np.uint8)
+    _C.nnlut_softmax(
+        q,
+        *nnlut_softmax_constants(s),
+        *_table_arrays(_nnlut.table("exp")),
+        _nnlut.SPECS["recip"][4],
+        *_table_arrays(_nnlut.table("recip")),
+        out,
+        isa,
+    )
+    return out, 2.0**-_nnlut.OUT_BITS

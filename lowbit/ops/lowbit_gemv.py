@@ -7,7 +7,9 @@ prepacked once for one kernel:
 
 - layout ``"fields"`` (bits 1, 2, 4): unpack by AND masks + vpdpbusd (int8 dot products);
 - layout ``"planes"`` (bits 1..4): T-MAC-style lookup tables: bit-planes, per 8 activations one 64-byte
-  table of partial sums held in a register, looked up with vpermb for every output row.
+  table of partial sums held in a register, looked up with vpermb for every output row;
+- layout ``"trits"`` (ternary only: bits 2, u in {0, 1, 2}): 1.6 bits per weight, five trits per byte
+  (csrc/lowbit_gemv_trits.h), decoded by a 128-entry byte lookup and fed to vpdpbusd.
 
 ``lowbit_gemv(a, w)`` computes, exactly in integers,
 
@@ -32,7 +34,7 @@ from lowbit.ops.gemm import default_threads
 
 MAX_K = 32768
 QUANTUM = 32  # K groups are multiples of this
-LAYOUTS = ("fields", "planes")
+LAYOUTS = ("fields", "planes", "trits")
 _EMPTY_F = np.empty((0, 0), dtype=np.float32)
 _EMPTY_F1 = np.empty(0, dtype=np.float32)
 
@@ -72,6 +74,8 @@ def _tag(layout: str, bits: int, n: int, k: int) -> np.ndarray:
 
 
 def rows_per_block(layout: str, bits: int) -> int:
+    if layout == "trits":
+        return 80
     return 16 * (8 // bits) if layout == "fields" else 64
 
 
@@ -90,6 +94,20 @@ def _pack_fields(u: np.ndarray, bits: int) -> np.ndarray:
     shifts = (bits * np.arange(f, dtype=np.uint16))[None, :, None, None, None]
     data = (p << shifts).sum(axis=1, dtype=np.uint16).astype(np.uint8)  # [nb, 16, k4, 4]
     return np.ascontiguousarray(data.transpose(0, 2, 1, 3)).reshape(nb, -1)
+
+
+def _pack_trits(u: np.ndarray) -> np.ndarray:
+    """Five codes in {0, 1, 2} per byte (csrc/lowbit_gemv_trits.h): lo = u0 + 3 u1 + 9 u2, hi = u3 + 3 u4,
+    byte lo + 14 hi if lo <= 13, else 128 | (26 - lo + 14 hi) (fields 0-2 negated, sign bit set)."""
+    n, k = u.shape
+    nb, kp = -(-n // 80), _kpad(k)
+    p = np.zeros((nb * 80, kp), dtype=np.int32)
+    p[:n, :k] = u
+    p = p.reshape(nb, 5, 16, kp // 4, 4)
+    lo = p[:, 0] + 3 * p[:, 1] + 9 * p[:, 2]
+    hi = p[:, 3] + 3 * p[:, 4]
+    byte = np.where(lo <= 13, lo + 14 * hi, 128 | (26 - lo + 14 * hi)).astype(np.uint8)  # [nb, 16, k4, 4]
+    return np.ascontiguousarray(byte.transpose(0, 2, 1, 3)).reshape(nb, -1)
 
 
 def _pack_planes(u: np.ndarray, bits: int) -> np.ndarray:
@@ -123,13 +141,15 @@ def pack_lowbit(
     """
     u = np.asarray(u)
     expect(layout in LAYOUTS, "layout", f"one of {LAYOUTS}", layout)
-    allowed = (1, 2, 4) if layout == "fields" else (1, 2, 3, 4)
+    allowed = {"fields": (1, 2, 4), "planes": (1, 2, 3, 4), "trits": (2,)}[layout]
     expect(isinstance(bits, (int, np.integer)) and int(bits) in allowed, "bits", f"one of {allowed}", bits)
     expect(np.issubdtype(u.dtype, np.integer) and u.ndim == 2, "u", "a 2-D integer array [N, K]", u.dtype)
     n, k = u.shape
     expect(n >= 1 and 1 <= k <= MAX_K, "u", f"a non-empty [N, K] array with K <= {MAX_K}", u.shape)
     if u.min() < 0 or u.max() >= (1 << bits):
         raise LowbitError(f"u: expected unsigned {bits}-bit codes, got min {u.min()}, max {u.max()}")
+    if layout == "trits" and u.max() > 2:
+        raise LowbitError(f"u: expected ternary codes in {{0, 1, 2}} for layout 'trits', got max {u.max()}")
     expect(mul in (1, 2) and -16 <= off <= 0, "mul, off", "mul in {1, 2} and -16 <= off <= 0", (mul, off))
     group = k if group is None else int(group)
     expect(
@@ -150,7 +170,10 @@ def pack_lowbit(
     rowsum = np.ascontiguousarray(
         padded.reshape(n, groups, group).sum(axis=2, dtype=np.int64).astype(np.int32)
     )
-    blocks = _pack_fields(u8, bits) if layout == "fields" else _pack_planes(u8, bits)
+    if layout == "trits":
+        blocks = _pack_trits(u8)
+    else:
+        blocks = _pack_fields(u8, bits) if layout == "fields" else _pack_planes(u8, bits)
     data = np.concatenate([blocks.reshape(-1), _tag(layout, int(bits), n, k)])
     return LowbitWeight(data, rowsum, n, k, int(bits), layout, mul, off, group, scale, combine, kind)
 
@@ -192,7 +215,7 @@ def _scales(s: np.ndarray, gran, n: int, k: int) -> tuple[np.ndarray, int]:
     raise LowbitError(f"q: expected per-tensor, per-row or per-K-group scales, got {gran}")
 
 
-def pack_bcq(q, layout: str = "planes") -> LowbitWeight:
+def pack_bcq(q, layout: str = "fields") -> LowbitWeight:
     """nuQmm BCQ weight (lowbit.quantize(w, "bcq", bits, per_channel(0) or per_group(g))): each of the q
     planes becomes a packed +-1 row; the kernel sums the planes' alpha-weighted dot products."""
     expect(q.format == "bcq" and len(q.shape) == 2, "q", "a 2-D 'bcq' weight", (q.format, q.shape))

@@ -46,16 +46,16 @@ from lowbit.roofline.model import (
 # float operations per element of torch's fp32 leaf modules (rough: exp / erf as ~10-15 flops)
 FLOAT_OPS = {"LayerNorm": 7, "GELU": 19, "Softmax": 14, "Embedding": 1, "Dropout": 1}
 FUSED_ATTENTION = ("attention_ibert", "attention_fq", "attention_shiftmax", "attention_lut")
-KERNELS = ("gemm", "gemm_batched", "attention_qk", "attention_pv", *FUSED_ATTENTION,
-           "ibert_softmax",
-           "ibert_gelu", "ibert_gelu_requant", "ibert_layernorm", "requantize", "residual_add", "shiftmax",
-           "shiftgelu", "lut_softmax", "pwl_gelu", "minmax_f32", "quantize_u8", "lowbit_gemv",
-           "codebook_gemv", "bitserial_gemm")  # fmt: skip
+KERNELS = ("gemm", "gemm_batched", "attention_qk", "attention_pv", *FUSED_ATTENTION, "ibert_softmax",
+           "ibert_gelu", "ibert_gelu_requant", "ibert_layernorm", "ptf_layernorm", "requantize",
+           "residual_add", "shiftmax", "shiftgelu", "lut_softmax", "pwl_gelu", "minmax_f32", "quantize_u8",
+           "lowbit_gemv", "codebook_gemv", "bitserial_gemm")  # fmt: skip
 # elementwise kernels: (op of INT_OPS_PER_ELEMENT, passes over a row); residual: shift, add, clamp (2), narrow
 ELEMENTWISE = {"ibert_softmax": ("softmax", 3), "shiftmax": ("softmax", 3), "lut_softmax": ("softmax", 3),
                "ibert_gelu": ("gelu", 1), "shiftgelu": ("gelu", 1), "pwl_gelu": ("gelu", 1),
                "ibert_gelu_requant": ("gelu", 1), "ibert_layernorm": ("layernorm", 3),
-               "requantize": ("requantize", 1), "residual_add": ("residual", 1)}  # fmt: skip
+               "ptf_layernorm": ("layernorm", 3), "requantize": ("requantize", 1),
+               "residual_add": ("residual", 1)}  # fmt: skip
 RESIDUAL_OPS = 5
 FLOAT_LEAVES = (nn.LayerNorm, nn.GELU, nn.Softmax, nn.Embedding)
 
@@ -156,7 +156,7 @@ def _category(op: str, module: nn.Module | None) -> str:
         op == "requantize" and isinstance(module, IntGelu)
     ):
         return "GELU"
-    if op in ("ibert_layernorm", "LayerNorm"):
+    if op in ("ibert_layernorm", "ptf_layernorm", "LayerNorm"):
         return "LayerNorm"
     if op in ("minmax_f32", "quantize_u8"):
         return "act quantize"

@@ -60,6 +60,21 @@ def test_against_float64(m, n, kind, bits, gmul, groups, acts, isa, threads, see
 
 
 @pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("bits", [3, 4])
+@pytest.mark.parametrize("k", [8192, 8200])
+def test_long_rows(bits, k, isa):
+    """Rows of 4 KiB and more (4-row tiles, a 1-row remainder, the next-tile prefetch) at bench-size K."""
+    rng = np.random.default_rng(bits * k)
+    n = 9
+    u = rng.integers(0, 1 << bits, (n, k))
+    w = pack_codebook(u, bits, np.sort(rng.normal(size=(n, 1 << bits)), axis=1))
+    a = rng.integers(0, 256, (2, k)).astype(np.uint8)
+    w_hat = decode(w, u)
+    got = codebook_gemv(a, w, a_zero_point=128, isa=isa, threads=1)
+    _close(got, a.astype(np.float64) - 128, w_hat, codebook_gemv_ref(a, w_hat, a_zero_point=128))
+
+
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize(
     "fmt,bits,gran",
     [

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from lowbit import LowbitError
 from lowbit.ops import available_isas
 from lowbit.ops.fqvit import log_int_softmax_ref
-from lowbit.ops.intops_extra_kernels import log_int_softmax, pwl_sigmoid, pwl_tanh
+from lowbit.ops.intops_extra_kernels import log_int_softmax, nnlut_softmax, pwl_sigmoid, pwl_tanh
+from lowbit.ops.nnlut import nnlut_softmax_ref
 from lowbit.ops.pwl import fit_pwl, pwl_sigmoid_ref, pwl_tanh_ref
 
 ISAS = available_isas()
@@ -68,6 +69,13 @@ def test_log_int_softmax_bit_exact(rows, n, dtype, kind, scale, isa, seed):
 
 
 @settings(max_examples=200, deadline=None)
+@given(scale=_scales(-20, 20), **COMMON)
+def test_nnlut_softmax_bit_exact(rows, n, dtype, kind, scale, isa, seed):
+    q = _codes(seed, dtype, rows if n < 4096 else min(rows, 3), n, kind)
+    _same(lambda: nnlut_softmax(q, scale, isa=isa), lambda: nnlut_softmax_ref(q, scale))
+
+
+@settings(max_examples=200, deadline=None)
 @given(scale=_scales(-20, 20), name=st.sampled_from(sorted(PWL)), **COMMON)
 def test_pwl_default_table_bit_exact(rows, n, dtype, kind, scale, name, isa, seed):
     q = _codes(seed, dtype, rows if n < 4096 else min(rows, 3), n, kind)
@@ -115,6 +123,7 @@ def test_every_int16_code(isa, scale):
     rows[:, 0] = 2**15 - 1
     for x in (rows, q32):
         _same(lambda x=x: log_int_softmax(x, scale, isa=isa), lambda x=x: log_int_softmax_ref(x, scale))
+        _same(lambda x=x: nnlut_softmax(x, scale, isa=isa), lambda x=x: nnlut_softmax_ref(x, scale))
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -125,11 +134,15 @@ def test_extremes_and_nd(isa):
     hot[:, 5] = 30000
     flat = np.full((1, 2**20), 7, dtype=np.int16)  # the longest row: the widest row sum
     q4 = np.random.default_rng(0).integers(-5000, 5000, size=(2, 3, 17, 33)).astype(np.int16)
-    for x in (q, hot, flat, q4):
+    for x in (q, hot, flat, q4, flat[:, :8192]):  # 8192 equal codes: NN-LUT's row sum reaches 2^43
         for scale in (1e-3, 0.5):
             _same(
                 lambda x=x, s=scale: log_int_softmax(x, s, isa=isa),
                 lambda x=x, s=scale: log_int_softmax_ref(x, s),
+            )
+            _same(
+                lambda x=x, s=scale: nnlut_softmax(x, s, isa=isa),
+                lambda x=x, s=scale: nnlut_softmax_ref(x, s),
             )
     for x in (q, hot, q4):
         for kernel, ref in PWL.values():
@@ -160,7 +173,24 @@ def test_kernel_entry_points_validate():
     u8 = np.empty((2, 8), dtype=np.uint8)
     i16 = np.empty((2, 8), dtype=np.int16)
     st_, sl, ic = np.array([0, 5], np.int16), np.array([1, 2], np.int32), np.array([0, 0], np.int32)
+    from lowbit.ops.intops_extra_kernels import _table_arrays
+    from lowbit.ops.nnlut import table
+
+    et, rt = _table_arrays(table("exp")), _table_arrays(table("recip"))
+    neg = (et[0], et[1], -et[2], et[3])  # negative exps
+
+    def nn(e=et, r=rt, frac=15, rfrac=14, tmax=31 << 15, out=u8):
+        return _C.nnlut_softmax(q, 100, 1 << 30, 20, False, frac, tmax, *e, rfrac, *r, out)
+
+    nn()  # the real tables pass
     for bad in (
+        lambda: nn(e=neg),
+        lambda: nn(e=(et[0][::-1].copy(), *et[1:])),  # unsorted starts
+        lambda: nn(r=(rt[0], rt[1][:3].copy(), *rt[2:])),  # lengths
+        lambda: nn(frac=16),
+        lambda: nn(rfrac=15),
+        lambda: nn(tmax=32 << 15),
+        lambda: nn(out=i16),
         lambda: _C.log_int_softmax(q, 100, 1 << 30, 20, 1 << 13, 0, u8),  # qb below 2^14
         lambda: _C.log_int_softmax(q, 0, 1 << 30, 20, 1 << 14, 1 << 30, u8),  # dclip 0
         lambda: _C.log_int_softmax(q, 100, 1 << 30, 20, 1 << 14, 1 << 30, i16),  # out dtype
@@ -233,3 +263,19 @@ def test_ptf_layernorm_bad_input():
     ):
         with pytest.raises(LowbitError):
             bad()
+
+
+@pytest.mark.parametrize("n", [2, 63, 64, 65, 100, 1000])
+def test_ptf_code_range_checked_everywhere(n):
+    """One code at 2^bits anywhere (vector body or tail) is refused, as by the reference."""
+    from lowbit.ops.fqvit import PTFParams
+    from lowbit.ops.intops_extra_kernels import ptf_layernorm
+
+    p = PTFParams(0.1, 3, np.zeros(n, dtype=np.int64), 4)
+    w, b = np.ones(n), np.zeros(n)
+    for pos in sorted({0, n // 2, n - 1}):
+        q = np.full((3, n), 15, dtype=np.uint8)
+        ptf_layernorm(q, p, w, b, 0.05)  # 2^4 - 1 passes
+        q[2, pos] = 16
+        with pytest.raises(LowbitError, match="q: expected codes in"):
+            ptf_layernorm(q, p, w, b, 0.05)

@@ -101,5 +101,5 @@ def test_dynamic_model_and_cli_json(capsys):
     assert main(["profile", "--tokens", "8", "--repeats", "1", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["rows"][-1]["kind"] == "total" and "glue" in data["by_kind"]
-    assert main(["profile", "--recipe", "int8-shift"]) == 2
+    assert main(["profile", "--recipe", "no-such-recipe"]) == 2
     assert main(["profile", "--tokens", "0"]) == 2
