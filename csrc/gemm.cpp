@@ -4,6 +4,7 @@
 #include "threads.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -131,22 +132,28 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
   // Each output element is computed by exactly one thread in the same order: results do not depend
   // on the thread count. Columns are split when every thread gets at least two weight panels (each
   // panel is then read by one thread only); otherwise blocks of rows are (e.g. 128 x 768 x 768).
+  // The parts are handed out in chunks from a shared counter, not as one fixed share per thread: on
+  // this shared 2-core machine a thread whose core is busy with another process then takes fewer
+  // chunks instead of making the whole call wait for its half.
+  std::atomic<int64_t> next{0};
   if (panels >= 2 * threads || row_blocks < threads) {
     threads = int(std::min<int64_t>(threads, panels));
-    parallel_for(threads, [&](int t) {
-      const int64_t p0 = panels * t / threads, p1 = panels * (t + 1) / threads;
-      run(abuf, M, lda, packed, k4, N, p0, p1, ep);
+    const int64_t chunk = std::max<int64_t>(1, panels / (4 * threads));
+    parallel_for(threads, [&](int) {
+      for (int64_t p0; (p0 = next.fetch_add(chunk)) < panels;)
+        run(abuf, M, lda, packed, k4, N, p0, std::min(panels, p0 + chunk), ep);
     });
     return;
   }
   const int64_t elem = gemm_out_bytes(ep.kind);
-  parallel_for(threads, [&](int t) {
-    const int64_t m0 = row_blocks * t / threads * kGemmRowPad;
-    const int64_t m1 = std::min(M, row_blocks * (t + 1) / threads * kGemmRowPad);
-    if (m1 <= m0) return;
-    GemmEpilogue part = ep;
-    part.out = static_cast<char*>(ep.out) + m0 * ep.ldo * elem;
-    run(abuf + m0 * lda, m1 - m0, lda, packed, k4, N, 0, panels, part);
+  const int64_t chunk = std::max<int64_t>(1, row_blocks / (4 * threads));  // in row blocks
+  parallel_for(threads, [&](int) {
+    for (int64_t b0; (b0 = next.fetch_add(chunk)) < row_blocks;) {
+      const int64_t m0 = b0 * kGemmRowPad, m1 = std::min(M, (b0 + chunk) * kGemmRowPad);
+      GemmEpilogue part = ep;
+      part.out = static_cast<char*>(ep.out) + m0 * ep.ldo * elem;
+      run(abuf + m0 * lda, m1 - m0, lda, packed, k4, N, 0, panels, part);
+    }
   });
 }
 

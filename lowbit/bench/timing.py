@@ -30,7 +30,9 @@ def interleaved_median_seconds(
 
     On a shared machine the load changes during a run; interleaving spreads it over every function
     alike, so the ratios between them hold even when the absolute times drift. ``pause`` seconds of
-    sleep before each sample let the previous function's thread pools (OpenMP, ORT) stop spinning.
+    sleep before each sample let the previous function's thread pools (OpenMP, ORT) stop spinning; each
+    sample then starts after ``min_time / 2`` of untimed calls, in which the function's own sleeping
+    threads wake and move to their cores (lowbit's pool worker took ~5 ms after a pause, at half speed).
     """
     for fn in fns.values():
         fn()
@@ -39,6 +41,9 @@ def interleaved_median_seconds(
         for name, fn in fns.items():
             if pause:
                 time.sleep(pause)
+                t0 = time.perf_counter()
+                while time.perf_counter() - t0 < min_time / 2:
+                    fn()
             n, t0 = 0, time.perf_counter()
             while True:
                 fn()
