@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "bitserial.h"
 
@@ -103,6 +104,8 @@ void run(const BitPlanes& a, const BitPlanes& w, int64_t k, int32_t* out) {
 }  // namespace
 
 void bitserial_rows_avx512(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out) {
+  if (a.bits == 1 && w.bits == 1 && !std::getenv("LOWBIT_BS_NO_CSA"))
+    return bitserial_w1a1_rows_avx512(a, w, bipolar, k, out);  // carry-save W1A1 (fewer ops per word)
   if (bipolar) run<true>(a, w, k, out);
   else run<false>(a, w, k, out);
 }
