@@ -52,6 +52,8 @@ void bitserial_gemm(Isa isa, const BitPlanes& a, const BitPlanes& w, bool bipola
 void bitserial_gemm_scalar(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out);
 void bitserial_gemm_avx512(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out);
 void bitserial_rows_avx512(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out);
+// rows-interleaved W1A1 with carry-save accumulation (bitserial_w1a1_avx512.cpp)
+void bitserial_w1a1_rows_avx512(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out);
 void bitserial_rows_avx2(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out);
 void bitserial_rows_neon(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out);
 void bitserial_gemm_avx2(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out);

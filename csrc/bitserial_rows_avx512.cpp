@@ -21,6 +21,7 @@ namespace {
 // 4-8 KiB chunks were 10-30% slower than 24-64 KiB ones (the activation stream is cut into short runs and
 // the outputs are revisited), so the chunks are L1-sized rather than a fraction of L1.
 constexpr int64_t kWeightTileBytes = 32 * 1024;
+constexpr int64_t kCsaMinWords = 256;
 
 template <bool kXor>
 inline __m512i op(__m512i x, __m512i y) {
@@ -103,6 +104,10 @@ void run(const BitPlanes& a, const BitPlanes& w, int64_t k, int32_t* out) {
 }  // namespace
 
 void bitserial_rows_avx512(const BitPlanes& a, const BitPlanes& w, bool bipolar, int64_t k, int32_t* out) {
+  // W1A1 at long K: the carry-save kernel (bitserial_w1a1_avx512.cpp). Measured on Zen 5 (BENCHMARKS.md),
+  // it is 3-13% faster from 256 words (K = 16384) up but 15-23% slower at 32-64 words, where its fixed
+  // cost per 8 x 8 tile (state in and out of the asm loop, the final popcounts) is not amortized.
+  if (a.bits == 1 && w.bits == 1 && a.words >= kCsaMinWords) return bitserial_w1a1_rows_avx512(a, w, bipolar, k, out);
   if (bipolar) run<true>(a, w, k, out);
   else run<false>(a, w, k, out);
 }

@@ -495,12 +495,17 @@ static void bitserial_variants() {
   for (Isa isa : available_isas()) {
     for (int trial = 0; trial < 48; ++trial) {
       const BsLayout lay = BsLayout(trial % 3);  // planes-outer, planes-interleaved, rows-interleaved
-      const bool bipolar = trial % 6 == 1 || trial == 28;
+      // rows-interleaved W1A1 from K = 16384: the AVX-512 carry-save kernel (AND and XNOR)
+      const bool long_w1 = trial == 44 || trial == 47;
+      const bool bipolar = trial % 6 == 1 || trial == 28 || trial == 47;
       const bool chunks = trial % 23 == 5;  // activation planes past the AVX-512 kernel's 2 MiB: K chunks
-      const int64_t p = bipolar ? 1 : 1 + int64_t(rng() % 4), q = bipolar ? 1 : (chunks || trial % 7 == 0 ? 8 : 1 + int64_t(rng() % 4));
-      const int64_t M = chunks ? (bipolar ? 1100 : 150) : 1 + rng() % (trial % 5 == 0 ? 40 : 9);
-      const int64_t N = chunks ? 1 + rng() % 11 : 1 + rng() % 27;
-      const int64_t K = chunks ? (bipolar ? 31000 : 14000) + rng() % 2000 : trial % 11 == 3 ? 2048 + rng() % 3000 : 1 + rng() % 1100;
+      const int64_t p = bipolar || long_w1 ? 1 : 1 + int64_t(rng() % 4),
+                    q = bipolar || long_w1 ? 1 : (chunks || trial % 7 == 0 ? 8 : 1 + int64_t(rng() % 4));
+      const int64_t M = long_w1 ? 1 + rng() % 13 : chunks ? (bipolar ? 1100 : 150) : 1 + rng() % (trial % 5 == 0 ? 40 : 9);
+      const int64_t N = long_w1 ? 1 + rng() % 13 : chunks ? 1 + rng() % 11 : 1 + rng() % 27;
+      // 259 words (4-word steps, a pair, a single word) and 517 (two K chunks of 260 and 257 words)
+      const int64_t K = long_w1 ? (trial == 44 ? 16384 + 129 : 32768 + 257) + int64_t(rng() % 63)
+                        : chunks ? (bipolar ? 31000 : 14000) + rng() % 2000 : trial % 11 == 3 ? 2048 + rng() % 3000 : 1 + rng() % 1100;
       const int64_t blocks = (K + 511) / 512, words = (K + 63) / 64;
       const bool by_rows = lay == BsLayout::rows_interleaved;
       std::vector<uint8_t> ac(size_t(M * K)), wc(size_t(N * K));

@@ -43,6 +43,31 @@ def test_bit_exact(m, n, k, p, q, bipolar, isa, layout, extreme, seed):
     np.testing.assert_array_equal(got, bitserial_gemm_ref(a, w, bipolar))
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.integers(1, 19), n=st.integers(1, 19),
+    # 256 words (K = 16384) up: the AVX-512 carry-save W1A1 kernel; words mod 4 (its 4-word asm steps,
+    # a pair and a single word after them), K tails inside a word, and past 512 words (its K chunks)
+    k=st.one_of(
+        st.integers(16321, 17000),
+        st.sampled_from([16384, 16385, 16448, 16512, 16576, 32768, 32769, 32832, 40000, 65600]),
+    ),
+    bipolar=st.booleans(), extreme=st.booleans(), seed=st.integers(0, 2**32 - 1),
+)  # fmt: skip
+def test_w1a1_long_k(m, n, k, bipolar, extreme, seed):
+    """W1A1 rows-interleaved at long K (every ISA; on AVX-512 this is the carry-save kernel): all-ones codes
+    (extreme) make every adder carry."""
+    rng = np.random.default_rng(seed)
+    if extreme:
+        a, w = np.ones((m, k), dtype=np.int64), np.ones((n, k), dtype=np.int64)
+    else:
+        a, w = rng.integers(0, 2, size=(m, k)), rng.integers(0, 2, size=(n, k))
+    planes_a, planes_w = pack_planes(a, 1, "rows-interleaved"), pack_planes(w, 1, "rows-interleaved")
+    for isa in ISAS:
+        got = bitserial_gemm(planes_a, planes_w, bipolar, isa=isa)
+        np.testing.assert_array_equal(got, bitserial_gemm_ref(a, w, bipolar), err_msg=isa)
+
+
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize(
     "layout, bipolar", [(layout, False) for layout in LAYOUTS] + [("rows-interleaved", True)]
