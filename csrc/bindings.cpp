@@ -169,6 +169,22 @@ GemmSpec gemm_spec(int64_t ka, bool a_signed, int32_t a_zero_point, const In& pa
   return g;
 }
 
+LayerNormParams layernorm_params(int64_t eps, const In& m0, const In& shift, const In& beta, int64_t n) {
+  require(eps >= 0 && eps <= (int64_t(1) << 60), "eps: expected an integer eps in [0, 2^60]");
+  const int32_t* mp = checked<int32_t>(m0, "m0", 1, 1);
+  const int32_t* sp = checked<int32_t>(shift, "shift", 1, 1);
+  const int64_t* bp = checked<int64_t>(beta, "beta", 1, 1);
+  require(int64_t(m0.shape(0)) == n && int64_t(shift.shape(0)) == n && int64_t(beta.shape(0)) == n,
+          "m0, shift, beta: expected one per channel (the last axis of q)");
+  for (int64_t c = 0; c < n; ++c) {
+    if (sp[c] < 0 || sp[c] > kMaxShift) throw Error("shift: expected values in [0, 62]");
+    if (mp[c] == INT32_MIN) throw Error("m0: expected |m0| < 2^31");
+    if (bp[c] < -(int64_t(1) << 61) || bp[c] > (int64_t(1) << 61)) throw Error("beta: expected |beta| <= 2^61");
+  }
+  const LayerNormParams p{eps, mp, sp, bp};
+  return p;
+}
+
 SoftmaxParams softmax_params(int64_t dclip, int32_t m0, int32_t shift, int32_t qb, int32_t qc) {
   require(dclip >= 1 && dclip <= (int64_t(1) << 31), "dclip: expected a value in [1, 2^31]");
   require(m0 >= 0, "m0: expected a non-negative multiplier");
@@ -219,22 +235,6 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   nb::gil_scoped_release release;
   gemm_s8(which, ap, a_signed, M, ka, a_zero_point, g.packed, g.colsum, n, g.bias, g.ep, threads, g.perm, k);
-}
-
-// Shapes of an elementwise op's input and output must agree exactly (not just their sizes).
-void require_same_shape(const In& a, const Out& b, const char* b_name) {
-  bool same = a.ndim() == b.ndim();
-  for (size_t i = 0; same && i < a.ndim(); ++i) same = a.shape(i) == b.shape(i);
-  require(same, std::string(b_name) + ": expected the shape of q");
-}
-
-// q as int16 or int32 codes (the I-BERT ops take 16-bit activations, or 32-bit ones)
-const void* checked_codes(const In& q, bool& is16) {
-  is16 = q.dtype() == nb::dtype<int16_t>();
-  require(is16 || q.dtype() == nb::dtype<int32_t>(), "q: expected dtype int16 or int32 (integer codes)");
-  const void* p = is16 ? (const void*)checked<int16_t>(q, "q", 1, 8) : (const void*)checked<int32_t>(q, "q", 1, 8);
-  require(q.size() > 0, "q: expected a non-empty array");
-  return p;
 }
 
 void require_dyadic(int32_t m0, int32_t shift) {
@@ -291,18 +291,7 @@ void ibert_layernorm_py(const In& q, int64_t eps, const In& m0, const In& shift,
           "q: expected codes in [-32767, 32767]");
   int8_t* o = checked<int8_t>(out, "out", 1, 8);
   require_same_shape(q, out, "out");
-  require(eps >= 0 && eps <= (int64_t(1) << 60), "eps: expected an integer eps in [0, 2^60]");
-  const int32_t* mp = checked<int32_t>(m0, "m0", 1, 1);
-  const int32_t* sp = checked<int32_t>(shift, "shift", 1, 1);
-  const int64_t* bp = checked<int64_t>(beta, "beta", 1, 1);
-  require(int64_t(m0.shape(0)) == n && int64_t(shift.shape(0)) == n && int64_t(beta.shape(0)) == n,
-          "m0, shift, beta: expected one per channel (the last axis of q)");
-  for (int64_t c = 0; c < n; ++c) {
-    if (sp[c] < 0 || sp[c] > kMaxShift) throw Error("shift: expected values in [0, 62]");
-    if (mp[c] == INT32_MIN) throw Error("m0: expected |m0| < 2^31");
-    if (bp[c] < -(int64_t(1) << 61) || bp[c] > (int64_t(1) << 61)) throw Error("beta: expected |beta| <= 2^61");
-  }
-  const LayerNormParams p{eps, mp, sp, bp};
+  const LayerNormParams p = layernorm_params(eps, m0, shift, beta, n);
   require(threads >= 1, "threads: expected a positive int");
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   nb::gil_scoped_release release;

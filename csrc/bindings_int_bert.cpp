@@ -72,19 +72,11 @@ void plan_linear(IntBertPlan& plan, int64_t layer, const std::string& name, int3
 void plan_norm(IntBertPlan& plan, int64_t layer, int64_t slot, int64_t eps, const In& m0, const In& shift,
                const In& beta) {
   const int64_t n = plan.hidden;
+  layernorm_params(eps, m0, shift, beta, n);  // checks only: the plan keeps copies
   PlanNorm norm;
   norm.m0 = copied<int32_t>(m0, "m0", n);
   norm.shift = copied<int32_t>(shift, "shift", n);
   norm.beta = copied<int64_t>(beta, "beta", n);
-  require(int64_t(norm.m0.size()) == n && int64_t(norm.shift.size()) == n && int64_t(norm.beta.size()) == n,
-          "m0, shift, beta: expected one per channel");
-  require(eps >= 0 && eps <= (int64_t(1) << 60), "eps: expected an integer eps in [0, 2^60]");
-  for (int64_t c = 0; c < n; ++c) {
-    if (norm.shift[size_t(c)] < 0 || norm.shift[size_t(c)] > kMaxShift) throw Error("shift: expected values in [0, 62]");
-    if (norm.m0[size_t(c)] == INT32_MIN) throw Error("m0: expected |m0| < 2^31");
-    if (norm.beta[size_t(c)] < -(int64_t(1) << 61) || norm.beta[size_t(c)] > (int64_t(1) << 61))
-      throw Error("beta: expected |beta| <= 2^61");
-  }
   norm.eps = eps;
   if (layer == -1) {
     plan.embeddings_norm = std::move(norm);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "check.h"
+#include "gemm_spec.h"
 #include "cpu.h"
 #include "intops.h"
 #include "intops_extra.h"
@@ -19,30 +20,14 @@ namespace lowbit {
 
 namespace {
 
-Isa pick_isa(const std::string& isa) { return isa == "auto" ? default_isa() : parse_isa(isa); }
-
-const void* codes16or32(const In& q, bool& is16) {
-  is16 = q.dtype() == nb::dtype<int16_t>();
-  require(is16 || q.dtype() == nb::dtype<int32_t>(), "q: expected dtype int16 or int32 (integer codes)");
-  const void* p = is16 ? (const void*)checked<int16_t>(q, "q", 1, 8) : (const void*)checked<int32_t>(q, "q", 1, 8);
-  require(q.size() > 0, "q: expected a non-empty array");
-  return p;
-}
-
-void same_shape(const In& a, const Out& b) {
-  bool same = a.ndim() == b.ndim();
-  for (size_t i = 0; same && i < a.ndim(); ++i) same = a.shape(i) == b.shape(i);
-  require(same, "out: expected the shape of q");
-}
-
 void log_int_softmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, int32_t qb, int32_t qc,
                         const Out& out, const std::string& isa) {
   bool is16;
-  const void* qp = codes16or32(q, is16);
+  const void* qp = checked_codes(q, is16);
   const int64_t n = int64_t(q.shape(q.ndim() - 1)), rows = int64_t(q.size()) / n;
   require(n <= (int64_t(1) << 20), "q: expected rows of at most 2^20 elements along the last axis");
   uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
-  same_shape(q, out);
+  require_same_shape(q, out, "out");
   require(dclip >= 1 && dclip <= (int64_t(1) << 31), "dclip: expected a value in [1, 2^31]");
   require(m0 >= 0, "m0: expected a non-negative multiplier");
   require(shift >= 0 && shift <= kMaxShift, "shift: expected a value in [0, 62]");
@@ -61,9 +46,9 @@ void pwl_act_py(const In& q, int64_t q_lo, int64_t q_hi, int32_t m0, int32_t shi
                 const In& starts, const In& slopes, const In& icpts, int32_t pshift, int32_t y_lo, int32_t y_hi,
                 const Out& out, const std::string& isa) {
   bool is16;
-  const void* qp = codes16or32(q, is16);
+  const void* qp = checked_codes(q, is16);
   int16_t* o = checked<int16_t>(out, "out", 1, 8);
-  same_shape(q, out);
+  require_same_shape(q, out, "out");
   require(q_lo >= INT32_MIN && q_lo <= q_hi && q_hi <= INT32_MAX, "q_lo, q_hi: expected INT32_MIN <= q_lo <= q_hi <= INT32_MAX");
   require(m0 >= 0, "m0: expected a non-negative multiplier");
   require(shift >= 1 && shift <= kMaxShift, "shift: expected a value in [1, 62]");
@@ -131,11 +116,11 @@ void nnlut_softmax_py(const In& q, int64_t dcap, int32_t m0, int32_t shift, bool
                       const In& recip_starts, const In& recip_slopes, const In& recip_icpts, int32_t recip_pshift,
                       const Out& out, const std::string& isa) {
   bool is16;
-  const void* qp = codes16or32(q, is16);
+  const void* qp = checked_codes(q, is16);
   const int64_t n = int64_t(q.shape(q.ndim() - 1)), rows = int64_t(q.size()) / n;
   require(n <= (int64_t(1) << 20), "q: expected rows of at most 2^20 elements along the last axis");
   uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
-  same_shape(q, out);
+  require_same_shape(q, out, "out");
   require(dcap >= 1 && dcap <= (int64_t(1) << 31), "dcap: expected a value in [1, 2^31]");
   require(m0 >= 0, "m0: expected a non-negative multiplier");
   require(shift >= 0 && shift <= kMaxShift, "shift: expected a value in [0, 62]");
@@ -171,20 +156,8 @@ void ptf_layernorm_py(const In& q, int32_t bits, int32_t zp, const In& alpha, in
   require(int64_t(alpha.shape(0)) == n, "alpha: expected one per channel (the last axis of q)");
   for (int64_t c = 0; c < n; ++c) require(ap[c] <= 3, "alpha: expected values in [0, 3]");
   int8_t* o = checked<int8_t>(out, "out", 1, 8);
-  same_shape(q, out);
-  // the I-BERT LayerNorm's constants and their bounds (bindings.cpp)
-  require(eps >= 0 && eps <= (int64_t(1) << 60), "eps: expected an integer eps in [0, 2^60]");
-  const int32_t* mp = checked<int32_t>(m0, "m0", 1, 1);
-  const int32_t* sp = checked<int32_t>(shift, "shift", 1, 1);
-  const int64_t* bp = checked<int64_t>(beta, "beta", 1, 1);
-  require(int64_t(m0.shape(0)) == n && int64_t(shift.shape(0)) == n && int64_t(beta.shape(0)) == n,
-          "m0, shift, beta: expected one per channel (the last axis of q)");
-  for (int64_t c = 0; c < n; ++c) {
-    if (sp[c] < 0 || sp[c] > kMaxShift) throw Error("shift: expected values in [0, 62]");
-    if (mp[c] == INT32_MIN) throw Error("m0: expected |m0| < 2^31");
-    if (bp[c] < -(int64_t(1) << 61) || bp[c] > (int64_t(1) << 61)) throw Error("beta: expected |beta| <= 2^61");
-  }
-  const LayerNormParams p{eps, mp, sp, bp};
+  require_same_shape(q, out, "out");
+  const LayerNormParams p = layernorm_params(eps, m0, shift, beta, n);  // bindings.cpp
   const Isa which = pick_isa(isa);
   nb::gil_scoped_release release;
   ptf_layernorm(which, qp, rows, n, zp, ap, p, o);

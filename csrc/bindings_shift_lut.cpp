@@ -19,22 +19,6 @@ namespace lowbit {
 
 namespace {
 
-Isa pick_isa(const std::string& isa) { return isa == "auto" ? default_isa() : parse_isa(isa); }
-
-const void* codes16or32(const In& q, bool& is16) {
-  is16 = q.dtype() == nb::dtype<int16_t>();
-  require(is16 || q.dtype() == nb::dtype<int32_t>(), "q: expected dtype int16 or int32 (integer codes)");
-  const void* p = is16 ? (const void*)checked<int16_t>(q, "q", 1, 8) : (const void*)checked<int32_t>(q, "q", 1, 8);
-  require(q.size() > 0, "q: expected a non-empty array");
-  return p;
-}
-
-void same_shape(const In& a, const Out& b) {
-  bool same = a.ndim() == b.ndim();
-  for (size_t i = 0; same && i < a.ndim(); ++i) same = a.shape(i) == b.shape(i);
-  require(same, "out: expected the shape of q");
-}
-
 void dyadic_ok(int32_t m0, int32_t shift, const char* m0_name, const char* shift_name) {
   require(m0 >= 0, std::string(m0_name) + ": expected a non-negative multiplier");
   require(shift >= 1 && shift <= kMaxShift, std::string(shift_name) + ": expected a value in [1, 62]");
@@ -110,10 +94,10 @@ namespace {
 
 void shiftmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, const Out& out, const std::string& isa) {
   bool is16;
-  const void* qp = codes16or32(q, is16);
+  const void* qp = checked_codes(q, is16);
   const int64_t n = row_length(q), rows = int64_t(q.size()) / n;
   uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
-  same_shape(q, out);
+  require_same_shape(q, out, "out");
   const ShiftmaxParams p = shiftmax_params(dclip, m0, shift);
   const Isa which = pick_isa(isa);
   nb::gil_scoped_release release;
@@ -123,7 +107,7 @@ void shiftmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, const Ou
 
 void shiftgelu_py(const In& q, int64_t clip, int32_t m0, int32_t shift, const Out& out, const std::string& isa) {
   bool is16;
-  const void* qp = codes16or32(q, is16);
+  const void* qp = checked_codes(q, is16);
   const int64_t size = int64_t(q.size());
   // q * sigmoid_Q15 fits int32 and the kernels' lanes only for |q| < 2^15 (the reference's input range)
   require(is16 ? codes_within(static_cast<const int16_t*>(qp), size, -32767, 32767)
@@ -131,7 +115,7 @@ void shiftgelu_py(const In& q, int64_t clip, int32_t m0, int32_t shift, const Ou
           "q: expected codes in [-32767, 32767]");
   const bool out32 = out.dtype() == nb::dtype<int32_t>();
   void* o = out32 ? (void*)checked<int32_t>(out, "out", 1, 8) : (void*)checked<int64_t>(out, "out", 1, 8);
-  same_shape(q, out);
+  require_same_shape(q, out, "out");
   const ShiftGeluParams p = shiftgelu_params(clip, m0, shift);
   const Isa which = pick_isa(isa);
   nb::gil_scoped_release release;
@@ -149,10 +133,10 @@ void shiftgelu_py(const In& q, int64_t clip, int32_t m0, int32_t shift, const Ou
 void lut_softmax_py(const In& q, int64_t dcap, int32_t m0, int32_t shift, const In& exp2, const In& recip,
                     const In& log2, bool lnexp, const Out& out, const std::string& isa) {
   bool is16;
-  const void* qp = codes16or32(q, is16);
+  const void* qp = checked_codes(q, is16);
   const int64_t n = row_length(q), rows = int64_t(q.size()) / n;
   uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
-  same_shape(q, out);
+  require_same_shape(q, out, "out");
   const LutSoftmaxParams p = lut_softmax_params(dcap, m0, shift, exp2, recip, log2, lnexp);
   const Isa which = pick_isa(isa);
   nb::gil_scoped_release release;
@@ -164,9 +148,9 @@ void pwl_gelu_py(const In& q, int64_t lim, int32_t m0, int32_t shift, int32_t u_
                  int32_t id_shift, const In& starts, const In& slopes, const In& icpts, int32_t pshift,
                  const Out& out, const std::string& isa) {
   bool is16;
-  const void* qp = codes16or32(q, is16);
+  const void* qp = checked_codes(q, is16);
   int32_t* o = checked<int32_t>(out, "out", 1, 8);
-  same_shape(q, out);
+  require_same_shape(q, out, "out");
   const PwlGeluParams p = pwl_gelu_params(lim, m0, shift, u_lo, u_hi, id_m0, id_shift, starts, slopes, icpts, pshift);
   const Isa which = pick_isa(isa);
   nb::gil_scoped_release release;

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "cpu.h"
+
 namespace lowbit {
 
 namespace nb = nanobind;
@@ -52,5 +54,24 @@ T* checked(const Array& a, const char* name, size_t min_ndim, size_t max_ndim) {
           std::string(name) + ": expected data aligned to " + std::to_string(alignof(T)) + " bytes");
   return static_cast<T*>(const_cast<void*>(static_cast<const void*>(a.data())));
 }
+
+// Shapes of an elementwise op's input and output must agree exactly (not just their sizes).
+inline void require_same_shape(const nb::ndarray<nb::ro>& a, const nb::ndarray<>& b, const char* b_name) {
+  bool same = a.ndim() == b.ndim();
+  for (size_t i = 0; same && i < a.ndim(); ++i) same = a.shape(i) == b.shape(i);
+  require(same, std::string(b_name) + ": expected the shape of q");
+}
+
+// q as int16 or int32 codes (the integer ops take 16-bit activations, or 32-bit ones)
+inline const void* checked_codes(const nb::ndarray<nb::ro>& q, bool& is16) {
+  is16 = q.dtype() == nb::dtype<int16_t>();
+  require(is16 || q.dtype() == nb::dtype<int32_t>(), "q: expected dtype int16 or int32 (integer codes)");
+  const void* p = is16 ? (const void*)checked<int16_t>(q, "q", 1, 8) : (const void*)checked<int32_t>(q, "q", 1, 8);
+  require(q.size() > 0, "q: expected a non-empty array");
+  return p;
+}
+
+// "auto" or an ISA name
+inline Isa pick_isa(const std::string& isa) { return isa == "auto" ? default_isa() : parse_isa(isa); }
 
 }  // namespace lowbit

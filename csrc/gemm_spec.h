@@ -1,6 +1,6 @@
 // Argument bundles validated at the Python boundary (bindings.cpp) and shared by several bindings: the
 // weight side of an int8 GEMM call (lowbit._C.gemm checks it on every call, a model plan once when it is
-// built) and I-BERT's softmax constants.
+// built) and I-BERT's softmax and LayerNorm constants.
 #pragma once
 #include <cstdint>
 
@@ -24,6 +24,9 @@ GemmSpec gemm_spec(int64_t ka, bool a_signed, int32_t a_zero_point, const In& pa
                    int64_t k, const In& bias, const In& m0, const In& shift, const In& scale, int32_t zero_point,
                    int32_t qmin, int32_t qmax, bool relu, GemmOut kind, const In& perm, const In& seg_end,
                    const In& seg_shift);
+
+// I-BERT LayerNorm constants for rows of n channels, checked.
+LayerNormParams layernorm_params(int64_t eps, const In& m0, const In& shift, const In& beta, int64_t n);
 
 // I-BERT softmax constants, checked (the bounds its 32-bit exp arithmetic needs).
 SoftmaxParams softmax_params(int64_t dclip, int32_t m0, int32_t shift, int32_t qb, int32_t qc);
