@@ -162,8 +162,8 @@ class IntBertEncoder(nn.Module):
         self.layers = nn.ModuleList(
             IntLayer(cfg, nonlinear, weight_group) for _ in range(cfg.num_hidden_layers)
         )
-        # run I-BERT encoders as one C++ call (csrc/int_bert_plan.h); False: module by module (what
-        # `lowbit profile` times kernel by kernel). The same integers either way.
+        # the forward as one C++ call (csrc/int_bert_plan.h); False: module by module (what `lowbit
+        # profile` times kernel by kernel). The same integers either way.
         self.use_plan = True
         self._plan = self._io = None
 
@@ -321,6 +321,7 @@ def build_plan(enc: IntBertEncoder):
     expect(enc.nonlinear in PLAN_METHODS, "nonlinear", f"one of {PLAN_METHODS} for a plan", enc.nonlinear)
     cfg = enc.cfg
     plan = _C.int_bert_plan(cfg.hidden_size, cfg.intermediate_size, cfg.num_attention_heads, len(enc.layers))
+
     def set_norm(layer: int, slot: int, norm: IntLayerNorm) -> None:
         _C.int_bert_plan_norm(plan, layer, slot, *norm._consts)
         if norm._ptf:
