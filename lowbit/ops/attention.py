@@ -12,6 +12,8 @@ int8 GEMM per (b, h) with the right-hand side packed on the fly from its strided
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from lowbit.errors import expect
@@ -97,6 +99,7 @@ def residual_add_ref(x: np.ndarray, shift: np.ndarray, y: np.ndarray) -> np.ndar
 EXP_INPUT_CAP = 65535  # the I-BERT exp's fast AVX-512 path takes (max - q) clamped within 16 bits
 
 
+@functools.lru_cache(maxsize=256)
 def score_shift(score_scale: float) -> int:
     """The rounding shift j applied to attention scores before I-BERT's softmax or Log-Int-Softmax (at
     score_scale 2^j): the smallest j whose exp input range, min(dclip, first u whose exp is 0), fits 16 bits.
