@@ -28,14 +28,7 @@ void log_int_softmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, i
   require(n <= (int64_t(1) << 20), "q: expected rows of at most 2^20 elements along the last axis");
   uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
   require_same_shape(q, out, "out");
-  require(dclip >= 1 && dclip <= (int64_t(1) << 31), "dclip: expected a value in [1, 2^31]");
-  require(m0 >= 0, "m0: expected a non-negative multiplier");
-  require(shift >= 0 && shift <= kMaxShift, "shift: expected a value in [0, 62]");
-  // the I-BERT softmax's bounds (bindings.cpp): they keep the 32-bit exp arithmetic exact
-  const int64_t top = int64_t(qb) * qb + qc;
-  require(qb >= (1 << kExpK) && qb < (1 << 15) && qc >= 0 && top > (int64_t(1) << 30) && top < (int64_t(1) << 31),
-          "qb, qc: expected exp polynomial constants with 2^14 <= qb < 2^15, 2^30 < qb^2 + qc < 2^31");
-  const SoftmaxParams p{dclip, m0, shift, qb, qc};
+  const SoftmaxParams p = softmax_params(dclip, m0, shift, qb, qc);  // I-BERT's bounds (bindings.cpp)
   const Isa which = pick_isa(isa);
   nb::gil_scoped_release release;
   if (is16) log_int_softmax(which, static_cast<const int16_t*>(qp), rows, n, p, o);
