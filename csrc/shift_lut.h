@@ -59,6 +59,8 @@ void shiftmax_scalar(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& 
 template <typename T>
 void shiftmax_avx512(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p, uint8_t* out);
 template <typename T>
+void shiftmax_neon(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p, uint8_t* out);
+template <typename T>
 void shiftmax(Isa isa, const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p, uint8_t* out);
 
 // q: codes in [-32767, 32767] (checked by the bindings); out: q * sigmoid_Q15 (int32 or int64)
@@ -67,12 +69,16 @@ void shiftgelu_scalar(const T* q, int64_t size, const ShiftGeluParams& p, O* out
 template <typename T, typename O>
 void shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
 template <typename T, typename O>
+void shiftgelu_neon(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
+template <typename T, typename O>
 void shiftgelu(Isa isa, const T* q, int64_t size, const ShiftGeluParams& p, O* out);
 
 template <typename T>
 void lut_softmax_scalar(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out);
 template <typename T>
 void lut_softmax_avx512(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out);
+template <typename T>
+void lut_softmax_neon(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out);
 template <typename T>
 void lut_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out);
 
@@ -81,12 +87,17 @@ void pwl_gelu_scalar(const T* q, int64_t size, const PwlGeluParams& p, int32_t* 
 template <typename T>
 void pwl_gelu_avx512(const T* q, int64_t size, const PwlGeluParams& p, int32_t* out);
 template <typename T>
+void pwl_gelu_neon(const T* q, int64_t size, const PwlGeluParams& p, int32_t* out);
+template <typename T>
 void pwl_gelu(Isa isa, const T* q, int64_t size, const PwlGeluParams& p, int32_t* out);
 
 #if defined(__x86_64__)
 // Self-test hook: the AVX-512 ShiftGELU division (table + cubic Newton step + one correction) against
 // div_round on every denominator the shift-exp can produce, both numerators; returns the mismatches.
 int64_t shiftgelu_division_mismatches_avx512();
+#elif defined(__aarch64__)
+// the same for the NEON ShiftGELU division (the same method on 4 lanes)
+int64_t shiftgelu_division_mismatches_neon();
 #endif
 
 }  // namespace lowbit
