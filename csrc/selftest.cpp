@@ -118,6 +118,30 @@ static void gemm_variants() {
   }
 }
 
+// rows x n codes of one kind: 0, 1 small; 2 the full range of T; 3 all max; 4 all min; 5 +-max alternating
+template <typename T>
+static std::vector<T> make_codes(std::mt19937& rng, int64_t size, int kind) {
+  const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
+  std::vector<T> q(static_cast<size_t>(size));
+  for (size_t i = 0; i < q.size(); ++i) {
+    const int64_t full = int64_t(lo) + int64_t(rng() % (uint64_t(int64_t(hi) - lo) + 1));
+    q[i] = T(kind < 2 ? int32_t(rng() % 6001) - 3000 : kind == 2 ? full : kind == 3 ? hi : kind == 4 ? lo
+             : (i % 2 ? hi : lo));
+  }
+  return q;
+}
+
+// The edge sweep of the SIMD kernels' row loops (vector blocks, padded tails): every row length 1..70 and
+// 4096, each with the six kinds of make_codes; case(rows, n, kind, c) runs one, c picks a constant set.
+template <typename F>
+static void row_length_sweep(std::mt19937& rng, int64_t n_min, F&& run_case) {
+  std::vector<int64_t> ns;
+  for (int64_t n = n_min; n <= 70; ++n) ns.push_back(n);
+  ns.push_back(4096);
+  for (int64_t n : ns)
+    for (int kind = 0; kind < 6; ++kind) run_case(n == 4096 ? 2 : 1 + int64_t(rng() % 3), n, kind, int(n + kind));
+}
+
 // I-BERT softmax / GELU / LayerNorm: every variant against the scalar kernel (itself checked against the
 // numpy reference by tests/kernels/test_intops_kernels.py), int16 and int32 codes, random and extreme rows,
 // constants from real scales (lowbit.ops.intops_kernels.*_constants at 1e-3, 3e-5, 0.05, 2 and 300) that
@@ -224,6 +248,9 @@ static void shift_lut_variants_typed(std::mt19937& rng) {
                               {8001, 1099511628, 29, -16384, 16384, 1099511628, 24, 6, starts, slopes, icpts, 24},
                               {161, 1717986918, 24, -16384, 16384, 1717986918, 19, 6, starts, slopes, icpts, 24},
                               {2, 1258291200, 11, -16384, 16384, 1258291200, 6, 6, starts, slopes, icpts, 24}};
+  // a grid of [-2^15, 2^15] that every large code saturates (u = 2^15 takes the identity)
+  const int16_t gst[] = {-32768, -6000, -2000, 0, 2500};
+  const PwlGeluParams gwide{800001, 1407374884, 30, -32768, 32768, 1407374884, 31, 5, gst, slopes, icpts, 24};
   std::vector<uint16_t> exp2(128), recip(128);
   std::vector<uint8_t> log2(128);
   for (int i = 0; i < 128; ++i) {  // integer stand-ins of lut_softmax.py's tables with the same ranges
@@ -231,18 +258,10 @@ static void shift_lut_variants_typed(std::mt19937& rng) {
     recip[size_t(i)] = uint16_t((int64_t(1) << 22) / (128 + i));
     log2[size_t(i)] = uint8_t(i);
   }
-  const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
   for (Isa isa : available_isas()) {
-    for (int trial = 0; trial < 120; ++trial) {
-      const int64_t rows = 1 + rng() % 4, n = trial % 20 == 0 ? 4096 : 1 + rng() % 200;
-      const int kind = trial % 6;
-      std::vector<T> q(size_t(rows * n));
-      for (size_t i = 0; i < q.size(); ++i) {
-        const int64_t full = int64_t(lo) + int64_t(rng() % (uint64_t(int64_t(hi) - lo) + 1));
-        q[i] = T(kind < 2 ? int32_t(rng() % 6001) - 3000 : kind == 2 ? full : kind == 3 ? hi : kind == 4 ? lo
-                 : (i % 2 ? hi : lo));
-      }
-      const int c = trial % 4;
+    auto run_case = [&](int64_t rows, int64_t n, int kind, int c) {
+      c %= 4;
+      const std::vector<T> q = make_codes<T>(rng, rows * n, kind);
       std::vector<uint8_t> got(q.size()), want(q.size());
       shiftmax(isa, q.data(), rows, n, sp[c], got.data());
       shiftmax_scalar(q.data(), rows, n, sp[c], want.data());
@@ -258,12 +277,22 @@ static void shift_lut_variants_typed(std::mt19937& rng) {
       pwl_gelu(isa, q.data(), rows * n, pp[c], g_got.data());
       pwl_gelu_scalar(q.data(), rows * n, pp[c], g_want.data());
       check(g_got == g_want, "pwl_gelu");
+      pwl_gelu(isa, q.data(), rows * n, gwide, g_got.data());
+      pwl_gelu_scalar(q.data(), rows * n, gwide, g_want.data());
+      check(g_got == g_want, "pwl_gelu (u to +-2^15)");
       std::vector<T> qg(q);  // ShiftGELU takes |q| < 2^15
       for (auto& v : qg) v = T(std::max(-32767, std::min(32767, int32_t(v))));
       shiftgelu(isa, qg.data(), rows * n, gp[c], g_got.data());
       shiftgelu_scalar(qg.data(), rows * n, gp[c], g_want.data());
       check(g_got == g_want, "shiftgelu");
-    }
+      std::vector<int64_t> w_got(q.size()), w_want(q.size());  // int64 output
+      shiftgelu(isa, qg.data(), rows * n, gp[c], w_got.data());
+      shiftgelu_scalar(qg.data(), rows * n, gp[c], w_want.data());
+      check(w_got == w_want, "shiftgelu int64 output");
+    };
+    for (int trial = 0; trial < 120; ++trial)
+      run_case(1 + rng() % 4, trial % 20 == 0 ? 4096 : 1 + rng() % 200, trial % 6, trial);
+    row_length_sweep(rng, 1, run_case);
   }
 }
 
@@ -279,6 +308,9 @@ static void shift_lut_variants() {
 #if defined(__x86_64__)
   for (Isa isa : available_isas())
     if (isa == Isa::avx512) check(shiftgelu_division_mismatches_avx512() == 0, "shiftgelu avx512 division");
+#elif defined(__aarch64__)
+  for (Isa isa : available_isas())
+    if (isa == Isa::neon) check(shiftgelu_division_mismatches_neon() == 0, "shiftgelu neon division");
 #endif
 }
 
@@ -306,21 +338,22 @@ static void intops_extra_variants_typed(std::mt19937& rng) {
   for (int j = 0; j < 32; ++j) st32[j] = int16_t(-16000 + 1000 * j), sl32[j] = (j - 16) * 3000, ic32[j] = j * 100 - 1600;
   for (int j = 0; j < 12; ++j) clus[j] = int16_t(j < 2 ? -9000 + j * 4000 : 100 + j * 7);
   const int32_t big[12] = {2147000000, -5000, 7000, 1 << 20, -(1 << 20), 3, 5, 7, 11, 13, 17, 19};
+  int32_t tie_sl[12];  // |y| < 2^15 - 1600 with a step of about 1.5 per grid point: a tie's rounding shows
+  for (int j = 0; j < 12; ++j) tie_sl[j] = j % 2 ? -6000 : 6000;
   const PwlActParams extra[] = {{-8001, 8001, 1099511628, 29, -16384, 16384, 32, st32, sl32, ic32, 12, -32768, 32767},
                                 {-8001, 8001, 1099511628, 29, -16384, 16384, 12, clus, sl32, ic32, 12, -32768, 32767},
-                                {-8001, 8001, 1099511628, 29, -9000, 9000, 12, clus, big, ic32, 31, -32768, 32767}};
-  const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
+                                {-8001, 8001, 1099511628, 29, -9000, 9000, 12, clus, big, ic32, 31, -32768, 32767},
+                                // u saturated at +-2^15: past every start (the SIMD searches' padding)
+                                {-8001, 8001, 1099511628, 24, -32768, 32768, 12, clus, sl32, ic32, 12, -32768, 32767},
+                                {INT32_MIN, INT32_MAX, 1099511628, 40, -32768, 32768, 5, clus, sl32, ic32, 12, -32768, 32767},
+                                // odd m0: exact ties of the rescale (a m0 = 2^(shift-1) mod 2^shift), where a negative code
+                                // rounds differently, on the 64-bit form (shift 1) and the 32-bit one (a = 2^15, shift 17)
+                                {-40000, 40000, 3, 1, -32768, 32768, 12, clus, tie_sl, ic32, 12, -32768, 32767},
+                                {-40000, 40000, 65538, 17, -32768, 32768, 12, clus, tie_sl, ic32, 12, -32768, 32767}};
   for (Isa isa : available_isas()) {
-    for (int trial = 0; trial < 120; ++trial) {
-      const int64_t rows = 1 + rng() % 4, n = trial % 20 == 0 ? 4096 : 1 + rng() % 200;
-      const int kind = trial % 6;
-      std::vector<T> q(size_t(rows * n));
-      for (size_t i = 0; i < q.size(); ++i) {
-        const int64_t full = int64_t(lo) + int64_t(rng() % (uint64_t(int64_t(hi) - lo) + 1));
-        q[i] = T(kind < 2 ? int32_t(rng() % 6001) - 3000 : kind == 2 ? full : kind == 3 ? hi : kind == 4 ? lo
-                 : (i % 2 ? hi : lo));
-      }
-      const int c = trial % 4;
+    auto run_case = [&](int64_t rows, int64_t n, int kind, int c) {
+      c %= 4;
+      const std::vector<T> q = make_codes<T>(rng, rows * n, kind);
       for (const PwlActParams& e : extra) {
         std::vector<int16_t> a(q.size()), b(q.size());
         pwl_act(isa, q.data(), rows * n, e, a.data());
@@ -335,13 +368,19 @@ static void intops_extra_variants_typed(std::mt19937& rng) {
       pwl_act(isa, q.data(), rows * n, pp[c], y_got.data());
       pwl_act_scalar(q.data(), rows * n, pp[c], y_want.data());
       check(y_got == y_want, "pwl_act");
-    }
+    };
+    for (int trial = 0; trial < 120; ++trial)
+      run_case(1 + rng() % 4, trial % 20 == 0 ? 4096 : 1 + rng() % 200, trial % 6, trial);
+    row_length_sweep(rng, 1, run_case);
   }
 }
 
 // PTF LayerNorm: every variant against the scalar one (the shift, then the I-BERT LayerNorm of the ISA)
+// (row lengths 2..70, 384, 1000 and 4096; random, all-255, all-0 and 0 / 255 alternating codes)
 static void ptf_variants(std::mt19937& rng) {
-  for (int64_t n : {2, 31, 384, 1000}) {
+  std::vector<int64_t> ns{384, 1000, 4096};
+  for (int64_t n = 2; n <= 70; ++n) ns.push_back(n);
+  for (int64_t n : ns) {
     const size_t nn = static_cast<size_t>(n);
     std::vector<int32_t> m0(nn), sh(nn);
     std::vector<int64_t> beta(nn);
@@ -351,15 +390,23 @@ static void ptf_variants(std::mt19937& rng) {
       beta[c] = (int64_t(rng() % 2001) - 1000) << (sh[c] - 4), alpha[c] = uint8_t(rng() % 4);
     }
     const LayerNormParams p{int64_t(rng() % 1000), m0.data(), sh.data(), beta.data()};
-    const int64_t rows = 1 + rng() % 70;
+    const int64_t rows = n == 4096 ? 3 : 1 + rng() % 70;
     const int32_t zp = int32_t(rng() % 256);
-    std::vector<uint8_t> q(static_cast<size_t>(rows * n));
-    for (auto& v : q) v = uint8_t(rng());
-    std::vector<int8_t> want(q.size()), got(q.size());
-    ptf_layernorm(Isa::scalar, q.data(), rows, n, zp, alpha.data(), p, want.data());
-    for (Isa isa : available_isas()) {
-      ptf_layernorm(isa, q.data(), rows, n, zp, alpha.data(), p, got.data());
-      check(got == want, "ptf_layernorm");
+    for (int kind = 0; kind < 4; ++kind) {
+      std::vector<uint8_t> q(static_cast<size_t>(rows * n));
+      for (size_t i = 0; i < q.size(); ++i) q[i] = uint8_t(kind == 0 ? rng() : kind == 1 ? 255 : kind == 2 ? 0 : 255 * (i % 2));
+      std::vector<int8_t> want(q.size()), got(q.size());
+      ptf_layernorm(Isa::scalar, q.data(), rows, n, zp, alpha.data(), p, want.data());
+      for (Isa isa : available_isas()) {
+        ptf_layernorm(isa, q.data(), rows, n, zp, alpha.data(), p, got.data());
+        check(got == want, "ptf_layernorm");
+      }
+#if defined(__aarch64__)
+      std::vector<int16_t> xs(q.size()), xn(q.size());
+      ptf_shift_scalar(q.data(), rows * n, n, zp, alpha.data(), xs.data());
+      ptf_shift_neon(q.data(), rows * n, n, zp, alpha.data(), xn.data());
+      check(xs == xn, "ptf_shift_neon");
+#endif
     }
   }
 }
@@ -379,25 +426,27 @@ static void nnlut_softmax_variants(std::mt19937& rng) {
   static const int32_t ric[] = {2107675323, 2029292064, 1952484805, 1877263548, 1803634702, 1731588237, 1661108871, 1592203369,
                                 1524866065, 1459123095, 1394950359, 1332316930, 1271184307, 1211411732, 1152926994, 1098454781};
   const PwlTableRef et{16, es, esl, eic, 15}, rt{16, rs, rsl, ric, 14};
+  // an exp table of small values (y in [2100, 4095]): the rounding of each exp shows in the outputs
+  static const int16_t sst[] = {0, 16384};
+  static const int32_t ssl[] = {-4000, -3000}, sic[] = {4095, 3600};
+  const PwlTableRef small{2, sst, ssl, sic, 16};
   const NnlutSoftmaxParams ps[] = {{2148758, 2030412765, 32, false, 15, 31 << 15, et, 14, rt},
                                    {21489, 1586259973, 25, false, 15, 31 << 15, et, 14, rt},
                                    {431, 1239265604, 19, false, 15, 31 << 15, et, 14, rt},
-                                   {2, 1815330474, 7, false, 15, 31 << 15, et, 14, rt}};
-  const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
+                                   {2, 1815330474, 7, false, 15, 31 << 15, et, 14, rt},
+                                   {21489, 1586259973, 25, false, 15, 31 << 15, small, 14, rt},
+                                   {431, 1239265604, 19, false, 15, 31 << 15, small, 14, rt}};
   for (Isa isa : available_isas()) {
-    for (int trial = 0; trial < 80; ++trial) {
-      const int64_t rows = 1 + rng() % 4, n = trial % 20 == 0 ? 8192 : 1 + rng() % 200;
-      const int kind = trial % 5;
-      std::vector<T> q(size_t(rows * n));
-      for (size_t i = 0; i < q.size(); ++i) {
-        const int64_t full = int64_t(lo) + int64_t(rng() % (uint64_t(int64_t(hi) - lo) + 1));
-        q[i] = T(kind < 2 ? int32_t(rng() % 6001) - 3000 : kind == 2 ? full : kind == 3 ? hi : lo);
-      }
+    auto run_case = [&](int64_t rows, int64_t n, int kind, int c) {
+      const std::vector<T> q = make_codes<T>(rng, rows * n, kind);
       std::vector<uint8_t> got(q.size()), want(q.size());
-      nnlut_softmax(isa, q.data(), rows, n, ps[trial % 4], got.data());
-      nnlut_softmax_scalar(q.data(), rows, n, ps[trial % 4], want.data());
+      nnlut_softmax(isa, q.data(), rows, n, ps[c % 6], got.data());
+      nnlut_softmax_scalar(q.data(), rows, n, ps[c % 6], want.data());
       check(got == want, "nnlut_softmax");
-    }
+    };
+    for (int trial = 0; trial < 80; ++trial)
+      run_case(1 + rng() % 4, trial % 20 == 0 ? 8192 : 1 + rng() % 200, trial % 5, trial);
+    row_length_sweep(rng, 1, run_case);
   }
 }
 
