@@ -56,7 +56,7 @@ void lis_rows(const T* q, int64_t rows, int64_t n, const neon::ExpLanes& k, uint
     for (int64_t i = 0; i < n; i += 8) {
       const T* b = blk.at(row + i, n - i, T(mx));
       for (int h = 0; h < 2; ++h) {
-        uint32x4_t ev = neon::exp4(vreinterpretq_u32_s32(vsubq_s32(mxv, load4(b + 4 * h))), k);  // < 2^31
+        uint32x4_t ev = neon::exp4(neon::sub_u4(mxv, load4(b + 4 * h)), k);  // < 2^31
         if (n - i < 8) ev = vandq_u32(ev, live4(n - i, 4 * h));
         vst1q_u32(e + i + 4 * h, ev);
         acc = vpadalq_u32(acc, ev);
@@ -131,7 +131,7 @@ void nnlut_rows(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p
       uint32x4_t t[2];
       int32x4_t u[2], y[2];
       for (int h = 0; h < 2; ++h) {
-        t[h] = mag4<kSplit>(vreinterpretq_u32_s32(vsubq_s32(mxv, load4(b + 4 * h))), zero, k);  // <= tmax
+        t[h] = mag4<kSplit>(neon::sub_u4(mxv, load4(b + 4 * h)), zero, k);  // <= tmax
         u[h] = vreinterpretq_s32_u32(vandq_u32(t[h], fmask));                                     // < 2^15
       }
       ev.values8(u[0], u[1], y[0], y[1]);  // in [0, 2^31 - 1)

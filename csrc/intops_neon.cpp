@@ -37,7 +37,7 @@ void softmax_fast(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, c
     uint64x2_t acc = vdupq_n_u64(0);
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) {
-      const uint32x4_t ev = exp4(vreinterpretq_u32_s32(vsubq_s32(mxv, load4(row + i))), k);
+      const uint32x4_t ev = exp4(neon::sub_u4(mxv, load4(row + i)), k);
       vst1q_u32(e + i, ev);
       acc = vpadalq_u32(acc, ev);
     }

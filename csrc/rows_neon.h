@@ -15,6 +15,11 @@ namespace lowbit::neon {
 inline int32x4_t load4(const int32_t* p) { return vld1q_s32(p); }
 inline int32x4_t load4(const int16_t* p) { return vmovl_s16(vld1_s16(p)); }
 
+// u = max - q as unsigned lanes (wraps by definition; max - q of int32 codes can exceed INT32_MAX)
+inline uint32x4_t sub_u4(int32x4_t mx, int32x4_t q) {
+  return vsubq_u32(vreinterpretq_u32_s32(mx), vreinterpretq_u32_s32(q));
+}
+
 template <typename T>
 int32_t row_max(const T* row, int64_t n) {
   int32x4_t mx = vdupq_n_s32(INT32_MIN);

@@ -87,7 +87,7 @@ void shiftmax_rows(const T* q, int64_t rows, int64_t n, const Mag& k, uint8_t* o
     for (int64_t i = 0; i < n; i += 8) {
       const T* b = blk.at(row + i, n - i, T(mx));
       for (int h = 0; h < 2; ++h) {
-        const uint32x4_t u = vreinterpretq_u32_s32(vsubq_s32(mxv, load4(b + 4 * h)));
+        const uint32x4_t u = neon::sub_u4(mxv, load4(b + 4 * h));
         uint32x4_t ev = shift_exp_neg4(mag4<kSplit>(u, zero, k), k.cap);  // <= 2^30
         if (n - i < 8) ev = vandq_u32(ev, live4(n - i, 4 * h));
         vst1q_u32(e + i + 4 * h, ev);
@@ -140,8 +140,8 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
     uint64x2_t acc = vdupq_n_u64(0);
     for (int64_t i = 0; i < n; i += 8) {
       const T* c = blk.at(row + i, n - i, T(mx));
-      const uint32x4_t t0 = mag4<kSplit>(vreinterpretq_u32_s32(vsubq_s32(mxv, load4(c))), zero, k);
-      const uint32x4_t t1 = mag4<kSplit>(vreinterpretq_u32_s32(vsubq_s32(mxv, load4(c + 4))), zero, k);
+      const uint32x4_t t0 = mag4<kSplit>(neon::sub_u4(mxv, load4(c)), zero, k);
+      const uint32x4_t t1 = mag4<kSplit>(neon::sub_u4(mxv, load4(c + 4)), zero, k);
       const uint16x8_t t = vcombine_u16(vmovn_u32(t0), vmovn_u32(t1));  // <= 24 2^7
       const int16x8_t nsh = vnegq_s16(vreinterpretq_s16_u16(vshrq_n_u16(t, kLutFrac)));
       uint16x8_t e = vrshlq_u16(exp2(vandq_u16(t, mask7)), nsh);
