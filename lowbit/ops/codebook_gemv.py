@@ -18,7 +18,7 @@ import numpy as np
 from lowbit.errors import LowbitError, expect
 from lowbit.ops.gemm import default_threads
 
-TAG = 0x4243424C
+TAG = 0x3243424C  # "LBC2": rows in chunk-interleaved tiles of 4 (csrc/codebook_gemv.h)
 _EMPTY_F = np.empty((0, 0), dtype=np.float32)
 _EMPTY_F1 = np.empty(0, dtype=np.float32)
 
@@ -45,7 +45,9 @@ def _fields(bits: int) -> int:
 
 
 def pack_codes_dwords(u: np.ndarray, bits: int) -> np.ndarray:
-    """u [N, K] -> uint32 [N * row_words + 8] in the 'dwords' layout, tagged."""
+    """u [N, K] -> uint32 [N * row_words + 8] in the 'dwords' layout, tagged: per row and chunk of 16 F
+    codes, 16 words whose bits [b j, b j + b) hold field j; rows in tiles of 4 (the last of N % 4), each
+    tile's rows interleaved chunk by chunk so that a tile is one sequential stream."""
     n, k = u.shape
     f = _fields(bits)
     chunk = 16 * f
@@ -54,8 +56,11 @@ def pack_codes_dwords(u: np.ndarray, bits: int) -> np.ndarray:
     p[:, :k] = u
     p = p.reshape(n, kp // chunk, f, 16)
     words = (p << (bits * np.arange(f, dtype=np.uint32))[None, None, :, None]).sum(axis=2, dtype=np.uint32)
+    full = n // 4 * 4
+    tiles = [words[:full].reshape(n // 4, 4, kp // chunk, 16).transpose(0, 2, 1, 3).reshape(-1)]
+    tiles.append(words[full:].transpose(1, 0, 2).reshape(-1))
     tag = np.array([TAG, bits, n, k], dtype="<i8").view(np.uint32)
-    return np.concatenate([words.reshape(-1), tag])
+    return np.concatenate(tiles + [tag])
 
 
 def _tables(levels: np.ndarray, bits: int) -> np.ndarray:
