@@ -7,13 +7,13 @@
 namespace lowbit {
 
 // 3-bit: `chunks` chunks of one 4-row tile (data p, chunk stride `stride` bytes), activations x, the 4
-// tables at tabs [4][16]; out[16] = float64 partial sums, 4 per row (rows 0-1 in out[0..8), 2-3 after).
+// tables at tabs [4][16]; adds to acc[16], 4 float64 partial sums per row (rows 0-1 in acc[0..8), 2-3 after).
 inline void cb_tile4_asm3(const char* p, const float* x, const char* pf, const float* tabs,
-                           int64_t chunks, int64_t stride, double* out) {
+                           int64_t chunks, int64_t stride, double* acc) {
   int64_t quads = chunks / 4, rem = chunks % 4;
   __asm__ volatile(
       "vmovups 0(%[t]), %%zmm0\n vmovups 64(%[t]), %%zmm1\n vmovups 128(%[t]), %%zmm2\n"
-      "vmovups 192(%[t]), %%zmm3\n vpxord %%zmm16, %%zmm16, %%zmm16\n vpxord %%zmm17, %%zmm17, %%zmm17\n"
+      "vmovups 192(%[t]), %%zmm3\n vmovupd (%[o]), %%zmm16\n vmovupd 64(%[o]), %%zmm17\n"
       "test %[n], %[n]\n jz 2f\n"
       "1:\n"
       "vmovdqu32 0(%[p]), %%zmm12\n"
@@ -1059,18 +1059,18 @@ inline void cb_tile4_asm3(const char* p, const float* x, const char* pf, const f
       "vaddpd %%zmm17, %%zmm6, %%zmm17\n"
       "5:\n vmovupd %%zmm16, (%[o])\n vmovupd %%zmm17, 64(%[o])\n"
       : [p] "+&r"(p), [x] "+&r"(x), [pf] "+&r"(pf), [n] "+&r"(quads), [rem] "+&r"(rem)
-      : [t] "r"(tabs), [stride] "r"(stride), [o] "r"(out)
+      : [t] "r"(tabs), [stride] "r"(stride), [o] "r"(acc)
       : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
 }
 
 // 4-bit: `chunks` chunks of one 4-row tile (data p, chunk stride `stride` bytes), activations x, the 4
-// tables at tabs [4][16]; out[16] = float64 partial sums, 4 per row (rows 0-1 in out[0..8), 2-3 after).
+// tables at tabs [4][16]; adds to acc[16], 4 float64 partial sums per row (rows 0-1 in acc[0..8), 2-3 after).
 inline void cb_tile4_asm4(const char* p, const float* x, const char* pf, const float* tabs,
-                           int64_t chunks, int64_t stride, double* out) {
+                           int64_t chunks, int64_t stride, double* acc) {
   int64_t quads = chunks / 4, rem = chunks % 4;
   __asm__ volatile(
       "vmovups 0(%[t]), %%zmm0\n vmovups 64(%[t]), %%zmm1\n vmovups 128(%[t]), %%zmm2\n"
-      "vmovups 192(%[t]), %%zmm3\n vpxord %%zmm16, %%zmm16, %%zmm16\n vpxord %%zmm17, %%zmm17, %%zmm17\n"
+      "vmovups 192(%[t]), %%zmm3\n vmovupd (%[o]), %%zmm16\n vmovupd 64(%[o]), %%zmm17\n"
       "test %[n], %[n]\n jz 2f\n"
       "1:\n"
       "vmovdqu32 0(%[p]), %%zmm12\n"
@@ -1934,7 +1934,7 @@ inline void cb_tile4_asm4(const char* p, const float* x, const char* pf, const f
       "vaddpd %%zmm17, %%zmm6, %%zmm17\n"
       "5:\n vmovupd %%zmm16, (%[o])\n vmovupd %%zmm17, 64(%[o])\n"
       : [p] "+&r"(p), [x] "+&r"(x), [pf] "+&r"(pf), [n] "+&r"(quads), [rem] "+&r"(rem)
-      : [t] "r"(tabs), [stride] "r"(stride), [o] "r"(out)
+      : [t] "r"(tabs), [stride] "r"(stride), [o] "r"(acc)
       : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
 }
 

@@ -75,13 +75,13 @@ def _kernel(bits: int) -> str:
     clobbers = ", ".join(f'"xmm{i}"' for i in range(32))
     return f"""
 // {bits}-bit: `chunks` chunks of one 4-row tile (data p, chunk stride `stride` bytes), activations x, the 4
-// tables at tabs [4][16]; out[16] = float64 partial sums, 4 per row (rows 0-1 in out[0..8), 2-3 after).
+// tables at tabs [4][16]; adds to acc[16], 4 float64 partial sums per row (rows 0-1 in acc[0..8), 2-3 after).
 inline void cb_tile4_asm{bits}(const char* p, const float* x, const char* pf, const float* tabs,
-                           int64_t chunks, int64_t stride, double* out) {{
+                           int64_t chunks, int64_t stride, double* acc) {{
   int64_t quads = chunks / 4, rem = chunks % 4;
   __asm__ volatile(
       "vmovups 0(%[t]), %%zmm0\\n vmovups 64(%[t]), %%zmm1\\n vmovups 128(%[t]), %%zmm2\\n"
-      "vmovups 192(%[t]), %%zmm3\\n vpxord %%zmm16, %%zmm16, %%zmm16\\n vpxord %%zmm17, %%zmm17, %%zmm17\\n"
+      "vmovups 192(%[t]), %%zmm3\\n vmovupd (%[o]), %%zmm16\\n vmovupd 64(%[o]), %%zmm17\\n"
       "test %[n], %[n]\\n jz 2f\\n"
       "1:\\n"
 {_quote(_block(bits, 4))}
@@ -93,7 +93,7 @@ inline void cb_tile4_asm{bits}(const char* p, const float* x, const char* pf, co
 {_quote(_block(bits, 1))}
       "5:\\n vmovupd %%zmm16, (%[o])\\n vmovupd %%zmm17, 64(%[o])\\n"
       : [p] "+&r"(p), [x] "+&r"(x), [pf] "+&r"(pf), [n] "+&r"(quads), [rem] "+&r"(rem)
-      : [t] "r"(tabs), [stride] "r"(stride), [o] "r"(out)
+      : [t] "r"(tabs), [stride] "r"(stride), [o] "r"(acc)
       : "memory", "cc", {clobbers});
 }}
 """

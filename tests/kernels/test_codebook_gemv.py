@@ -17,6 +17,7 @@ from lowbit.ops.codebook_gemv import (
     decode,
     from_qtensor,
     pack_codebook,
+    word_index,
 )
 
 ISAS = available_isas()
@@ -121,3 +122,12 @@ def test_bad_inputs():
         codebook_gemv(np.zeros((1, 50), np.float32), few)
     with pytest.raises(LowbitError, match="q: expected"):
         from_qtensor(lowbit.quantize(torch.randn(8, 64), "int", 4, lowbit.per_channel(0)))
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 9, 30])
+@pytest.mark.parametrize("chunks", [1, 5, 12, 13, 30])
+def test_layout_is_a_permutation(n, chunks):
+    """Every (row, chunk) of the K-blocked, 4-row-tiled layout owns its own 16 words, all of them used."""
+    r, c = np.meshgrid(np.arange(n), np.arange(chunks), indexing="ij")
+    idx = word_index(n, chunks, r, c).reshape(-1)
+    assert np.array_equal(np.sort(idx), 16 * np.arange(n * chunks))
