@@ -31,9 +31,6 @@ namespace lowbit {
 
 namespace {
 
-// Software prefetch distance of the asm loop in the data stream.
-constexpr int64_t kAhead = 8192;
-
 template <int B, int RT>
 void tile(const CbWeight& w, const float* x, int64_t r, double* y) {
   constexpr int F = B == 3 ? 10 : 8;
@@ -88,31 +85,29 @@ void tile(const CbWeight& w, const float* x, int64_t r, double* y) {
   for (int i = 0; i < RT; ++i) y[i] = _mm512_reduce_add_pd(acc[i]);
 }
 
-// Full tiles [ra, rb) (ra, rb multiples of 4) with one table per row: the asm loop, K-block by K-block.
+// Full tiles [ra, rb) (ra, rb multiples of 4) with one table per row: the asm loop, one call per K-block.
 template <int B>
 void tiles_asm(const CbWeight& w, const float* x, int64_t ra, int64_t rb, double* y) {
   constexpr int64_t chunk = 16 * (B == 3 ? 10 : 8);
   const int64_t chunks = cb_kpad(B, w.k) / chunk, tiles = (rb - ra) / 4;
-  const bool direct = w.table_row_stride == 16 && !w.scale;  // the 4 tables lie in a row as they are
+  if (tiles == 0) return;
   std::vector<double> acc(size_t(tiles * 16), 0.0);
-  alignas(64) float tabs[64];
+  const float* tabs = w.tables + ra * 16;  // per-row tables lie in a row as they are
+  std::vector<float> scaled;
+  if (w.table_row_stride != 16 || w.scale) {
+    scaled.resize(size_t(tiles * 64));
+    for (int64_t r = ra; r < rb; ++r) {
+      const float* t = w.tables + r * w.table_row_stride;
+      // the product load_tables rounds, so that both paths see the same w_hat
+      for (int e = 0; e < 16; ++e) scaled[size_t((r - ra) * 16 + e)] = w.scale ? t[e] * w.scale[r] : t[e];
+    }
+    tabs = scaled.data();
+  }
   for (int64_t b = 0; b * kCbBlockChunks < chunks; ++b) {
     const int64_t c0 = b * kCbBlockChunks, len = std::min(kCbBlockChunks, chunks - c0);
-    for (int64_t t = 0; t < tiles; ++t) {
-      const int64_t r = ra + 4 * t;
-      const float* tp = w.tables + r * w.table_row_stride;
-      if (!direct) {
-        for (int i = 0; i < 4; ++i) {
-          const float* ti = w.tables + (r + i) * w.table_row_stride;
-          // the product load_tables rounds, so that both paths see the same w_hat
-          for (int e = 0; e < 16; ++e) tabs[16 * i + e] = w.scale ? ti[e] * w.scale[r + i] : ti[e];
-        }
-        tp = tabs;
-      }
-      const char* p = reinterpret_cast<const char*>(w.data + cb_word_index(B, w.n, w.k, r, c0));
-      if constexpr (B == 3) cb_tile4_asm3(p, x + c0 * chunk, p + kAhead, tp, len, 256, acc.data() + 16 * t);
-      else cb_tile4_asm4(p, x + c0 * chunk, p + kAhead, tp, len, 256, acc.data() + 16 * t);
-    }
+    const char* p = reinterpret_cast<const char*>(w.data + cb_word_index(B, w.n, w.k, ra, c0));
+    if constexpr (B == 3) cb_tiles_asm3(p, x + c0 * chunk, tabs, acc.data(), tiles, len);
+    else cb_tiles_asm4(p, x + c0 * chunk, tabs, acc.data(), tiles, len);
   }
   for (int64_t i = 0; i < 4 * tiles; ++i) {
     const double* a = acc.data() + 4 * i;

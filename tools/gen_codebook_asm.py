@@ -6,6 +6,9 @@ loads back into every shift (one 64-byte load per 16 weights instead of per 160:
 
 from pathlib import Path
 
+# software prefetch distance in the data stream, bytes (12-24 KiB measured the same)
+AHEAD = 8192
+
 # accumulator registers: chain c (0..3) of tile row i (0..3)
 CHAINS = [[4, 5, 6, 7], [8, 9, 10, 11], [18, 19, 26, 27], [28, 29, 30, 31]]
 
@@ -50,7 +53,7 @@ def _block(bits: int, chunks: int) -> list[str]:
     out = []
     for h in range(chunks):
         out += [f"vmovdqu32 {64 * i}(%[p]), {_z(12 + i)}" for i in range(4)]
-        out += [f"prefetcht0 {64 * i}(%[pf])" for i in range(4)]
+        out += [f"prefetcht0 {AHEAD + 64 * i}(%[p])" for i in range(4)]
         for j in range(f):
             n = h * f + j
             x = 20 + j % 2
@@ -63,7 +66,7 @@ def _block(bits: int, chunks: int) -> list[str]:
                 out.append(f"vpermps {_z(i)}, {idx}, {_z(22 + i)}")
                 op = "vmulps" if n < 4 else "vfmadd231ps"
                 out.append(f"{op} {_z(x)}, {_z(22 + i)}, {_z(CHAINS[n % 4][i])}")
-        out += ["add %[stride], %[p]", "add %[stride], %[pf]", f"add ${64 * f}, %[x]"]
+        out += ["add $256, %[p]", f"add ${64 * f}, %[x]"]
     return out + _fold()
 
 
@@ -74,26 +77,30 @@ def _quote(lines: list[str]) -> str:
 def _kernel(bits: int) -> str:
     clobbers = ", ".join(f'"xmm{i}"' for i in range(32))
     return f"""
-// {bits}-bit: `chunks` chunks of one 4-row tile (data p, chunk stride `stride` bytes), activations x, the 4
-// tables at tabs [4][16]; adds to acc[16], 4 float64 partial sums per row (rows 0-1 in acc[0..8), 2-3 after).
-inline void cb_tile4_asm{bits}(const char* p, const float* x, const char* pf, const float* tabs,
-                           int64_t chunks, int64_t stride, double* acc) {{
-  int64_t quads = chunks / 4, rem = chunks % 4;
+// {bits}-bit: `tiles` full 4-row tiles of one K-block, `chunks` chunks each, stored one after the other from
+// p; activations x (the K-block's); tables tabs [tiles][4][16]; adds to acc [tiles][16] (4 float64
+// partial sums per row, rows 0-1 first). Prefetches {AHEAD} bytes ahead of the stream.
+inline void cb_tiles_asm{bits}(const char* p, const float* x, const float* tabs, double* acc, int64_t tiles,
+                            int64_t chunks) {{
+  const int64_t quads = chunks / 4, rem = chunks % 4;
+  int64_t n = 0;
+  const float* xc = x;
   __asm__ volatile(
+      "1:\\n"
       "vmovups 0(%[t]), %%zmm0\\n vmovups 64(%[t]), %%zmm1\\n vmovups 128(%[t]), %%zmm2\\n"
       "vmovups 192(%[t]), %%zmm3\\n vmovupd (%[o]), %%zmm16\\n vmovupd 64(%[o]), %%zmm17\\n"
-      "test %[n], %[n]\\n jz 2f\\n"
-      "1:\\n"
+      "mov %[x0], %[x]\\n mov %[q], %[n]\\n test %[n], %[n]\\n jz 3f\\n"
+      "2:\\n"
 {_quote(_block(bits, 4))}
-      "dec %[n]\\n jnz 1b\\n"
-      "2:\\n cmp $2, %[rem]\\n jl 4f\\n"
+      "dec %[n]\\n jnz 2b\\n"
+      "3:\\n test $2, %[rem]\\n jz 4f\\n"
 {_quote(_block(bits, 2))}
-      "sub $2, %[rem]\\n"
-      "4:\\n test %[rem], %[rem]\\n jz 5f\\n"
+      "4:\\n test $1, %[rem]\\n jz 5f\\n"
 {_quote(_block(bits, 1))}
       "5:\\n vmovupd %%zmm16, (%[o])\\n vmovupd %%zmm17, 64(%[o])\\n"
-      : [p] "+&r"(p), [x] "+&r"(x), [pf] "+&r"(pf), [n] "+&r"(quads), [rem] "+&r"(rem)
-      : [t] "r"(tabs), [stride] "r"(stride), [o] "r"(acc)
+      "add $256, %[t]\\n add $128, %[o]\\n dec %[tiles]\\n jnz 1b\\n"
+      : [p] "+&r"(p), [x] "+&r"(xc), [n] "+&r"(n), [t] "+&r"(tabs), [o] "+&r"(acc), [tiles] "+&r"(tiles)
+      : [x0] "r"(x), [q] "r"(quads), [rem] "r"(rem)
       : "memory", "cc", {clobbers});
 }}
 """
