@@ -147,3 +147,15 @@ def test_accuracy_same_sign_wide_range(bits, isa):
     w_hat = decode(w, u)
     got = codebook_gemv(x, w, isa=isa, threads=1)
     _close(got, x, w_hat, codebook_gemv_ref(x, w_hat))
+
+
+def test_asm_header_is_generated():
+    """csrc/codebook_gemv_avx512_asm.h is what tools/gen_codebook_asm.py writes (edit the generator)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "gen_codebook_asm.py"
+    spec = importlib.util.spec_from_file_location("gen_codebook_asm", path)
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert gen.HEADER.read_text() == gen.render()
