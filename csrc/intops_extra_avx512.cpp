@@ -39,6 +39,57 @@ inline __m512i lis_codes16(__m512i e, __m512i thr) {
   return j;
 }
 
+// k of 16 exps by the same search, its first step against a broadcast thr[7] and the others against copies of
+// the thresholds shifted by 3 and by 1 (thr3[j] = thr[j + 3], thr1[j] = thr[j + 1]): no index adds
+struct LisTables {
+  __m512i t7, t3, t1, t0;
+  // from lis_quotients: saturated to int32 (vpmovsqd: INT32_MAX past it, as lis_thresholds' cap), lane 15 -1
+  explicit LisTables(const int64_t* q) {
+    t0 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtsepi64_epi32(_mm512_load_si512(q))),
+                            _mm512_cvtsepi64_epi32(_mm512_load_si512(q + 8)), 1);
+    const __m512i none = _mm512_set1_epi32(-1);
+    t7 = _mm512_permutexvar_epi32(_mm512_set1_epi32(7), t0);
+    t3 = _mm512_alignr_epi32(none, t0, 3), t1 = _mm512_alignr_epi32(none, t0, 1);
+  }
+};
+inline __m512i lis_codes16_fast(__m512i e, const LisTables& t) {
+  __m512i j = _mm512_maskz_mov_epi32(_mm512_cmpge_epi32_mask(t.t7, e), _mm512_set1_epi32(8));
+  j = _mm512_mask_add_epi32(j, _mm512_cmpge_epi32_mask(_mm512_permutexvar_epi32(j, t.t3), e), j, _mm512_set1_epi32(4));
+  j = _mm512_mask_add_epi32(j, _mm512_cmpge_epi32_mask(_mm512_permutexvar_epi32(j, t.t1), e), j, _mm512_set1_epi32(2));
+  return _mm512_mask_add_epi32(j, _mm512_cmpge_epi32_mask(_mm512_permutexvar_epi32(j, t.t0), e), j, _mm512_set1_epi32(1));
+}
+
+// 16-bit codes with the word rescale: the exps in ibert_exp_avx512.h's word layout, each row's max one row
+// ahead, the codes of a block's even and odd elements joined as words (even | odd << 8) and narrowed.
+inline void lis_rows_words(const int16_t* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* out) {
+  constexpr int kLag = 1;  // the codes of row r - kLag in the step of row r
+  thread_local std::vector<int32_t> ebuf;
+  const int64_t stride = (n + 31) & ~int64_t(31);
+  ebuf.assign(size_t((kLag + 1) * stride), 0);
+  alignas(64) int64_t thr[kLag + 1][16];
+  int32_t mx_next = avx512::row_max16(q, n);
+  for (int64_t r = 0; r < rows + kLag; ++r) {
+    int64_t total = 0;
+    if (r < rows) {
+      const int32_t mx = mx_next;
+      if (r + 1 < rows) mx_next = avx512::row_max16(q + (r + 1) * n, n);
+      total = avx512::exp_row_words(q + r * n, n, mx, k, ebuf.data() + (r % (kLag + 1)) * stride);
+    }
+    if (r >= kLag) {
+      const int64_t rc = r - kLag;
+      const int32_t* e = ebuf.data() + (rc % (kLag + 1)) * stride;
+      const LisTables t(thr[rc % (kLag + 1)]);
+      uint8_t* o = out + rc * n;
+      for (int64_t i = 0; i < n; i += 32) {
+        const __m512i ce = lis_codes16_fast(_mm512_loadu_si512(e + i), t);
+        const __m512i co = lis_codes16_fast(_mm512_loadu_si512(e + i + 16), t);
+        avx512::store32(o + i, n - i, _mm512_cvtepi32_epi16(_mm512_or_si512(ce, _mm512_slli_epi32(co, 8))));
+      }
+    }
+    if (r < rows) lis_quotients(total, thr[r % (kLag + 1)]);  // after the codes: their vector work runs meanwhile
+  }
+}
+
 // Rows software-pipelined as the I-BERT softmax's: the exps and thresholds of row r, then the codes of row
 // r - 1, so that row r's scalar threshold arithmetic overlaps vector work.
 template <typename T>
@@ -175,7 +226,11 @@ template <typename T>
 void log_int_softmax_avx512(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out) {
   const SoftmaxFast f = softmax_fast(p, sizeof(T) == 2);
   if (!f.ok) return log_int_softmax_scalar(q, rows, n, p, out);
-  lis_rows(q, rows, n, ExpLanes(p, f), out);
+  const ExpLanes k(p, f);
+  if constexpr (sizeof(T) == 2) {
+    if (k.word) return lis_rows_words(q, rows, n, k, out);
+  }
+  lis_rows(q, rows, n, k, out);
 }
 
 template <typename T>

@@ -18,27 +18,6 @@ uint8_t lis_code_one(int64_t e, int64_t total) {
   return uint8_t(e == 0 || k >= kLisZero ? kLisZero : k);
 }
 
-namespace {
-// the largest e >= 0 with d e + (e & 1) <= s, for odd d >= 3 and 0 <= s < 2^53 (file header of intops_extra.h)
-template <int64_t D>
-inline int64_t largest_e(int64_t s) {
-  const uint64_t e = uint64_t(s) / D;  // a constant divisor: a multiply, not a division (unsigned: no sign fix)
-  return int64_t(e - ((e & 1) & uint64_t(e * D == uint64_t(s))));  // & rather than &&: no branch on a parity
-}
-template <int64_t... T>
-inline void thresholds(int64_t s, int32_t* thr, std::integer_sequence<int64_t, T...>) {
-  int i = 0;
-  ((thr[i++] = int32_t(std::min<int64_t>(largest_e<2 * T - 1>(s), INT32_MAX))), ...);
-}
-}  // namespace
-
-void lis_thresholds(int64_t total, int32_t* thr) {
-  // t = 2, then 3 2^j for j = 0..13: 15 thresholds
-  thresholds(2 * total, thr,
-             std::integer_sequence<int64_t, 2, 3, 6, 12, 24, 48, 96, 192, 384, 768, 1536, 3072, 6144, 12288,
-                                   24576>{});
-}
-
 template <typename T>
 void log_int_softmax_scalar(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out) {
   std::vector<int64_t> e(static_cast<size_t>(n));

@@ -38,6 +38,12 @@ inline void store16(uint8_t* p, __mmask16 m, __m128i v) {
 }
 inline void store16(int8_t* p, __mmask16 m, __m128i v) { store16(reinterpret_cast<uint8_t*>(p), m, v); }
 
+// 32 bytes, stored with a mask in a row's tail only (left < 32)
+inline void store32(uint8_t* o, int64_t left, __m256i v) {
+  if (left >= 32) _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), v);
+  else _mm256_mask_storeu_epi8(o, (uint32_t(1) << left) - 1, v);
+}
+
 // even / odd int64 lanes whose values fit int32, back into 16 int32 lanes
 inline __m512i join(__m512i even, __m512i odd) {
   return _mm512_mask_blend_epi32(__mmask16(0xAAAA), even, _mm512_slli_epi64(odd, 32));

@@ -32,6 +32,7 @@ using avx512::join;
 using avx512::load16;
 using avx512::row_max;
 using avx512::store16;
+using avx512::store32;
 using avx512::tail_mask;
 using avx512::Mag;
 using avx512::mag16;
@@ -173,8 +174,7 @@ inline __m512i shift_exp_t16(__m512i x, const ShiftWords& w) {
   return _mm512_sllv_epi32(v, _mm512_add_epi32(_mm512_srai_epi32(t, kShiftK), w.fifteen));
 }
 
-// The exps of one row of 16-bit codes: block b of 32 codes stores its even codes' exps at e[32 b .. 32 b + 16)
-// and its odd codes' at e[32 b + 16 .. 32 b + 32) (zero past n); returns their sum.
+// The exps of one row of 16-bit codes in ibert_exp_avx512.h's word layout (zero past n); returns their sum.
 template <bool kTail>
 inline __m512i shiftmax_block_w(const int16_t* p, int64_t left, __m512i lo, __m512i cl, __m512i ch, const ShiftWords& w,
                                 int32_t* e) {
@@ -221,24 +221,6 @@ inline int64_t shiftmax_exp_row_w(const int16_t* row, int64_t n, int32_t mx, con
   return _mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi));  // >= 2^30 (the max)
 }
 
-// 32 uint8 outputs, stored with a mask in the row's tail only
-inline void store32(uint8_t* o, int64_t left, __m256i v) {
-  if (left >= 32) _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), v);
-  else _mm256_mask_storeu_epi8(o, (uint32_t(1) << left) - 1, v);
-}
-
-// the probabilities of a row whose exps shiftmax_exp_row_w wrote: even and odd outputs (<= 256) joined as
-// words, saturated to bytes by vpmovuswb
-inline void prob_row_w(const int32_t* e, int64_t n, int64_t factor, uint8_t* o) {
-  const __m512i fv = _mm512_set1_epi64(factor);
-  const __m512i idx_hi = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
-  const __m512i rnd = _mm512_set1_epi32(1 << (54 - 33));
-  for (int64_t i = 0; i < n; i += 32) {
-    const __m512i pe = prob16(e + i, fv, idx_hi, rnd), po = prob16(e + i + 16, fv, idx_hi, rnd);
-    store32(o + i, n - i, _mm512_cvtusepi16_epi8(_mm512_or_si512(pe, _mm512_slli_epi32(po, 16))));
-  }
-}
-
 void shiftmax_rows_w(const int16_t* q, int64_t rows, int64_t n, const ShiftWords& w, uint8_t* out) {
   thread_local std::vector<int32_t> ebuf;
   const int64_t stride = ((n + 31) & ~int64_t(31)) + 16;  // whole 32-blocks, + 16: prob16 reads one past
@@ -253,7 +235,7 @@ void shiftmax_rows_w(const int16_t* q, int64_t rows, int64_t n, const ShiftWords
       total = shiftmax_exp_row_w(q + r * n, n, mx, w, ebuf.data() + (r & 1) * stride);
     }
     if (r > 0)  // factor: as shiftmax_rows
-      prob_row_w(ebuf.data() + ((r - 1) & 1) * stride, n, std::min<int64_t>((int64_t(1) << 62) / prev_total, 0xFFFFFFFF),
+      avx512::prob_row_words(ebuf.data() + ((r - 1) & 1) * stride, n, std::min<int64_t>((int64_t(1) << 62) / prev_total, 0xFFFFFFFF),
                  out + (r - 1) * n);
     prev_total = total;
   }
