@@ -11,6 +11,7 @@
 
 #include "cpu.h"
 #include "intops.h"
+#include "intops_one.h"
 
 namespace lowbit {
 
@@ -106,8 +107,14 @@ struct PwlTableRef {
   const int32_t* icpts;
   int32_t pshift;        // in [0, 62]
 };
-// the reference's eval_table_ref: the last segment with start <= u (0 if none), icpt + rshift_round(slope u)
-int64_t pwl_eval_one(int64_t u, const PwlTableRef& t);
+// the reference's eval_table_ref: the last segment with start <= u (0 if none), icpt + rshift_round(slope u).
+// The starts are non-decreasing, so "start <= u" holds on a prefix of 1..k-1: a branchless binary search
+// for its end (k <= 32) finds the segment the reference's scan stops at.
+inline int64_t pwl_eval_one(int64_t u, const PwlTableRef& t) {
+  int j = 0;
+  for (int step = 16; step > 0; step >>= 1) j += (j + step < t.k && t.starts[j + step] <= u) ? step : 0;
+  return t.icpts[j] + rshift_round(int64_t(t.slopes[j]) * u, t.pshift);
+}
 
 struct NnlutSoftmaxParams {
   int64_t dcap;           // in [1, 2^31]
@@ -125,8 +132,15 @@ template <typename T>
 void nnlut_softmax_avx512(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
 template <typename T>
 void nnlut_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
-// one row's reciprocal step: (r, the output shift) from the row sum
-void nnlut_row_recip(int64_t total, const NnlutSoftmaxParams& p, int64_t& r, int& shift);
+// one row's reciprocal step: (r, the output shift) from the row sum (inline: the SIMD kernel calls it per row)
+inline void nnlut_row_recip(int64_t total, const NnlutSoftmaxParams& p, int64_t& r, int& shift) {
+  const int eb = bit_length(uint64_t(total)) - 1;  // total >= 1: the max element's exp is the table at 0
+  int64_t u = eb <= p.rfrac ? total << (p.rfrac - eb) : rshift_round(total, eb - p.rfrac);
+  const bool carry = u >= (int64_t(1) << (p.rfrac + 1));
+  if (carry) u = int64_t(1) << p.rfrac;
+  r = pwl_eval_one(u, p.recip);
+  shift = std::min(30 + eb + int(carry) - 8, 62);
+}
 
 // ---- FQ-ViT PTF LayerNorm (fqvit.ptf_layernorm_ref): x = (q - zp) << alpha[c] for codes q < 2^8 and
 // alpha in [0, 3] (|x| < 2^11), then the I-BERT LayerNorm of x (intops.h) with the same constants.

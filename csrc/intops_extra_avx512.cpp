@@ -27,6 +27,7 @@ using avx512::load16;
 using avx512::Mag;
 using avx512::mag16;
 using avx512::store16;
+using avx512::store32;
 using avx512::tail_mask;
 
 // k of 16 exps: the number of leading thresholds thr[0..15) with e <= thr (thr[15] = -1 stops the search)
@@ -159,47 +160,246 @@ inline __m128i nnlut_out16(__m512i e, __m512i rv, __m512i idx_hi, __m512i rnd, _
   return _mm512_cvtusepi32_epi8(_mm512_srl_epi32(_mm512_add_epi32(hi, rnd), sh32));
 }
 
+// The exps of one row into e (zero past n, whole 16-blocks written) and their sum.
+template <int kPath, bool kWord, typename T>
+inline int64_t nnlut_exp_row(const T* row, int64_t n, int32_t mx, const NnlutSoftmaxParams& p, const Mag& k,
+                             const avx512::PwlEval& ev, int32_t* e) {
+  const __m512i fmask = _mm512_set1_epi32((1 << p.frac) - 1), onev = _mm512_set1_epi32(1);
+  const __m128i fsh = _mm_cvtsi32_si128(p.frac);
+  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
+  const __m512i mxv = _mm512_set1_epi32(mx);
+  __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512i t = mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m)), 0, k);  // <= tmax
+    const __m512i u = _mm512_and_si512(t, fmask), z = _mm512_srl_epi32(t, fsh);       // z <= 31
+    const __m512i y = ev.value<kWord>(ev.segment(u), u, u);                              // in [0, 2^31 - 1)
+    // rshift_round(y, z) = ((y >> (z - 1)) + 1) >> 1 for z >= 1, y for z = 0 (as in lut_rows)
+    const __m512i one = _mm512_min_epu32(z, onev);
+    __m512i ev16 = _mm512_srlv_epi32(_mm512_add_epi32(_mm512_srlv_epi32(y, _mm512_sub_epi32(z, one)), one), one);
+    if (m != 0xFFFF) ev16 = _mm512_maskz_mov_epi32(m, ev16);
+    _mm512_storeu_si512(e + i, ev16);
+    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(ev16, lo32));
+    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(ev16, 32));
+  }
+  return _mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi));
+}
+
+// out = min(rshift_round(e rc, sh), 255) of one row
+inline void nnlut_out_row(const int32_t* e, int64_t n, int64_t rc, int sh, uint8_t* o) {
+  if (sh < 33) {  // only for tables whose exps sum below 2^11 (not nnlut's): scalar
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t v = rshift_round(int64_t(e[i]) * rc, sh);
+      o[i] = uint8_t(v > 255 ? 255 : v);
+    }
+    return;
+  }
+  const __m512i idx_hi = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+  const __m512i rv = _mm512_set1_epi64(rc), rnd = _mm512_set1_epi32(1 << (sh - 33));
+  const __m128i sh32 = _mm_cvtsi32_si128(sh - 32);
+  for (int64_t i = 0; i < n; i += 16) store16(o + i, tail_mask(n - i), nnlut_out16(_mm512_loadu_si512(e + i), rv, idx_hi, rnd, sh32));
+}
+
+// Rows software-pipelined as the I-BERT softmax's (the exps of row r, then the outputs of row r - 1, so that
+// row r - 1's reciprocal step overlaps vector work), each row's max taken one row ahead.
 template <int kPath, bool kWord, typename T>
 void nnlut_rows(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, const Mag& k,
                 const avx512::PwlEval& ev, uint8_t* out) {
   thread_local std::vector<int32_t> ebuf;
-  ebuf.assign(size_t((n + 15) & ~int64_t(15)), 0);
-  int32_t* e = ebuf.data();
-  const __m512i fmask = _mm512_set1_epi32((1 << p.frac) - 1), onev = _mm512_set1_epi32(1);
-  const __m128i fsh = _mm_cvtsi32_si128(p.frac);
-  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
-  const __m512i idx_hi = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* row = q + r * n;
-    const __m512i mxv = _mm512_set1_epi32(avx512::row_max_any(row, n));
-    __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
-    for (int64_t i = 0; i < n; i += 16) {
-      const __mmask16 m = tail_mask(n - i);
-      const __m512i t = mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m)), 0, k);  // <= tmax
-      const __m512i u = _mm512_and_si512(t, fmask), z = _mm512_srl_epi32(t, fsh);       // z <= 31
-      const __m512i y = ev.value<kWord>(ev.segment(u), u, u);                              // in [0, 2^31 - 1)
-      // rshift_round(y, z) = ((y >> (z - 1)) + 1) >> 1 for z >= 1, y for z = 0 (as in lut_rows)
-      const __m512i one = _mm512_min_epu32(z, onev);
-      __m512i ev16 = _mm512_srlv_epi32(_mm512_add_epi32(_mm512_srlv_epi32(y, _mm512_sub_epi32(z, one)), one), one);
-      if (m != 0xFFFF) ev16 = _mm512_maskz_mov_epi32(m, ev16);
-      _mm512_storeu_si512(e + i, ev16);
-      acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(ev16, lo32));
-      acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(ev16, 32));
+  const int64_t stride = (n + 15) & ~int64_t(15);
+  ebuf.assign(size_t(2 * stride), 0);
+  int32_t mx_next = avx512::row_max_any(q, n);
+  int64_t prev_total = 0;
+  for (int64_t r = 0; r <= rows; ++r) {
+    int64_t total = 0;
+    if (r < rows) {
+      const int32_t mx = mx_next;
+      if (r + 1 < rows) mx_next = avx512::row_max_any(q + (r + 1) * n, n);
+      total = nnlut_exp_row<kPath, kWord>(q + r * n, n, mx, p, k, ev, ebuf.data() + (r & 1) * stride);
     }
-    int64_t rc;
-    int sh;
-    nnlut_row_recip(_mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi)), p, rc, sh);
-    uint8_t* o = out + r * n;
-    if (sh < 33) {  // only for tables whose exps sum below 2^11 (not nnlut's): scalar
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t v = rshift_round(int64_t(e[i]) * rc, sh);
-        o[i] = uint8_t(v > 255 ? 255 : v);
+    if (r > 0) {
+      int64_t rc;
+      int sh;
+      nnlut_row_recip(prev_total, p, rc, sh);
+      nnlut_out_row(ebuf.data() + ((r - 1) & 1) * stride, n, rc, sh, out + (r - 1) * n);
+    }
+    prev_total = total;
+  }
+}
+
+// ---- NN-LUT softmax on 16-bit codes, in words (taken when the constants allow; NnlutWords::make says which).
+// 32 codes per load. t = min(floor((min(max - q, acap) m0 + c) / 2^shift), tmax) as mag_avx512.h's kWordPath,
+// on the even and odd codes' dword lanes (dpwssd against [ml, 0] / [0, ml]); u = t mod 2^frac (< 2^15), z =
+// t >> frac. The segment j of u on 32 words at once: the 128-entry bucket table (vpermt2b on u >> B; the
+// high byte of each word reads bucket 0, whose segment is 0) and one compare against the next start
+// (vpermw; unsigned, padded with 2^16 - 1 above u's range), valid when every bucket holds at most one
+// breakpoint. The value with slope = sh 2^p + sl, sl = slope mod 2^p in [0, 2^p), p = pshift in [1, 15]:
+//   icpt + rshift_round(slope u, p) = icpt + sh u + ((sl u + 2^(p-1)) >> p)
+// (sh u 2^p is a multiple of 2^p), sh and sl looked up as words (vpermw) beside their u, and icpt + sh u by
+// one vpdpwssd from u in the low word of the dword (even codes) or the high word (odd codes): the other word
+// of the pair is 0. The result y is the table's value in [0, 2^31 - 1) (checked by the bindings), whatever
+// the wrap of the intermediate sums. e = (y + 2^(z-1)) >> z (< 2^32 unsigned).
+struct NnlutWords {
+  bool ok;
+  __m512i ml_e, ml_o, mh_e, mh_o, cl, ch, tmax, fmask, bt0, bt1, starts, sh, sl, ic, rnd_lo, rnd_hi, pround;
+  __m128i g, frac, bshift, psh;
+  int32_t acapw;
+
+  NnlutWords(const NnlutSoftmaxParams& p, int64_t acap, const Mag& k) : ok(false) {
+    const PwlTableRef& t = p.exp;
+    if (k.path != avx512::kWordPath || t.k > 16 || t.pshift < 1 || t.pshift > 15 || t.starts[0] != 0) return;
+    const int span = (1 << p.frac) - 1;  // u in [0, span]
+    int b = 0;
+    while ((span >> b) >= 128) ++b;
+    alignas(64) uint8_t bt[128] = {};
+    for (int64_t i = 0; i <= (span >> b); ++i) {
+      const int64_t lo = i << b, hi = std::min<int64_t>(lo + (int64_t(1) << b) - 1, span);
+      int j0 = 0, inside = 0;
+      for (int j = 0; j < t.k; ++j) {
+        if (t.starts[j] <= lo) j0 = j;
+        else if (t.starts[j] <= hi) ++inside;
       }
-      continue;
+      if (inside > 1) return;
+      bt[i] = uint8_t(j0);
     }
-    const __m512i rv = _mm512_set1_epi64(rc), rnd = _mm512_set1_epi32(1 << (sh - 33));
-    const __m128i sh32 = _mm_cvtsi32_si128(sh - 32);
-    for (int64_t i = 0; i < n; i += 16) store16(o + i, tail_mask(n - i), nnlut_out16(_mm512_loadu_si512(e + i), rv, idx_hi, rnd, sh32));
+    if (bt[0] != 0) return;
+    alignas(64) uint16_t st[32], shw[32], slw[32];
+    alignas(64) int32_t icd[16];
+    for (int j = 0; j < 32; ++j) {
+      st[j] = 0xFFFF, shw[j] = slw[j] = 0;
+      if (j < 16) icd[j] = 0;
+      if (j >= t.k) continue;
+      if (t.starts[j] < 0) return;
+      st[j] = uint16_t(t.starts[j]);
+      const int64_t sl64 = int64_t(t.slopes[j]) & ((int64_t(1) << t.pshift) - 1);
+      const int64_t sh64 = (int64_t(t.slopes[j]) - sl64) >> t.pshift;
+      if (sh64 < INT16_MIN || sh64 > INT16_MAX) return;
+      shw[j] = uint16_t(int16_t(sh64)), slw[j] = uint16_t(sl64), icd[j] = t.icpts[j];
+    }
+    bt0 = _mm512_load_si512(bt), bt1 = _mm512_load_si512(bt + 64);
+    starts = _mm512_load_si512(st), sh = _mm512_load_si512(shw), sl = _mm512_load_si512(slw);
+    ic = _mm512_load_si512(icd);
+    alignas(64) uint32_t rz[32];
+    for (int z = 0; z < 32; ++z) rz[z] = z ? 1u << (z - 1) : 0u;
+    rnd_lo = _mm512_load_si512(rz), rnd_hi = _mm512_load_si512(rz + 16);
+    pround = _mm512_set1_epi32(1 << (t.pshift - 1));
+    ml_e = k.mlw, ml_o = _mm512_slli_epi32(k.mlw, 16), mh_e = k.mhw, mh_o = _mm512_slli_epi32(k.mhw, 16);
+    cl = k.clp, ch = k.chp, g = k.g, tmax = k.cap;
+    fmask = _mm512_set1_epi32(span), frac = _mm_cvtsi32_si128(p.frac);
+    bshift = _mm_cvtsi32_si128(b), psh = _mm_cvtsi32_si128(t.pshift);
+    acapw = int32_t(acap);
+    ok = true;
+  }
+};
+
+// t of the even (kOdd = false) or odd codes of 32 words u16 = min(max - q, acap)
+template <bool kOdd>
+inline __m512i nnlut_t16(__m512i u16, const NnlutWords& w) {
+  const __m512i lo = _mm512_srai_epi32(_mm512_dpwssd_epi32(w.cl, u16, kOdd ? w.ml_o : w.ml_e), 16);
+  return _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(w.ch, u16, kOdd ? w.mh_o : w.mh_e), lo), w.g), w.tmax);
+}
+// e from t, u in the word of its code (the other word 0), the code's segment in the low 4 bits of j, and the
+// block's sh and sl words
+inline __m512i nnlut_e16(__m512i t, __m512i u_word, __m512i j, __m512i shv, __m512i slv, const NnlutWords& w) {
+  const __m512i z = _mm512_srl_epi32(t, w.frac);
+  const __m512i icpt = _mm512_permutexvar_epi32(j, w.ic);  // the low 4 bits of the dword: this code's j
+  const __m512i y = _mm512_add_epi32(_mm512_dpwssd_epi32(icpt, u_word, shv),
+                                     _mm512_srl_epi32(_mm512_dpwssd_epi32(w.pround, u_word, slv), w.psh));
+  return _mm512_srlv_epi32(_mm512_add_epi32(y, _mm512_permutex2var_epi32(w.rnd_lo, z, w.rnd_hi)), z);
+}
+
+template <bool kTail>
+inline __m512i nnlut_block_words(const int16_t* p, int64_t left, __m512i mxw, __m512i acapw, const NnlutWords& w,
+                                 int32_t* e) {
+  const __mmask32 mm = kTail ? __mmask32((uint32_t(1) << left) - 1) : ~__mmask32(0);
+  const __m512i q = kTail ? _mm512_maskz_loadu_epi16(mm, p) : _mm512_loadu_si512(p);
+  const __m512i u16 = _mm512_min_epu16(_mm512_sub_epi16(mxw, q), acapw);
+  const __m512i te = nnlut_t16<false>(u16, w), to = nnlut_t16<true>(u16, w);
+  const __m512i ue = _mm512_and_si512(te, w.fmask), uo = _mm512_slli_epi32(_mm512_and_si512(to, w.fmask), 16);
+  const __m512i uw = _mm512_or_si512(ue, uo);  // the 32 u in the words of their codes
+  const __m512i j0 = _mm512_permutex2var_epi8(w.bt0, _mm512_srl_epi16(uw, w.bshift), w.bt1);
+  const __m512i cand = _mm512_add_epi16(j0, _mm512_set1_epi16(1));
+  const __m512i j = _mm512_mask_mov_epi16(j0, _mm512_cmpge_epu16_mask(uw, _mm512_permutexvar_epi16(cand, w.starts)), cand);
+  const __m512i shv = _mm512_permutexvar_epi16(j, w.sh), slv = _mm512_permutexvar_epi16(j, w.sl);
+  __m512i ee = nnlut_e16(te, ue, j, shv, slv, w), eo = nnlut_e16(to, uo, _mm512_srli_epi32(j, 16), shv, slv, w);
+  if constexpr (kTail) {
+    ee = _mm512_maskz_mov_epi32(__mmask16(_pext_u32(mm, 0x55555555u)), ee);
+    eo = _mm512_maskz_mov_epi32(__mmask16(_pext_u32(mm, 0xAAAAAAAAu)), eo);
+  }
+  _mm512_storeu_si512(e, ee);
+  _mm512_storeu_si512(e + 16, eo);
+  return _mm512_add_epi32(ee, eo);  // each < 2^31
+}
+
+inline int64_t nnlut_exp_row_words(const int16_t* row, int64_t n, int32_t mx, const NnlutWords& w, int32_t* e) {
+  const __m512i mxw = _mm512_set1_epi16(int16_t(mx)), acapw = _mm512_set1_epi16(int16_t(w.acapw));
+  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
+  __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512i s = nnlut_block_words<false>(row + i, 32, mxw, acapw, w, e + i);
+    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(s, lo32));
+    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(s, 32));
+  }
+  if (i < n) {
+    const __m512i s = nnlut_block_words<true>(row + i, n - i, mxw, acapw, w, e + i);
+    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(s, lo32));
+    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(s, 32));
+  }
+  return _mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi));
+}
+
+// 16 values (hi32(e rc) + 2^(sh-33)) >> (sh - 32) = rshift_round(e rc, sh) (nnlut_out16), as dwords
+inline __m512i nnlut_out16d(const int32_t* e, __m512i rv, __m512i idx_hi, __m512i rnd, __m128i sh32) {
+  const __m512i pe = _mm512_mul_epu32(_mm512_loadu_si512(e), rv);
+  const __m512i po = _mm512_mul_epu32(_mm512_loadu_si512(e + 1), rv);  // low dwords: e[1], e[3], ...
+  return _mm512_srl_epi32(_mm512_add_epi32(_mm512_permutex2var_epi32(pe, idx_hi, po), rnd), sh32);
+}
+
+// the outputs of a row in the word layout (e padded by 16): vpackusdw of the even and odd values (< 2^31)
+// saturates them to words, vpermw puts the words in code order, vpmovuswb saturates them to 255
+inline void nnlut_out_row_words(const int32_t* e, int64_t n, int64_t rc, int sh, uint8_t* o) {
+  if (sh < 33) {  // only for tables whose exps sum below 2^11 (not nnlut's): scalar, in the layout's order
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t b = i & ~int64_t(31), l = i & 31;
+      const int64_t v = rshift_round(int64_t(e[b + (l & 1) * 16 + (l >> 1)]) * rc, sh);
+      o[i] = uint8_t(v > 255 ? 255 : v);
+    }
+    return;
+  }
+  const __m512i idx_hi = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+  const __m512i rv = _mm512_set1_epi64(rc), rnd = _mm512_set1_epi32(1 << (sh - 33));
+  const __m128i sh32 = _mm_cvtsi32_si128(sh - 32);
+  alignas(64) int16_t il[32];  // packus(a, b) holds a[4L..4L+4), b[4L..4L+4) in 128-bit lane L
+  for (int c = 0; c < 32; ++c) il[c] = int16_t((c >> 3) * 8 + (c & 1) * 4 + ((c & 7) >> 1));
+  const __m512i order = _mm512_load_si512(il);
+  for (int64_t i = 0; i < n; i += 32) {
+    const __m512i pw = _mm512_packus_epi32(nnlut_out16d(e + i, rv, idx_hi, rnd, sh32), nnlut_out16d(e + i + 16, rv, idx_hi, rnd, sh32));
+    store32(o + i, n - i, _mm512_cvtusepi16_epi8(_mm512_permutexvar_epi16(order, pw)));
+  }
+}
+
+void nnlut_rows_words(const int16_t* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, const NnlutWords& w,
+                      uint8_t* out) {
+  thread_local std::vector<int32_t> ebuf;
+  const int64_t stride = ((n + 31) & ~int64_t(31)) + 16;  // whole 32-blocks, + 16: nnlut_out16d reads one past
+  ebuf.assign(size_t(2 * stride), 0);
+  int32_t mx_next = avx512::row_max16(q, n);
+  int64_t prev_total = 0;
+  for (int64_t r = 0; r <= rows; ++r) {
+    int64_t total = 0;
+    if (r < rows) {
+      const int32_t mx = mx_next;
+      if (r + 1 < rows) mx_next = avx512::row_max16(q + (r + 1) * n, n);
+      total = nnlut_exp_row_words(q + r * n, n, mx, w, ebuf.data() + (r & 1) * stride);
+    }
+    if (r > 0) {
+      int64_t rc;
+      int sh;
+      nnlut_row_recip(prev_total, p, rc, sh);
+      nnlut_out_row_words(ebuf.data() + ((r - 1) & 1) * stride, n, rc, sh, out + (r - 1) * n);
+    }
+    prev_total = total;
   }
 }
 
@@ -212,6 +412,10 @@ void nnlut_softmax_avx512(const T* q, int64_t rows, int64_t n, const NnlutSoftma
   int64_t acap = first_reaching(p.dcap, p.m0, p.shift, c, p.tmax);
   if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 65535);
   const Mag k(p.m0, p.shift, c, acap, p.tmax);
+  if constexpr (sizeof(T) == 2) {
+    const NnlutWords w(p, acap, k);
+    if (w.ok) return nnlut_rows_words(q, rows, n, p, w, out);
+  }
   const avx512::PwlEval ev(p.exp.starts, p.exp.slopes, p.exp.icpts, p.exp.k, 0, (1 << p.frac) - 1, p.exp.pshift);
   avx512::with_path(k.path, [&](auto path) {
     if (ev.word) nnlut_rows<decltype(path)::value, true>(q, rows, n, p, k, ev, out);

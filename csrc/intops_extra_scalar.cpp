@@ -43,11 +43,6 @@ void pwl_act_scalar(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
   }
 }
 
-int64_t pwl_eval_one(int64_t u, const PwlTableRef& t) {
-  int j = 0;
-  while (j + 1 < t.k && t.starts[j + 1] <= u) ++j;
-  return t.icpts[j] + rshift_round(int64_t(t.slopes[j]) * u, t.pshift);
-}
 
 namespace {
 inline int64_t nnlut_exp_one(int64_t d, const NnlutSoftmaxParams& p) {
@@ -58,14 +53,6 @@ inline int64_t nnlut_exp_one(int64_t d, const NnlutSoftmaxParams& p) {
 }
 }  // namespace
 
-void nnlut_row_recip(int64_t total, const NnlutSoftmaxParams& p, int64_t& r, int& shift) {
-  const int eb = bit_length(uint64_t(total)) - 1;  // total >= 1: the max element's exp is the table at 0
-  int64_t u = eb <= p.rfrac ? total << (p.rfrac - eb) : rshift_round(total, eb - p.rfrac);
-  const bool carry = u >= (int64_t(1) << (p.rfrac + 1));
-  if (carry) u = int64_t(1) << p.rfrac;
-  r = pwl_eval_one(u, p.recip);
-  shift = std::min(30 + eb + int(carry) - 8, 62);
-}
 
 template <typename T>
 void nnlut_softmax_scalar(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out) {
