@@ -308,44 +308,56 @@ inline __m512i nnlut_e16(__m512i t, __m512i u_word, __m512i j, __m512i shv, __m5
   return _mm512_srlv_epi32(_mm512_add_epi32(y, _mm512_permutex2var_epi32(w.rnd_lo, z, w.rnd_hi)), z);
 }
 
-template <bool kTail>
-inline __m512i nnlut_block_words(const int16_t* p, int64_t left, __m512i mxw, __m512i acapw, const NnlutWords& w,
-                                 int32_t* e) {
+// NB blocks of 32 codes at p + 32 b (the last one with `left` valid codes when kTail; the rest give 0), their
+// exps into e + 32 b, their sum into the 64-bit lanes acc_lo (low dwords of the pair sums) and acc_hi. The blocks' steps are interleaved in program order
+// (each step for every block, then the next): their dependency chains are long (~20 steps through three
+// permutes and two vpdpwssd), and interleaved independent chains keep fewer waiting ops in the scheduler.
+template <int NB, bool kTail>
+inline void nnlut_blocks_words(const int16_t* p, int64_t left, __m512i mxw, __m512i acapw, const NnlutWords& w,
+                               int32_t* e, __m512i& acc_lo, __m512i& acc_hi) {
   const __mmask32 mm = kTail ? __mmask32((uint32_t(1) << left) - 1) : ~__mmask32(0);
-  const __m512i q = kTail ? _mm512_maskz_loadu_epi16(mm, p) : _mm512_loadu_si512(p);
-  const __m512i u16 = _mm512_min_epu16(_mm512_sub_epi16(mxw, q), acapw);
-  const __m512i te = nnlut_t16<false>(u16, w), to = nnlut_t16<true>(u16, w);
-  const __m512i ue = _mm512_and_si512(te, w.fmask), uo = _mm512_slli_epi32(_mm512_and_si512(to, w.fmask), 16);
-  const __m512i uw = _mm512_or_si512(ue, uo);  // the 32 u in the words of their codes
-  const __m512i j0 = _mm512_permutex2var_epi8(w.bt0, _mm512_srl_epi16(uw, w.bshift), w.bt1);
-  const __m512i cand = _mm512_add_epi16(j0, _mm512_set1_epi16(1));
-  const __m512i j = _mm512_mask_mov_epi16(j0, _mm512_cmpge_epu16_mask(uw, _mm512_permutexvar_epi16(cand, w.starts)), cand);
-  const __m512i shv = _mm512_permutexvar_epi16(j, w.sh), slv = _mm512_permutexvar_epi16(j, w.sl);
-  __m512i ee = nnlut_e16(te, ue, j, shv, slv, w), eo = nnlut_e16(to, uo, _mm512_srli_epi32(j, 16), shv, slv, w);
-  if constexpr (kTail) {
-    ee = _mm512_maskz_mov_epi32(__mmask16(_pext_u32(mm, 0x55555555u)), ee);
-    eo = _mm512_maskz_mov_epi32(__mmask16(_pext_u32(mm, 0xAAAAAAAAu)), eo);
+  __m512i u16[NB], te[NB], to[NB], ue[NB], uo[NB], uw[NB], j[NB], shv[NB], slv[NB], ee[NB], eo[NB];
+  for (int b = 0; b < NB; ++b) {
+    const bool tail = kTail && b == NB - 1;
+    const __m512i q = tail ? _mm512_maskz_loadu_epi16(mm, p + 32 * b) : _mm512_loadu_si512(p + 32 * b);
+    u16[b] = _mm512_min_epu16(_mm512_sub_epi16(mxw, q), acapw);
   }
-  _mm512_storeu_si512(e, ee);
-  _mm512_storeu_si512(e + 16, eo);
-  return _mm512_add_epi32(ee, eo);  // each < 2^31
+  for (int b = 0; b < NB; ++b) te[b] = nnlut_t16<false>(u16[b], w), to[b] = nnlut_t16<true>(u16[b], w);
+  for (int b = 0; b < NB; ++b) {
+    ue[b] = _mm512_and_si512(te[b], w.fmask), uo[b] = _mm512_slli_epi32(_mm512_and_si512(to[b], w.fmask), 16);
+    uw[b] = _mm512_or_si512(ue[b], uo[b]);  // the 32 u in the words of their codes
+  }
+  for (int b = 0; b < NB; ++b) j[b] = _mm512_permutex2var_epi8(w.bt0, _mm512_srl_epi16(uw[b], w.bshift), w.bt1);
+  for (int b = 0; b < NB; ++b) {
+    const __m512i cand = _mm512_add_epi16(j[b], _mm512_set1_epi16(1));
+    j[b] = _mm512_mask_mov_epi16(j[b], _mm512_cmpge_epu16_mask(uw[b], _mm512_permutexvar_epi16(cand, w.starts)), cand);
+  }
+  for (int b = 0; b < NB; ++b) shv[b] = _mm512_permutexvar_epi16(j[b], w.sh), slv[b] = _mm512_permutexvar_epi16(j[b], w.sl);
+  for (int b = 0; b < NB; ++b) {
+    ee[b] = nnlut_e16(te[b], ue[b], j[b], shv[b], slv[b], w);
+    eo[b] = nnlut_e16(to[b], uo[b], _mm512_srli_epi32(j[b], 16), shv[b], slv[b], w);
+  }
+  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
+  for (int b = 0; b < NB; ++b) {
+    if (kTail && b == NB - 1) {
+      ee[b] = _mm512_maskz_mov_epi32(__mmask16(_pext_u32(mm, 0x55555555u)), ee[b]);
+      eo[b] = _mm512_maskz_mov_epi32(__mmask16(_pext_u32(mm, 0xAAAAAAAAu)), eo[b]);
+    }
+    _mm512_storeu_si512(e + 32 * b, ee[b]);
+    _mm512_storeu_si512(e + 32 * b + 16, eo[b]);
+    const __m512i sum = _mm512_add_epi32(ee[b], eo[b]);  // each < 2^31
+    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(sum, lo32));
+    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(sum, 32));
+  }
 }
 
 inline int64_t nnlut_exp_row_words(const int16_t* row, int64_t n, int32_t mx, const NnlutWords& w, int32_t* e) {
   const __m512i mxw = _mm512_set1_epi16(int16_t(mx)), acapw = _mm512_set1_epi16(int16_t(w.acapw));
-  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
   __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
   int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    const __m512i s = nnlut_block_words<false>(row + i, 32, mxw, acapw, w, e + i);
-    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(s, lo32));
-    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(s, 32));
-  }
-  if (i < n) {
-    const __m512i s = nnlut_block_words<true>(row + i, n - i, mxw, acapw, w, e + i);
-    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(s, lo32));
-    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(s, 32));
-  }
+  for (; i + 64 <= n; i += 64) nnlut_blocks_words<2, false>(row + i, 32, mxw, acapw, w, e + i, acc_lo, acc_hi);
+  if (i + 32 <= n) nnlut_blocks_words<1, false>(row + i, 32, mxw, acapw, w, e + i, acc_lo, acc_hi), i += 32;
+  if (i < n) nnlut_blocks_words<1, true>(row + i, n - i, mxw, acapw, w, e + i, acc_lo, acc_hi);
   return _mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi));
 }
 
@@ -356,8 +368,8 @@ inline __m512i nnlut_out16d(const int32_t* e, __m512i rv, __m512i idx_hi, __m512
   return _mm512_srl_epi32(_mm512_add_epi32(_mm512_permutex2var_epi32(pe, idx_hi, po), rnd), sh32);
 }
 
-// the outputs of a row in the word layout (e padded by 16): vpackusdw of the even and odd values (< 2^31)
-// saturates them to words, vpermw puts the words in code order, vpmovuswb saturates them to 255
+// the outputs of a row in the word layout (e padded by 16): the even and odd values (< 2^31) capped at 255
+// (vpminud: a cheap op, where a shuffle would compete with the multiplies and shifts) and joined as words
 inline void nnlut_out_row_words(const int32_t* e, int64_t n, int64_t rc, int sh, uint8_t* o) {
   if (sh < 33) {  // only for tables whose exps sum below 2^11 (not nnlut's): scalar, in the layout's order
     for (int64_t i = 0; i < n; ++i) {
@@ -368,14 +380,12 @@ inline void nnlut_out_row_words(const int32_t* e, int64_t n, int64_t rc, int sh,
     return;
   }
   const __m512i idx_hi = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
-  const __m512i rv = _mm512_set1_epi64(rc), rnd = _mm512_set1_epi32(1 << (sh - 33));
+  const __m512i rv = _mm512_set1_epi64(rc), rnd = _mm512_set1_epi32(1 << (sh - 33)), top = _mm512_set1_epi32(255);
   const __m128i sh32 = _mm_cvtsi32_si128(sh - 32);
-  alignas(64) int16_t il[32];  // packus(a, b) holds a[4L..4L+4), b[4L..4L+4) in 128-bit lane L
-  for (int c = 0; c < 32; ++c) il[c] = int16_t((c >> 3) * 8 + (c & 1) * 4 + ((c & 7) >> 1));
-  const __m512i order = _mm512_load_si512(il);
   for (int64_t i = 0; i < n; i += 32) {
-    const __m512i pw = _mm512_packus_epi32(nnlut_out16d(e + i, rv, idx_hi, rnd, sh32), nnlut_out16d(e + i + 16, rv, idx_hi, rnd, sh32));
-    store32(o + i, n - i, _mm512_cvtusepi16_epi8(_mm512_permutexvar_epi16(order, pw)));
+    const __m512i pe = _mm512_min_epu32(nnlut_out16d(e + i, rv, idx_hi, rnd, sh32), top);
+    const __m512i po = _mm512_min_epu32(nnlut_out16d(e + i + 16, rv, idx_hi, rnd, sh32), top);
+    store32(o + i, n - i, _mm512_cvtepi16_epi8(_mm512_or_si512(pe, _mm512_slli_epi32(po, 16))));
   }
 }
 
@@ -387,18 +397,17 @@ void nnlut_rows_words(const int16_t* q, int64_t rows, int64_t n, const NnlutSoft
   int32_t mx_next = avx512::row_max16(q, n);
   int64_t prev_total = 0;
   for (int64_t r = 0; r <= rows; ++r) {
+    // row r - 1's reciprocal step first: its scalar chain runs while row r's exps are computed
+    int64_t rc = 0;
+    int sh = 0;
+    if (r > 0) nnlut_row_recip(prev_total, p, rc, sh);
     int64_t total = 0;
     if (r < rows) {
       const int32_t mx = mx_next;
       if (r + 1 < rows) mx_next = avx512::row_max16(q + (r + 1) * n, n);
       total = nnlut_exp_row_words(q + r * n, n, mx, w, ebuf.data() + (r & 1) * stride);
     }
-    if (r > 0) {
-      int64_t rc;
-      int sh;
-      nnlut_row_recip(prev_total, p, rc, sh);
-      nnlut_out_row_words(ebuf.data() + ((r - 1) & 1) * stride, n, rc, sh, out + (r - 1) * n);
-    }
+    if (r > 0) nnlut_out_row_words(ebuf.data() + ((r - 1) & 1) * stride, n, rc, sh, out + (r - 1) * n);
     prev_total = total;
   }
 }
