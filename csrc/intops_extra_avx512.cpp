@@ -40,23 +40,28 @@ inline __m512i lis_codes16(__m512i e, __m512i thr) {
   return j;
 }
 
-// k of 16 exps by the same search, its first step against a broadcast thr[7] and the others against copies of
-// the thresholds shifted by 3 and by 1 (thr3[j] = thr[j + 3], thr1[j] = thr[j + 1]): no index adds
+// k of 16 exps by the same search with its first three steps on blends of broadcast thresholds (cheap ops,
+// where a permute competes with the multiplies and shifts) and only the last one on a permute: after the
+// steps of 8 and 4 (thr[7], then thr[3] or thr[11]), the step of 2 tests thr[j + 1] in {1, 5, 9, 13}
+// (selected by the two earlier outcomes), the step of 1 thr[j] by vpermd.
 struct LisTables {
-  __m512i t7, t3, t1, t0;
+  __m512i t0, e1, e3, e5, e7, e9, e11, e13;
   // from lis_quotients: saturated to int32 (vpmovsqd: INT32_MAX past it, as lis_thresholds' cap), lane 15 -1
   explicit LisTables(const int64_t* q) {
     t0 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtsepi64_epi32(_mm512_load_si512(q))),
                             _mm512_cvtsepi64_epi32(_mm512_load_si512(q + 8)), 1);
-    const __m512i none = _mm512_set1_epi32(-1);
-    t7 = _mm512_permutexvar_epi32(_mm512_set1_epi32(7), t0);
-    t3 = _mm512_alignr_epi32(none, t0, 3), t1 = _mm512_alignr_epi32(none, t0, 1);
+    const auto lane = [&](int j) { return _mm512_permutexvar_epi32(_mm512_set1_epi32(j), t0); };
+    e1 = lane(1), e3 = lane(3), e5 = lane(5), e7 = lane(7), e9 = lane(9), e11 = lane(11), e13 = lane(13);
   }
 };
 inline __m512i lis_codes16_fast(__m512i e, const LisTables& t) {
-  __m512i j = _mm512_maskz_mov_epi32(_mm512_cmpge_epi32_mask(t.t7, e), _mm512_set1_epi32(8));
-  j = _mm512_mask_add_epi32(j, _mm512_cmpge_epi32_mask(_mm512_permutexvar_epi32(j, t.t3), e), j, _mm512_set1_epi32(4));
-  j = _mm512_mask_add_epi32(j, _mm512_cmpge_epi32_mask(_mm512_permutexvar_epi32(j, t.t1), e), j, _mm512_set1_epi32(2));
+  const __mmask16 k1 = _mm512_cmpge_epi32_mask(t.e7, e);
+  const __mmask16 k2 = _mm512_cmpge_epi32_mask(_mm512_mask_blend_epi32(k1, t.e3, t.e11), e);
+  const __m512i a = _mm512_mask_blend_epi32(k1, t.e1, t.e9), b = _mm512_mask_blend_epi32(k1, t.e5, t.e13);
+  const __mmask16 k3 = _mm512_cmpge_epi32_mask(_mm512_mask_blend_epi32(k2, a, b), e);
+  __m512i j = _mm512_maskz_mov_epi32(k1, _mm512_set1_epi32(8));
+  j = _mm512_mask_add_epi32(j, k2, j, _mm512_set1_epi32(4));
+  j = _mm512_mask_add_epi32(j, k3, j, _mm512_set1_epi32(2));
   return _mm512_mask_add_epi32(j, _mm512_cmpge_epi32_mask(_mm512_permutexvar_epi32(j, t.t0), e), j, _mm512_set1_epi32(1));
 }
 
