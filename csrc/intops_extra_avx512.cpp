@@ -240,14 +240,14 @@ void nnlut_rows(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p
 // (vpermw; unsigned, padded with 2^16 - 1 above u's range), valid when every bucket holds at most one
 // breakpoint. The value with slope = sh 2^p + sl, sl = slope mod 2^p in [0, 2^p), p = pshift in [1, 15]:
 //   icpt + rshift_round(slope u, p) = icpt + sh u + ((sl u + 2^(p-1)) >> p)
-// (sh u 2^p is a multiple of 2^p), sh and sl looked up as words (vpermw) beside their u, and icpt + sh u by
-// one vpdpwssd from u in the low word of the dword (even codes) or the high word (odd codes): the other word
-// of the pair is 0. The result y is the table's value in [0, 2^31 - 1) (checked by the bindings), whatever
+// (sh u 2^p is a multiple of 2^p), sh and sl 2^(15-p) looked up as words (vpermw) beside their u; the last
+// term is vpmulhrsw's (u sl 2^(15-p) + 2^14) >> 15 for all 32 codes at once, and icpt + sh u one vpdpwssd
+// from u in the low word of the dword (even codes) or the high word (odd codes): the other word is 0. The result y is the table's value in [0, 2^31 - 1) (checked by the bindings), whatever
 // the wrap of the intermediate sums. e = (y + 2^(z-1)) >> z (< 2^32 unsigned).
 struct NnlutWords {
   bool ok;
-  __m512i ml_e, ml_o, mh_e, mh_o, cl, ch, tmax, fmask, bt0, bt1, starts, sh, sl, ic, rnd_lo, rnd_hi, pround;
-  __m128i g, frac, bshift, psh;
+  __m512i ml_e, ml_o, mh_e, mh_o, cl, ch, tmax, fmask, bt0, bt1, starts, sh, sl, ic, rnd_lo, rnd_hi, low16;
+  __m128i g, frac, bshift;
   int32_t acapw;
 
   NnlutWords(const NnlutSoftmaxParams& p, int64_t acap, const Mag& k) : ok(false) {
@@ -279,7 +279,8 @@ struct NnlutWords {
       const int64_t sl64 = int64_t(t.slopes[j]) & ((int64_t(1) << t.pshift) - 1);
       const int64_t sh64 = (int64_t(t.slopes[j]) - sl64) >> t.pshift;
       if (sh64 < INT16_MIN || sh64 > INT16_MAX) return;
-      shw[j] = uint16_t(int16_t(sh64)), slw[j] = uint16_t(sl64), icd[j] = t.icpts[j];
+      // sl 2^(15-p) < 2^15: vpmulhrsw's (sl 2^(15-p) u + 2^14) >> 15 is (sl u + 2^(p-1)) >> p
+      shw[j] = uint16_t(int16_t(sh64)), slw[j] = uint16_t(sl64 << (15 - t.pshift)), icd[j] = t.icpts[j];
     }
     bt0 = _mm512_load_si512(bt), bt1 = _mm512_load_si512(bt + 64);
     starts = _mm512_load_si512(st), sh = _mm512_load_si512(shw), sl = _mm512_load_si512(slw);
@@ -287,11 +288,11 @@ struct NnlutWords {
     alignas(64) uint32_t rz[32];
     for (int z = 0; z < 32; ++z) rz[z] = z ? 1u << (z - 1) : 0u;
     rnd_lo = _mm512_load_si512(rz), rnd_hi = _mm512_load_si512(rz + 16);
-    pround = _mm512_set1_epi32(1 << (t.pshift - 1));
+    low16 = _mm512_set1_epi32(0xFFFF);
     ml_e = k.mlw, ml_o = _mm512_slli_epi32(k.mlw, 16), mh_e = k.mhw, mh_o = _mm512_slli_epi32(k.mhw, 16);
     cl = k.clp, ch = k.chp, g = k.g, tmax = k.cap;
     fmask = _mm512_set1_epi32(span), frac = _mm_cvtsi32_si128(p.frac);
-    bshift = _mm_cvtsi32_si128(b), psh = _mm_cvtsi32_si128(t.pshift);
+    bshift = _mm_cvtsi32_si128(b);
     acapw = int32_t(acap);
     ok = true;
   }
@@ -303,13 +304,12 @@ inline __m512i nnlut_t16(__m512i u16, const NnlutWords& w) {
   const __m512i lo = _mm512_srai_epi32(_mm512_dpwssd_epi32(w.cl, u16, kOdd ? w.ml_o : w.ml_e), 16);
   return _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(w.ch, u16, kOdd ? w.mh_o : w.mh_e), lo), w.g), w.tmax);
 }
-// e from t, u in the word of its code (the other word 0), the code's segment in the low 4 bits of j, and the
-// block's sh and sl words
-inline __m512i nnlut_e16(__m512i t, __m512i u_word, __m512i j, __m512i shv, __m512i slv, const NnlutWords& w) {
+// e from t, u in the word of its code (the other word 0), the code's segment in the low 4 bits of j, the
+// block's sh words and this code's (sl u + 2^(p-1)) >> p
+inline __m512i nnlut_e16(__m512i t, __m512i u_word, __m512i j, __m512i shv, __m512i lo, const NnlutWords& w) {
   const __m512i z = _mm512_srl_epi32(t, w.frac);
   const __m512i icpt = _mm512_permutexvar_epi32(j, w.ic);  // the low 4 bits of the dword: this code's j
-  const __m512i y = _mm512_add_epi32(_mm512_dpwssd_epi32(icpt, u_word, shv),
-                                     _mm512_srl_epi32(_mm512_dpwssd_epi32(w.pround, u_word, slv), w.psh));
+  const __m512i y = _mm512_add_epi32(_mm512_dpwssd_epi32(icpt, u_word, shv), lo);
   return _mm512_srlv_epi32(_mm512_add_epi32(y, _mm512_permutex2var_epi32(w.rnd_lo, z, w.rnd_hi)), z);
 }
 
@@ -337,10 +337,12 @@ inline void nnlut_blocks_words(const int16_t* p, int64_t left, __m512i mxw, __m5
     const __m512i cand = _mm512_add_epi16(j[b], _mm512_set1_epi16(1));
     j[b] = _mm512_mask_mov_epi16(j[b], _mm512_cmpge_epu16_mask(uw[b], _mm512_permutexvar_epi16(cand, w.starts)), cand);
   }
-  for (int b = 0; b < NB; ++b) shv[b] = _mm512_permutexvar_epi16(j[b], w.sh), slv[b] = _mm512_permutexvar_epi16(j[b], w.sl);
+  // the sl parts of all 32 codes at once: vpmulhrsw of u and sl 2^(15-p), < 2^15 (a non-negative word)
+  for (int b = 0; b < NB; ++b)
+    shv[b] = _mm512_permutexvar_epi16(j[b], w.sh), slv[b] = _mm512_mulhrs_epi16(uw[b], _mm512_permutexvar_epi16(j[b], w.sl));
   for (int b = 0; b < NB; ++b) {
-    ee[b] = nnlut_e16(te[b], ue[b], j[b], shv[b], slv[b], w);
-    eo[b] = nnlut_e16(to[b], uo[b], _mm512_srli_epi32(j[b], 16), shv[b], slv[b], w);
+    ee[b] = nnlut_e16(te[b], ue[b], j[b], shv[b], _mm512_and_si512(slv[b], w.low16), w);
+    eo[b] = nnlut_e16(to[b], uo[b], _mm512_srli_epi32(j[b], 16), shv[b], _mm512_srli_epi32(slv[b], 16), w);
   }
   const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
   for (int b = 0; b < NB; ++b) {
