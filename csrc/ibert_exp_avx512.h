@@ -165,14 +165,15 @@ inline __m512i prob16_54(const int32_t* e, __m512i f, __m512i idx_hi, __m512i rn
 }
 
 // min(rshift_round(e f, 54), 255) of a row of exps in the word layout (e padded by 16 past the last block):
-// the even and odd outputs (<= 256) joined as words, saturated to bytes by vpmovuswb
+// the even and odd outputs (<= 256) capped at 255 and interleaved as bytes
 inline void prob_row_words(const int32_t* e, int64_t n, int64_t factor, uint8_t* o) {
   const __m512i fv = _mm512_set1_epi64(factor);
   const __m512i idx_hi = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
-  const __m512i rnd = _mm512_set1_epi32(1 << (54 - 33));
+  const __m512i rnd = _mm512_set1_epi32(1 << (54 - 33)), top = _mm512_set1_epi32(255);
   for (int64_t i = 0; i < n; i += 32) {
-    const __m512i pe = prob16_54(e + i, fv, idx_hi, rnd), po = prob16_54(e + i + 16, fv, idx_hi, rnd);
-    store32(o + i, n - i, _mm512_cvtusepi16_epi8(_mm512_or_si512(pe, _mm512_slli_epi32(po, 16))));
+    const __m512i pe = _mm512_min_epu32(prob16_54(e + i, fv, idx_hi, rnd), top);
+    const __m512i po = _mm512_min_epu32(prob16_54(e + i + 16, fv, idx_hi, rnd), top);
+    store32(o + i, n - i, interleave_low_bytes(pe, po));
   }
 }
 

@@ -50,8 +50,11 @@ struct LisTables {
   explicit LisTables(const int64_t* q) {
     t0 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtsepi64_epi32(_mm512_load_si512(q))),
                             _mm512_cvtsepi64_epi32(_mm512_load_si512(q + 8)), 1);
-    const auto lane = [&](int j) { return _mm512_permutexvar_epi32(_mm512_set1_epi32(j), t0); };
-    e1 = lane(1), e3 = lane(3), e5 = lane(5), e7 = lane(7), e9 = lane(9), e11 = lane(11), e13 = lane(13);
+    alignas(64) int32_t thr[16];  // broadcast loads (no shuffles) of the lanes the blends take
+    _mm512_store_si512(thr, t0);
+    e1 = _mm512_set1_epi32(thr[1]), e3 = _mm512_set1_epi32(thr[3]), e5 = _mm512_set1_epi32(thr[5]);
+    e7 = _mm512_set1_epi32(thr[7]), e9 = _mm512_set1_epi32(thr[9]), e11 = _mm512_set1_epi32(thr[11]);
+    e13 = _mm512_set1_epi32(thr[13]);
   }
 };
 inline __m512i lis_codes16_fast(__m512i e, const LisTables& t) {
@@ -66,7 +69,7 @@ inline __m512i lis_codes16_fast(__m512i e, const LisTables& t) {
 }
 
 // 16-bit codes with the word rescale: the exps in ibert_exp_avx512.h's word layout, each row's max one row
-// ahead, the codes of a block's even and odd elements joined as words (even | odd << 8) and narrowed.
+// ahead, the codes of a block's even and odd elements interleaved as bytes.
 inline void lis_rows_words(const int16_t* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* out) {
   constexpr int kLag = 1;  // the codes of row r - kLag in the step of row r
   thread_local std::vector<int32_t> ebuf;
@@ -89,7 +92,7 @@ inline void lis_rows_words(const int16_t* q, int64_t rows, int64_t n, const ExpL
       for (int64_t i = 0; i < n; i += 32) {
         const __m512i ce = lis_codes16_fast(_mm512_loadu_si512(e + i), t);
         const __m512i co = lis_codes16_fast(_mm512_loadu_si512(e + i + 16), t);
-        avx512::store32(o + i, n - i, _mm512_cvtepi32_epi16(_mm512_or_si512(ce, _mm512_slli_epi32(co, 8))));
+        avx512::store32(o + i, n - i, avx512::interleave_low_bytes(ce, co));
       }
     }
     if (r < rows) lis_quotients(total, thr[r % (kLag + 1)]);  // after the codes: their vector work runs meanwhile
@@ -376,7 +379,7 @@ inline __m512i nnlut_out16d(const int32_t* e, __m512i rv, __m512i idx_hi, __m512
 }
 
 // the outputs of a row in the word layout (e padded by 16): the even and odd values (< 2^31) capped at 255
-// (vpminud: a cheap op, where a shuffle would compete with the multiplies and shifts) and joined as words
+// (vpminud: a cheap op, where a shuffle would compete with the multiplies and shifts) and interleaved
 inline void nnlut_out_row_words(const int32_t* e, int64_t n, int64_t rc, int sh, uint8_t* o) {
   if (sh < 33) {  // only for tables whose exps sum below 2^11 (not nnlut's): scalar, in the layout's order
     for (int64_t i = 0; i < n; ++i) {
@@ -392,7 +395,7 @@ inline void nnlut_out_row_words(const int32_t* e, int64_t n, int64_t rc, int sh,
   for (int64_t i = 0; i < n; i += 32) {
     const __m512i pe = _mm512_min_epu32(nnlut_out16d(e + i, rv, idx_hi, rnd, sh32), top);
     const __m512i po = _mm512_min_epu32(nnlut_out16d(e + i + 16, rv, idx_hi, rnd, sh32), top);
-    store32(o + i, n - i, _mm512_cvtepi16_epi8(_mm512_or_si512(pe, _mm512_slli_epi32(po, 16))));
+    store32(o + i, n - i, avx512::interleave_low_bytes(pe, po));
   }
 }
 

@@ -38,6 +38,14 @@ inline void store16(uint8_t* p, __mmask16 m, __m128i v) {
 }
 inline void store16(int8_t* p, __mmask16 m, __m128i v) { store16(reinterpret_cast<uint8_t*>(p), m, v); }
 
+// The low bytes of the dwords of `even` and `odd` (16 each, values < 256) interleaved into 32 bytes: one
+// vpermt2b (where a shift, an or and a narrowing would take three shuffle / shift ops)
+inline __m256i interleave_low_bytes(__m512i even, __m512i odd) {
+  alignas(64) static const uint8_t idx[64] = {0,  64,  4,  68,  8,  72,  12, 76,  16, 80,  20, 84,  24, 88,  28, 92,
+                                              32, 96,  36, 100, 40, 104, 44, 108, 48, 112, 52, 116, 56, 120, 60, 124};
+  return _mm512_castsi512_si256(_mm512_permutex2var_epi8(even, _mm512_load_si512(idx), odd));
+}
+
 // 32 bytes, stored with a mask in a row's tail only (left < 32)
 inline void store32(uint8_t* o, int64_t left, __m256i v) {
   if (left >= 32) _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), v);
