@@ -272,9 +272,8 @@ struct Table128 {
 template <int kPath, typename T>
 void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, const Mag& k, uint8_t* out) {
   thread_local std::vector<uint16_t> buf;
-  const int64_t stride = (n + 31) & ~int64_t(31);
-  buf.assign(size_t(2 * stride), 0);  // two rows (pipelined as the I-BERT softmax: pass 1 of row r, then
-                                      // pass 2 of row r - 1); per element the exp (rexp) or t (lnexp)
+  buf.assign(size_t((n + 31) & ~int64_t(31)), 0);
+  uint16_t* b = buf.data();  // per element: the exp (rexp) or the exponent t (lnexp)
   const Table128 exp2(p.exp2);
   const __m512i mask7w = _mm512_set1_epi16((1 << kLutFrac) - 1), bit6 = _mm512_set1_epi16(64), onew = _mm512_set1_epi16(1);
   alignas(64) int16_t wi[32];
@@ -292,45 +291,9 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
   for (int f = 0; f < 128; ++f) e2s[f] = uint16_t(p.exp2[f] >> 6);
   const Table128 exp2s(e2s);  // lnexp pass 2
   const __m512i flip = _mm512_set1_epi16(int16_t(0x8000)), ones = _mm512_set1_epi16(1);
-  // pass 2 of a row from its buffer and sum
-  const auto pass2 = [&](const uint16_t* b, int64_t total, uint8_t* o) {
-    int idx, len;
-    lut_mantissa(total, idx, len);
-    if (!p.lnexp) {
-      const int sh = len + 6;  // e recip <= 2^30 < 2^(sh-1) for sh >= 32: every output 0
-      if (sh >= 32) {
-        std::memset(o, 0, size_t(n));
-        return;
-      }
-      const __m512i rv = _mm512_set1_epi16(int16_t(p.recip[idx])), rnd = _mm512_set1_epi16(int16_t(1 << (sh - 17)));
-      const __m128i shv = _mm_cvtsi32_si128(sh - 16);
-      for (int64_t i = 0; i < n; i += 32) {
-        const __m512i hi = _mm512_mulhi_epu16(_mm512_loadu_si512(b + i), rv);
-        store32(o + i, n - i, _mm512_cvtusepi16_epi8(_mm512_srl_epi16(_mm512_add_epi16(hi, rnd), shv)));  // min(., 255)
-      }
-    } else {
-      const __m512i add = _mm512_set1_epi16(int16_t(((len - 16) << kLutFrac) + p.log2[idx]));  // < 2^13
-      for (int64_t i = 0; i < n; i += 32) {
-        const __m512i tt = _mm512_adds_epu16(_mm512_loadu_si512(b + i), add);
-        const __m512i f = _mm512_and_si512(tt, mask7w);
-        const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2s.a, f, exp2s.b),
-                                                  _mm512_permutex2var_epi16(exp2s.c, f, exp2s.d));
-        const __m512i w = _mm512_avg_epu16(_mm512_srlv_epi16(v, _mm512_srli_epi16(tt, kLutFrac)), _mm512_setzero_si512());
-        store32(o + i, n - i, _mm512_cvtusepi16_epi8(w));
-      }
-    }
-  };
-  int32_t mx_next = avx512::row_max_any(q, n);
-  int64_t prev_total = 0;
-  for (int64_t r = 0; r <= rows; ++r) {
-    if (r == rows) {
-      if (r > 0) pass2(buf.data() + ((r - 1) & 1) * stride, prev_total, out + (r - 1) * n);
-      break;
-    }
+  for (int64_t r = 0; r < rows; ++r) {
     const T* row = q + r * n;
-    uint16_t* b = buf.data() + (r & 1) * stride;
-    const int32_t mx = mx_next;  // each row's max one row ahead: off the critical path of its exps
-    if (r + 1 < rows) mx_next = avx512::row_max_any(row + n, n);
+    const int32_t mx = avx512::row_max_any(row, n);
     const __m512i mxv = _mm512_set1_epi32(mx), mxw = _mm512_set1_epi16(int16_t(mx));
     // the sum of the exps (each <= 2^15) as sum(e - 2^15) per pair by vpmaddwd, then + 2^15 per lane:
     // >= -2^16 per lane and step, so >= -2^31 over n <= 2^20 codes (2^15 steps)
@@ -366,8 +329,32 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
     const __m512i wide = _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc)),
                                           _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc, 1)));
     const int64_t total = _mm512_reduce_add_epi64(wide) + (lanes << 15);
-    if (r > 0) pass2(buf.data() + ((r - 1) & 1) * stride, prev_total, out + (r - 1) * n);
-    prev_total = total;
+    int idx, len;
+    lut_mantissa(total, idx, len);
+    uint8_t* o = out + r * n;
+    if (!p.lnexp) {
+      const int sh = len + 6;  // e recip <= 2^30 < 2^(sh-1) for sh >= 32: every output 0
+      if (sh >= 32) {
+        std::memset(o, 0, size_t(n));
+        continue;
+      }
+      const __m512i rv = _mm512_set1_epi16(int16_t(p.recip[idx])), rnd = _mm512_set1_epi16(int16_t(1 << (sh - 17)));
+      const __m128i shv = _mm_cvtsi32_si128(sh - 16);
+      for (int64_t i = 0; i < n; i += 32) {
+        const __m512i hi = _mm512_mulhi_epu16(_mm512_loadu_si512(b + i), rv);
+        store32(o + i, n - i, _mm512_cvtusepi16_epi8(_mm512_srl_epi16(_mm512_add_epi16(hi, rnd), shv)));  // min(., 255)
+      }
+    } else {
+      const __m512i add = _mm512_set1_epi16(int16_t(((len - 16) << kLutFrac) + p.log2[idx]));  // < 2^13
+      for (int64_t i = 0; i < n; i += 32) {
+        const __m512i tt = _mm512_adds_epu16(_mm512_loadu_si512(b + i), add);
+        const __m512i f = _mm512_and_si512(tt, mask7w);
+        const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2s.a, f, exp2s.b),
+                                                  _mm512_permutex2var_epi16(exp2s.c, f, exp2s.d));
+        const __m512i w = _mm512_avg_epu16(_mm512_srlv_epi16(v, _mm512_srli_epi16(tt, kLutFrac)), _mm512_setzero_si512());
+        store32(o + i, n - i, _mm512_cvtusepi16_epi8(w));
+      }
+    }
   }
 }
 
