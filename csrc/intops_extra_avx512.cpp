@@ -1,10 +1,16 @@
-// AVX-512 Log-Int-Softmax and PWL sigmoid / tanh, bit-exact with intops_extra_scalar.cpp. 16 codes per step;
-// row tails use masked loads and stores.
-// Log-Int-Softmax: the exps come from the I-BERT softmax's 32-bit pass (ibert_exp_avx512.h); the per-element
-// division of the reference is replaced by intops_extra.h's thresholds, 15 per row, so that k is a 4-step
-// binary search over one register (vpermd + compare). Constants outside the 32-bit exp path run the
-// scalar kernel (they need shift outside [16, 47] or a clamp above 16 bits: not a model's scales).
+// AVX-512 Log-Int-Softmax, PWL sigmoid / tanh and NN-LUT softmax, bit-exact with intops_extra_scalar.cpp. 16
+// codes per step (32 on the word layouts of 16-bit codes); row tails use masked loads and stores.
+// Log-Int-Softmax: the exps come from the I-BERT softmax's 32-bit pass (ibert_exp_avx512.h, its word layout
+// for 16-bit codes); the per-element division of the reference is replaced by intops_extra.h's thresholds,
+// 15 per row, so that k is a 4-step binary search (compares against blended broadcasts, then one vpermd).
+// Constants outside the 32-bit exp path run the scalar kernel (they need shift outside [16, 47] or a clamp
+// above 16 bits: not a model's scales).
 // PWL: the magnitude rescale of the Shift / LUT kernels (mag_avx512.h), then NN-LUT GELU's segment search.
+// NN-LUT softmax: the same rescale and segment search, or for 16-bit codes its word layout (NnlutWords).
+//
+// Measured on Zen 5 (2026-12-06): multiplies (vpdpwssd, vpmuludq), shifts, permutes and compares into masks
+// share about two issues per cycle between them, while adds, ands, min / max and blends have more room; the
+// word layouts trade the former for the latter where they can.
 #include <immintrin.h>
 
 #include <algorithm>

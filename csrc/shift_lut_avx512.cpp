@@ -1,5 +1,6 @@
-// AVX-512 Shiftmax / ShiftGELU / LUT softmax / NN-LUT GELU, bit-exact with shift_lut_one.h. 16 codes per step;
-// row tails use masked loads, so every element goes through the same vector code.
+// AVX-512 Shiftmax / ShiftGELU / LUT softmax / NN-LUT GELU, bit-exact with shift_lut_one.h. 16 codes per step
+// (32 on the word layouts of 16-bit codes: Shiftmax's ShiftWords, the LUT softmax's pass 1); row tails use
+// masked loads, so every element goes through the same vector code.
 //
 // Every op starts with a dyadic rescale of a magnitude a (max - q for the softmaxes, |q| for the GELUs):
 // mag = floor((a m0 + c) / 2^shift), c = 2^(shift-1) for a non-negative code and 2^(shift-1) - 1 for a
