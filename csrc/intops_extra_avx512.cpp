@@ -58,6 +58,7 @@ struct LisTables {
                             _mm512_cvtsepi64_epi32(_mm512_load_si512(q + 8)), 1);
     alignas(64) int32_t thr[16];  // broadcast loads (no shuffles) of the lanes the blends take
     _mm512_store_si512(thr, t0);
+    __asm__ volatile("" : : "m"(thr) : "memory");  // keep the loads (gcc turns them into 14 shuffles otherwise)
     e1 = _mm512_set1_epi32(thr[1]), e3 = _mm512_set1_epi32(thr[3]), e5 = _mm512_set1_epi32(thr[5]);
     e7 = _mm512_set1_epi32(thr[7]), e9 = _mm512_set1_epi32(thr[9]), e11 = _mm512_set1_epi32(thr[11]);
     e13 = _mm512_set1_epi32(thr[13]);
