@@ -99,7 +99,7 @@ inline void lis_rows_words(const int16_t* q, int64_t rows, int64_t n, const ExpL
       for (int64_t i = 0; i < n; i += 32) {
         const __m512i ce = lis_codes16_fast(_mm512_loadu_si512(e + i), t);
         const __m512i co = lis_codes16_fast(_mm512_loadu_si512(e + i + 16), t);
-        avx512::store32(o + i, n - i, avx512::interleave_low_bytes(ce, co));
+        avx512::store32(o + i, n - i, avx512::interleave_low_bytes_vbmi(ce, co));
       }
     }
     if (r < rows) lis_quotients(total, thr[r % (kLag + 1)]);  // after the codes: their vector work runs meanwhile
@@ -402,7 +402,7 @@ inline void nnlut_out_row_words(const int32_t* e, int64_t n, int64_t rc, int sh,
   for (int64_t i = 0; i < n; i += 32) {
     const __m512i pe = _mm512_min_epu32(nnlut_out16d(e + i, rv, idx_hi, rnd, sh32), top);
     const __m512i po = _mm512_min_epu32(nnlut_out16d(e + i + 16, rv, idx_hi, rnd, sh32), top);
-    store32(o + i, n - i, avx512::interleave_low_bytes(pe, po));
+    store32(o + i, n - i, avx512::interleave_low_bytes_vbmi(pe, po));
   }
 }
 
