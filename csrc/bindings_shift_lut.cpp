@@ -109,25 +109,27 @@ void shiftgelu_py(const In& q, int32_t l, int32_t m, const Out& out, const std::
   bool is16;
   const void* qp = checked_codes(q, is16);
   const int64_t size = int64_t(q.size());
-  // q * sigmoid_Q15 fits int32 and the kernels' lanes only for |q| < 2^15 (the reference's input range)
-  require(is16 ? codes_within(static_cast<const int16_t*>(qp), size, -32767, 32767)
-               : codes_within(static_cast<const int32_t*>(qp), size, -32767, 32767),
-          "q: expected codes in [-32767, 32767]");
+  // q * sigmoid_Q15 fits int32 and the kernels' lanes only for |q| < 2^15 (the reference's input range):
+  // int32 codes checked here, int16 codes (only -2^15 is out) by the kernel on its way (then out is garbage)
+  const char* range = "q: expected codes in [-32767, 32767]";
+  if (!is16) require(codes_within(static_cast<const int32_t*>(qp), size, -32767, 32767), range);
   const bool out32 = out.dtype() == nb::dtype<int32_t>();
   void* o = out32 ? (void*)checked<int32_t>(out, "out", 1, 8) : (void*)checked<int64_t>(out, "out", 1, 8);
   require_same_shape(q, out, "out");
   const ShiftGeluParams p = shiftgelu_params(l, m);
   const Isa which = pick_isa(isa);
-  nb::gil_scoped_release release;
-  if (is16) {
-    const auto* qq = static_cast<const int16_t*>(qp);
-    if (out32) shiftgelu(which, qq, size, p, static_cast<int32_t*>(o));
-    else shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
-  } else {
-    const auto* qq = static_cast<const int32_t*>(qp);
-    if (out32) shiftgelu(which, qq, size, p, static_cast<int32_t*>(o));
-    else shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
+  bool ok;
+  {
+    nb::gil_scoped_release release;
+    if (is16) {
+      const auto* qq = static_cast<const int16_t*>(qp);
+      ok = out32 ? shiftgelu(which, qq, size, p, static_cast<int32_t*>(o)) : shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
+    } else {
+      const auto* qq = static_cast<const int32_t*>(qp);
+      ok = out32 ? shiftgelu(which, qq, size, p, static_cast<int32_t*>(o)) : shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
+    }
   }
+  require(ok, range);
 }
 
 void lut_softmax_py(const In& q, int64_t dcap, int32_t m0, int32_t shift, const In& exp2, const In& recip,

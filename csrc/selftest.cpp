@@ -282,8 +282,11 @@ static void shift_lut_variants() {
                                    ShiftGeluParams{0, 0}, ShiftGeluParams{0, 65535}, ShiftGeluParams{15, 1}}) {
     shiftgelu_scalar(all.data(), int64_t(all.size()), p, want.data());
     for (Isa isa : available_isas()) {
-      shiftgelu(isa, all.data(), int64_t(all.size()), p, got.data());
+      check(shiftgelu(isa, all.data(), int64_t(all.size()), p, got.data()), "shiftgelu: every code in range");
       check(got == want, "shiftgelu on every code");
+      std::vector<int16_t> bad(all.begin(), all.begin() + 77);
+      bad[70] = INT16_MIN;
+      check(!shiftgelu(isa, bad.data(), int64_t(bad.size()), p, got.data()), "shiftgelu: -2^15 reported");
     }
   }
 }

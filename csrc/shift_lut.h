@@ -65,13 +65,15 @@ void shiftmax_avx512(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& 
 template <typename T>
 void shiftmax(Isa isa, const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p, uint8_t* out);
 
-// q: codes in [-32767, 32767] (checked by the bindings); out: q * sigmoid_Q15 (int32 or int64)
+// q: codes in [-32767, 32767]; out: q * sigmoid_Q15 (int32 or int64). int16 codes are checked on the way
+// (false: some code was -32768, out is then not the reference's; the bindings raise), int32 codes by the
+// bindings before (true).
 template <typename T, typename O>
-void shiftgelu_scalar(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
+bool shiftgelu_scalar(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
 template <typename T, typename O>
-void shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
+bool shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
 template <typename T, typename O>
-void shiftgelu(Isa isa, const T* q, int64_t size, const ShiftGeluParams& p, O* out);
+bool shiftgelu(Isa isa, const T* q, int64_t size, const ShiftGeluParams& p, O* out);
 
 template <typename T>
 void lut_softmax_scalar(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out);

@@ -325,8 +325,9 @@ inline __m512i load32w(const T* q, int64_t left) {
   }
 }
 
+// returns the lanes holding -2^15 (int16 codes out of range)
 template <typename T, typename O>
-inline void shiftgelu32(const T* q, int64_t left, const GeluLanes& k, O* out) {
+inline __mmask32 shiftgelu32(const T* q, int64_t left, const GeluLanes& k, O* out) {
   const __m512i qv = load32w(q, left);
   const __mmask32 neg = _mm512_movepi16_mask(qv);
   const __m512i a = _mm512_abs_epi16(qv);
@@ -335,16 +336,19 @@ inline void shiftgelu32(const T* q, int64_t left, const GeluLanes& k, O* out) {
   const __m512i lo = _mm512_mullo_epi16(a, s), hi = _mm512_mulhi_epu16(a, s);  // |q| s < 2^30
   gelu_store(out, left, _mm512_permutex2var_epi16(lo, k.lo_idx, hi), __mmask16(neg));
   gelu_store(out + 16, left - 16, _mm512_permutex2var_epi16(lo, k.hi_idx, hi), __mmask16(neg >> 16));
+  return _mm512_cmpeq_epi16_mask(qv, k.c32768);
 }
 
 template <typename T, typename O>
-void shiftgelu_loop(const T* q, int64_t size, const GeluLanes& k, O* out) {
+bool shiftgelu_loop(const T* q, int64_t size, const GeluLanes& k, O* out) {
   int64_t i = 0;
+  __mmask32 bad = 0;
   for (; i + 64 <= size; i += 64) {
-    shiftgelu32(q + i, 64, k, out + i);
-    shiftgelu32(q + i + 32, 32, k, out + i + 32);
+    bad |= shiftgelu32(q + i, 64, k, out + i);
+    bad |= shiftgelu32(q + i + 32, 32, k, out + i + 32);
   }
-  for (; i < size; i += 32) shiftgelu32(q + i, size - i, k, out + i);
+  for (; i < size; i += 32) bad |= shiftgelu32(q + i, size - i, k, out + i);
+  return sizeof(T) != 2 || bad == 0;  // int32 codes: checked by the bindings
 }
 
 // ---- NN-LUT GELU
@@ -416,8 +420,8 @@ void lut_softmax_avx512(const T* q, int64_t rows, int64_t n, const LutSoftmaxPar
 }
 
 template <typename T, typename O>
-void shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
-  shiftgelu_loop(q, size, GeluLanes(p), out);
+bool shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
+  return shiftgelu_loop(q, size, GeluLanes(p), out);
 }
 
 template <typename T>
@@ -437,8 +441,8 @@ void pwl_gelu_avx512(const T* q, int64_t size, const PwlGeluParams& p, int32_t* 
 
 #define LOWBIT_SHIFT_LUT_AVX512(T)                                                                   \
   template void shiftmax_avx512<T>(const T*, int64_t, int64_t, const ShiftmaxParams&, uint8_t*);     \
-  template void shiftgelu_avx512<T, int32_t>(const T*, int64_t, const ShiftGeluParams&, int32_t*);   \
-  template void shiftgelu_avx512<T, int64_t>(const T*, int64_t, const ShiftGeluParams&, int64_t*);   \
+  template bool shiftgelu_avx512<T, int32_t>(const T*, int64_t, const ShiftGeluParams&, int32_t*);   \
+  template bool shiftgelu_avx512<T, int64_t>(const T*, int64_t, const ShiftGeluParams&, int64_t*);   \
   template void lut_softmax_avx512<T>(const T*, int64_t, int64_t, const LutSoftmaxParams&, uint8_t*); \
   template void pwl_gelu_avx512<T>(const T*, int64_t, const PwlGeluParams&, int32_t*);
 LOWBIT_SHIFT_LUT_AVX512(int16_t)
