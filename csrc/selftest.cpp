@@ -236,8 +236,7 @@ template <typename T>
 static void shift_lut_variants_typed(std::mt19937& rng) {
   const ShiftmaxParams sp[] = {{1700000, 1407374884, 32}, {17000, 1099511628, 25}, {340, 1717986918, 20},
                                {1, 1258291200, 7}};
-  const ShiftGeluParams gp[] = {{1700000, 1407374884, 32}, {17000, 1099511628, 25}, {340, 1717986918, 20},
-                                {1, 1258291200, 7}};
+  const ShiftGeluParams gp[] = {{0, 2284}, {2, 57110}, {8, 44617}, {15, 65535}};
   const LutSoftmaxParams lp0[] = {{2400001, 2030412765, 40}, {24001, 1586259973, 33}, {481, 1239265604, 27},
                                   {2, 1815330474, 15}};
   // a small sorted table in the format of pwl.py: 6 segments on [-16384, 16384], slopes Q.29, pshift 24
@@ -300,18 +299,25 @@ static void shift_lut_variants() {
   std::mt19937 rng(6);
   shift_lut_variants_typed<int16_t>(rng);
   shift_lut_variants_typed<int32_t>(rng);
-  // scalar ShiftGELU against its own definition at a few points (the references' numbers, worked by hand:
-  // x = 0 gives sigmoid 1/2, a large x 1, a very negative x 0)
-  const ShiftGeluParams g{17000, 1099511628, 25};
-  check(shiftgelu_one(0, g) == 0 && shiftgelu_sig_one(0) == (1 << 14), "shiftgelu at 0");
-  check(shiftgelu_sig_one(1 << 22) == (1 << 15) && shiftgelu_sig_one(-(1 << 22)) == 0, "shiftgelu saturation");
-#if defined(__x86_64__)
-  for (Isa isa : available_isas())
-    if (isa == Isa::avx512) check(shiftgelu_division_mismatches_avx512() == 0, "shiftgelu avx512 division");
-#elif defined(__aarch64__)
-  for (Isa isa : available_isas())
-    if (isa == Isa::neon) check(shiftgelu_division_mismatches_neon() == 0, "shiftgelu neon division");
-#endif
+  // scalar ShiftGELU against its own definition at a few points (x = 0 gives sigmoid 1/2: the interpolated
+  // 2^30 / (2^15 + 32767), 2^14 + 1; a large x 1, a very negative x 0), and every ISA on every 16-bit code
+  const ShiftGeluParams g{2, 57110};
+  check(shiftgelu_one(0, g) == 0 && shiftgelu_sig_pos_one(0, g) == (1 << 14) + 1, "shiftgelu at 0");
+  check(shiftgelu_one(32767, g) == int64_t(32767) << 15 && shiftgelu_one(-32767, g) == 0, "shiftgelu saturation");
+  std::vector<int16_t> all(65535);
+  for (int v = -32767; v <= 32767; ++v) all[size_t(v + 32767)] = int16_t(v);
+  std::vector<int32_t> got(all.size()), want(all.size());
+  for (const ShiftGeluParams& p : {ShiftGeluParams{0, 2284}, g, ShiftGeluParams{8, 44617}, ShiftGeluParams{15, 65535},
+                                   ShiftGeluParams{0, 0}, ShiftGeluParams{0, 65535}, ShiftGeluParams{15, 1}}) {
+    shiftgelu_scalar(all.data(), int64_t(all.size()), p, want.data());
+    for (Isa isa : available_isas()) {
+      check(shiftgelu(isa, all.data(), int64_t(all.size()), p, got.data()), "shiftgelu: every code in range");
+      check(got == want, "shiftgelu on every code");
+      std::vector<int16_t> bad(all.begin(), all.begin() + 77);
+      bad[70] = INT16_MIN;
+      check(!shiftgelu(isa, bad.data(), int64_t(bad.size()), p, got.data()), "shiftgelu: -2^15 reported");
+    }
+  }
 }
 
 // Log-Int-Softmax and PWL sigmoid / tanh: every variant against the scalar kernel (itself checked against the
@@ -321,35 +327,37 @@ template <typename T>
 static void intops_extra_variants_typed(std::mt19937& rng) {
   const SoftmaxParams sp[] = {{21488, 1586259973, 26, 31996, 536204219}, {716253, 1522809574, 31, 31996, 536204219},
                               {430, 1239265604, 20, 31996, 536204219}, {1, 1815330474, 8, 31996, 536204219}};
-  // pwl.default_table("tanh") (16 segments on [-8, 8], F = 11, P = 30, O = 14) at 1e-5, 1e-3, 0.05 and 300
-  const int16_t starts[] = {-16384, -6120, -4227, -3201, -2472, -1878, -1344, -805, 0, 805, 1344, 1878, 2472, 3201, 4227, 6120};
-  const int32_t slopes[] = {1084390, 30964646, 112222783, 241629368, 412070003, 612004335, 823705967, 1021715345,
-                            1021715345, 823705967, 612004335, 412070003, 241629368, 112222783, 30964646, 1084390};
-  const int32_t icpts[] = {-16279, -14937, -12380, -9294, -6156, -3358, -1239, -59,
-                           59, 1239, 3358, 6156, 9294, 12380, 14937, 16279};
-  const PwlActParams pp[] = {{-800001, 800001, 1407374884, 36, -16384, 16384, 16, starts, slopes, icpts, 27, -16384, 16384},
-                             {-8001, 8001, 1099511628, 29, -16384, 16384, 16, starts, slopes, icpts, 27, -16384, 16384},
-                             {-161, 161, 1717986918, 24, -16384, 16384, 16, starts, slopes, icpts, 27, 0, 16384},
-                             {-2, 2, 1258291200, 11, -16000, 16384, 16, starts, slopes, icpts, 27, -16384, 16384}};
-  // tables that take the SIMD evaluator's other paths (pwl_avx512.h): 32 segments (binary search), starts
-  // clustered 6 to a bucket (more than 3 steps), pshift 12 and a slope near 2^31 (64-bit products)
-  int16_t st32[32], clus[12];
-  int32_t sl32[32], ic32[32];
-  for (int j = 0; j < 32; ++j) st32[j] = int16_t(-16000 + 1000 * j), sl32[j] = (j - 16) * 3000, ic32[j] = j * 100 - 1600;
-  for (int j = 0; j < 12; ++j) clus[j] = int16_t(j < 2 ? -9000 + j * 4000 : 100 + j * 7);
-  const int32_t big[12] = {2147000000, -5000, 7000, 1 << 20, -(1 << 20), 3, 5, 7, 11, 13, 17, 19};
-  int32_t tie_sl[12];  // |y| < 2^15 - 1600 with a step of about 1.5 per grid point: a tie's rounding shows
-  for (int j = 0; j < 12; ++j) tie_sl[j] = j % 2 ? -6000 : 6000;
-  const PwlActParams extra[] = {{-8001, 8001, 1099511628, 29, -16384, 16384, 32, st32, sl32, ic32, 12, -32768, 32767},
-                                {-8001, 8001, 1099511628, 29, -16384, 16384, 12, clus, sl32, ic32, 12, -32768, 32767},
-                                {-8001, 8001, 1099511628, 29, -9000, 9000, 12, clus, big, ic32, 31, -32768, 32767},
-                                // u saturated at +-2^15: past every start (the SIMD searches' padding)
-                                {-8001, 8001, 1099511628, 24, -32768, 32768, 12, clus, sl32, ic32, 12, -32768, 32767},
-                                {INT32_MIN, INT32_MAX, 1099511628, 40, -32768, 32768, 5, clus, sl32, ic32, 12, -32768, 32767},
-                                // odd m0: exact ties of the rescale (a m0 = 2^(shift-1) mod 2^shift), where a negative code
-                                // rounds differently, on the 64-bit form (shift 1) and the 32-bit one (a = 2^15, shift 17)
-                                {-40000, 40000, 3, 1, -32768, 32768, 12, clus, tie_sl, ic32, 12, -32768, 32767},
-                                {-40000, 40000, 65538, 17, -32768, 32768, 12, clus, tie_sl, ic32, 12, -32768, 32767}};
+  // pwl.pwl_plan(pwl.default_table("tanh"), scale) at 1e-5 (r = 5), 1e-3, 0.05 and 300
+  const uint16_t st0[] = {0, 1, 15662, 18551, 20116, 21229, 22135, 22950, 23772, 25000, 26229, 27051, 27866, 28772, 29885, 31450, 34339, 50000};
+  const int16_t va0[] = {-16411, -16411, -16349, -15914, -15056, -13743, -11919, -9484, -6185, 59, 6182, 9487, 11923, 13744, 15057, 15912, 16328, 16411};
+  const int16_t sl0[] = {0, 174, 4954, 17956, 19330, 16483, 24480, 16474, 20434, 20434, 16474, 24480, 16483, 19330, 17956, 4954, 174, 0};
+  const uint8_t sh0[] = {0, 0, 0, 0, 1, 2, 2, 3, 3, 3, 3, 2, 2, 1, 0, 0, 0, 0};
+  const uint16_t st1[] = {0, 1, 5013, 5938, 6439, 6794, 7085, 7345, 7608, 8001, 8395, 8658, 8918, 9209, 9564, 10065, 10990, 16002};
+  const int16_t va1[] = {-16411, -16411, -16349, -15913, -15053, -13745, -11912, -9484, -6186, 59, 6191, 9493, 11922, 13748, 15056, 15912, 16328, 16411};
+  const int16_t sl1[] = {0, 542, 15482, 28056, 30204, 25754, 19125, 25741, 31929, 31929, 25741, 19125, 25754, 30204, 28056, 15482, 542, 0};
+  const uint8_t sh1[] = {0, 0, 0, 1, 2, 3, 4, 4, 4, 4, 4, 4, 3, 2, 1, 0, 0, 0};
+  const uint16_t st2[] = {0, 1, 102, 120, 130, 137, 143, 148, 154, 161, 169, 175, 180, 186, 193, 203, 221, 322};
+  const int16_t va2[] = {-16411, -16411, -16331, -15890, -15009, -13701, -11763, -9409, -5516, 59, 6267, 9895, 12129, 13903, 15120, 15929, 16329, 16411};
+  const int16_t sl2[] = {0, 27110, 24191, 21919, 23597, 20121, 29883, 20110, 24944, 24944, 20110, 29883, 20121, 23597, 21919, 24191, 27110, 0};
+  const uint8_t sh2[] = {0, 0, 5, 7, 8, 9, 9, 10, 10, 10, 10, 9, 9, 8, 7, 5, 0, 0};
+  const uint16_t st3[] = {0, 1, 2};
+  const int16_t va3[] = {-16411, 59, 16411}, sl3[] = {0, 0, 0};
+  const uint8_t sh3[] = {0, 0, 0};
+  const PwlActParams pp[] = {{5, -25000, 50000, 18, st0, va0, sl0, sh0, -16384, 16384},
+                             {0, -8001, 16002, 18, st1, va1, sl1, sh1, -16384, 16384},
+                             {0, -161, 322, 18, st2, va2, sl2, sh2, 0, 16384},
+                             {0, -1, 2, 3, st3, va3, sl3, sh3, -16384, 16384}};
+  // rows that take the SIMD kernel's other paths: 64 rows (binary search), rows clustered 6 to a bucket
+  // (more than 3 steps), windows past int16's (the scalar kernel for int16 codes) and past int32's low end
+  uint16_t st64[64], clus[12];
+  int16_t va64[64], sl64[64];
+  uint8_t sh64[64];
+  for (int j = 0; j < 64; ++j) st64[j] = uint16_t(j * 1000), va64[j] = int16_t(j * 500 - 16000), sl64[j] = int16_t(j * 511), sh64[j] = 0;
+  for (int j = 0; j < 12; ++j) clus[j] = uint16_t(j < 2 ? j * 4000 : 30000 + j * 7);
+  const PwlActParams extra[] = {{0, -32000, 64000, 64, st64, va64, sl64, sh64, -32768, 32767},
+                                {0, -9000, 40000, 12, clus, va64, sl64, sh64, -32768, 32767},
+                                {3, 40000, 3000, 3, st64, va64, sl64, sh64, -32768, 32767},
+                                {0, -(int64_t(1) << 31) - 1, 60000, 11, clus, va64, sl64, sh64, -32768, 32767}};
   for (Isa isa : available_isas()) {
     auto run_case = [&](int64_t rows, int64_t n, int kind, int c) {
       c %= 4;

@@ -172,7 +172,13 @@ def test_kernel_entry_points_validate():
     q = np.zeros((2, 8), dtype=np.int16)
     u8 = np.empty((2, 8), dtype=np.uint8)
     i16 = np.empty((2, 8), dtype=np.int16)
-    st_, sl, ic = np.array([0, 5], np.int16), np.array([1, 2], np.int32), np.array([0, 0], np.int32)
+    st_, va, sl_ = np.array([0, 5], np.uint16), np.array([0, 9], np.int16), np.array([1, 2], np.int16)
+    sh = np.zeros(2, np.uint8)
+
+    def pa(r=0, base=-5, w_max=100, starts=st_, values=va, slopes=sl_, shifts=sh, y_hi=100, out=i16):
+        return _C.pwl_act(q, r, base, w_max, starts, values, slopes, shifts, 0, y_hi, out)
+
+    pa()  # these pass
     from lowbit.ops.intops_extra_kernels import _table_arrays
     from lowbit.ops.nnlut import table
 
@@ -194,13 +200,19 @@ def test_kernel_entry_points_validate():
         lambda: _C.log_int_softmax(q, 100, 1 << 30, 20, 1 << 13, 0, u8),  # qb below 2^14
         lambda: _C.log_int_softmax(q, 0, 1 << 30, 20, 1 << 14, 1 << 30, u8),  # dclip 0
         lambda: _C.log_int_softmax(q, 100, 1 << 30, 20, 1 << 14, 1 << 30, i16),  # out dtype
-        lambda: _C.pwl_act(q, 5, 4, 1, 20, -10, 10, st_, sl, ic, 0, 0, 100, i16),  # q_lo > q_hi
-        lambda: _C.pwl_act(q, -5, 4, 1, 0, -10, 10, st_, sl, ic, 0, 0, 100, i16),  # shift 0
-        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_[::-1].copy(), sl, ic, 0, 0, 100, i16),  # unsorted
-        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_, sl[:1].copy(), ic, 0, 0, 100, i16),  # lengths
-        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_, np.array([2**30, 1], np.int32), ic, 0, 0, 100, i16),
-        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_, sl, ic, 0, 0, 40000, i16),  # y_hi beyond int16
-        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_, sl, ic, 0, 0, 100, u8),  # out dtype
+        lambda: pa(r=32),
+        lambda: pa(base=-(2**31) - 2),
+        lambda: pa(w_max=65536),
+        lambda: pa(starts=np.array([1, 5], np.uint16)),  # starts[0] != 0
+        lambda: pa(starts=np.array([0, 0], np.uint16)),  # not increasing
+        lambda: pa(starts=np.array([0, 200], np.uint16)),  # past w_max
+        lambda: pa(values=va[:1].copy()),  # lengths
+        lambda: pa(slopes=np.array([-1, 2], np.int16)),
+        lambda: pa(shifts=np.array([16, 0], np.uint8)),
+        lambda: pa(shifts=np.array([15, 0], np.uint8)),  # (4 << 15) past 2^15 - 1
+        lambda: pa(starts=st_.astype(np.int16)),  # dtype
+        lambda: pa(y_hi=40000),  # beyond int16
+        lambda: pa(out=u8),  # out dtype
     ):
         with pytest.raises(LowbitError):
             bad()
