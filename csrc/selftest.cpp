@@ -281,11 +281,11 @@ static void shift_lut_variants_typed(std::mt19937& rng) {
       check(g_got == g_want, "pwl_gelu (u to +-2^15)");
       std::vector<T> qg(q);  // ShiftGELU takes |q| < 2^15
       for (auto& v : qg) v = T(std::max(-32767, std::min(32767, int32_t(v))));
-      shiftgelu(isa, qg.data(), rows * n, gp[c], g_got.data());
+      check(shiftgelu(isa, qg.data(), rows * n, gp[c], g_got.data()), "shiftgelu: codes in range");
       shiftgelu_scalar(qg.data(), rows * n, gp[c], g_want.data());
       check(g_got == g_want, "shiftgelu");
       std::vector<int64_t> w_got(q.size()), w_want(q.size());  // int64 output
-      shiftgelu(isa, qg.data(), rows * n, gp[c], w_got.data());
+      check(shiftgelu(isa, qg.data(), rows * n, gp[c], w_got.data()), "shiftgelu int64: codes in range");
       shiftgelu_scalar(qg.data(), rows * n, gp[c], w_want.data());
       check(w_got == w_want, "shiftgelu int64 output");
     };
