@@ -64,7 +64,8 @@ void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* o
 // 128-bucket byte table on w >> B (vpermi2b; the index's high byte is 0 and reads bucket 0's row, 0) plus
 // `steps` compare-and-advance steps (the most row starts inside one bucket; past 3, a binary search over
 // the 64 padded rows), the rows' four columns by vpermt2w (rows past k repeat the last: advancing into them
-// changes nothing), the product on vpmulhrsw: (s x + 2^14) >> 15 with x = (w - start) << shift < 2^15.
+// changes nothing), the product on vpmulhrsw: (s x + 2^14) >> 15 with x = (w - start) << shift < 2^15,
+// added to the value with vpaddsw.
 struct PwlActLanes {
   __m512i st[2], nx[2], va[2], sl[2], sh[2], bt0, bt1, one, ylo, yhi;
   __m128i bshift;
@@ -114,7 +115,8 @@ struct PwlActLanes {
       }
     }
     const __m512i x = _mm512_sllv_epi16(_mm512_sub_epi16(w, col(st, j)), col(sh, j));
-    const __m512i y = _mm512_add_epi16(col(va, j), _mm512_mulhrs_epi16(col(sl, j), x));
+    // saturating: below 2^15 the sum is the reference's, past it both end at y_hi <= 2^15 - 1
+    const __m512i y = _mm512_adds_epi16(col(va, j), _mm512_mulhrs_epi16(col(sl, j), x));
     return _mm512_min_epi16(_mm512_max_epi16(y, ylo), yhi);
   }
 };
@@ -138,7 +140,9 @@ inline __m512i pwl_w32(const T* q, int64_t left, const PwlActParams& p) {
     __m256i h[2];
     for (int k = 0; k < 2; ++k) {
       __m512i t = _mm512_maskz_loadu_epi32(__mmask16(m >> (16 * k)), q + 16 * k);
-      if (p.r) t = _mm512_srai_epi32(_mm512_add_epi32(_mm512_sra_epi32(t, _mm_cvtsi32_si128(p.r - 1)), _mm512_set1_epi32(1)), 1);
+      if (p.r)  // as for int16: ((q >> (r - 1)) + 1) >> 1 overflows at r = 1, q = INT32_MAX
+        t = _mm512_add_epi32(_mm512_sra_epi32(t, _mm_cvtsi32_si128(p.r)),
+                             _mm512_and_si512(_mm512_sra_epi32(t, _mm_cvtsi32_si128(p.r - 1)), _mm512_set1_epi32(1)));
       h[k] = _mm512_cvtepi32_epi16(_mm512_sub_epi32(_mm512_min_epi32(_mm512_max_epi32(t, lov), hiv), bv));
     }
     return _mm512_inserti64x4(_mm512_castsi256_si512(h[0]), h[1], 1);

@@ -381,6 +381,44 @@ static void intops_extra_variants_typed(std::mt19937& rng) {
       run_case(1 + rng() % 4, trial % 20 == 0 ? 4096 : 1 + rng() % 200, trial % 6, trial);
     row_length_sweep(rng, 1, run_case);
   }
+  // every table on every code of T's range near the windows' ends and at T's ends (int16: all 2^16 codes),
+  // plus edge tables: values + slope x past 2^15 - 1 (the reference clamps the sum), r = 1 and r = 31 at
+  // T's max (round(q / 2) of INT32_MAX is 2^30), windows reaching past T's range on either side
+  const uint16_t stE[] = {0, 100};
+  const int16_t vaE[] = {32000, 32700}, slE[] = {32767, 32767};
+  const uint8_t shE[] = {8, 0};
+  const PwlActParams edge[] = {{0, -200, 1000, 2, stE, vaE, slE, shE, -32768, 32767},
+                               {0, 32000, 1000, 2, stE, vaE, slE, shE, -32768, 20000},
+                               {1, 16300, 500, 2, stE, vaE, sl1, sh1, -32768, 32767},
+                               {1, (int64_t(1) << 30) - 300, 500, 2, stE, vaE, sl1, sh1, -32768, 32767},
+                               {31, -1, 2, 3, st3, va3, sl3, sh3, -16384, 16384},
+                               {0, -40000, 20000, 18, st1, va1, sl1, sh1, -16384, 16384},
+                               {0, INT32_MAX - 16001, 16002, 18, st1, va1, sl1, sh1, -16384, 16384}};
+  std::vector<PwlActParams> all(std::begin(pp), std::end(pp));
+  all.insert(all.end(), std::begin(extra), std::end(extra));
+  all.insert(all.end(), std::begin(edge), std::end(edge));
+  std::vector<T> q;
+  if constexpr (sizeof(T) == 2) {
+    for (int v = -32768; v <= 32767; ++v) q.push_back(T(v));
+  } else {
+    for (const PwlActParams& e : all)
+      for (int end = 0; end < 4; ++end)
+        for (int64_t d = -1100; d <= 1100; ++d) {  // window ends in code units (x 2^r), steps of up to 2^r
+          const int64_t unit = int64_t(1) << e.r, step = end < 2 ? 1 + int64_t(rng() % uint64_t(unit)) : 1;
+          const int64_t mid = end == 0 ? e.base * unit : end == 1 ? (e.base + e.w_max) * unit : end == 2 ? INT32_MIN : INT32_MAX;
+          q.push_back(T(std::max<int64_t>(INT32_MIN, std::min<int64_t>(INT32_MAX, mid + d * step))));
+        }
+    for (int i = 0; i < 20000; ++i) q.push_back(T(rng()));
+  }
+  std::vector<int16_t> a(q.size()), b(q.size());
+  for (const PwlActParams& e : all) {
+    pwl_act_scalar(q.data(), int64_t(q.size()), e, b.data());
+    for (Isa isa : available_isas()) {
+      std::fill(a.begin(), a.end(), int16_t(0x5555));
+      pwl_act(isa, q.data(), int64_t(q.size()), e, a.data());
+      check(a == b, "pwl_act on every code / the windows' ends");
+    }
+  }
 }
 
 // PTF LayerNorm: every variant against the scalar one (the shift, then the I-BERT LayerNorm of the ISA)
