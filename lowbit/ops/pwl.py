@@ -12,7 +12,8 @@ becomes per input scale a list of rows on w = clamp(q' - base, 0, w_max), q' = q
 unless the domain spans more than 2^16 codes), each row a start, the table's value there plus one half as an
 integer v and a 16-bit fraction c, and the slope in codes per step as a 16-bit mantissa s with a shift e:
 y = v + ((s ((w - start) << e) + c) >> 16), (w - start) << e < 2^16 (long rows split): one rounding of the
-table's value. Two saturation rows hold the values at lo and hi. Error vs the float table: <= 0.5 output
+table's value. Two saturation rows hold the values at lo and hi; the output clamp is folded into the rows
+where it cuts a line (``clipless``: the kernel then skips it). Error vs the float table: <= 0.5 output
 codes + max|slope| (hi - lo) / 65533 (q' rounded; 0 for r = 0) + 2^-16 per code of the row's rise.
 
 iRNN (adaptive PWL activations): the breakpoints follow the observed input range [lo, hi] and the
@@ -328,7 +329,7 @@ def pwl_sigmoid_ref(q: np.ndarray, scale: float, table: PWLTable | None = None) 
     """Adaptive PWL sigmoid. Input: int32 codes, scale in (0, 2^20); ``table`` from fit_pwl("sigmoid", ...)
     (default: 16 segments on [-8, 8], 160 bytes). Output: int16 codes in [0, 2^14] at 2^-14.
 
-    Bound over [lo, hi]: table.bound (float PWL error + 1.5 codes + input rounding); default table:
+    Bound over [lo, hi]: table.bound (float PWL error + 1 code + input rounding); default table:
     float error 1.6e-3, integer max 1.6e-3, mean 7.7e-4. Outside [lo, hi]: the value at the nearer end.
     """
     return _pwl_apply(q, scale, table, "sigmoid")
@@ -337,6 +338,6 @@ def pwl_sigmoid_ref(q: np.ndarray, scale: float, table: PWLTable | None = None) 
 def pwl_tanh_ref(q: np.ndarray, scale: float, table: PWLTable | None = None) -> tuple[np.ndarray, float]:
     """Adaptive PWL tanh; same contract as pwl_sigmoid_ref, output int16 in [-2^14, 2^14] at 2^-14.
 
-    Default table (16 segments on [-8, 8]): float error 3.6e-3, integer max 3.6e-3, mean 1.2e-3.
+    Default table (16 segments on [-8, 8]): float error 3.6e-3, integer max 3.6e-3, mean 1.1e-3.
     """
     return _pwl_apply(q, scale, table, "tanh")
