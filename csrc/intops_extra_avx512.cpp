@@ -64,7 +64,8 @@ void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* o
 // 128-bucket byte table on w >> B (vpermi2b; the index's high byte is 0 and reads bucket 0's row, 0) plus
 // `steps` compare-and-advance steps (the most row starts inside one bucket; past 3, a binary search over
 // the 64 padded rows), the rows' four columns by vpermt2w (rows past k repeat the last: advancing into them
-// changes nothing), the product's high half (vpmulhuw) plus the carry of its low half (vpmullw) + frac:
+// changes nothing), the product's high half (vpmulhuw) plus the carry of its low half (vpmullw) + frac
+// (one compare against 2^16 - 1 - frac):
 // (s x + c) >> 16 with x = (w - start) << shift < 2^16.
 struct PwlActLanes {
   __m512i st[2], nx[2], va[2], fr[2], sl[2], sh[2], bt0, bt1, one, ylo, yhi;
@@ -75,7 +76,8 @@ struct PwlActLanes {
     alignas(64) uint16_t s[kPwlActRows], n[kPwlActRows], v[kPwlActRows], l[kPwlActRows], h[kPwlActRows], c[kPwlActRows];
     for (int j = 0; j < kPwlActRows; ++j) {
       const int i = j < p.k ? j : p.k - 1;
-      s[j] = p.starts[i], v[j] = uint16_t(p.values[i]), l[j] = p.slopes[i], h[j] = p.shifts[i], c[j] = p.fracs[i];
+      s[j] = p.starts[i], v[j] = uint16_t(p.values[i]), l[j] = p.slopes[i], h[j] = p.shifts[i];
+      c[j] = uint16_t(65535 - p.fracs[i]);  // lo + frac carries exactly when lo > 65535 - frac
     }
     for (int j = 0; j < kPwlActRows; ++j) n[j] = s[j + 1 < kPwlActRows ? j + 1 : j];
     for (int r = 0; r < 2; ++r) {
@@ -118,7 +120,7 @@ struct PwlActLanes {
     const __m512i x = _mm512_sllv_epi16(_mm512_sub_epi16(w, col(st, j)), col(sh, j));
     const __m512i s = col(sl, j), lo = _mm512_mullo_epi16(s, x);
     const __m512i y0 = _mm512_add_epi16(col(va, j), _mm512_mulhi_epu16(s, x));
-    const __m512i y = _mm512_mask_add_epi16(y0, _mm512_cmplt_epu16_mask(_mm512_add_epi16(lo, col(fr, j)), lo), y0, one);
+    const __m512i y = _mm512_mask_add_epi16(y0, _mm512_cmpgt_epu16_mask(lo, col(fr, j)), y0, one);
     return kClip ? _mm512_min_epi16(_mm512_max_epi16(y, ylo), yhi) : y;
   }
 };
