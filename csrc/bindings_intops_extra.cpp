@@ -36,7 +36,8 @@ void log_int_softmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, i
 }
 
 void pwl_act_py(const In& q, int32_t r, int64_t base, int32_t w_max, const In& starts, const In& values,
-                const In& slopes, const In& shifts, int32_t y_lo, int32_t y_hi, const Out& out, const std::string& isa) {
+                const In& fracs, const In& slopes, const In& shifts, int32_t y_lo, int32_t y_hi, bool clipless,
+                const Out& out, const std::string& isa) {
   bool is16;
   const void* qp = checked_codes(q, is16);
   int16_t* o = checked<int16_t>(out, "out", 1, 8);
@@ -47,20 +48,29 @@ void pwl_act_py(const In& q, int32_t r, int64_t base, int32_t w_max, const In& s
   require(INT16_MIN <= y_lo && y_lo <= y_hi && y_hi <= INT16_MAX, "y_lo, y_hi: expected an int16 range");
   const uint16_t* st = checked<uint16_t>(starts, "starts", 1, 1);
   const int16_t* va = checked<int16_t>(values, "values", 1, 1);
-  const int16_t* sl = checked<int16_t>(slopes, "slopes", 1, 1);
+  const uint16_t* fr = checked<uint16_t>(fracs, "fracs", 1, 1);
+  const uint16_t* sl = checked<uint16_t>(slopes, "slopes", 1, 1);
   const uint8_t* sh = checked<uint8_t>(shifts, "shifts", 1, 1);
   const int64_t k = int64_t(starts.shape(0));
   require(k >= 1 && k <= kPwlActRows, "starts: expected 1..64 rows");
-  require(int64_t(values.shape(0)) == k && int64_t(slopes.shape(0)) == k && int64_t(shifts.shape(0)) == k,
-          "values, slopes, shifts: expected one per row (the length of starts)");
+  require(int64_t(values.shape(0)) == k && int64_t(fracs.shape(0)) == k && int64_t(slopes.shape(0)) == k &&
+              int64_t(shifts.shape(0)) == k,
+          "values, fracs, slopes, shifts: expected one per row (the length of starts)");
   require(st[0] == 0 && st[k - 1] <= w_max, "starts: expected starts[0] = 0 and starts <= w_max");
   for (int64_t j = 0; j < k; ++j) {
     if (j > 0) require(st[j] > st[j - 1], "starts: expected increasing rows");
-    require(sl[j] >= 0 && sh[j] <= 15, "slopes, shifts: expected slopes in [0, 2^15 - 1], shifts in [0, 15]");
+    require(sh[j] <= 16, "shifts: expected shifts in [0, 16]");
     const int64_t last = (j + 1 < k ? int64_t(st[j + 1]) - 1 : int64_t(w_max)) - st[j];  // the row's widest w - start
-    require((last << sh[j]) <= 32767, "shifts: expected (w - start) << shift < 2^15 on every row");
+    require((last << sh[j]) <= 65535, "shifts: expected (w - start) << shift < 2^16 on every row");
   }
-  const PwlActParams p{r, base, w_max, int32_t(k), st, va, sl, sh, y_lo, y_hi};
+  // clipless promises the kernel that the clamp changes nothing: a row's values rise with w (slopes >= 0),
+  // so its first and last values decide
+  PwlActParams p{r, base, w_max, int32_t(k), st, va, fr, sl, sh, y_lo, y_hi, !clipless};
+  for (int64_t j = 0; j < k && clipless; ++j) {
+    const int64_t last = (j + 1 < k ? int64_t(st[j + 1]) - 1 : int64_t(w_max)) - st[j];
+    const int64_t top = va[j] + ((int64_t(sl[j]) * (last << sh[j]) + fr[j]) >> 16);
+    require(va[j] >= y_lo && top <= y_hi, "clipless: expected every row's values within [y_lo, y_hi]");
+  }
   const Isa which = pick_isa(isa);
   nb::gil_scoped_release release;
   const int64_t size = int64_t(q.size());
@@ -169,7 +179,8 @@ void bind_intops_extra(nb::module_& m) {
         nb::arg("qb"), nb::arg("qc"), nb::arg("out"), nb::arg("isa") = "auto",
         "FQ-ViT Log-Int-Softmax (4-bit codes) along the last axis; see lowbit/ops/intops_extra_kernels.py.");
   m.def("pwl_act", &pwl_act_py, nb::arg("q"), nb::arg("r"), nb::arg("base"), nb::arg("w_max"), nb::arg("starts"),
-        nb::arg("values"), nb::arg("slopes"), nb::arg("shifts"), nb::arg("y_lo"), nb::arg("y_hi"), nb::arg("out"),
+        nb::arg("values"), nb::arg("fracs"), nb::arg("slopes"), nb::arg("shifts"), nb::arg("y_lo"), nb::arg("y_hi"),
+        nb::arg("clipless"), nb::arg("out"),
         nb::arg("isa") = "auto",
         "PWL sigmoid / tanh (pwl._pwl_apply); see lowbit/ops/intops_extra_kernels.py.");
 }

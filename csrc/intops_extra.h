@@ -37,8 +37,8 @@ void lis_thresholds(int64_t total, int32_t* thr);
 
 // ---- PWL sigmoid / tanh (pwl._pwl_apply, rows from pwl.pwl_plan): q' = round(q / 2^r) (q for r = 0),
 // w = clamp(q' - base, 0, w_max), j the last row with starts[j] <= w, y = values[j] + ((slopes[j]
-// ((w - starts[j]) << shifts[j]) + 2^14) >> 15), clamped to [y_lo, y_hi]; int16 output. Every step fits
-// 16 bits (checked by the bindings): the AVX-512 kernel runs on 32 words per vector.
+// ((w - starts[j]) << shifts[j]) + fracs[j]) >> 16), clamped to [y_lo, y_hi]; int16 output. Every step
+// fits 16 bits (checked by the bindings): the AVX-512 kernel runs on 32 words per vector.
 constexpr int kPwlActRows = 64;
 struct PwlActParams {
   int32_t r;               // in [0, 31]
@@ -47,9 +47,11 @@ struct PwlActParams {
   int32_t k;               // rows, in [1, 64]
   const uint16_t* starts;  // starts[0] = 0, increasing, <= w_max
   const int16_t* values;
-  const int16_t* slopes;   // in [0, 2^15 - 1]
-  const uint8_t* shifts;   // in [0, 15]; (the row's last w - start) << shift <= 2^15 - 1
+  const uint16_t* fracs;
+  const uint16_t* slopes;
+  const uint8_t* shifts;   // in [0, 16]; (the row's last w - start) << shift <= 2^16 - 1
   int32_t y_lo, y_hi;      // output clamp, within int16
+  bool clip;               // false: every row's values lie within [y_lo, y_hi] (pwl_plan's clipless)
 };
 
 template <typename T>

@@ -64,23 +64,25 @@ void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* o
 // 128-bucket byte table on w >> B (vpermi2b; the index's high byte is 0 and reads bucket 0's row, 0) plus
 // `steps` compare-and-advance steps (the most row starts inside one bucket; past 3, a binary search over
 // the 64 padded rows), the rows' four columns by vpermt2w (rows past k repeat the last: advancing into them
-// changes nothing), the product on vpmulhrsw: (s x + 2^14) >> 15 with x = (w - start) << shift < 2^15,
-// added to the value with vpaddsw.
+// changes nothing), the product's high half (vpmulhuw) plus the carry of its low half (vpmullw) + frac
+// (one compare against 2^16 - 1 - frac):
+// (s x + c) >> 16 with x = (w - start) << shift < 2^16.
 struct PwlActLanes {
-  __m512i st[2], nx[2], va[2], sl[2], sh[2], bt0, bt1, one, ylo, yhi;
+  __m512i st[2], nx[2], va[2], fr[2], sl[2], sh[2], bt0, bt1, one, ylo, yhi;
   __m128i bshift;
   int steps;
   bool buckets;
   explicit PwlActLanes(const PwlActParams& p) {
-    alignas(64) uint16_t s[kPwlActRows], n[kPwlActRows], v[kPwlActRows], l[kPwlActRows], h[kPwlActRows];
+    alignas(64) uint16_t s[kPwlActRows], n[kPwlActRows], v[kPwlActRows], l[kPwlActRows], h[kPwlActRows], c[kPwlActRows];
     for (int j = 0; j < kPwlActRows; ++j) {
       const int i = j < p.k ? j : p.k - 1;
-      s[j] = p.starts[i], v[j] = uint16_t(p.values[i]), l[j] = uint16_t(p.slopes[i]), h[j] = p.shifts[i];
+      s[j] = p.starts[i], v[j] = uint16_t(p.values[i]), l[j] = p.slopes[i], h[j] = p.shifts[i];
+      c[j] = uint16_t(65535 - p.fracs[i]);  // lo + frac carries exactly when lo > 65535 - frac
     }
     for (int j = 0; j < kPwlActRows; ++j) n[j] = s[j + 1 < kPwlActRows ? j + 1 : j];
     for (int r = 0; r < 2; ++r) {
       st[r] = _mm512_load_si512(s + 32 * r), nx[r] = _mm512_load_si512(n + 32 * r), va[r] = _mm512_load_si512(v + 32 * r);
-      sl[r] = _mm512_load_si512(l + 32 * r), sh[r] = _mm512_load_si512(h + 32 * r);
+      sl[r] = _mm512_load_si512(l + 32 * r), sh[r] = _mm512_load_si512(h + 32 * r), fr[r] = _mm512_load_si512(c + 32 * r);
     }
     int b = 0;
     while ((p.w_max >> b) >= 128) ++b;
@@ -102,6 +104,7 @@ struct PwlActLanes {
     one = _mm512_set1_epi16(1), ylo = _mm512_set1_epi16(int16_t(p.y_lo)), yhi = _mm512_set1_epi16(int16_t(p.y_hi));
   }
   static __m512i col(const __m512i* c, __m512i j) { return _mm512_permutex2var_epi16(c[0], j, c[1]); }
+  template <bool kClip>
   __m512i eval(__m512i w) const {
     __m512i j;
     if (buckets) {
@@ -115,9 +118,10 @@ struct PwlActLanes {
       }
     }
     const __m512i x = _mm512_sllv_epi16(_mm512_sub_epi16(w, col(st, j)), col(sh, j));
-    // saturating: below 2^15 the sum is the reference's, past it both end at y_hi <= 2^15 - 1
-    const __m512i y = _mm512_adds_epi16(col(va, j), _mm512_mulhrs_epi16(col(sl, j), x));
-    return _mm512_min_epi16(_mm512_max_epi16(y, ylo), yhi);
+    const __m512i s = col(sl, j), lo = _mm512_mullo_epi16(s, x);
+    const __m512i y0 = _mm512_add_epi16(col(va, j), _mm512_mulhi_epu16(s, x));
+    const __m512i y = _mm512_mask_add_epi16(y0, _mm512_cmpgt_epu16_mask(lo, col(fr, j)), y0, one);
+    return kClip ? _mm512_min_epi16(_mm512_max_epi16(y, ylo), yhi) : y;
   }
 };
 
@@ -140,7 +144,7 @@ inline __m512i pwl_w32(const T* q, int64_t left, const PwlActParams& p) {
     __m256i h[2];
     for (int k = 0; k < 2; ++k) {
       __m512i t = _mm512_maskz_loadu_epi32(__mmask16(m >> (16 * k)), q + 16 * k);
-      if (p.r)  // as for int16: ((q >> (r - 1)) + 1) >> 1 overflows at r = 1, q = INT32_MAX
+      if (p.r)  // as for int16 codes: no q + 1 at r = 1 (INT32_MAX)
         t = _mm512_add_epi32(_mm512_sra_epi32(t, _mm_cvtsi32_si128(p.r)),
                              _mm512_and_si512(_mm512_sra_epi32(t, _mm_cvtsi32_si128(p.r - 1)), _mm512_set1_epi32(1)));
       h[k] = _mm512_cvtepi32_epi16(_mm512_sub_epi32(_mm512_min_epi32(_mm512_max_epi32(t, lov), hiv), bv));
@@ -149,11 +153,12 @@ inline __m512i pwl_w32(const T* q, int64_t left, const PwlActParams& p) {
   }
 }
 
-template <typename T>
+template <bool kClip, typename T>
 void pwl_act_loop(const T* q, int64_t size, const PwlActParams& p, const PwlActLanes& k, int16_t* out) {
   int64_t i = 0;
-  for (; i + 32 <= size; i += 32) _mm512_storeu_si512(out + i, k.eval(pwl_w32(q + i, 32, p)));
-  if (i < size) _mm512_mask_storeu_epi16(out + i, (uint32_t(1) << (size - i)) - 1, k.eval(pwl_w32(q + i, size - i, p)));
+  for (; i + 32 <= size; i += 32) _mm512_storeu_si512(out + i, k.eval<kClip>(pwl_w32(q + i, 32, p)));
+  if (i < size)
+    _mm512_mask_storeu_epi16(out + i, (uint32_t(1) << (size - i)) - 1, k.eval<kClip>(pwl_w32(q + i, size - i, p)));
 }
 
 // ---- NN-LUT softmax
@@ -242,7 +247,8 @@ void pwl_act_avx512(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
   // reads one end: the scalar kernel, as for any other constants)
   constexpr int64_t tmin = sizeof(T) == 2 ? INT16_MIN : INT32_MIN, tmax = sizeof(T) == 2 ? INT16_MAX : INT32_MAX;
   if (p.base > tmax || p.base + p.w_max < tmin) return pwl_act_scalar(q, size, p, out);
-  pwl_act_loop(q, size, p, PwlActLanes(p), out);
+  if (p.clip) pwl_act_loop<true>(q, size, p, PwlActLanes(p), out);
+  else pwl_act_loop<false>(q, size, p, PwlActLanes(p), out);
 }
 
 uint8_t max_u8_avx512(const uint8_t* q, int64_t size) {

@@ -60,7 +60,7 @@ void pwl_act_scalar(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
     const int64_t w = clamp64(t - p.base, 0, p.w_max);
     int j = 0;
     while (j + 1 < p.k && p.starts[j + 1] <= w) ++j;
-    const int64_t y = p.values[j] + ((int64_t(p.slopes[j]) * ((w - p.starts[j]) << p.shifts[j]) + (1 << 14)) >> 15);
+    const int64_t y = p.values[j] + ((int64_t(p.slopes[j]) * ((w - p.starts[j]) << p.shifts[j]) + p.fracs[j]) >> 16);
     out[i] = int16_t(clamp64(y, p.y_lo, p.y_hi));
   }
 }

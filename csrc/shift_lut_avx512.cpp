@@ -1,7 +1,8 @@
 // AVX-512 Shiftmax / ShiftGELU / LUT softmax / NN-LUT GELU, bit-exact with shift_lut_one.h. 16 codes per step;
 // row tails use masked loads, so every element goes through the same vector code.
 //
-// Every op starts with a dyadic rescale of a magnitude a (max - q for the softmaxes, |q| for the GELUs):
+// ShiftGELU runs on 32 words per vector (its section below). Every other op starts with a dyadic rescale of
+// a magnitude a (max - q for the softmaxes, |q| for NN-LUT GELU):
 // mag = floor((a m0 + c) / 2^shift), c = 2^(shift-1) for a non-negative code and 2^(shift-1) - 1 for a
 // negative one. a is first clamped to acap, and mag to cap, where both clamps provably change nothing:
 // cap is a magnitude past which the op's result no longer changes (the exp is 0, the table input is

@@ -63,6 +63,7 @@ def _pwl_act(
         *pl.kernel_rows,
         0 if name == "sigmoid" else -lim,
         lim,
+        pl.clipless,
         out,
         isa,
     )

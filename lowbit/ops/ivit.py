@@ -2,8 +2,9 @@
 
 Shift-exp: x log2(e) ~ x + (x >> 1) - (x >> 4), split into an integer part z and a fraction r in (-1, 0],
 2^r ~ r/2 + 1, then shift by z. As in lowbit's I-BERT ops the input is first requantized (dyadic, the
-project rule) to the internal scale 2^-15, so x0 = floor(-1 / S) of the reference is exactly -2^15 and the
-split is a shift. Output scales are 2^-8 (softmax, uint8) instead of the reference's signed 2^-7.
+project rule) to an internal power-of-two scale (Shiftmax 2^-15, ShiftGELU 2^-11: its steps fit 16 bits),
+so x0 = floor(-1 / S) of the reference is exactly -2^K and the split is a shift. Output scales are 2^-8
+(softmax, uint8) instead of the reference's signed 2^-7.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _shift_exp(x: np.ndarray) -> np.ndarray:
     r = t + (z << SHIFT_K)  # in (-2^15, 0]
     e = (r >> 1) + 2**SHIFT_K  # 2^r ~ 1 + r/2, at scale 2^-15
     # exact: the reference's floor(e 2^(n - z)), scale 2^-(15 + n); below 2^-n it is 0 (the reference
-    # clamps to 2^-n there, which leaves x sigmoid(1.702 x) ~ x 2^-15 for very negative 16-bit x)
+    # clamps to 2^-n there; ShiftGELU's rho does the same)
     return np.where(under, 0, e << (SHIFT_N - z))
 
 
