@@ -66,9 +66,10 @@ void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* o
 // the 64 padded rows), the rows' four columns by vpermt2w (rows past k repeat the last: advancing into them
 // changes nothing), the product's high half (vpmulhuw) plus the carry of its low half (vpmullw) + frac
 // (one compare against 2^16 - 1 - frac):
-// (s x + c) >> 16 with x = (w - start) << shift < 2^16.
+// (s x + c) >> 16 with x = (w - start) << shift < 2^16; added to the value saturating (vpaddusw on the
+// value offset by 2^15) where the output is clamped, wrapping for clipless plans (no sum passes y_hi).
 struct PwlActLanes {
-  __m512i st[2], nx[2], va[2], fr[2], sl[2], sh[2], bt0, bt1, one, ylo, yhi;
+  __m512i st[2], nx[2], va[2], fr[2], sl[2], sh[2], bt0, bt1, one, bias, ylo_b, yhi_b;
   __m128i bshift;
   int steps;
   bool buckets;
@@ -101,7 +102,8 @@ struct PwlActLanes {
     buckets = steps <= 3 && p.k + steps <= kPwlActRows;  // advancing stays within the padded rows
     bt0 = _mm512_load_si512(bt), bt1 = _mm512_load_si512(bt + 64);
     bshift = _mm_cvtsi32_si128(b);
-    one = _mm512_set1_epi16(1), ylo = _mm512_set1_epi16(int16_t(p.y_lo)), yhi = _mm512_set1_epi16(int16_t(p.y_hi));
+    one = _mm512_set1_epi16(1), bias = _mm512_set1_epi16(int16_t(0x8000));
+    ylo_b = _mm512_set1_epi16(int16_t(uint16_t(p.y_lo + 32768))), yhi_b = _mm512_set1_epi16(int16_t(uint16_t(p.y_hi + 32768)));
   }
   static __m512i col(const __m512i* c, __m512i j) { return _mm512_permutex2var_epi16(c[0], j, c[1]); }
   template <bool kClip>
@@ -118,10 +120,13 @@ struct PwlActLanes {
       }
     }
     const __m512i x = _mm512_sllv_epi16(_mm512_sub_epi16(w, col(st, j)), col(sh, j));
-    const __m512i s = col(sl, j), lo = _mm512_mullo_epi16(s, x);
-    const __m512i y0 = _mm512_add_epi16(col(va, j), _mm512_mulhi_epu16(s, x));
-    const __m512i y = _mm512_mask_add_epi16(y0, _mm512_cmpgt_epu16_mask(lo, col(fr, j)), y0, one);
-    return kClip ? _mm512_min_epi16(_mm512_max_epi16(y, ylo), yhi) : y;
+    const __m512i s = col(sl, j), lo = _mm512_mullo_epi16(s, x), hi = _mm512_mulhi_epu16(s, x);  // hi <= 2^16 - 2
+    const __m512i add = _mm512_mask_add_epi16(hi, _mm512_cmpgt_epu16_mask(lo, col(fr, j)), hi, one);
+    if constexpr (!kClip) return _mm512_add_epi16(col(va, j), add);  // every row's values within [y_lo, y_hi]
+    // value + add may pass 2^15 - 1 (the reference then clamps to y_hi): saturated, as unsigned words on the
+    // value offset by 2^15 (vpaddusw), and the clamp on the offset words
+    const __m512i y = _mm512_adds_epu16(_mm512_xor_si512(col(va, j), bias), add);
+    return _mm512_xor_si512(_mm512_min_epu16(_mm512_max_epu16(y, ylo_b), yhi_b), bias);
   }
 };
 

@@ -84,28 +84,29 @@ void lis_rows(const T* q, int64_t rows, int64_t n, const neon::ExpLanes& k, uint
 // intops_extra_avx512.cpp's PwlActLanes: w in unsigned words, the row j as 16 byte lanes, from a 128-bucket
 // byte table on w >> B (vqtbl4q + vqtbx4q) plus `steps` compare-and-advance steps (the most row starts
 // inside one bucket; past 3, a binary search over the 64 padded rows), the rows' columns by WordTable64
-// (rows past k repeat the last: advancing into them changes nothing), shifts by one vqtbl4q. y = value +
-// sqrdmulh(slope, x) = value + ((slope x + 2^14) >> 15) for x = (w - start) << shift < 2^15, slope < 2^15
-// (no saturation); the add saturates (sqadd: the sum is the reference's below 2^15, and past it both clamp
-// to y_hi <= 2^15 - 1), then the clamp to [y_lo, y_hi].
+// (rows past k repeat the last: advancing into them changes nothing), shifts by one vqtbl4q. With x =
+// (w - start) << shift < 2^16 (ushl: 0 for shift 16, where w = start), (slope x + frac) >> 16 is umlal onto
+// the widened frac (< 2^32) and shrn by 16; the value adds it with suqadd (signed + unsigned, saturating:
+// below 2^15 the sum is the reference's, past it both end at y_hi <= 2^15 - 1), then the clamp to
+// [y_lo, y_hi] (always: for clipless plans it changes nothing).
 struct PwlActLanes {
-  neon::WordTable64 st, nx, va, sl;
+  neon::WordTable64 st, nx, va, fr, sl;
   uint8x16x4_t sh, bt[2];
   int16x8_t nb, ylo, yhi;
   int steps;
   bool buckets;
   struct Cols {
-    uint16_t s[kPwlActRows], n[kPwlActRows], v[kPwlActRows], l[kPwlActRows];
+    uint16_t s[kPwlActRows], n[kPwlActRows], v[kPwlActRows], c[kPwlActRows], l[kPwlActRows];
     uint8_t h[kPwlActRows];
     explicit Cols(const PwlActParams& p) {
       for (int j = 0; j < kPwlActRows; ++j) {
         const int i = j < p.k ? j : p.k - 1;
-        s[j] = p.starts[i], v[j] = uint16_t(p.values[i]), l[j] = uint16_t(p.slopes[i]), h[j] = p.shifts[i];
+        s[j] = p.starts[i], v[j] = uint16_t(p.values[i]), c[j] = p.fracs[i], l[j] = p.slopes[i], h[j] = p.shifts[i];
       }
       for (int j = 0; j < kPwlActRows; ++j) n[j] = s[j + 1 < kPwlActRows ? j + 1 : j];
     }
   };
-  PwlActLanes(const PwlActParams& p, const Cols& c) : st(c.s), nx(c.n), va(c.v), sl(c.l) {
+  PwlActLanes(const PwlActParams& p, const Cols& c) : st(c.s), nx(c.n), va(c.v), fr(c.c), sl(c.l) {
     sh = vld1q_u8_x4(c.h);
     int b = 0;
     while ((p.w_max >> b) >= 128) ++b;
@@ -147,13 +148,16 @@ struct PwlActLanes {
         j = vbslq_u8(neon::narrow_mask(vcleq_u16(c[0], w[0]), vcleq_u16(c[1], w[1])), cand, j);
       }
     }
-    uint16x8_t s[2], v[2], l[2];
-    st(j, s), va(j, v), sl(j, l);
+    uint16x8_t s[2], v[2], f[2], l[2];
+    st(j, s), va(j, v), fr(j, f), sl(j, l);
     const uint8x16_t hb = vqtbl4q_u8(sh, j);
     const int16x8_t shv[2] = {vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(hb))), vreinterpretq_s16_u16(vmovl_high_u8(hb))};
     for (int h = 0; h < 2; ++h) {
-      const int16x8_t x = vreinterpretq_s16_u16(vshlq_u16(vsubq_u16(w[h], s[h]), shv[h]));
-      const int16x8_t yv = vqaddq_s16(vreinterpretq_s16_u16(v[h]), vqrdmulhq_s16(vreinterpretq_s16_u16(l[h]), x));
+      const uint16x8_t x = vshlq_u16(vsubq_u16(w[h], s[h]), shv[h]);
+      const uint32x4_t p0 = vmlal_u16(vmovl_u16(vget_low_u16(f[h])), vget_low_u16(l[h]), vget_low_u16(x));
+      const uint32x4_t p1 = vmlal_high_u16(vmovl_high_u16(f[h]), l[h], x);
+      const uint16x8_t add = vshrn_high_n_u32(vshrn_n_u32(p0, 16), p1, 16);
+      const int16x8_t yv = vuqaddq_s16(vreinterpretq_s16_u16(v[h]), add);
       y[h] = vminq_s16(vmaxq_s16(yv, ylo), yhi);
     }
   }
