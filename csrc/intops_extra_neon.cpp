@@ -6,9 +6,9 @@
 // per element is replaced by intops_extra.h's 15 thresholds per row, k = the number of them that e is
 // <= (they are non-increasing, so that count is the leading run). Constants outside the 32-bit exp path
 // (shift outside [16, 47] or a clamp above 16 bits) run the scalar kernel, as on AVX-512.
-// PWL sigmoid / tanh: the rows of pwl.pwl_plan on the codes (PwlActLanes below). NN-LUT softmax: the
-// magnitude rescale (mag_neon.h), then the table (pwl_neon.h); it rounds its exps with urshl (exact:
-// y < 2^31) and its outputs on 64-bit products e r < 2^62.
+// PWL sigmoid / tanh: the rows of pwl.pwl_plan on the codes (pwl16_neon.h, PwlActLanes below).
+// NN-LUT softmax: the magnitude rescale (mag_neon.h), then the table (pwl_neon.h); it rounds its exps with
+// urshl (exact: y < 2^31) and its outputs on 64-bit products e r < 2^62.
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -18,6 +18,7 @@
 #include "ibert_exp_neon.h"
 #include "intops_extra.h"
 #include "mag_neon.h"
+#include "pwl16_neon.h"
 #include "pwl_neon.h"
 #include "rows_neon.h"
 #include "shift_lut_one.h"
@@ -81,73 +82,34 @@ void lis_rows(const T* q, int64_t rows, int64_t n, const neon::ExpLanes& k, uint
 }
 
 // ---- PWL sigmoid / tanh on 16 codes per step (intops_extra.h), every step in 16-bit lanes as in
-// intops_extra_avx512.cpp's PwlActLanes: w in unsigned words, the row j as 16 byte lanes, from a 128-bucket
-// byte table on w >> B (vqtbl4q + vqtbx4q) plus `steps` compare-and-advance steps (the most row starts
-// inside one bucket; past 3, a binary search over the 64 padded rows), the rows' columns by WordTable64
-// (rows past k repeat the last: advancing into them changes nothing), shifts by one vqtbl4q. With x =
-// (w - start) << shift < 2^16 (ushl: 0 for shift 16, where w = start), (slope x + frac) >> 16 is umlal onto
-// the widened frac (< 2^32) and shrn by 16; the value adds it with suqadd (signed + unsigned, saturating:
-// below 2^15 the sum is the reference's, past it both end at y_hi <= 2^15 - 1), then the clamp to
-// [y_lo, y_hi] (always: for clipless plans it changes nothing).
+// intops_extra_avx512.cpp's PwlActLanes: w and the row j by pwl16_neon.h, the rows' columns by WordTable64,
+// shifts by one vqtbl4q. With x = (w - start) << shift < 2^16 (ushl: 0 for shift 16, where w = start),
+// (slope x + frac) >> 16 is umlal onto the widened frac (< 2^32) and shrn by 16; the value adds it with
+// suqadd (signed + unsigned, saturating: below 2^15 the sum is the reference's, past it both end at y_hi <=
+// 2^15 - 1), then the clamp to [y_lo, y_hi] (always: for clipless plans it changes nothing).
 struct PwlActLanes {
-  neon::WordTable64 st, nx, va, fr, sl;
-  uint8x16x4_t sh, bt[2];
-  int16x8_t nb, ylo, yhi;
-  int steps;
-  bool buckets;
+  neon::RowSearch rows;
+  neon::WordTable64 st, va, fr, sl;
+  uint8x16x4_t sh;
+  int16x8_t ylo, yhi;
   struct Cols {
-    uint16_t s[kPwlActRows], n[kPwlActRows], v[kPwlActRows], c[kPwlActRows], l[kPwlActRows];
-    uint8_t h[kPwlActRows];
+    uint16_t s[kPwlActRows], v[kPwlActRows], c[kPwlActRows], l[kPwlActRows], h[kPwlActRows];
+    uint8_t hb[kPwlActRows];
     explicit Cols(const PwlActParams& p) {
-      for (int j = 0; j < kPwlActRows; ++j) {
-        const int i = j < p.k ? j : p.k - 1;
-        s[j] = p.starts[i], v[j] = uint16_t(p.values[i]), c[j] = p.fracs[i], l[j] = p.slopes[i], h[j] = p.shifts[i];
-      }
-      for (int j = 0; j < kPwlActRows; ++j) n[j] = s[j + 1 < kPwlActRows ? j + 1 : j];
+      neon::pad_rows(p.starts, p.k, s), neon::pad_rows(p.values, p.k, v), neon::pad_rows(p.fracs, p.k, c);
+      neon::pad_rows(p.slopes, p.k, l), neon::pad_rows(p.shifts, p.k, h);
+      for (int j = 0; j < kPwlActRows; ++j) hb[j] = uint8_t(h[j]);
     }
   };
-  PwlActLanes(const PwlActParams& p, const Cols& c) : st(c.s), nx(c.n), va(c.v), fr(c.c), sl(c.l) {
-    sh = vld1q_u8_x4(c.h);
-    int b = 0;
-    while ((p.w_max >> b) >= 128) ++b;
-    uint8_t bk[128] = {};
-    steps = 0;
-    for (int i = 0; i <= (p.w_max >> b); ++i) {
-      const int lo = i << b, hi = std::min(lo + (1 << b) - 1, p.w_max);
-      int j0 = 0, inside = 0;
-      for (int j = 0; j < p.k; ++j) {
-        if (p.starts[j] <= lo) j0 = j;
-        else if (p.starts[j] <= hi) ++inside;
-      }
-      bk[i] = uint8_t(j0);
-      steps = std::max(steps, inside);
-    }
-    buckets = steps <= 3 && p.k + steps <= kPwlActRows;  // advancing stays within the padded rows
-    bt[0] = vld1q_u8_x4(bk), bt[1] = vld1q_u8_x4(bk + 64);
-    nb = vdupq_n_s16(int16_t(-b));
+  PwlActLanes(const PwlActParams& p, const Cols& c)
+      : rows(p.starts, p.k, p.w_max), st(c.s), va(c.v), fr(c.c), sl(c.l), sh(vld1q_u8_x4(c.hb)) {
     ylo = vdupq_n_s16(int16_t(p.y_lo)), yhi = vdupq_n_s16(int16_t(p.y_hi));
   }
   explicit PwlActLanes(const PwlActParams& p) : PwlActLanes(p, Cols(p)) {}
 
   // the outputs of 16 lanes w in [0, w_max]
   void eval(const uint16x8_t w[2], int16x8_t y[2]) const {
-    uint8x16_t j;
-    uint16x8_t c[2];
-    if (buckets) {
-      const uint8x16_t idx = vmovn_high_u16(vmovn_u16(vshlq_u16(w[0], nb)), vshlq_u16(w[1], nb));  // < 128
-      j = vqtbx4q_u8(vqtbl4q_u8(bt[0], idx), bt[1], vsubq_u8(idx, vdupq_n_u8(64)));  // idx < 64 wraps past 191
-      for (int s = 0; s < steps; ++s) {
-        nx(j, c);
-        j = vsubq_u8(j, neon::narrow_mask(vcleq_u16(c[0], w[0]), vcleq_u16(c[1], w[1])));  // + 1 where reached
-      }
-    } else {
-      j = vdupq_n_u8(0);
-      for (int step = 32; step > 0; step >>= 1) {
-        const uint8x16_t cand = vaddq_u8(j, vdupq_n_u8(uint8_t(step)));
-        st(cand, c);
-        j = vbslq_u8(neon::narrow_mask(vcleq_u16(c[0], w[0]), vcleq_u16(c[1], w[1])), cand, j);
-      }
-    }
+    const uint8x16_t j = rows(w);
     uint16x8_t s[2], v[2], f[2], l[2];
     st(j, s), va(j, v), fr(j, f), sl(j, l);
     const uint8x16_t hb = vqtbl4q_u8(sh, j);
@@ -163,44 +125,8 @@ struct PwlActLanes {
   }
 };
 
-// w = clamp(round(q / 2^r) - base, 0, w_max) of 8 codes: round(q / 2^r) = (q >> r) + ((q >> (r - 1)) & 1)
-// (no overflow at r = 1; at r = 0 the second shift is a left shift by 1 and adds 0), clamped in T's lanes to
-// [max(base, T's min), min(base + w_max, T's max)] (pwl_act_neon checks that this window is not empty),
-// minus base modulo the lane width: in [0, w_max].
-struct PwlWindow {
-  int32x4_t lo32, hi32, base32;
-  int16x8_t lo16, hi16, base16, nr, nr1;
-  template <typename T>
-  PwlWindow(const PwlActParams& p, const T*) {
-    constexpr int64_t tmin = sizeof(T) == 2 ? INT16_MIN : INT32_MIN, tmax = sizeof(T) == 2 ? INT16_MAX : INT32_MAX;
-    const int64_t lo = std::max<int64_t>(p.base, tmin), hi = std::min<int64_t>(p.base + p.w_max, tmax);
-    lo32 = vdupq_n_s32(int32_t(lo)), hi32 = vdupq_n_s32(int32_t(hi));
-    base32 = vdupq_n_s32(int32_t(uint32_t(uint64_t(p.base))));
-    lo16 = vdupq_n_s16(int16_t(lo)), hi16 = vdupq_n_s16(int16_t(hi));
-    base16 = vdupq_n_s16(int16_t(uint16_t(uint64_t(p.base))));
-    nr = vdupq_n_s16(int16_t(-p.r)), nr1 = vdupq_n_s16(int16_t(1 - p.r));
-  }
-  uint16x8_t operator()(const int16_t* q) const {
-    int16x8_t t = vld1q_s16(q);
-    t = vaddq_s16(vshlq_s16(t, nr), vandq_s16(vshlq_s16(t, nr1), vdupq_n_s16(1)));
-    t = vminq_s16(vmaxq_s16(t, lo16), hi16);
-    return vreinterpretq_u16_s16(vsubq_s16(t, base16));
-  }
-  uint16x8_t operator()(const int32_t* q) const {
-    const int32x4_t r = vmovl_s16(vget_low_s16(nr)), r1 = vmovl_s16(vget_low_s16(nr1)), one = vdupq_n_s32(1);
-    uint16x4_t h[2];
-    for (int k = 0; k < 2; ++k) {
-      int32x4_t t = vld1q_s32(q + 4 * k);
-      t = vaddq_s32(vshlq_s32(t, r), vandq_s32(vshlq_s32(t, r1), one));
-      t = vminq_s32(vmaxq_s32(t, lo32), hi32);
-      h[k] = vmovn_u32(vreinterpretq_u32_s32(vsubq_s32(t, base32)));
-    }
-    return vcombine_u16(h[0], h[1]);
-  }
-};
-
 template <typename T>
-void pwl_act_loop(const T* q, int64_t size, const PwlWindow& win, const PwlActLanes& k, int16_t* out) {
+void pwl_act_loop(const T* q, int64_t size, const neon::CodeWindow<T>& win, const PwlActLanes& k, int16_t* out) {
   neon::Block16<T> blk;
   int16_t ob[16];
   for (int64_t i = 0; i < size; i += 16) {
@@ -277,11 +203,9 @@ void log_int_softmax_neon(const T* q, int64_t rows, int64_t n, const SoftmaxPara
 
 template <typename T>
 void pwl_act_neon(const T* q, int64_t size, const PwlActParams& p, int16_t* out) {
-  // the codes' window [base, base + w_max] must meet T's range for the clamps in T's lanes (else every code
-  // reads one end: the scalar kernel, as on AVX-512)
-  constexpr int64_t tmin = sizeof(T) == 2 ? INT16_MIN : INT32_MIN, tmax = sizeof(T) == 2 ? INT16_MAX : INT32_MAX;
-  if (p.base > tmax || p.base + p.w_max < tmin) return pwl_act_scalar(q, size, p, out);
-  pwl_act_loop(q, size, PwlWindow(p, q), PwlActLanes(p), out);
+  const neon::CodeWindow<T> win(p.r, p.base, p.w_max);
+  if (!win.ok) return pwl_act_scalar(q, size, p, out);  // every code reads one end: as on AVX-512
+  pwl_act_loop(q, size, win, PwlActLanes(p), out);
 }
 
 template <typename T>
