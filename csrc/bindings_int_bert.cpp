@@ -193,10 +193,10 @@ void plan_gelu(IntBertPlan& plan, int64_t layer, int64_t clip, int32_t m0, int32
   set_gelu_requant(plan, L, rq_m0, rq_shift, zero_point);
 }
 
-void plan_shiftgelu(IntBertPlan& plan, int64_t layer, int64_t clip, int32_t m0, int32_t shift, const In& rq_m0,
+void plan_shiftgelu(IntBertPlan& plan, int64_t layer, int32_t l, int32_t m, const In& rq_m0,
                     const In& rq_shift, int32_t zero_point) {
   PlanLayer& L = layer_at(plan, layer);
-  L.shiftgelu = shiftgelu_params(clip, m0, shift);
+  L.shiftgelu = shiftgelu_params(l, m);
   L.gelu_kind = PlanGelu::shift;
   set_gelu_requant(plan, L, rq_m0, rq_shift, zero_point);
 }
@@ -274,8 +274,8 @@ void bind_int_bert(nb::module_& m) {
         nb::arg("m0"), nb::arg("shift"), nb::arg("exp2"), nb::arg("recip"), nb::arg("log2"), nb::arg("lnexp"));
   m.def("int_bert_plan_gelu", &plan_gelu, nb::arg("plan"), nb::arg("layer"), nb::arg("clip"), nb::arg("m0"),
         nb::arg("shift"), nb::arg("qc"), nb::arg("rq_m0"), nb::arg("rq_shift"), nb::arg("zero_point"));
-  m.def("int_bert_plan_shiftgelu", &plan_shiftgelu, nb::arg("plan"), nb::arg("layer"), nb::arg("clip"), nb::arg("m0"),
-        nb::arg("shift"), nb::arg("rq_m0"), nb::arg("rq_shift"), nb::arg("zero_point"));
+  m.def("int_bert_plan_shiftgelu", &plan_shiftgelu, nb::arg("plan"), nb::arg("layer"), nb::arg("l"), nb::arg("m"),
+        nb::arg("rq_m0"), nb::arg("rq_shift"), nb::arg("zero_point"));
   m.def("int_bert_plan_pwl_gelu", &plan_pwl_gelu, nb::arg("plan"), nb::arg("layer"), nb::arg("lim"), nb::arg("m0"),
         nb::arg("shift"), nb::arg("u_lo"), nb::arg("u_hi"), nb::arg("id_m0"), nb::arg("id_shift"), nb::arg("starts"),
         nb::arg("slopes"), nb::arg("icpts"), nb::arg("pshift"), nb::arg("rq_m0"), nb::arg("rq_shift"),

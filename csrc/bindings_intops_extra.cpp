@@ -35,34 +35,42 @@ void log_int_softmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, i
   else log_int_softmax(which, static_cast<const int32_t*>(qp), rows, n, p, o);
 }
 
-void pwl_act_py(const In& q, int64_t q_lo, int64_t q_hi, int32_t m0, int32_t shift, int32_t u_lo, int32_t u_hi,
-                const In& starts, const In& slopes, const In& icpts, int32_t pshift, int32_t y_lo, int32_t y_hi,
+void pwl_act_py(const In& q, int32_t r, int64_t base, int32_t w_max, const In& starts, const In& values,
+                const In& fracs, const In& slopes, const In& shifts, int32_t y_lo, int32_t y_hi, bool clipless,
                 const Out& out, const std::string& isa) {
   bool is16;
   const void* qp = checked_codes(q, is16);
   int16_t* o = checked<int16_t>(out, "out", 1, 8);
   require_same_shape(q, out, "out");
-  require(q_lo >= INT32_MIN && q_lo <= q_hi && q_hi <= INT32_MAX, "q_lo, q_hi: expected INT32_MIN <= q_lo <= q_hi <= INT32_MAX");
-  require(m0 >= 0, "m0: expected a non-negative multiplier");
-  require(shift >= 1 && shift <= kMaxShift, "shift: expected a value in [1, 62]");
-  require(pshift >= 0 && pshift <= kMaxShift, "pshift: expected a value in [0, 62]");
-  require(-(1 << 15) <= u_lo && u_lo <= u_hi && u_hi <= (1 << 15), "u_lo, u_hi: expected -2^15 <= u_lo <= u_hi <= 2^15");
+  require(r >= 0 && r <= 31, "r: expected a shift in [0, 31]");
+  require(base >= int64_t(INT32_MIN) - 1 && base <= INT32_MAX, "base: expected a value in [-2^31 - 1, 2^31 - 1]");
+  require(w_max >= 0 && w_max <= 65535, "w_max: expected a value in [0, 2^16 - 1]");
   require(INT16_MIN <= y_lo && y_lo <= y_hi && y_hi <= INT16_MAX, "y_lo, y_hi: expected an int16 range");
-  const int16_t* st = checked<int16_t>(starts, "starts", 1, 1);
-  const int32_t* sl = checked<int32_t>(slopes, "slopes", 1, 1);
-  const int32_t* ic = checked<int32_t>(icpts, "icpts", 1, 1);
+  const uint16_t* st = checked<uint16_t>(starts, "starts", 1, 1);
+  const int16_t* va = checked<int16_t>(values, "values", 1, 1);
+  const uint16_t* fr = checked<uint16_t>(fracs, "fracs", 1, 1);
+  const uint16_t* sl = checked<uint16_t>(slopes, "slopes", 1, 1);
+  const uint8_t* sh = checked<uint8_t>(shifts, "shifts", 1, 1);
   const int64_t k = int64_t(starts.shape(0));
-  require(k >= 1 && k <= 32, "starts: expected 1..32 segments");
-  require(int64_t(slopes.shape(0)) == k && int64_t(icpts.shape(0)) == k,
-          "slopes, icpts: expected one per segment (the length of starts)");
-  for (int64_t j = 1; j < k; ++j) require(st[j] >= st[j - 1], "starts: expected non-decreasing breakpoints");
-  for (int64_t j = 0; j < k; ++j) {  // |u| <= 2^15: the segment's value and its pieces fit int32
-    const int64_t a = sl[j] < 0 ? -int64_t(sl[j]) : int64_t(sl[j]);
-    const int64_t c = ic[j] < 0 ? -int64_t(ic[j]) : int64_t(ic[j]);
-    require(((a << 15) >> pshift) + 1 + c < (int64_t(1) << 31),
-            "slopes, icpts: expected |icpt| + |slope| 2^15 / 2^pshift + 1 < 2^31");
+  require(k >= 1 && k <= kPwlActRows, "starts: expected 1..64 rows");
+  require(int64_t(values.shape(0)) == k && int64_t(fracs.shape(0)) == k && int64_t(slopes.shape(0)) == k &&
+              int64_t(shifts.shape(0)) == k,
+          "values, fracs, slopes, shifts: expected one per row (the length of starts)");
+  require(st[0] == 0 && st[k - 1] <= w_max, "starts: expected starts[0] = 0 and starts <= w_max");
+  for (int64_t j = 0; j < k; ++j) {
+    if (j > 0) require(st[j] > st[j - 1], "starts: expected increasing rows");
+    require(sh[j] <= 16, "shifts: expected shifts in [0, 16]");
+    const int64_t last = (j + 1 < k ? int64_t(st[j + 1]) - 1 : int64_t(w_max)) - st[j];  // the row's widest w - start
+    require((last << sh[j]) <= 65535, "shifts: expected (w - start) << shift < 2^16 on every row");
   }
-  const PwlActParams p{int32_t(q_lo), int32_t(q_hi), m0, shift, u_lo, u_hi, int32_t(k), st, sl, ic, pshift, y_lo, y_hi};
+  // clipless promises the kernel that the clamp changes nothing: a row's values rise with w (slopes >= 0),
+  // so its first and last values decide
+  PwlActParams p{r, base, w_max, int32_t(k), st, va, fr, sl, sh, y_lo, y_hi, !clipless};
+  for (int64_t j = 0; j < k && clipless; ++j) {
+    const int64_t last = (j + 1 < k ? int64_t(st[j + 1]) - 1 : int64_t(w_max)) - st[j];
+    const int64_t top = va[j] + ((int64_t(sl[j]) * (last << sh[j]) + fr[j]) >> 16);
+    require(va[j] >= y_lo && top <= y_hi, "clipless: expected every row's values within [y_lo, y_hi]");
+  }
   const Isa which = pick_isa(isa);
   nb::gil_scoped_release release;
   const int64_t size = int64_t(q.size());
@@ -170,9 +178,10 @@ void bind_intops_extra(nb::module_& m) {
   m.def("log_int_softmax", &log_int_softmax_py, nb::arg("q"), nb::arg("dclip"), nb::arg("m0"), nb::arg("shift"),
         nb::arg("qb"), nb::arg("qc"), nb::arg("out"), nb::arg("isa") = "auto",
         "FQ-ViT Log-Int-Softmax (4-bit codes) along the last axis; see lowbit/ops/intops_extra_kernels.py.");
-  m.def("pwl_act", &pwl_act_py, nb::arg("q"), nb::arg("q_lo"), nb::arg("q_hi"), nb::arg("m0"), nb::arg("shift"),
-        nb::arg("u_lo"), nb::arg("u_hi"), nb::arg("starts"), nb::arg("slopes"), nb::arg("icpts"), nb::arg("pshift"),
-        nb::arg("y_lo"), nb::arg("y_hi"), nb::arg("out"), nb::arg("isa") = "auto",
+  m.def("pwl_act", &pwl_act_py, nb::arg("q"), nb::arg("r"), nb::arg("base"), nb::arg("w_max"), nb::arg("starts"),
+        nb::arg("values"), nb::arg("fracs"), nb::arg("slopes"), nb::arg("shifts"), nb::arg("y_lo"), nb::arg("y_hi"),
+        nb::arg("clipless"), nb::arg("out"),
+        nb::arg("isa") = "auto",
         "PWL sigmoid / tanh (pwl._pwl_apply); see lowbit/ops/intops_extra_kernels.py.");
 }
 

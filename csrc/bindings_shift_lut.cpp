@@ -42,10 +42,10 @@ ShiftmaxParams shiftmax_params(int64_t dclip, int32_t m0, int32_t shift) {
   return ShiftmaxParams{dclip, m0, shift};
 }
 
-ShiftGeluParams shiftgelu_params(int64_t clip, int32_t m0, int32_t shift) {
-  clamp_ok(clip, "clip");
-  dyadic_ok(m0, shift, "m0", "shift");
-  return ShiftGeluParams{clip, m0, shift};
+ShiftGeluParams shiftgelu_params(int32_t l, int32_t m) {
+  require(l >= 0 && l <= 15, "l: expected a shift in [0, 15]");
+  require(m >= 0 && m <= 65535, "m: expected a multiplier in [0, 65535]");
+  return ShiftGeluParams{l, m};
 }
 
 LutSoftmaxParams lut_softmax_params(int64_t dcap, int32_t m0, int32_t shift, const In& exp2, const In& recip,
@@ -105,29 +105,31 @@ void shiftmax_py(const In& q, int64_t dclip, int32_t m0, int32_t shift, const Ou
   else shiftmax(which, static_cast<const int32_t*>(qp), rows, n, p, o);
 }
 
-void shiftgelu_py(const In& q, int64_t clip, int32_t m0, int32_t shift, const Out& out, const std::string& isa) {
+void shiftgelu_py(const In& q, int32_t l, int32_t m, const Out& out, const std::string& isa) {
   bool is16;
   const void* qp = checked_codes(q, is16);
   const int64_t size = int64_t(q.size());
-  // q * sigmoid_Q15 fits int32 and the kernels' lanes only for |q| < 2^15 (the reference's input range)
-  require(is16 ? codes_within(static_cast<const int16_t*>(qp), size, -32767, 32767)
-               : codes_within(static_cast<const int32_t*>(qp), size, -32767, 32767),
-          "q: expected codes in [-32767, 32767]");
+  // q * sigmoid_Q15 fits int32 and the kernels' lanes only for |q| < 2^15 (the reference's input range):
+  // int32 codes checked here, int16 codes (only -2^15 is out) by the kernel on its way (then out is garbage)
+  const char* range = "q: expected codes in [-32767, 32767]";
+  if (!is16) require(codes_within(static_cast<const int32_t*>(qp), size, -32767, 32767), range);
   const bool out32 = out.dtype() == nb::dtype<int32_t>();
   void* o = out32 ? (void*)checked<int32_t>(out, "out", 1, 8) : (void*)checked<int64_t>(out, "out", 1, 8);
   require_same_shape(q, out, "out");
-  const ShiftGeluParams p = shiftgelu_params(clip, m0, shift);
+  const ShiftGeluParams p = shiftgelu_params(l, m);
   const Isa which = pick_isa(isa);
-  nb::gil_scoped_release release;
-  if (is16) {
-    const auto* qq = static_cast<const int16_t*>(qp);
-    if (out32) shiftgelu(which, qq, size, p, static_cast<int32_t*>(o));
-    else shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
-  } else {
-    const auto* qq = static_cast<const int32_t*>(qp);
-    if (out32) shiftgelu(which, qq, size, p, static_cast<int32_t*>(o));
-    else shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
+  bool ok;
+  {
+    nb::gil_scoped_release release;
+    if (is16) {
+      const auto* qq = static_cast<const int16_t*>(qp);
+      ok = out32 ? shiftgelu(which, qq, size, p, static_cast<int32_t*>(o)) : shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
+    } else {
+      const auto* qq = static_cast<const int32_t*>(qp);
+      ok = out32 ? shiftgelu(which, qq, size, p, static_cast<int32_t*>(o)) : shiftgelu(which, qq, size, p, static_cast<int64_t*>(o));
+    }
   }
+  require(ok, range);
 }
 
 void lut_softmax_py(const In& q, int64_t dcap, int32_t m0, int32_t shift, const In& exp2, const In& recip,
@@ -164,7 +166,7 @@ void pwl_gelu_py(const In& q, int64_t lim, int32_t m0, int32_t shift, int32_t u_
 void bind_shift_lut(nb::module_& m) {
   m.def("shiftmax", &shiftmax_py, nb::arg("q"), nb::arg("dclip"), nb::arg("m0"), nb::arg("shift"), nb::arg("out"),
         nb::arg("isa") = "auto", "I-ViT Shiftmax along the last axis; see lowbit/ops/shift_lut_kernels.py.");
-  m.def("shiftgelu", &shiftgelu_py, nb::arg("q"), nb::arg("clip"), nb::arg("m0"), nb::arg("shift"), nb::arg("out"),
+  m.def("shiftgelu", &shiftgelu_py, nb::arg("q"), nb::arg("l"), nb::arg("m"), nb::arg("out"),
         nb::arg("isa") = "auto", "I-ViT ShiftGELU; see lowbit/ops/shift_lut_kernels.py.");
   m.def("lut_softmax", &lut_softmax_py, nb::arg("q"), nb::arg("dcap"), nb::arg("m0"), nb::arg("shift"),
         nb::arg("exp2"), nb::arg("recip"), nb::arg("log2"), nb::arg("lnexp"), nb::arg("out"), nb::arg("isa") = "auto",

@@ -83,7 +83,7 @@ RowSoftmax PlanLayer::row_softmax(Isa isa) const {
 
 void PlanLayer::gelu_row(Isa isa, const int16_t* q, int64_t n, int32_t* out) const {
   switch (gelu_kind) {
-    case PlanGelu::shift: return lowbit::shiftgelu(isa, q, n, shiftgelu, out);
+    case PlanGelu::shift: lowbit::shiftgelu(isa, q, n, shiftgelu, out); return;
     case PlanGelu::pwl: {
       PwlGeluParams p = pwl;
       p.starts = pwl_starts.data(), p.slopes = pwl_slopes.data(), p.icpts = pwl_icpts.data();

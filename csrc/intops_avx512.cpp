@@ -306,27 +306,17 @@ inline void row_sums(const int32_t* row, int64_t n, int64_t& s, int64_t& s2) {
   s2 = _mm512_reduce_add_epi64(_mm512_add_epi64(a, b));
 }
 
-// A PTF row for the LayerNorm passes (FQ-ViT, intops_extra.h): x = (q - zp) << alpha_c, read on the fly
-// from the uint8 codes (|x| < 2^11, so the int16 paths' bounds hold).
-struct PtfAt {
-  const uint8_t* q;
-  const uint8_t* alpha;
-  int32_t zp;
-};
+// A PTF row for the LayerNorm (FQ-ViT, intops_extra.h): x = (q - zp) << alpha_c from the uint8 codes
+// (|x| < 2^11, so the int16 paths' bounds hold); [i] for the scalar rows.
 struct PtfRow {
   const uint8_t* q;
   const uint8_t* alpha;
   int32_t zp;
-  PtfAt operator+(int64_t i) const { return {q + i, alpha + i, zp}; }
   int64_t operator[](int64_t i) const { return int64_t(int32_t(q[i]) - zp) * (1 << alpha[i]); }
 };
-inline __m512i load16(PtfAt p, __mmask16 m) {  // masked lanes 0
-  const __m512i qv = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, p.q));
-  const __m512i av = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, p.alpha));
-  return _mm512_maskz_sllv_epi32(m, _mm512_sub_epi32(qv, _mm512_set1_epi32(p.zp)), av);
-}
-// row_sums of a PTF row: x on 32 words per step (masked lanes 0), then as the int16 codes' sums
-inline void row_sums(const PtfRow& row, int64_t n, int64_t& s, int64_t& s2) {
+// row_sums of a PTF row: x on 32 words per step (masked lanes 0), then as the int16 codes' sums; x is also
+// stored (whole 32-word blocks) for the normalising pass, which then reads int16 codes as ibert_layernorm's
+inline void row_sums(const PtfRow& row, int64_t n, int64_t& s, int64_t& s2, int16_t* x) {
   const __m512i ones = _mm512_set1_epi16(1), lo32 = _mm512_set1_epi64(0xFFFFFFFF), zp = _mm512_set1_epi16(int16_t(row.zp));
   __m512i sv = _mm512_setzero_si512(), a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
   for (int64_t i = 0; i < n; i += 32) {
@@ -335,6 +325,7 @@ inline void row_sums(const PtfRow& row, int64_t n, int64_t& s, int64_t& s2) {
     const __m512i qv = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, row.q + i));
     const __m512i av = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, row.alpha + i));
     const __m512i v = _mm512_maskz_sllv_epi16(m, _mm512_sub_epi16(qv, zp), av);
+    _mm512_storeu_si512(x + i, v);
     sv = _mm512_add_epi32(sv, _mm512_madd_epi16(v, ones));
     const __m512i sq = _mm512_madd_epi16(v, v);
     a = _mm512_add_epi64(a, _mm512_and_si512(sq, lo32));
@@ -364,7 +355,7 @@ struct LnChannels {
 // (dp inv + B) >> ys, where dp = d + 2^24 in [0, 2^25) (|d| < 2^24) and inv < 2^32 (the caller checks) are
 // both unsigned 32-bit, so one vpmuludq per 8 lanes, and B = 2^(ys-1) - 2^24 inv. |y| <= 2^23 + 1, so the
 // affine y m0 (vpmuldq: < 2^54) + beta (|beta| <= 2^62) fits int64; vpmovsqb saturates like the clamp.
-template <typename Row>  // const int16_t*, const int32_t* or PtfRow: row + i, then load16
+template <typename Row>  // const int16_t* or const int32_t*: row + i, then load16
 void ln_row(Row row, int64_t n, const LnRow& st, const LnChannels& ch, int8_t* o) {
   const __m512i mp = _mm512_set1_epi32(int32_t((int64_t(1) << 24) - st.mean));
   const __m512i inv = _mm512_set1_epi64(st.inv);
@@ -417,25 +408,30 @@ void ibert_layernorm_avx512(const T* q, int64_t rows, int64_t n, const LayerNorm
   }
 }
 
-// The I-BERT LayerNorm of PTF rows, the shift fused into both passes (no int16 copy of the input)
+// The I-BERT LayerNorm of PTF rows: the sums pass shifts the uint8 codes into x (int16, |x| < 2^11) and
+// keeps a block's x (8 rows, at most 256 KiB), which the normalising pass reads as ibert_layernorm_avx512's
+// int16 codes (one load and widening per 16 instead of two byte loads, a subtract and a variable shift)
 void ptf_layernorm_avx512(const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
                           const LayerNormParams& p, int8_t* out) {
   thread_local LnChannels ch;
   ch.build(p, n);
   constexpr int64_t kBlock = 8;
+  const int64_t stride = (n + 31) & ~int64_t(31);
+  thread_local std::vector<int16_t> xbuf;
+  if (xbuf.size() < size_t(kBlock * stride)) xbuf.resize(size_t(kBlock * stride));
   LnRow st[kBlock];
   for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
     const int64_t nb = std::min(kBlock, rows - r0);
     for (int64_t j = 0; j < nb; ++j) {
       int64_t s, s2;
-      row_sums(PtfRow{q + (r0 + j) * n, alpha, zp}, n, s, s2);
+      row_sums(PtfRow{q + (r0 + j) * n, alpha, zp}, n, s, s2, xbuf.data() + j * stride);
       st[j] = ibert_layernorm_row_fast(s, s2, n, p.eps);
     }
     for (int64_t j = 0; j < nb; ++j) {
       const PtfRow row{q + (r0 + j) * n, alpha, zp};
       int8_t* o = out + (r0 + j) * n;
       if (st[j].inv <= int64_t(0xFFFFFFFF)) {
-        ln_row(row, n, st[j], ch, o);
+        ln_row(static_cast<const int16_t*>(xbuf.data() + j * stride), n, st[j], ch, o);
       } else {  // as ibert_layernorm_avx512
         for (int64_t i = 0; i < n; ++i) o[i] = ibert_layernorm_one(row[i], i, st[j], p);
       }

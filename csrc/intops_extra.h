@@ -76,19 +76,23 @@ inline void lis_thresholds(int64_t total, int32_t* thr) {
   for (int j = 0; j < 15; ++j) thr[j] = int32_t(std::min<uint64_t>(lis_detail::quotient(s, lis_detail::kMagic[j]), INT32_MAX));
 }
 
-// ---- PWL sigmoid / tanh (pwl._pwl_apply): q clamped to [q_lo, q_hi], rescaled to the table's grid,
-// clamped to [u_lo, u_hi], y = icpt[j] + rshift_round(slope[j] u, pshift) on the last segment j with
-// starts[j] <= u (0 if none), clamped to [y_lo, y_hi]; int16 output.
+// ---- PWL sigmoid / tanh (pwl._pwl_apply, rows from pwl.pwl_plan): q' = round(q / 2^r) (q for r = 0),
+// w = clamp(q' - base, 0, w_max), j the last row with starts[j] <= w, y = values[j] + ((slopes[j]
+// ((w - starts[j]) << shifts[j]) + fracs[j]) >> 16), clamped to [y_lo, y_hi]; int16 output. Every step
+// fits 16 bits (checked by the bindings): the AVX-512 kernel runs on 32 words per vector.
+constexpr int kPwlActRows = 64;
 struct PwlActParams {
-  int32_t q_lo, q_hi;    // q_lo <= q_hi
-  int32_t m0, shift;     // dyadic rescale to the grid (m0 >= 0, shift in [1, 62])
-  int32_t u_lo, u_hi;    // -2^15 <= u_lo <= u_hi <= 2^15
-  int32_t k;             // segments, in [1, 32]
-  const int16_t* starts; // non-decreasing
-  const int32_t* slopes; // Q.P
-  const int32_t* icpts;  // checked: |icpt| + |slope| 2^15 / 2^pshift + 1 < 2^31
-  int32_t pshift;        // F + P - O, in [0, 62]
-  int32_t y_lo, y_hi;    // output clamp, within int16
+  int32_t r;               // in [0, 31]
+  int64_t base;            // in [-2^31 - 1, 2^31 - 1]
+  int32_t w_max;           // in [0, 2^16 - 1]
+  int32_t k;               // rows, in [1, 64]
+  const uint16_t* starts;  // starts[0] = 0, increasing, <= w_max
+  const int16_t* values;
+  const uint16_t* fracs;
+  const uint16_t* slopes;
+  const uint8_t* shifts;   // in [0, 16]; (the row's last w - start) << shift <= 2^16 - 1
+  int32_t y_lo, y_hi;      // output clamp, within int16
+  bool clip;               // false: every row's values lie within [y_lo, y_hi] (pwl_plan's clipless)
 };
 
 template <typename T>

@@ -1,12 +1,13 @@
-// AVX-512 Log-Int-Softmax, PWL sigmoid / tanh and NN-LUT softmax, bit-exact with intops_extra_scalar.cpp. 16
-// codes per step (32 on the word layouts of 16-bit codes); row tails use masked loads and stores.
+// AVX-512 Log-Int-Softmax, NN-LUT softmax and PWL sigmoid / tanh, bit-exact with intops_extra_scalar.cpp.
+// 16 codes per step (32 on the word layouts of 16-bit codes); row tails use masked loads and stores.
 // Log-Int-Softmax: the exps come from the I-BERT softmax's 32-bit pass (ibert_exp_avx512.h, its word layout
 // for 16-bit codes); the per-element division of the reference is replaced by intops_extra.h's thresholds,
 // 15 per row, so that k is a 4-step binary search (compares against blended broadcasts, then one vpermd).
 // Constants outside the 32-bit exp path run the scalar kernel (they need shift outside [16, 47] or a clamp
 // above 16 bits: not a model's scales).
-// PWL: the magnitude rescale of the Shift / LUT kernels (mag_avx512.h), then NN-LUT GELU's segment search.
-// NN-LUT softmax: the same rescale and segment search, or for 16-bit codes its word layout (NnlutWords).
+// NN-LUT softmax: the magnitude rescale of the Shift / LUT kernels (mag_avx512.h), then pwl_avx512.h's segment
+// search, or for 16-bit codes its word layout (NnlutWords).
+// PWL sigmoid / tanh: the rows of pwl.pwl_plan on the codes, every step in 16 bits (PwlActLanes).
 //
 // Measured on Zen 5 (2026-12-06): multiplies (vpdpwssd, vpmuludq), shifts, permutes and compares into masks
 // share about two issues per cycle between them, while adds, ands, min / max and blends have more room; the
@@ -126,43 +127,120 @@ void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* o
   }
 }
 
-// ---- PWL sigmoid / tanh
-
+// ---- PWL sigmoid / tanh on 32 words per vector (intops_extra.h): w in unsigned words, the row j from a
+// 128-bucket byte table on w >> B (vpermi2b; the index's high byte is 0 and reads bucket 0's row, 0) plus
+// `steps` compare-and-advance steps (the most row starts inside one bucket; past 3, a binary search over
+// the 64 padded rows), the rows' four columns by vpermt2w (rows past k repeat the last: advancing into them
+// changes nothing), the product's high half (vpmulhuw) plus the carry of its low half (vpmullw) + frac
+// (one compare against 2^16 - 1 - frac):
+// (s x + c) >> 16 with x = (w - start) << shift < 2^16, added to the value: wrapping where no row's sum can
+// pass 2^15 - 1 (then clamped, or not for clipless plans), else saturating (vpaddusw on the values offset
+// by 2^15, the clamp on offset words: one op more).
+enum { kPwlClipless, kPwlClamp, kPwlSaturate };
 struct PwlActLanes {
-  avx512::PwlEval eval;
-  avx512::SignedRescale rescale;  // q clamped to [q_lo, q_hi] and to +-acap (harmless: pwl_act_avx512)
-  __m512i q_lo, q_hi, u_lo, u_hi, y_lo, y_hi;
-  PwlActLanes(const PwlActParams& p, int64_t acap)
-      : eval(p.starts, p.slopes, p.icpts, p.k, p.u_lo, p.u_hi, p.pshift),
-        rescale(p.m0, p.shift, std::max<int64_t>(p.q_lo, -acap), std::min<int64_t>(p.q_hi, acap)) {
-    q_lo = _mm512_set1_epi32(p.q_lo), q_hi = _mm512_set1_epi32(p.q_hi);
-    u_lo = _mm512_set1_epi32(p.u_lo), u_hi = _mm512_set1_epi32(p.u_hi);
-    y_lo = _mm512_set1_epi32(p.y_lo), y_hi = _mm512_set1_epi32(p.y_hi);
+  __m512i st[2], nx[2], va[2], fr[2], sl[2], sh[2], bt0, bt1, one, bias, ylo, yhi;
+  __m128i bshift;
+  int steps, mode;
+  bool buckets;
+  explicit PwlActLanes(const PwlActParams& p) {
+    alignas(64) uint16_t s[kPwlActRows], n[kPwlActRows], v[kPwlActRows], l[kPwlActRows], h[kPwlActRows], c[kPwlActRows];
+    // a row's values rise with w (slopes >= 0): its last w decides whether value + add can pass 2^15 - 1
+    mode = p.clip ? kPwlClamp : kPwlClipless;
+    for (int j = 0; j < p.k && p.clip; ++j) {
+      const int64_t last = (j + 1 < p.k ? int64_t(p.starts[j + 1]) - 1 : int64_t(p.w_max)) - p.starts[j];
+      if (p.values[j] + ((int64_t(p.slopes[j]) * (last << p.shifts[j]) + p.fracs[j]) >> 16) > INT16_MAX) mode = kPwlSaturate;
+    }
+    const uint16_t off = mode == kPwlSaturate ? 0x8000 : 0;  // kPwlSaturate: values offset by 2^15 (eval)
+    for (int j = 0; j < kPwlActRows; ++j) {
+      const int i = j < p.k ? j : p.k - 1;
+      s[j] = p.starts[i], v[j] = uint16_t(uint16_t(p.values[i]) ^ off), l[j] = p.slopes[i], h[j] = p.shifts[i];
+      c[j] = uint16_t(65535 - p.fracs[i]);  // lo + frac carries exactly when lo > 65535 - frac
+    }
+    for (int j = 0; j < kPwlActRows; ++j) n[j] = s[j + 1 < kPwlActRows ? j + 1 : j];
+    for (int r = 0; r < 2; ++r) {
+      st[r] = _mm512_load_si512(s + 32 * r), nx[r] = _mm512_load_si512(n + 32 * r), va[r] = _mm512_load_si512(v + 32 * r);
+      sl[r] = _mm512_load_si512(l + 32 * r), sh[r] = _mm512_load_si512(h + 32 * r), fr[r] = _mm512_load_si512(c + 32 * r);
+    }
+    int b = 0;
+    while ((p.w_max >> b) >= 128) ++b;
+    alignas(64) uint8_t bt[128] = {};
+    steps = 0;
+    for (int i = 0; i <= (p.w_max >> b); ++i) {
+      const int lo = i << b, hi = std::min(lo + (1 << b) - 1, p.w_max);
+      int j0 = 0, inside = 0;
+      for (int j = 0; j < p.k; ++j) {
+        if (p.starts[j] <= lo) j0 = j;
+        else if (p.starts[j] <= hi) ++inside;
+      }
+      bt[i] = uint8_t(j0);
+      steps = std::max(steps, inside);
+    }
+    buckets = steps <= 3 && p.k + steps <= kPwlActRows;  // advancing stays within the padded rows
+    bt0 = _mm512_load_si512(bt), bt1 = _mm512_load_si512(bt + 64);
+    bshift = _mm_cvtsi32_si128(b);
+    one = _mm512_set1_epi16(1), bias = _mm512_set1_epi16(int16_t(off));
+    ylo = _mm512_set1_epi16(int16_t(uint16_t(p.y_lo) ^ off)), yhi = _mm512_set1_epi16(int16_t(uint16_t(p.y_hi) ^ off));
+  }
+  static __m512i col(const __m512i* c, __m512i j) { return _mm512_permutex2var_epi16(c[0], j, c[1]); }
+  template <int kMode>
+  __m512i eval(__m512i w) const {
+    __m512i j;
+    if (buckets) {
+      j = _mm512_permutex2var_epi8(bt0, _mm512_srl_epi16(w, bshift), bt1);
+      for (int s = 0; s < steps; ++s) j = _mm512_mask_add_epi16(j, _mm512_cmple_epu16_mask(col(nx, j), w), j, one);
+    } else {
+      j = _mm512_setzero_si512();
+      for (int step = 32; step > 0; step >>= 1) {
+        const __m512i cand = _mm512_add_epi16(j, _mm512_set1_epi16(int16_t(step)));
+        j = _mm512_mask_mov_epi16(j, _mm512_cmple_epu16_mask(col(st, cand), w), cand);
+      }
+    }
+    const __m512i x = _mm512_sllv_epi16(_mm512_sub_epi16(w, col(st, j)), col(sh, j));
+    const __m512i s = col(sl, j), lo = _mm512_mullo_epi16(s, x), hi = _mm512_mulhi_epu16(s, x);  // hi <= 2^16 - 2
+    const __m512i add = _mm512_mask_add_epi16(hi, _mm512_cmpgt_epu16_mask(lo, col(fr, j)), hi, one);
+    if constexpr (kMode == kPwlClipless) return _mm512_add_epi16(col(va, j), add);  // within [y_lo, y_hi]
+    if constexpr (kMode == kPwlClamp) return _mm512_min_epi16(_mm512_max_epi16(_mm512_add_epi16(col(va, j), add), ylo), yhi);
+    // value + add may pass 2^15 - 1 (the reference then clamps to y_hi): saturated, as unsigned words on the
+    // value offset by 2^15 (the column holds it so, vpaddusw), and the clamp on the offset words
+    const __m512i y = _mm512_adds_epu16(col(va, j), add);
+    return _mm512_xor_si512(_mm512_min_epu16(_mm512_max_epu16(y, ylo), yhi), bias);
   }
 };
 
-inline void store16(int16_t* p, __mmask16 m, __m256i v) {
-  if (m == 0xFFFF) _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
-  else _mm256_mask_storeu_epi16(p, m, v);
+// w of 32 codes (the tail's missing lanes read 0, harmless: their outputs are not stored)
+template <typename T>
+inline __m512i pwl_w32(const T* q, int64_t left, const PwlActParams& p) {
+  const __mmask32 m = left >= 32 ? ~__mmask32(0) : __mmask32((uint32_t(1) << left) - 1);
+  if constexpr (sizeof(T) == 2) {
+    __m512i t = left >= 32 ? _mm512_loadu_si512(q) : _mm512_maskz_loadu_epi16(m, q);
+    if (p.r)  // round(q / 2^r) = (q >> r) + ((q >> (r - 1)) & 1), without the overflow of q + 1 at r = 1
+      t = _mm512_add_epi16(_mm512_sra_epi16(t, _mm_cvtsi32_si128(p.r)),
+                           _mm512_and_si512(_mm512_sra_epi16(t, _mm_cvtsi32_si128(p.r - 1)), _mm512_set1_epi16(1)));
+    const int64_t lo = std::max<int64_t>(p.base, INT16_MIN), hi = std::min<int64_t>(p.base + p.w_max, INT16_MAX);
+    t = _mm512_min_epi16(_mm512_max_epi16(t, _mm512_set1_epi16(int16_t(lo))), _mm512_set1_epi16(int16_t(hi)));
+    return _mm512_sub_epi16(t, _mm512_set1_epi16(int16_t(uint16_t(uint64_t(p.base)))));  // in [0, w_max] mod 2^16
+  } else {
+    const int64_t lo = std::max<int64_t>(p.base, INT32_MIN), hi = std::min<int64_t>(p.base + p.w_max, INT32_MAX);
+    const __m512i lov = _mm512_set1_epi32(int32_t(lo)), hiv = _mm512_set1_epi32(int32_t(hi));
+    const __m512i bv = _mm512_set1_epi32(int32_t(uint32_t(uint64_t(p.base))));
+    __m256i h[2];
+    for (int k = 0; k < 2; ++k) {
+      __m512i t = _mm512_maskz_loadu_epi32(__mmask16(m >> (16 * k)), q + 16 * k);
+      if (p.r)  // as for int16 codes: no q + 1 at r = 1 (INT32_MAX)
+        t = _mm512_add_epi32(_mm512_sra_epi32(t, _mm_cvtsi32_si128(p.r)),
+                             _mm512_and_si512(_mm512_sra_epi32(t, _mm_cvtsi32_si128(p.r - 1)), _mm512_set1_epi32(1)));
+      h[k] = _mm512_cvtepi32_epi16(_mm512_sub_epi32(_mm512_min_epi32(_mm512_max_epi32(t, lov), hiv), bv));
+    }
+    return _mm512_inserti64x4(_mm512_castsi256_si512(h[0]), h[1], 1);
+  }
 }
 
-template <int kPath, bool kWord, typename T>
-void pwl_act_loop(const T* q, int64_t size, const Mag& k, const PwlActLanes& w, int16_t* out) {
-  for (int64_t i = 0; i < size; i += 16) {
-    const __mmask16 m = tail_mask(size - i);
-    __m512i x;
-    if constexpr (kPath == avx512::kSignedPath) {
-      x = w.rescale(load16(q + i, m));
-    } else {
-      const __m512i qv = _mm512_min_epi32(_mm512_max_epi32(load16(q + i, m), w.q_lo), w.q_hi);
-      const __mmask16 neg = _mm512_movepi32_mask(qv);
-      const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
-      x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
-    }
-    const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);  // kWord: u_hi <= 2^15 - 1
-    const __m512i y = w.eval.value<kWord>(w.eval.segment(u), u, u);
-    store16(out + i, m, _mm512_cvtepi32_epi16(_mm512_max_epi32(_mm512_min_epi32(y, w.y_hi), w.y_lo)));
-  }
+template <int kMode, typename T>
+void pwl_act_loop(const T* q, int64_t size, const PwlActParams& p, const PwlActLanes& k, int16_t* out) {
+  int64_t i = 0;
+  for (; i + 32 <= size; i += 32) _mm512_storeu_si512(out + i, k.eval<kMode>(pwl_w32(q + i, 32, p)));
+  if (i < size)
+    _mm512_mask_storeu_epi16(out + i, (uint32_t(1) << (size - i)) - 1, k.eval<kMode>(pwl_w32(q + i, size - i, p)));
 }
 
 // ---- NN-LUT softmax
@@ -465,19 +543,14 @@ void log_int_softmax_avx512(const T* q, int64_t rows, int64_t n, const SoftmaxPa
 
 template <typename T>
 void pwl_act_avx512(const T* q, int64_t size, const PwlActParams& p, int16_t* out) {
-  // past cap the clamp to [u_lo, u_hi] decides u for either sign; past acap the magnitude reaches cap
-  const int64_t cap = std::max<int64_t>(std::abs(int64_t(p.u_lo)), std::abs(int64_t(p.u_hi)));
-  const int64_t amax = std::max<int64_t>(std::abs(int64_t(p.q_lo)), std::abs(int64_t(p.q_hi)));
-  const int64_t c = round_c(p.shift, false);
-  int64_t acap = first_reaching(amax, p.m0, p.shift, c - 1, cap);
-  if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 32768);
-  const Mag k(p.m0, p.shift, c, acap, cap);
-  const PwlActLanes w(p, acap);
-  if (w.rescale.ok && w.eval.word) return pwl_act_loop<avx512::kSignedPath, true>(q, size, k, w, out);
-  avx512::with_path(k.path, [&](auto path) {
-    if (w.eval.word) pwl_act_loop<decltype(path)::value, true>(q, size, k, w, out);
-    else pwl_act_loop<decltype(path)::value, false>(q, size, k, w, out);
-  });
+  // the codes' window [base, base + w_max] must meet T's range for the clamps in T's lanes (else every code
+  // reads one end: the scalar kernel, as for any other constants)
+  constexpr int64_t tmin = sizeof(T) == 2 ? INT16_MIN : INT32_MIN, tmax = sizeof(T) == 2 ? INT16_MAX : INT32_MAX;
+  if (p.base > tmax || p.base + p.w_max < tmin) return pwl_act_scalar(q, size, p, out);
+  const PwlActLanes k(p);
+  if (k.mode == kPwlClipless) pwl_act_loop<kPwlClipless>(q, size, p, k, out);
+  else if (k.mode == kPwlClamp) pwl_act_loop<kPwlClamp>(q, size, p, k, out);
+  else pwl_act_loop<kPwlSaturate>(q, size, p, k, out);
 }
 
 uint8_t max_u8_avx512(const uint8_t* q, int64_t size) {

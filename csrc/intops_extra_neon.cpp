@@ -1,13 +1,14 @@
 // NEON Log-Int-Softmax, PWL sigmoid / tanh, NN-LUT softmax and the PTF shift, bit-exact with
 // intops_extra_scalar.cpp (the self-test compares them with the scalar kernels under qemu). 8 codes per
-// step as two vectors of 4 int32 lanes; a row's last partial block runs through the same vector code,
-// padded (rows_neon.h).
+// step as two vectors of 4 int32 lanes (PWL sigmoid / tanh: 16 codes as two vectors of 8 16-bit lanes); a
+// row's last partial block runs through the same vector code, padded (rows_neon.h).
 // Log-Int-Softmax: the exps of the I-BERT softmax's 32-bit pass (ibert_exp_neon.h); the reference's division
 // per element is replaced by intops_extra.h's 15 thresholds per row, k = the number of them that e is
 // <= (they are non-increasing, so that count is the leading run). Constants outside the 32-bit exp path
 // (shift outside [16, 47] or a clamp above 16 bits) run the scalar kernel, as on AVX-512.
-// PWL and NN-LUT: the magnitude rescale (mag_neon.h), then the table (pwl_neon.h). NN-LUT softmax rounds
-// its exps with urshl (exact: y < 2^31) and its outputs on 64-bit products e r < 2^62.
+// PWL sigmoid / tanh: the rows of pwl.pwl_plan on the codes (pwl16_neon.h, PwlActLanes below).
+// NN-LUT softmax: the magnitude rescale (mag_neon.h), then the table (pwl_neon.h); it rounds its exps with
+// urshl (exact: y < 2^31) and its outputs on 64-bit products e r < 2^62.
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "ibert_exp_neon.h"
 #include "intops_extra.h"
 #include "mag_neon.h"
+#include "pwl16_neon.h"
 #include "pwl_neon.h"
 #include "rows_neon.h"
 #include "shift_lut_one.h"
@@ -79,34 +81,63 @@ void lis_rows(const T* q, int64_t rows, int64_t n, const neon::ExpLanes& k, uint
   }
 }
 
-// ---- PWL sigmoid / tanh
+// ---- PWL sigmoid / tanh on 16 codes per step (intops_extra.h), every step in 16-bit lanes as in
+// intops_extra_avx512.cpp's PwlActLanes: w and the row j by pwl16_neon.h, the rows' columns by WordTable64,
+// shifts by one vqtbl4q. With x = (w - start) << shift < 2^16 (ushl: 0 for shift 16, where w = start),
+// (slope x + frac) >> 16 is umlal onto the widened frac (< 2^32) and shrn by 16; the value adds it with
+// suqadd (signed + unsigned, saturating: below 2^15 the sum is the reference's, past it both end at y_hi <=
+// 2^15 - 1), then the clamp to [y_lo, y_hi] (always: for clipless plans it changes nothing).
+struct PwlActLanes {
+  neon::RowSearch rows;
+  neon::WordTable64 st, va, fr, sl;
+  uint8x16x4_t sh;
+  int16x8_t ylo, yhi;
+  struct Cols {
+    uint16_t s[kPwlActRows], v[kPwlActRows], c[kPwlActRows], l[kPwlActRows], h[kPwlActRows];
+    uint8_t hb[kPwlActRows];
+    explicit Cols(const PwlActParams& p) {
+      neon::pad_rows(p.starts, p.k, s), neon::pad_rows(p.values, p.k, v), neon::pad_rows(p.fracs, p.k, c);
+      neon::pad_rows(p.slopes, p.k, l), neon::pad_rows(p.shifts, p.k, h);
+      for (int j = 0; j < kPwlActRows; ++j) hb[j] = uint8_t(h[j]);
+    }
+  };
+  PwlActLanes(const PwlActParams& p, const Cols& c)
+      : rows(p.starts, p.k, p.w_max), st(c.s), va(c.v), fr(c.c), sl(c.l), sh(vld1q_u8_x4(c.hb)) {
+    ylo = vdupq_n_s16(int16_t(p.y_lo)), yhi = vdupq_n_s16(int16_t(p.y_hi));
+  }
+  explicit PwlActLanes(const PwlActParams& p) : PwlActLanes(p, Cols(p)) {}
 
-template <bool kSplit, typename T>
-void pwl_act_loop(const T* q, int64_t size, const PwlActParams& p, const Mag& k, const neon::PwlEval& ev,
-                  int16_t* out) {
-  const int32x4_t q_lo = vdupq_n_s32(p.q_lo), q_hi = vdupq_n_s32(p.q_hi), u_lo = vdupq_n_s32(p.u_lo),
-                  u_hi = vdupq_n_s32(p.u_hi), y_lo = vdupq_n_s32(p.y_lo), y_hi = vdupq_n_s32(p.y_hi);
-  Block8<T> blk;
-  for (int64_t i = 0; i < size; i += 8) {
+  // the outputs of 16 lanes w in [0, w_max]
+  void eval(const uint16x8_t w[2], int16x8_t y[2]) const {
+    const uint8x16_t j = rows(w);
+    uint16x8_t s[2], v[2], f[2], l[2];
+    st(j, s), va(j, v), fr(j, f), sl(j, l);
+    const uint8x16_t hb = vqtbl4q_u8(sh, j);
+    const int16x8_t shv[2] = {vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(hb))), vreinterpretq_s16_u16(vmovl_high_u8(hb))};
+    for (int h = 0; h < 2; ++h) {
+      const uint16x8_t x = vshlq_u16(vsubq_u16(w[h], s[h]), shv[h]);
+      const uint32x4_t p0 = vmlal_u16(vmovl_u16(vget_low_u16(f[h])), vget_low_u16(l[h]), vget_low_u16(x));
+      const uint32x4_t p1 = vmlal_high_u16(vmovl_high_u16(f[h]), l[h], x);
+      const uint16x8_t add = vshrn_high_n_u32(vshrn_n_u32(p0, 16), p1, 16);
+      const int16x8_t yv = vuqaddq_s16(vreinterpretq_s16_u16(v[h]), add);
+      y[h] = vminq_s16(vmaxq_s16(yv, ylo), yhi);
+    }
+  }
+};
+
+template <typename T>
+void pwl_act_loop(const T* q, int64_t size, const neon::CodeWindow<T>& win, const PwlActLanes& k, int16_t* out) {
+  neon::Block16<T> blk;
+  int16_t ob[16];
+  for (int64_t i = 0; i < size; i += 16) {
     const int64_t left = size - i;
     const T* b = blk.at(q + i, left, T(0));
-    int32x4_t u[2], y[2];
-    for (int h = 0; h < 2; ++h) {
-      const int32x4_t c = vminq_s32(vmaxq_s32(load4(b + 4 * h), q_lo), q_hi);
-      const uint32x4_t neg = vcltzq_s32(c);  // |INT32_MIN| reads as 2^31 unsigned
-      const int32x4_t x = signed4(mag4<kSplit>(vreinterpretq_u32_s32(vabsq_s32(c)), neg, k), neg);
-      u[h] = vminq_s32(vmaxq_s32(x, u_lo), u_hi);
-    }
-    ev.values8(u[0], u[1], y[0], y[1]);
-    for (int h = 0; h < 2; ++h) y[h] = vminq_s32(vmaxq_s32(y[h], y_lo), y_hi);
-    const int16x8_t o = vcombine_s16(vmovn_s32(y[0]), vmovn_s32(y[1]));
-    if (left >= 8) {
-      vst1q_s16(out + i, o);
-    } else {
-      int16_t tmp[8];
-      vst1q_s16(tmp, o);
-      store_left(out + i, left, tmp);
-    }
+    int16_t* o = left >= 16 ? out + i : ob;
+    const uint16x8_t w[2] = {win(b), win(b + 8)};
+    int16x8_t y[2];
+    k.eval(w, y);
+    vst1q_s16(o, y[0]), vst1q_s16(o + 8, y[1]);
+    if (left < 16) store_left<16>(out + i, left, ob);
   }
 }
 
@@ -172,15 +203,9 @@ void log_int_softmax_neon(const T* q, int64_t rows, int64_t n, const SoftmaxPara
 
 template <typename T>
 void pwl_act_neon(const T* q, int64_t size, const PwlActParams& p, int16_t* out) {
-  // past cap the clamp to [u_lo, u_hi] decides u for either sign; past acap the magnitude reaches cap
-  const int64_t cap = std::max<int64_t>(std::abs(int64_t(p.u_lo)), std::abs(int64_t(p.u_hi)));
-  const int64_t amax = std::max<int64_t>(std::abs(int64_t(p.q_lo)), std::abs(int64_t(p.q_hi)));
-  const int64_t c = round_c(p.shift, false);
-  int64_t acap = first_reaching(amax, p.m0, p.shift, c - 1, cap);
-  if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 32768);
-  const Mag k(p.m0, p.shift, c, acap, cap);
-  const neon::PwlEval ev(p.starts, p.slopes, p.icpts, p.k, p.pshift);
-  neon::with_form(k.split, [&](auto split) { pwl_act_loop<decltype(split)::value>(q, size, p, k, ev, out); });
+  const neon::CodeWindow<T> win(p.r, p.base, p.w_max);
+  if (!win.ok) return pwl_act_scalar(q, size, p, out);  // every code reads one end: as on AVX-512
+  pwl_act_loop(q, size, win, PwlActLanes(p), out);
 }
 
 template <typename T>

@@ -34,11 +34,12 @@ void log_int_softmax_scalar(const T* q, int64_t rows, int64_t n, const SoftmaxPa
 template <typename T>
 void pwl_act_scalar(const T* q, int64_t size, const PwlActParams& p, int16_t* out) {
   for (int64_t i = 0; i < size; ++i) {
-    const int64_t c = clamp64(q[i], p.q_lo, p.q_hi);
-    const int64_t u = clamp64(rshift_round(c * p.m0, p.shift), p.u_lo, p.u_hi);  // |c m0| < 2^62
+    int64_t t = q[i];
+    if (p.r) t = ((t >> (p.r - 1)) + 1) >> 1;
+    const int64_t w = clamp64(t - p.base, 0, p.w_max);
     int j = 0;
-    while (j + 1 < p.k && p.starts[j + 1] <= u) ++j;
-    const int64_t y = p.icpts[j] + rshift_round(int64_t(p.slopes[j]) * u, p.pshift);
+    while (j + 1 < p.k && p.starts[j + 1] <= w) ++j;
+    const int64_t y = p.values[j] + ((int64_t(p.slopes[j]) * ((w - p.starts[j]) << p.shifts[j]) + p.fracs[j]) >> 16);
     out[i] = int16_t(clamp64(y, p.y_lo, p.y_hi));
   }
 }

@@ -236,8 +236,7 @@ template <typename T>
 static void shift_lut_variants_typed(std::mt19937& rng) {
   const ShiftmaxParams sp[] = {{1700000, 1407374884, 32}, {17000, 1099511628, 25}, {340, 1717986918, 20},
                                {1, 1258291200, 7}};
-  const ShiftGeluParams gp[] = {{1700000, 1407374884, 32}, {17000, 1099511628, 25}, {340, 1717986918, 20},
-                                {1, 1258291200, 7}};
+  const ShiftGeluParams gp[] = {{0, 2284}, {2, 57110}, {8, 44617}, {15, 65535}};
   const LutSoftmaxParams lp0[] = {{2400001, 2030412765, 40}, {24001, 1586259973, 33}, {481, 1239265604, 27},
                                   {2, 1815330474, 15}};
   // a small sorted table in the format of pwl.py: 6 segments on [-16384, 16384], slopes Q.29, pshift 24
@@ -282,11 +281,11 @@ static void shift_lut_variants_typed(std::mt19937& rng) {
       check(g_got == g_want, "pwl_gelu (u to +-2^15)");
       std::vector<T> qg(q);  // ShiftGELU takes |q| < 2^15
       for (auto& v : qg) v = T(std::max(-32767, std::min(32767, int32_t(v))));
-      shiftgelu(isa, qg.data(), rows * n, gp[c], g_got.data());
+      check(shiftgelu(isa, qg.data(), rows * n, gp[c], g_got.data()), "shiftgelu: codes in range");
       shiftgelu_scalar(qg.data(), rows * n, gp[c], g_want.data());
       check(g_got == g_want, "shiftgelu");
       std::vector<int64_t> w_got(q.size()), w_want(q.size());  // int64 output
-      shiftgelu(isa, qg.data(), rows * n, gp[c], w_got.data());
+      check(shiftgelu(isa, qg.data(), rows * n, gp[c], w_got.data()), "shiftgelu int64: codes in range");
       shiftgelu_scalar(qg.data(), rows * n, gp[c], w_want.data());
       check(w_got == w_want, "shiftgelu int64 output");
     };
@@ -300,18 +299,25 @@ static void shift_lut_variants() {
   std::mt19937 rng(6);
   shift_lut_variants_typed<int16_t>(rng);
   shift_lut_variants_typed<int32_t>(rng);
-  // scalar ShiftGELU against its own definition at a few points (the references' numbers, worked by hand:
-  // x = 0 gives sigmoid 1/2, a large x 1, a very negative x 0)
-  const ShiftGeluParams g{17000, 1099511628, 25};
-  check(shiftgelu_one(0, g) == 0 && shiftgelu_sig_one(0) == (1 << 14), "shiftgelu at 0");
-  check(shiftgelu_sig_one(1 << 22) == (1 << 15) && shiftgelu_sig_one(-(1 << 22)) == 0, "shiftgelu saturation");
-#if defined(__x86_64__)
-  for (Isa isa : available_isas())
-    if (isa == Isa::avx512) check(shiftgelu_division_mismatches_avx512() == 0, "shiftgelu avx512 division");
-#elif defined(__aarch64__)
-  for (Isa isa : available_isas())
-    if (isa == Isa::neon) check(shiftgelu_division_mismatches_neon() == 0, "shiftgelu neon division");
-#endif
+  // scalar ShiftGELU against its own definition at a few points (x = 0 gives sigmoid 1/2: the interpolated
+  // 2^30 / (2^15 + 32767), 2^14 + 1; a large x 1, a very negative x 0), and every ISA on every 16-bit code
+  const ShiftGeluParams g{2, 57110};
+  check(shiftgelu_one(0, g) == 0 && shiftgelu_sig_pos_one(0, g) == (1 << 14) + 1, "shiftgelu at 0");
+  check(shiftgelu_one(32767, g) == int64_t(32767) << 15 && shiftgelu_one(-32767, g) == 0, "shiftgelu saturation");
+  std::vector<int16_t> all(65535);
+  for (int v = -32767; v <= 32767; ++v) all[size_t(v + 32767)] = int16_t(v);
+  std::vector<int32_t> got(all.size()), want(all.size());
+  for (const ShiftGeluParams& p : {ShiftGeluParams{0, 2284}, g, ShiftGeluParams{8, 44617}, ShiftGeluParams{15, 65535},
+                                   ShiftGeluParams{0, 0}, ShiftGeluParams{0, 65535}, ShiftGeluParams{15, 1}}) {
+    shiftgelu_scalar(all.data(), int64_t(all.size()), p, want.data());
+    for (Isa isa : available_isas()) {
+      check(shiftgelu(isa, all.data(), int64_t(all.size()), p, got.data()), "shiftgelu: every code in range");
+      check(got == want, "shiftgelu on every code");
+      std::vector<int16_t> bad(all.begin(), all.begin() + 77);
+      bad[70] = INT16_MIN;
+      check(!shiftgelu(isa, bad.data(), int64_t(bad.size()), p, got.data()), "shiftgelu: -2^15 reported");
+    }
+  }
 }
 
 // Log-Int-Softmax and PWL sigmoid / tanh: every variant against the scalar kernel (itself checked against the
@@ -321,35 +327,44 @@ template <typename T>
 static void intops_extra_variants_typed(std::mt19937& rng) {
   const SoftmaxParams sp[] = {{21488, 1586259973, 26, 31996, 536204219}, {716253, 1522809574, 31, 31996, 536204219},
                               {430, 1239265604, 20, 31996, 536204219}, {1, 1815330474, 8, 31996, 536204219}};
-  // pwl.default_table("tanh") (16 segments on [-8, 8], F = 11, P = 30, O = 14) at 1e-5, 1e-3, 0.05 and 300
-  const int16_t starts[] = {-16384, -6120, -4227, -3201, -2472, -1878, -1344, -805, 0, 805, 1344, 1878, 2472, 3201, 4227, 6120};
-  const int32_t slopes[] = {1084390, 30964646, 112222783, 241629368, 412070003, 612004335, 823705967, 1021715345,
-                            1021715345, 823705967, 612004335, 412070003, 241629368, 112222783, 30964646, 1084390};
-  const int32_t icpts[] = {-16279, -14937, -12380, -9294, -6156, -3358, -1239, -59,
-                           59, 1239, 3358, 6156, 9294, 12380, 14937, 16279};
-  const PwlActParams pp[] = {{-800001, 800001, 1407374884, 36, -16384, 16384, 16, starts, slopes, icpts, 27, -16384, 16384},
-                             {-8001, 8001, 1099511628, 29, -16384, 16384, 16, starts, slopes, icpts, 27, -16384, 16384},
-                             {-161, 161, 1717986918, 24, -16384, 16384, 16, starts, slopes, icpts, 27, 0, 16384},
-                             {-2, 2, 1258291200, 11, -16000, 16384, 16, starts, slopes, icpts, 27, -16384, 16384}};
-  // tables that take the SIMD evaluator's other paths (pwl_avx512.h): 32 segments (binary search), starts
-  // clustered 6 to a bucket (more than 3 steps), pshift 12 and a slope near 2^31 (64-bit products)
-  int16_t st32[32], clus[12];
-  int32_t sl32[32], ic32[32];
-  for (int j = 0; j < 32; ++j) st32[j] = int16_t(-16000 + 1000 * j), sl32[j] = (j - 16) * 3000, ic32[j] = j * 100 - 1600;
-  for (int j = 0; j < 12; ++j) clus[j] = int16_t(j < 2 ? -9000 + j * 4000 : 100 + j * 7);
-  const int32_t big[12] = {2147000000, -5000, 7000, 1 << 20, -(1 << 20), 3, 5, 7, 11, 13, 17, 19};
-  int32_t tie_sl[12];  // |y| < 2^15 - 1600 with a step of about 1.5 per grid point: a tie's rounding shows
-  for (int j = 0; j < 12; ++j) tie_sl[j] = j % 2 ? -6000 : 6000;
-  const PwlActParams extra[] = {{-8001, 8001, 1099511628, 29, -16384, 16384, 32, st32, sl32, ic32, 12, -32768, 32767},
-                                {-8001, 8001, 1099511628, 29, -16384, 16384, 12, clus, sl32, ic32, 12, -32768, 32767},
-                                {-8001, 8001, 1099511628, 29, -9000, 9000, 12, clus, big, ic32, 31, -32768, 32767},
-                                // u saturated at +-2^15: past every start (the SIMD searches' padding)
-                                {-8001, 8001, 1099511628, 24, -32768, 32768, 12, clus, sl32, ic32, 12, -32768, 32767},
-                                {INT32_MIN, INT32_MAX, 1099511628, 40, -32768, 32768, 5, clus, sl32, ic32, 12, -32768, 32767},
-                                // odd m0: exact ties of the rescale (a m0 = 2^(shift-1) mod 2^shift), where a negative code
-                                // rounds differently, on the 64-bit form (shift 1) and the 32-bit one (a = 2^15, shift 17)
-                                {-40000, 40000, 3, 1, -32768, 32768, 12, clus, tie_sl, ic32, 12, -32768, 32767},
-                                {-40000, 40000, 65538, 17, -32768, 32768, 12, clus, tie_sl, ic32, 12, -32768, 32767}};
+  // pwl.pwl_plan(pwl.default_table("tanh"), scale) at 1e-5 (r = 5), 1e-3, 0.05 and 300
+  // scale 1e-05: r 5, base -25000, w_max 50000, 20 rows, clipless True
+  const uint16_t st0[] = {0, 1, 5076, 15662, 18551, 20116, 21229, 22135, 22950, 23772, 25000, 26229, 27051, 27866, 28772, 29885, 31450, 34339, 44925, 50000};
+  const int16_t va0[] = {-16384, -16384, -16384, -16349, -15914, -15056, -13743, -11919, -9484, -6185, 59, 6182, 9487, 11923, 13744, 15057, 15912, 16328, 16384, 16384};
+  const uint16_t fr0[] = {32768, 32768, 324, 42283, 45079, 13493, 1286, 890, 25974, 13042, 32768, 35403, 33309, 4297, 53880, 19550, 46197, 62182, 32768, 32768}, sl0[] = {0, 0, 347, 9909, 35911, 38661, 32966, 48960, 32948, 40869, 40869, 32948, 48960, 32966, 38661, 35911, 9909, 347, 0, 0};
+  const uint8_t sh0[] = {0, 0, 0, 0, 0, 1, 2, 2, 3, 3, 3, 3, 2, 2, 1, 0, 0, 0, 0, 0};
+  // scale 0.001: r 0, base -8001, w_max 16002, 20 rows, clipless True
+  const uint16_t st1[] = {0, 1, 1626, 5013, 5938, 6439, 6794, 7085, 7345, 7608, 8001, 8395, 8658, 8918, 9209, 9564, 10065, 10990, 14377, 16002};
+  const int16_t va1[] = {-16384, -16384, -16384, -16349, -15913, -15053, -13745, -11912, -9484, -6186, 59, 6191, 9493, 11922, 13748, 15056, 15912, 16328, 16384, 16384};
+  const uint16_t fr1[] = {32768, 32768, 1062, 47238, 55855, 29519, 16978, 31741, 25974, 37709, 32768, 38647, 56256, 20385, 23701, 62642, 46197, 62746, 32768, 32768}, sl1[] = {0, 0, 1084, 30965, 56111, 60407, 51509, 38250, 51482, 63857, 63857, 51482, 38250, 51509, 60407, 56111, 30965, 1084, 0, 0};
+  const uint8_t sh1[] = {0, 0, 0, 0, 1, 2, 3, 4, 4, 4, 4, 4, 4, 3, 2, 1, 0, 0, 0, 0};
+  // scale 0.05: r 0, base -161, w_max 322, 20 rows, clipless True
+  const uint16_t st2[] = {0, 1, 34, 102, 120, 130, 137, 143, 148, 154, 161, 169, 175, 180, 186, 193, 203, 221, 289, 322};
+  const int16_t va2[] = {-16384, -16384, -16384, -16331, -15890, -15009, -13701, -11763, -9409, -5516, 59, 6267, 9895, 12129, 13903, 15120, 15929, 16329, 16384, 16384};
+  const uint16_t fr2[] = {32768, 32768, 28172, 44246, 7423, 45488, 17884, 58947, 53009, 62349, 32768, 147, 26971, 52743, 14054, 20581, 46813, 9138, 32768, 32768}, sl2[] = {0, 0, 54220, 48382, 43837, 47193, 40241, 59766, 40220, 49888, 49888, 40220, 59766, 40241, 47193, 43837, 48382, 54220, 0, 0};
+  const uint8_t sh2[] = {0, 0, 0, 5, 7, 8, 9, 9, 10, 10, 10, 10, 9, 9, 8, 7, 5, 0, 0, 0};
+  // scale 300.0: r 0, base -1, w_max 2, 3 rows, clipless True
+  const uint16_t st3[] = {0, 1, 2};
+  const int16_t va3[] = {-16384, 59, 16384};
+  const uint16_t fr3[] = {32768, 32768, 32768}, sl3[] = {0, 0, 0};
+  const uint8_t sh3[] = {0, 0, 0};
+  const PwlActParams pp[] = {{5, -25000, 50000, 20, st0, va0, fr0, sl0, sh0, -16384, 16384, false},
+                             {0, -8001, 16002, 20, st1, va1, fr1, sl1, sh1, -16384, 16384, true},
+                             {0, -161, 322, 20, st2, va2, fr2, sl2, sh2, 0, 16384, true},
+                             {0, -1, 2, 3, st3, va3, fr3, sl3, sh3, -16384, 16384, false}};
+  // rows that take the SIMD kernel's other paths: 64 rows (binary search), rows clustered 6 to a bucket
+  // (more than 3 steps), windows past int16's (the scalar kernel for int16 codes) and past int32's low end
+  uint16_t st64[64], clus[12], fr64[64], sl64[64];
+  int16_t va64[64];
+  uint8_t sh64[64];
+  for (int j = 0; j < 64; ++j)
+    st64[j] = uint16_t(j * 1000), va64[j] = int16_t(j * 500 - 16000), sl64[j] = uint16_t(j * 1021), sh64[j] = 0,
+    fr64[j] = uint16_t(j * 977);
+  for (int j = 0; j < 12; ++j) clus[j] = uint16_t(j < 2 ? j * 4000 : 30000 + j * 7);
+  const PwlActParams extra[] = {{0, -32000, 64000, 64, st64, va64, fr64, sl64, sh64, -32768, 32767, true},
+                                {0, -9000, 40000, 12, clus, va64, fr64, sl64, sh64, -32768, 32767, true},
+                                {3, 40000, 3000, 3, st64, va64, fr64, sl64, sh64, -32768, 32767, true},
+                                {0, -(int64_t(1) << 31) - 1, 60000, 11, clus, va64, fr64, sl64, sh64, -20000, 20000, true}};
   for (Isa isa : available_isas()) {
     auto run_case = [&](int64_t rows, int64_t n, int kind, int c) {
       c %= 4;
@@ -372,6 +387,44 @@ static void intops_extra_variants_typed(std::mt19937& rng) {
     for (int trial = 0; trial < 120; ++trial)
       run_case(1 + rng() % 4, trial % 20 == 0 ? 4096 : 1 + rng() % 200, trial % 6, trial);
     row_length_sweep(rng, 1, run_case);
+  }
+  // every table on every code of T's range near the windows' ends and at T's ends (int16: all 2^16 codes),
+  // plus edge tables: values + slope x past 2^15 - 1 (the reference clamps the sum), r = 1 and r = 31 at
+  // T's max (round(q / 2) of INT32_MAX is 2^30), windows reaching past T's range on either side
+  const uint16_t stE[] = {0, 100}, frE[] = {32768, 65535}, slE[] = {65535, 65535};
+  const int16_t vaE[] = {32000, 32700};
+  const uint8_t shE[] = {8, 0};
+  const PwlActParams edge[] = {{0, -200, 1000, 2, stE, vaE, frE, slE, shE, -32768, 32767, true},
+                               {0, 32000, 1000, 2, stE, vaE, frE, slE, shE, -32768, 20000, true},
+                               {1, 16300, 500, 2, stE, vaE, fr1, sl1, sh1, -32768, 32767, true},
+                               {1, (int64_t(1) << 30) - 300, 500, 2, stE, vaE, fr1, sl1, sh1, -32768, 32767, true},
+                               {31, -1, 2, 3, st3, va3, fr3, sl3, sh3, -16384, 16384, false},
+                               {0, -40000, 20000, 20, st1, va1, fr1, sl1, sh1, -16384, 16384, true},
+                               {0, INT32_MAX - 16001, 16002, 20, st1, va1, fr1, sl1, sh1, -16384, 16384, true}};
+  std::vector<PwlActParams> all(std::begin(pp), std::end(pp));
+  all.insert(all.end(), std::begin(extra), std::end(extra));
+  all.insert(all.end(), std::begin(edge), std::end(edge));
+  std::vector<T> q;
+  if constexpr (sizeof(T) == 2) {
+    for (int v = -32768; v <= 32767; ++v) q.push_back(T(v));
+  } else {
+    for (const PwlActParams& e : all)
+      for (int end = 0; end < 4; ++end)
+        for (int64_t d = -1100; d <= 1100; ++d) {  // window ends in code units (x 2^r), steps of up to 2^r
+          const int64_t unit = int64_t(1) << e.r, step = end < 2 ? 1 + int64_t(rng() % uint64_t(unit)) : 1;
+          const int64_t mid = end == 0 ? e.base * unit : end == 1 ? (e.base + e.w_max) * unit : end == 2 ? INT32_MIN : INT32_MAX;
+          q.push_back(T(std::max<int64_t>(INT32_MIN, std::min<int64_t>(INT32_MAX, mid + d * step))));
+        }
+    for (int i = 0; i < 20000; ++i) q.push_back(T(rng()));
+  }
+  std::vector<int16_t> a(q.size()), b(q.size());
+  for (const PwlActParams& e : all) {
+    pwl_act_scalar(q.data(), int64_t(q.size()), e, b.data());
+    for (Isa isa : available_isas()) {
+      std::fill(a.begin(), a.end(), int16_t(0x5555));
+      pwl_act(isa, q.data(), int64_t(q.size()), e, a.data());
+      check(a == b, "pwl_act on every code / the windows' ends");
+    }
   }
 }
 

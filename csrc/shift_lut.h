@@ -15,14 +15,18 @@ constexpr int kShiftK = 15, kShiftN = 15;
 constexpr int32_t kShiftTMin = -kShiftN * (1 << kShiftK);  // t = x log2(e) below this gives 0
 constexpr int kSigBits = 15;                               // ShiftGELU sigmoid in Q.15
 
+// ---- ShiftGELU (ivit.shiftgelu_ref): y = 1.702 |q| scale at 2^-11 on one 16 x 16-bit product, T = y log2(e)
+// by shifts, rho = 2^-T ~ (1 + r/2) 2^-z in Q.15, sigmoid(y) = 1 / (1 + rho) from a 64-segment reciprocal
+// table (kGeluRecipSegs + 1 knots, exactly rounded 2^30 / (2^15 + 512 j)), all within 16 bits
+constexpr int kGeluK = 11, kGeluRecipSegs = 64;
+
 struct ShiftmaxParams {
   int64_t dclip;      // q - max clamped to >= -dclip, dclip in [1, 2^31]
   int32_t m0, shift;  // dyadic rescale of q - max to 2^-15 (m0 >= 0, shift in [1, 62])
 };
 
 struct ShiftGeluParams {
-  int64_t clip;       // q clamped to +-clip, clip in [1, 2^31]
-  int32_t m0, shift;  // dyadic rescale to 2^-15 (m0 >= 0, shift in [1, 62])
+  int32_t l, m;  // y = (min(|q|, 65535 >> l) 2^l m) >> 16: l in [0, 15], m in [0, 65535]
 };
 
 // ---- LUT softmax: t = (max - q) log2(e) in Q.7, exp = EXP2[t mod 128] >> (t / 128), 8-bit sum mantissa
@@ -63,15 +67,17 @@ void shiftmax_neon(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p,
 template <typename T>
 void shiftmax(Isa isa, const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p, uint8_t* out);
 
-// q: codes in [-32767, 32767] (checked by the bindings); out: q * sigmoid_Q15 (int32 or int64)
+// q: codes in [-32767, 32767]; out: q * sigmoid_Q15 (int32 or int64). int16 codes are checked on the way
+// (false: some code was -32768, out is then not the reference's; the bindings raise), int32 codes by the
+// bindings before (true).
 template <typename T, typename O>
-void shiftgelu_scalar(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
+bool shiftgelu_scalar(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
 template <typename T, typename O>
-void shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
+bool shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
 template <typename T, typename O>
-void shiftgelu_neon(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
+bool shiftgelu_neon(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
 template <typename T, typename O>
-void shiftgelu(Isa isa, const T* q, int64_t size, const ShiftGeluParams& p, O* out);
+bool shiftgelu(Isa isa, const T* q, int64_t size, const ShiftGeluParams& p, O* out);
 
 template <typename T>
 void lut_softmax_scalar(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out);
@@ -90,14 +96,5 @@ template <typename T>
 void pwl_gelu_neon(const T* q, int64_t size, const PwlGeluParams& p, int32_t* out);
 template <typename T>
 void pwl_gelu(Isa isa, const T* q, int64_t size, const PwlGeluParams& p, int32_t* out);
-
-#if defined(__x86_64__)
-// Self-test hook: the AVX-512 ShiftGELU division (table + cubic Newton step + one correction) against
-// div_round on every denominator the shift-exp can produce, both numerators; returns the mismatches.
-int64_t shiftgelu_division_mismatches_avx512();
-#elif defined(__aarch64__)
-// the same for the NEON ShiftGELU division (the same method on 4 lanes)
-int64_t shiftgelu_division_mismatches_neon();
-#endif
 
 }  // namespace lowbit

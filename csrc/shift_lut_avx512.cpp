@@ -2,7 +2,8 @@
 // (32 on the word layouts of 16-bit codes: Shiftmax's ShiftWords, the LUT softmax's pass 1); row tails use
 // masked loads, so every element goes through the same vector code.
 //
-// Every op starts with a dyadic rescale of a magnitude a (max - q for the softmaxes, |q| for the GELUs):
+// ShiftGELU runs on 32 words per vector (its section below). Every other op starts with a dyadic rescale of
+// a magnitude a (max - q for the softmaxes, |q| for NN-LUT GELU):
 // mag = floor((a m0 + c) / 2^shift), c = 2^(shift-1) for a non-negative code and 2^(shift-1) - 1 for a
 // negative one. a is first clamped to acap, and mag to cap, where both clamps provably change nothing:
 // cap is a magnitude past which the op's result no longer changes (the exp is 0, the table input is
@@ -359,80 +360,95 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
   }
 }
 
-// ---- ShiftGELU: sig = div_round(num 2^15, den), den = D = E + 2^30 in [2^30, 2^31], and num = 2^30 for
-// y >= 0, num = E for y < 0.
-//
-// Both from one quotient Q = floor(2^45 / D) in [2^14, 2^15] and R = 2^45 - Q D in [0, D):
-//   y >= 0:  div_round(2^45, D) = Q + [R >= ceil(D / 2)]
-//   y < 0:   div_round(2^15 E, D) = div_round(2^15 D - 2^45, D) = 2^15 - Q - [R > floor(D / 2)]
-// i.e. with c = [R >= (D + 1 + [y < 0]) >> 1], sig = Q + c or 2^15 - (Q + c).
-// Q in 32-bit lanes: d = (D >> 13) + 1 in (D / 2^13, 2^18 + 1], Y0 ~ 2^33 / d from a 128-entry table of
-// words on d >> 10 (interval midpoints: relative error <= 2^-8), one Newton step scaled by 2^8:
-// Y1 = (Y0 << 8) + ((Y0 (e >> 11)) >> 14), e = 2^33 - d Y0 (|e| < 2^26, exact mod 2^32; Y0 |e >> 11| <
-// 2^31). Newton steps only undershoot; with the floors and d > D / 2^13, Y1 / 2^9 undershoots
-// 2^45 / D by at most 0.25 (d) + 0.5 (Newton: 2^15 2^-16) + 0.02 < 1, so Qe = Y1 >> 9 is Q or Q - 1,
-// R = 2^45 - Qe D (mod 2^32) lies in [0, 2 D) within 32 unsigned bits, and one compare fixes Qe.
-// shiftgelu_division_mismatches_avx512 checks every den the shift-exp can produce, both signs.
-struct SigLanes {
-  Table128 recip;
-  __m512i top, mask16, one, two, q15;
-  static const uint16_t* table() {
-    static const struct T {
-      uint16_t t[128];
-      T() {
-        for (int i = 0; i < 128; ++i) t[i] = uint16_t((int64_t(1) << 34) / ((2 * (128 + i) + 1) << 10));  // 2^33 / midpoint
-      }
-    } t;
-    return t.t;
+// ---- ShiftGELU (shift_lut_one.h's shiftgelu_one) on 32 words per vector: every step fits 16 bits.
+// y = hi16(a' m) for a' = min(|q|, 65535 >> l) << l (< 2^16). t = y + ((y >> 1) - (y >> 4)) saturates at
+// 2^16 - 1 (vpaddusw); the reference's t is then past 15 2^11 as well, where rho is 0 for both (z >= 16
+// shifts the mantissa out; z = 15 with f > 0 leaves mant << 4 < 2^15). rho = min((mant << 4) >> z, 2^15 - 1)
+// (vpsrlvw gives 0 for z >= 16); the reciprocal table's 64 knots and slopes sit in two registers each
+// (vpermt2w on index bits 0..5), the interpolation is hi16(slope ((rho & 511) << 7)) = (slope (rho & 511)) >> 9.
+// Output: |q| s as hi16 / lo16 word pairs interleaved into dwords (vpermt2w), negated for negative q.
+struct GeluLanes {
+  __m512i acap, m, k0[2], sl[2], mask_f, c2048, c32767, c32768, lo_idx, hi_idx;
+  __m128i l;
+  explicit GeluLanes(const ShiftGeluParams& p) {
+    alignas(64) uint16_t kt[kGeluRecipSegs], st[kGeluRecipSegs];
+    for (int j = 0; j < kGeluRecipSegs; ++j) {
+      kt[j] = uint16_t(gelu_recip_knot(j));  // <= 2^15
+      st[j] = uint16_t(gelu_recip_knot(j) - gelu_recip_knot(j + 1));  // <= 504
+    }
+    for (int r = 0; r < 2; ++r) k0[r] = _mm512_load_si512(kt + 32 * r), sl[r] = _mm512_load_si512(st + 32 * r);
+    acap = _mm512_set1_epi16(int16_t(uint16_t(65535 >> p.l))), m = _mm512_set1_epi16(int16_t(uint16_t(p.m)));
+    l = _mm_cvtsi32_si128(p.l);
+    mask_f = _mm512_set1_epi16((1 << kGeluK) - 1), c2048 = _mm512_set1_epi16(1 << kGeluK);
+    c32767 = _mm512_set1_epi16(32767), c32768 = _mm512_set1_epi16(int16_t(0x8000));
+    alignas(64) int16_t li[32], hi[32];
+    for (int i = 0; i < 16; ++i) li[2 * i] = int16_t(i), li[2 * i + 1] = int16_t(32 + i);
+    for (int i = 0; i < 16; ++i) hi[2 * i] = int16_t(16 + i), hi[2 * i + 1] = int16_t(48 + i);
+    lo_idx = _mm512_load_si512(li), hi_idx = _mm512_load_si512(hi);
   }
-  SigLanes() : recip(table()) {
-    top = _mm512_set1_epi32(255), mask16 = _mm512_set1_epi32(0xFFFF);
-    one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2), q15 = _mm512_set1_epi32(1 << kSigBits);
+  // 2^15 sigmoid of 32 magnitudes a (words, <= 2^15 - 1): the positive side s, in [2^14, 2^15]
+  __m512i sig_pos(__m512i a) const {
+    const __m512i y = _mm512_mulhi_epu16(_mm512_sll_epi16(_mm512_min_epu16(a, acap), l), m);
+    const __m512i t = _mm512_adds_epu16(y, _mm512_sub_epi16(_mm512_srli_epi16(y, 1), _mm512_srli_epi16(y, 4)));
+    const __m512i mant = _mm512_sub_epi16(c2048, _mm512_avg_epu16(_mm512_and_si512(t, mask_f), _mm512_setzero_si512()));
+    const __m512i rho = _mm512_min_epu16(_mm512_srlv_epi16(_mm512_slli_epi16(mant, 15 - kGeluK), _mm512_srli_epi16(t, kGeluK)), c32767);
+    const __m512i j = _mm512_srli_epi16(rho, 9);
+    const __m512i k = _mm512_permutex2var_epi16(k0[0], j, k0[1]), s = _mm512_permutex2var_epi16(sl[0], j, sl[1]);
+    return _mm512_sub_epi16(k, _mm512_mulhi_epu16(s, _mm512_slli_epi16(rho, 7)));
   }
 };
 
-// sig of 16 lanes from D = E + 2^30 and the lanes with y < 0
-inline __m512i sig_from_den(__m512i den, __mmask16 neg, const SigLanes& k) {
-  const __m512i d = _mm512_add_epi32(_mm512_srli_epi32(den, 13), k.one);
-  const __m512i y0 = k.recip(_mm512_min_epu32(_mm512_srli_epi32(d, 10), k.top));  // low 7 bits: d >> 10 - 128
-  const __m512i e = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_mullo_epi32(d, y0));  // 2^33 - d Y0
-  const __m512i y1 = _mm512_add_epi32(_mm512_slli_epi32(y0, 8),
-                                      _mm512_srai_epi32(_mm512_mullo_epi32(y0, _mm512_srai_epi32(e, 11)), 14));
-  const __m512i qe = _mm512_srli_epi32(y1, 9);
-  const __m512i re = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_mullo_epi32(qe, den));  // 2^45 - Qe D
-  const __mmask16 low = _mm512_cmpge_epu32_mask(re, den);
-  const __m512i q = _mm512_mask_add_epi32(qe, low, qe, k.one);
-  const __m512i r = _mm512_mask_sub_epi32(re, low, re, den);
-  const __m512i thr = _mm512_srli_epi32(_mm512_add_epi32(den, _mm512_mask_blend_epi32(neg, k.one, k.two)), 1);
-  const __m512i t = _mm512_mask_add_epi32(q, _mm512_cmpge_epu32_mask(r, thr), q, k.one);
-  return _mm512_mask_sub_epi32(t, neg, k.q15, t);
-}
-
-// sigmoid_Q15 of x at 2^-15 (|x| <= cap < 2^28)
-inline __m512i shiftgelu_sig16(__m512i x, const SigLanes& k) {
-  const __m512i y = _mm512_add_epi32(_mm512_add_epi32(x, _mm512_srai_epi32(x, 1)),
-                                     _mm512_add_epi32(_mm512_srai_epi32(x, 3), _mm512_srai_epi32(x, 4)));
-  // y >= 0: num = 2^30 (exp(y - y)), den = 2^30 + E(-y); y < 0: num = E(y), den = E(y) + 2^30
-  const __m512i ex = shift_exp16(_mm512_sub_epi32(_mm512_setzero_si512(), _mm512_abs_epi32(y)));
-  return sig_from_den(_mm512_add_epi32(ex, _mm512_set1_epi32(1 << 30)), _mm512_movepi32_mask(y), k);
-}
-
-template <int kPath, typename T, typename O>
-void shiftgelu_loop(const T* q, int64_t size, const Mag& k, const avx512::SignedRescale& rs, O* out) {
-  const SigLanes d;
-  for (int64_t i = 0; i < size; i += 16) {
-    const __mmask16 m = tail_mask(size - i);
-    const __m512i qv = load16(q + i, m);  // |q| <= 2^15 - 1 (checked)
-    __m512i x;
-    if constexpr (kPath == avx512::kSignedPath) {
-      x = rs(qv);  // |x| < cap + 2^15 (shift >= 16): past +-cap the sigmoid is saturated either way
-    } else {
-      const __mmask16 neg = _mm512_movepi32_mask(qv);
-      const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);
-      x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
-    }
-    store16(out + i, m, _mm512_mullo_epi32(qv, shiftgelu_sig16(x, d)));  // |q| sig < 2^30
+template <typename O>
+inline void gelu_store(O* out, int64_t left, __m512i v, __mmask16 neg) {
+  v = _mm512_mask_sub_epi32(v, neg, _mm512_setzero_si512(), v);
+  const __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (left < 0 ? 0 : left)) - 1);
+  if constexpr (sizeof(O) == 4) {
+    if (left >= 16) _mm512_storeu_si512(out, v);
+    else _mm512_mask_storeu_epi32(out, m, v);
+  } else {
+    const __m512i lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)), hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1));
+    _mm512_mask_storeu_epi64(out, __mmask8(m), lo);
+    _mm512_mask_storeu_epi64(out + 8, __mmask8(m >> 8), hi);
   }
+}
+
+// 32 codes as words (|q| <= 2^15 - 1, checked); the tail's missing lanes read 0
+template <typename T>
+inline __m512i load32w(const T* q, int64_t left) {
+  const __mmask32 m = left >= 32 ? ~__mmask32(0) : __mmask32((uint32_t(1) << left) - 1);
+  if constexpr (sizeof(T) == 2) {
+    return left >= 32 ? _mm512_loadu_si512(q) : _mm512_maskz_loadu_epi16(m, q);
+  } else {
+    const __m256i lo = _mm512_cvtepi32_epi16(_mm512_maskz_loadu_epi32(__mmask16(m), q));
+    const __m256i hi = _mm512_cvtepi32_epi16(_mm512_maskz_loadu_epi32(__mmask16(m >> 16), q + 16));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+  }
+}
+
+// returns the lanes holding -2^15 (int16 codes out of range)
+template <typename T, typename O>
+inline __mmask32 shiftgelu32(const T* q, int64_t left, const GeluLanes& k, O* out) {
+  const __m512i qv = load32w(q, left);
+  const __mmask32 neg = _mm512_movepi16_mask(qv);
+  const __m512i a = _mm512_abs_epi16(qv);
+  const __m512i sp = k.sig_pos(a);
+  const __m512i s = _mm512_mask_sub_epi16(sp, neg, k.c32768, sp);  // q < 0: 2^15 - s
+  const __m512i lo = _mm512_mullo_epi16(a, s), hi = _mm512_mulhi_epu16(a, s);  // |q| s < 2^30
+  gelu_store(out, left, _mm512_permutex2var_epi16(lo, k.lo_idx, hi), __mmask16(neg));
+  gelu_store(out + 16, left - 16, _mm512_permutex2var_epi16(lo, k.hi_idx, hi), __mmask16(neg >> 16));
+  return _mm512_cmpeq_epi16_mask(qv, k.c32768);
+}
+
+template <typename T, typename O>
+bool shiftgelu_loop(const T* q, int64_t size, const GeluLanes& k, O* out) {
+  int64_t i = 0;
+  __mmask32 bad = 0;
+  for (; i + 64 <= size; i += 64) {
+    bad |= shiftgelu32(q + i, 64, k, out + i);
+    bad |= shiftgelu32(q + i + 32, 32, k, out + i + 32);
+  }
+  for (; i < size; i += 32) bad |= shiftgelu32(q + i, size - i, k, out + i);
+  return sizeof(T) != 2 || bad == 0;  // int32 codes: checked by the bindings
 }
 
 // ---- NN-LUT GELU
@@ -507,25 +523,8 @@ void lut_softmax_avx512(const T* q, int64_t rows, int64_t n, const LutSoftmaxPar
 }
 
 template <typename T, typename O>
-void shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
-  // cap: the first magnitude m with E(-y(m)) = 0 for y(m) = m + m>>1 + m>>3 + m>>4; from there on both signs
-  // saturate (|y(-m)| >= y(m)): sigmoid 2^15 for x >= m, 0 for x <= -m
-  static const int64_t cap = [] {
-    int64_t lo = 0, hi = int64_t(1) << 22;
-    while (lo < hi) {
-      const int64_t mid = (lo + hi) / 2;
-      if (shift_exp_one(-(mid + (mid >> 1) + (mid >> 3) + (mid >> 4))) == 0) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
-  }();
-  const int64_t c = round_c(p.shift, false);
-  // mag with c - 1 (negative codes) is the smaller: once it reaches cap, both have
-  const int64_t acap = std::min<int64_t>(first_reaching(p.clip, p.m0, p.shift, c - 1, cap), 32767);
-  const Mag k(p.m0, p.shift, c, acap, cap);
-  const avx512::SignedRescale rs(p.m0, p.shift, -acap, acap);  // the clamp to +-acap: harmless, as above
-  if (rs.ok) return shiftgelu_loop<avx512::kSignedPath>(q, size, k, rs, out);
-  avx512::with_path(k.path, [&](auto path) { shiftgelu_loop<decltype(path)::value>(q, size, k, rs, out); });
+bool shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
+  return shiftgelu_loop(q, size, GeluLanes(p), out);
 }
 
 template <typename T>
@@ -543,32 +542,10 @@ void pwl_gelu_avx512(const T* q, int64_t size, const PwlGeluParams& p, int32_t* 
   });
 }
 
-int64_t shiftgelu_division_mismatches_avx512() {
-  // every E the shift-exp produces: 0 and ((r >> 1) + 2^15) << (15 - z), r >> 1 in [-2^14, 0], z in [0, 15]
-  std::vector<int32_t> es{0};
-  for (int z = 0; z <= kShiftN; ++z)
-    for (int h = -(1 << 14); h <= 0; ++h) es.push_back(int32_t((h + (1 << kShiftK)) << (kShiftN - z)));
-  while (es.size() % 16) es.push_back(0);
-  const SigLanes d;
-  int64_t bad = 0;
-  alignas(64) int32_t got[16];
-  for (size_t i = 0; i < es.size(); i += 16) {
-    const __m512i den = _mm512_add_epi32(_mm512_loadu_si512(es.data() + i), _mm512_set1_epi32(1 << 30));
-    for (int which = 0; which < 2; ++which) {  // 0: y >= 0 (num = 2^30), 1: y < 0 (num = E)
-      _mm512_store_si512(got, sig_from_den(den, which ? __mmask16(0xFFFF) : __mmask16(0), d));
-      for (int l = 0; l < 16; ++l) {
-        const int64_t num = which ? es[i + size_t(l)] : int64_t(1) << 30;
-        bad += got[l] != div_round(num << kSigBits, es[i + size_t(l)] + (int64_t(1) << 30));
-      }
-    }
-  }
-  return bad;
-}
-
 #define LOWBIT_SHIFT_LUT_AVX512(T)                                                                   \
   template void shiftmax_avx512<T>(const T*, int64_t, int64_t, const ShiftmaxParams&, uint8_t*);     \
-  template void shiftgelu_avx512<T, int32_t>(const T*, int64_t, const ShiftGeluParams&, int32_t*);   \
-  template void shiftgelu_avx512<T, int64_t>(const T*, int64_t, const ShiftGeluParams&, int64_t*);   \
+  template bool shiftgelu_avx512<T, int32_t>(const T*, int64_t, const ShiftGeluParams&, int32_t*);   \
+  template bool shiftgelu_avx512<T, int64_t>(const T*, int64_t, const ShiftGeluParams&, int64_t*);   \
   template void lut_softmax_avx512<T>(const T*, int64_t, int64_t, const LutSoftmaxParams&, uint8_t*); \
   template void pwl_gelu_avx512<T>(const T*, int64_t, const PwlGeluParams&, int32_t*);
 LOWBIT_SHIFT_LUT_AVX512(int16_t)

@@ -1,12 +1,12 @@
 // NEON Shiftmax / ShiftGELU / LUT softmax / NN-LUT GELU, bit-exact with shift_lut_one.h (the self-test
-// compares them with the scalar kernels under qemu on random and edge rows, and checks the ShiftGELU
-// division on every denominator). 8 codes per step as two vectors of 4 int32 lanes; a row's last partial
-// block runs through the same vector code, padded (rows_neon.h).
-// Every op starts with the magnitude rescale of mag_neon.h, clamped as the AVX-512 kernels clamp it (the
-// file comment of shift_lut_avx512.cpp: acap and cap change no result). Tables of 16-bit entries (LUT
-// softmax's exp2, ShiftGELU's reciprocal seeds) are looked up with vqtbl4q / vqtbx4q on their 256 bytes;
-// exact roundings of unsigned lanes, rshift_round(v, s), are urshl by -s (the rounding add cannot overflow
-// there, and shifts past the lane width give 0, as rshift_round does for those v).
+// compares them with the scalar kernels under qemu on random and edge rows, ShiftGELU on every int16 code).
+// 8 codes per step as two vectors of 4 int32 lanes (ShiftGELU: 16 codes as two vectors of 8 int16 lanes);
+// a row's last partial block runs through the same vector code, padded (rows_neon.h).
+// Shiftmax, LUT softmax and NN-LUT GELU start with the magnitude rescale of mag_neon.h, clamped as the
+// AVX-512 kernels clamp it (the file comment of shift_lut_avx512.cpp: acap and cap change no result). Tables
+// of 16-bit entries (LUT softmax's exp2: 128 entries, ShiftGELU's 64 knots and slopes) are looked up with
+// vqtbl4q (/ vqtbx4q) on their bytes; exact roundings of unsigned lanes, rshift_round(v, s), are urshl by -s
+// (the rounding add cannot overflow there, and shifts past the lane width give 0, as rshift_round does).
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -23,6 +23,7 @@
 namespace lowbit {
 namespace {
 
+using neon::Block16;
 using neon::Block8;
 using neon::live4;
 using neon::load4;
@@ -31,6 +32,7 @@ using neon::mag4;
 using neon::row_max;
 using neon::signed4;
 using neon::store_left;
+using neon::WordTable64;
 
 // 128 uint16 entries, as the 256 bytes of their little-endian array: entry f is bytes 2f, 2f + 1
 struct Table16 {
@@ -179,87 +181,102 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
   }
 }
 
-// ---- ShiftGELU: sig = div_round(num 2^15, den) with den = D = E + 2^30 in [2^30, 2^31], num = 2^30 for
-// y >= 0 and E for y < 0, by shift_lut_avx512.cpp's division (its comment has the bounds): Q = floor(2^45 / D)
-// from a 128-entry seed table on d = (D >> 13) + 1 and one Newton step, exact to -1, one correction, then
-// the rounding from the remainder. All 32-bit lane arithmetic; shiftgelu_division_mismatches_neon checks
-// every D the shift-exp can produce, both signs.
-struct SigLanes {
-  Table16 recip;
-  static const uint16_t* table() {
-    static const struct T {
-      uint16_t t[128];
-      T() {
-        for (int i = 0; i < 128; ++i) t[i] = uint16_t((int64_t(1) << 34) / ((2 * (128 + i) + 1) << 10));  // 2^33 / midpoint
+// ---- ShiftGELU (shift_lut_one.h's shiftgelu_one) on 16 codes per step, every step in 16-bit lanes as in
+// shift_lut_avx512.cpp's GeluLanes (its comment has the bounds): y = hi16((min(|q|, 65535 >> l) << l) m),
+// t = y + ((y >> 1) - (y >> 4)) saturating at 2^16 - 1 (uqadd: the reference's rho is 0 there too), mant =
+// 2^11 - urhadd(t & 2047, 0), rho = min((mant << 4) >> (t >> 11), 2^15 - 1) (ushl by -(t >> 11): 0 from
+// 16 on), j = rho >> 9 as 16 bytes (uzp1), knot and slope by WordTable64 (vqtbl4q on their low and high
+// bytes), s = knot - (slope (rho & 511)) >> 9 = knot - sqdmulh(slope, (rho & 511) << 6) (2 slope x 2^6 <
+// 2^31: no saturation; the doubling and >> 16 make it >> 9 exactly). Output |q| s (umull, < 2^30) negated
+// for negative q, s = 2^15 - s there. int16 codes: -2^15 is reported (cmeq, or-ed over the call).
+struct GeluLanes {
+  WordTable64 knot, slope;
+  uint16x8_t acap, mask_f, c2048, c32767, c32768, c511;
+  int16x8_t l;
+  uint16_t m;
+  static const uint16_t* knots(bool slopes) {
+    static const struct K {
+      uint16_t k[kGeluRecipSegs], s[kGeluRecipSegs];
+      K() {
+        for (int j = 0; j < kGeluRecipSegs; ++j) {
+          k[j] = uint16_t(gelu_recip_knot(j));                          // <= 2^15
+          s[j] = uint16_t(gelu_recip_knot(j) - gelu_recip_knot(j + 1));  // <= 504
+        }
       }
     } t;
-    return t.t;
+    return slopes ? t.s : t.k;
   }
-  SigLanes() : recip(table()) {}
+  explicit GeluLanes(const ShiftGeluParams& p) : knot(knots(false)), slope(knots(true)) {
+    acap = vdupq_n_u16(uint16_t(65535 >> p.l)), l = vdupq_n_s16(int16_t(p.l)), m = uint16_t(p.m);
+    mask_f = vdupq_n_u16((1 << kGeluK) - 1), c2048 = vdupq_n_u16(1 << kGeluK);
+    c32767 = vdupq_n_u16(32767), c32768 = vdupq_n_u16(32768), c511 = vdupq_n_u16(511);
+  }
+  // 2^15 sigmoid of 16 magnitudes a (<= 2^15 - 1): the positive side, in [2^14, 2^15]
+  void sig_pos(const uint16x8_t a[2], uint16x8_t s[2]) const {
+    uint16x8_t rho[2];
+    for (int h = 0; h < 2; ++h) {
+      const uint16x8_t x = vshlq_u16(vminq_u16(a[h], acap), l);  // < 2^16
+      const uint16x8_t y = vuzp2q_u16(vreinterpretq_u16_u32(vmull_n_u16(vget_low_u16(x), m)),
+                                      vreinterpretq_u16_u32(vmull_high_n_u16(x, m)));
+      const uint16x8_t t = vqaddq_u16(y, vsubq_u16(vshrq_n_u16(y, 1), vshrq_n_u16(y, 4)));
+      const uint16x8_t mant = vsubq_u16(c2048, vrhaddq_u16(vandq_u16(t, mask_f), vdupq_n_u16(0)));
+      const int16x8_t nz = vnegq_s16(vreinterpretq_s16_u16(vshrq_n_u16(t, kGeluK)));  // in [-31, 0]
+      rho[h] = vminq_u16(vshlq_u16(vshlq_n_u16(mant, 15 - kGeluK), nz), c32767);
+    }
+    const uint8x16_t j = vuzp1q_u8(vreinterpretq_u8_u16(vshrq_n_u16(rho[0], 9)),  // the low bytes: in [0, 63]
+                                   vreinterpretq_u8_u16(vshrq_n_u16(rho[1], 9)));
+    uint16x8_t k[2], sl[2];
+    knot(j, k), slope(j, sl);
+    for (int h = 0; h < 2; ++h) {
+      const int16x8_t f = vreinterpretq_s16_u16(vshlq_n_u16(vandq_u16(rho[h], c511), 6));
+      s[h] = vsubq_u16(k[h], vreinterpretq_u16_s16(vqdmulhq_s16(vreinterpretq_s16_u16(sl[h]), f)));
+    }
+  }
 };
 
-// sig of 4 lanes from D and the lanes with y < 0 (all ones)
-inline uint32x4_t sig_from_den(uint32x4_t den, uint32x4_t neg, const SigLanes& k) {
-  const uint32x4_t one = vdupq_n_u32(1), zero = vdupq_n_u32(0);
-  const uint32x4_t d = vaddq_u32(vshrq_n_u32(den, 13), one);
-  const uint32x4_t f = vandq_u32(vminq_u32(vshrq_n_u32(d, 10), vdupq_n_u32(255)), vdupq_n_u32(127));
-  const uint16x8_t y0w = k.recip(vreinterpretq_u16_u32(f));  // the low word of each lane: its entry
-  const int32x4_t y0 = vreinterpretq_s32_u32(vandq_u32(vreinterpretq_u32_u16(y0w), vdupq_n_u32(0xFFFF)));
-  const int32x4_t e = vreinterpretq_s32_u32(vsubq_u32(zero, vmulq_u32(d, vreinterpretq_u32_s32(y0))));  // 2^33 - d Y0
-  const int32x4_t y1 = vaddq_s32(vshlq_n_s32(y0, 8), vshrq_n_s32(vmulq_s32(y0, vshrq_n_s32(e, 11)), 14));
-  const uint32x4_t qe = vshrq_n_u32(vreinterpretq_u32_s32(y1), 9);
-  const uint32x4_t re = vsubq_u32(zero, vmulq_u32(qe, den));  // 2^45 - Qe D, in [0, 2 D)
-  const uint32x4_t low = vcgeq_u32(re, den);
-  const uint32x4_t qq = vsubq_u32(qe, low);
-  const uint32x4_t rr = vsubq_u32(re, vandq_u32(den, low));
-  const uint32x4_t thr = vshrq_n_u32(vsubq_u32(vaddq_u32(den, one), neg), 1);  // (D + 1 + [y < 0]) >> 1
-  const uint32x4_t t = vsubq_u32(qq, vcgeq_u32(rr, thr));
-  return vbslq_u32(neg, vsubq_u32(vdupq_n_u32(1u << kSigBits), t), t);
+inline int16x8_t load8w(const int16_t* p) { return vld1q_s16(p); }
+inline int16x8_t load8w(const int32_t* p) {  // |q| <= 2^15 - 1 (checked by the bindings)
+  return vcombine_s16(vmovn_s32(vld1q_s32(p)), vmovn_s32(vld1q_s32(p + 4)));
 }
 
-// the first magnitude m with shift_exp(-y(m)) = 0, y(m) = m + m>>1 + m>>3 + m>>4: from there on both signs
-// saturate (sigmoid 2^15 for x >= m, 0 for x <= -m; shift_lut_avx512.cpp)
-int64_t shiftgelu_cap() {
-  static const int64_t cap = [] {
-    int64_t lo = 0, hi = int64_t(1) << 22;
-    while (lo < hi) {
-      const int64_t mid = (lo + hi) / 2;
-      if (shift_exp_one(-(mid + (mid >> 1) + (mid >> 3) + (mid >> 4))) == 0) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
-  }();
-  return cap;
+template <typename O>
+inline void store4(O* o, int32x4_t v) {
+  if constexpr (std::is_same_v<O, int32_t>) {
+    vst1q_s32(o, v);
+  } else {
+    vst1q_s64(o, vmovl_s32(vget_low_s32(v)));
+    vst1q_s64(o + 2, vmovl_high_s32(v));
+  }
 }
 
-template <bool kSplit, typename T, typename O>
-void shiftgelu_loop(const T* q, int64_t size, const Mag& k, O* out) {
-  static const int64_t zero_from = shift_exp_zero_from();
-  const SigLanes d;
-  const uint32x4_t zf = vdupq_n_u32(uint32_t(zero_from)), half = vdupq_n_u32(1u << 30);
-  Block8<T> blk;
-  O ob[8];
-  for (int64_t i = 0; i < size; i += 8) {
+template <typename T, typename O>
+bool shiftgelu_loop(const T* q, int64_t size, const GeluLanes& k, O* out) {
+  const int16x8_t qmin = vdupq_n_s16(INT16_MIN);
+  uint16x8_t bad = vdupq_n_u16(0);
+  Block16<T> blk;
+  O ob[16];
+  for (int64_t i = 0; i < size; i += 16) {
     const int64_t left = size - i;
     const T* b = blk.at(q + i, left, T(0));
-    O* o = left >= 8 ? out + i : ob;
+    O* o = left >= 16 ? out + i : ob;
+    const int16x8_t qv[2] = {load8w(b), load8w(b + 8)};
+    if constexpr (sizeof(T) == 2) bad = vorrq_u16(bad, vorrq_u16(vceqq_s16(qv[0], qmin), vceqq_s16(qv[1], qmin)));
+    const uint16x8_t a[2] = {vreinterpretq_u16_s16(vabsq_s16(qv[0])), vreinterpretq_u16_s16(vabsq_s16(qv[1]))};
+    uint16x8_t sp[2];
+    k.sig_pos(a, sp);
     for (int h = 0; h < 2; ++h) {
-      const int32x4_t qv = load4(b + 4 * h);  // |q| <= 2^15 - 1 (checked)
-      const uint32x4_t neg = vcltzq_s32(qv);
-      const int32x4_t x = signed4(mag4<kSplit>(vreinterpretq_u32_s32(vabsq_s32(qv)), neg, k), neg);
-      const int32x4_t y = vaddq_s32(vaddq_s32(x, vshrq_n_s32(x, 1)), vaddq_s32(vshrq_n_s32(x, 3), vshrq_n_s32(x, 4)));
-      // y >= 0: num = 2^30, den = 2^30 + E(-y); y < 0: num = E(y), den = E(y) + 2^30
-      const uint32x4_t ex = shift_exp_neg4(vreinterpretq_u32_s32(vabsq_s32(y)), zf);
-      const int32x4_t sig = vreinterpretq_s32_u32(sig_from_den(vaddq_u32(ex, half), vcltzq_s32(y), d));
-      if constexpr (std::is_same_v<O, int32_t>) {
-        vst1q_s32(o + 4 * h, vmulq_s32(qv, sig));  // |q| sig < 2^30
-      } else {
-        vst1q_s64(o + 4 * h, vmull_s32(vget_low_s32(qv), vget_low_s32(sig)));
-        vst1q_s64(o + 4 * h + 2, vmull_high_s32(qv, sig));
-      }
+      const uint16x8_t neg = vcltzq_s16(qv[h]);
+      const uint16x8_t s = vbslq_u16(neg, vsubq_u16(k.c32768, sp[h]), sp[h]);  // q < 0: 2^15 - s
+      const int16x8_t sg = vreinterpretq_s16_u16(neg);                         // -1 for q < 0
+      const int32x4_t plo = vreinterpretq_s32_u32(vmull_u16(vget_low_u16(a[h]), vget_low_u16(s)));
+      const int32x4_t phi = vreinterpretq_s32_u32(vmull_high_u16(a[h], s));
+      const int32x4_t mlo = vmovl_s16(vget_low_s16(sg)), mhi = vmovl_high_s16(sg);
+      store4(o + 8 * h, vsubq_s32(veorq_s32(plo, mlo), mlo));
+      store4(o + 8 * h + 4, vsubq_s32(veorq_s32(phi, mhi), mhi));
     }
-    if (left < 8) store_left(out + i, left, ob);
+    if (left < 16) store_left<16>(out + i, left, ob);
   }
+  return sizeof(T) != 2 || vmaxvq_u16(bad) == 0;  // int32 codes: checked by the bindings
 }
 
 // ---- NN-LUT GELU: the grid value u clamped to [u_lo, u_hi]; u = u_hi takes the identity, whose lanes'
@@ -318,13 +335,8 @@ void lut_softmax_neon(const T* q, int64_t rows, int64_t n, const LutSoftmaxParam
 }
 
 template <typename T, typename O>
-void shiftgelu_neon(const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
-  const int64_t cap = shiftgelu_cap();
-  const int64_t c = round_c(p.shift, false);
-  // mag with c - 1 (negative codes) is the smaller: once it reaches cap, both have
-  const int64_t acap = std::min<int64_t>(first_reaching(p.clip, p.m0, p.shift, c - 1, cap), 32767);
-  const Mag k(p.m0, p.shift, c, acap, cap);
-  neon::with_form(k.split, [&](auto split) { shiftgelu_loop<decltype(split)::value>(q, size, k, out); });
+bool shiftgelu_neon(const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
+  return shiftgelu_loop(q, size, GeluLanes(p), out);
 }
 
 template <typename T>
@@ -338,32 +350,10 @@ void pwl_gelu_neon(const T* q, int64_t size, const PwlGeluParams& p, int32_t* ou
   neon::with_form(k.split, [&](auto split) { pwl_gelu_loop<decltype(split)::value>(q, size, p, k, ev, out); });
 }
 
-int64_t shiftgelu_division_mismatches_neon() {
-  // every E the shift-exp produces: 0 and ((r >> 1) + 2^15) << (15 - z), r >> 1 in [-2^14, 0], z in [0, 15]
-  std::vector<uint32_t> es{0};
-  for (int z = 0; z <= kShiftN; ++z)
-    for (int h = -(1 << 14); h <= 0; ++h) es.push_back(uint32_t((h + (1 << kShiftK)) << (kShiftN - z)));
-  while (es.size() % 4) es.push_back(0);
-  const SigLanes d;
-  int64_t bad = 0;
-  uint32_t got[4];
-  for (size_t i = 0; i < es.size(); i += 4) {
-    const uint32x4_t den = vaddq_u32(vld1q_u32(es.data() + i), vdupq_n_u32(1u << 30));
-    for (int which = 0; which < 2; ++which) {  // 0: y >= 0 (num = 2^30), 1: y < 0 (num = E)
-      vst1q_u32(got, sig_from_den(den, vdupq_n_u32(which ? 0xFFFFFFFFu : 0u), d));
-      for (int l = 0; l < 4; ++l) {
-        const int64_t num = which ? int64_t(es[i + size_t(l)]) : int64_t(1) << 30;
-        bad += got[l] != div_round(num << kSigBits, int64_t(es[i + size_t(l)]) + (int64_t(1) << 30));
-      }
-    }
-  }
-  return bad;
-}
-
 #define LOWBIT_SHIFT_LUT_NEON(T)                                                                   \
   template void shiftmax_neon<T>(const T*, int64_t, int64_t, const ShiftmaxParams&, uint8_t*);     \
-  template void shiftgelu_neon<T, int32_t>(const T*, int64_t, const ShiftGeluParams&, int32_t*);   \
-  template void shiftgelu_neon<T, int64_t>(const T*, int64_t, const ShiftGeluParams&, int64_t*);   \
+  template bool shiftgelu_neon<T, int32_t>(const T*, int64_t, const ShiftGeluParams&, int32_t*);   \
+  template bool shiftgelu_neon<T, int64_t>(const T*, int64_t, const ShiftGeluParams&, int64_t*);   \
   template void lut_softmax_neon<T>(const T*, int64_t, int64_t, const LutSoftmaxParams&, uint8_t*); \
   template void pwl_gelu_neon<T>(const T*, int64_t, const PwlGeluParams&, int32_t*);
 LOWBIT_SHIFT_LUT_NEON(int16_t)

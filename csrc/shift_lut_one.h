@@ -33,20 +33,29 @@ inline uint8_t softmax_prob_one(int64_t e, int64_t factor) {
   return uint8_t(v > 255 ? 255 : v);
 }
 
-// ShiftGELU's sigmoid in Q.15 of x at 2^-15 (ivit.shiftgelu_ref after the rescale)
-inline int64_t shiftgelu_sig_one(int64_t x) {
-  const int64_t y = x + (x >> 1) + (x >> 3) + (x >> 4);  // ~ 1.702 x
-  const int64_t m = y > 0 ? y : 0;
-  const int64_t num = shift_exp_one(y - m);
-  const int64_t den = num + shift_exp_one(-m);  // in [2^30, 2^31]
-  return div_round(num << kSigBits, den);
+// ShiftGELU (ivit.shiftgelu_ref): the reciprocal table's knots 2^30 / (2^15 + 512 j), rounded, j <= 64
+inline int32_t gelu_recip_knot(int j) {
+  const int64_t d = (int64_t(1) << 15) + 512 * int64_t(j);
+  return int32_t(((int64_t(1) << 30) + (d >> 1)) / d);
+}
+// sigmoid in Q.15 of y = 1.702 |q| scale (ivit.shiftgelu_ref): 2^15 / (1 + rho) by the table, in [2^14, 2^15]
+inline int32_t shiftgelu_sig_pos_one(int64_t a, const ShiftGeluParams& p) {
+  a = a < (65535 >> p.l) ? a : (65535 >> p.l);
+  const int64_t y = ((a << p.l) * p.m) >> 16;
+  const int64_t t = y + (y >> 1) - (y >> 4);  // y log2(e)
+  const int64_t z = t >> kGeluK, f = t & ((1 << kGeluK) - 1);
+  const int64_t mant = (1 << kGeluK) - ((f + 1) >> 1);  // 2^11 (1 + r/2), r = -f 2^-11
+  int64_t rho = z >= 16 ? 0 : (mant << (15 - kGeluK)) >> z;
+  rho = rho < 32767 ? rho : 32767;
+  const int j = int(rho >> 9);
+  const int32_t k0 = gelu_recip_knot(j), slope = k0 - gelu_recip_knot(j + 1);
+  return k0 - int32_t((int64_t(slope) * (rho & 511)) >> 9);
 }
 
-inline int64_t shiftgelu_x_one(int64_t q, const ShiftGeluParams& p) {
-  return rshift_round(clamp64(q, -p.clip, p.clip) * p.m0, p.shift);
+inline int64_t shiftgelu_one(int64_t q, const ShiftGeluParams& p) {
+  const int32_t s = shiftgelu_sig_pos_one(q < 0 ? -q : q, p);
+  return q * (q < 0 ? (1 << kSigBits) - s : s);
 }
-
-inline int64_t shiftgelu_one(int64_t q, const ShiftGeluParams& p) { return q * shiftgelu_sig_one(shiftgelu_x_one(q, p)); }
 
 // LUT softmax: the exponent t in Q.7 of d = max - q >= 0, and 2^15 2^-(t/128)
 inline int64_t lut_t_one(int64_t d, const LutSoftmaxParams& p) {

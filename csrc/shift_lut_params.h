@@ -10,7 +10,7 @@
 namespace lowbit {
 
 ShiftmaxParams shiftmax_params(int64_t dclip, int32_t m0, int32_t shift);
-ShiftGeluParams shiftgelu_params(int64_t clip, int32_t m0, int32_t shift);
+ShiftGeluParams shiftgelu_params(int32_t l, int32_t m);
 LutSoftmaxParams lut_softmax_params(int64_t dcap, int32_t m0, int32_t shift, const In& exp2, const In& recip,
                                     const In& log2, bool lnexp);
 PwlGeluParams pwl_gelu_params(int64_t lim, int32_t m0, int32_t shift, int32_t u_lo, int32_t u_hi, int32_t id_m0,

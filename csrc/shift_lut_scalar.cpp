@@ -23,8 +23,13 @@ void shiftmax_scalar(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& 
 }
 
 template <typename T, typename O>
-void shiftgelu_scalar(const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
-  for (int64_t i = 0; i < size; ++i) out[i] = O(shiftgelu_one(q[i], p));
+bool shiftgelu_scalar(const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
+  bool ok = true;
+  for (int64_t i = 0; i < size; ++i) {
+    ok = ok && (sizeof(T) != 2 || q[i] != INT16_MIN);
+    out[i] = O(shiftgelu_one(q[i], p));
+  }
+  return ok;
 }
 
 template <typename T>
@@ -66,14 +71,14 @@ void shiftmax(Isa isa, const T* q, int64_t rows, int64_t n, const ShiftmaxParams
 }
 
 template <typename T, typename O>
-void shiftgelu(Isa isa, const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
+bool shiftgelu(Isa isa, const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
 #if defined(__x86_64__)
   if (isa == Isa::avx512) return shiftgelu_avx512(q, size, p, out);
 #elif defined(__aarch64__)
   if (isa == Isa::neon) return shiftgelu_neon(q, size, p, out);
 #endif
   (void)isa;
-  shiftgelu_scalar(q, size, p, out);
+  return shiftgelu_scalar(q, size, p, out);
 }
 
 template <typename T>
@@ -101,10 +106,10 @@ void pwl_gelu(Isa isa, const T* q, int64_t size, const PwlGeluParams& p, int32_t
 #define LOWBIT_SHIFT_LUT_INSTANTIATE(T)                                                                  \
   template void shiftmax_scalar<T>(const T*, int64_t, int64_t, const ShiftmaxParams&, uint8_t*);         \
   template void shiftmax<T>(Isa, const T*, int64_t, int64_t, const ShiftmaxParams&, uint8_t*);           \
-  template void shiftgelu_scalar<T, int32_t>(const T*, int64_t, const ShiftGeluParams&, int32_t*);       \
-  template void shiftgelu<T, int32_t>(Isa, const T*, int64_t, const ShiftGeluParams&, int32_t*);         \
-  template void shiftgelu_scalar<T, int64_t>(const T*, int64_t, const ShiftGeluParams&, int64_t*);       \
-  template void shiftgelu<T, int64_t>(Isa, const T*, int64_t, const ShiftGeluParams&, int64_t*);         \
+  template bool shiftgelu_scalar<T, int32_t>(const T*, int64_t, const ShiftGeluParams&, int32_t*);       \
+  template bool shiftgelu<T, int32_t>(Isa, const T*, int64_t, const ShiftGeluParams&, int32_t*);         \
+  template bool shiftgelu_scalar<T, int64_t>(const T*, int64_t, const ShiftGeluParams&, int64_t*);       \
+  template bool shiftgelu<T, int64_t>(Isa, const T*, int64_t, const ShiftGeluParams&, int64_t*);         \
   template void lut_softmax_scalar<T>(const T*, int64_t, int64_t, const LutSoftmaxParams&, uint8_t*);    \
   template void lut_softmax<T>(Isa, const T*, int64_t, int64_t, const LutSoftmaxParams&, uint8_t*);      \
   template void pwl_gelu_scalar<T>(const T*, int64_t, const PwlGeluParams&, int32_t*);                   \

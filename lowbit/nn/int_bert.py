@@ -316,6 +316,7 @@ PLAN_METHODS = ("ibert", "shift", "lut", "fq")  # the nonlinear methods csrc/int
 def build_plan(enc: IntBertEncoder):
     """lowbit._C.IntBertPlan of an IntBertEncoder: every constant its modules computed in repack."""
     from lowbit import _C
+    from lowbit.ops.ivit import shiftgelu_constants
     from lowbit.ops.shift_lut_kernels import lut_args, nnlut_gelu_args, shift_constants
 
     expect(enc.nonlinear in PLAN_METHODS, "nonlinear", f"one of {PLAN_METHODS} for a plan", enc.nonlinear)
@@ -352,7 +353,7 @@ def build_plan(enc: IntBertEncoder):
         g = layer.gelu
         requant = (g._m0, g._shift, g._zp)
         if enc.nonlinear == "shift":
-            _C.int_bert_plan_shiftgelu(plan, i, *shift_constants(g._in_scale), *requant)
+            _C.int_bert_plan_shiftgelu(plan, i, *shiftgelu_constants(g._in_scale), *requant)
         elif enc.nonlinear == "lut":
             _C.int_bert_plan_pwl_gelu(plan, i, *nnlut_gelu_args(g._in_scale), *requant)
         else:

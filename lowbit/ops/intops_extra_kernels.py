@@ -20,7 +20,7 @@ from lowbit.errors import expect
 from lowbit.ops import nnlut as _nnlut
 from lowbit.ops import pwl as _pwl
 from lowbit.ops.fqvit import LIS_BITS, PTF_MAX_ALPHA, PTFParams
-from lowbit.ops.intcore import INT32_MAX, INT32_MIN, check_axis, check_codes, check_scale, dyadic
+from lowbit.ops.intcore import check_axis, check_codes, check_scale, dyadic
 from lowbit.ops.intops_kernels import _codes, _layernorm_constants, softmax_constants
 
 
@@ -51,30 +51,19 @@ def _pwl_act(
     q = _codes(q)
     t = _pwl.default_table(name) if table is None else table
     expect(isinstance(t, _pwl.PWLTable) and t.name == name, "table", f"a PWLTable for {name}", t)
-    expect(t.starts.size <= 32, "table", "at most 32 segments (the kernel's two registers)", t.starts.size)
-    q_lo, q_hi = math.floor(t.lo / s) - 1, math.ceil(t.hi / s) + 1  # the reference's clamp of q
-    m0, shift = dyadic(s * 2.0**t.in_frac)
-    if q_lo > INT32_MAX or q_hi < INT32_MIN:  # every code clamps to one value: the reference on that one
-        y, out_scale = _pwl._pwl_apply(np.array([q_lo if q_lo > INT32_MAX else q_hi]), s, t, name)
-        return np.full(q.shape, y[0], dtype=np.int16), out_scale
-    if shift == 0:  # m0 >= 2^30: every q != 0 lands past the grid's +-2^15 clamp, as it does with 2^16
-        m0, shift = 1 << 17, 1
+    expect(t.starts.size <= 32, "table", "at most 32 segments (the kernel's 64 rows)", t.starts.size)
+    pl = _pwl.pwl_plan(t, s)
     lim = 2**t.out_frac
     out = np.empty(q.shape, dtype=np.int16)
     _C.pwl_act(
         q,
-        max(q_lo, INT32_MIN),
-        min(q_hi, INT32_MAX),
-        m0,
-        shift,
-        round(t.lo * 2.0**t.in_frac),
-        round(t.hi * 2.0**t.in_frac),
-        np.ascontiguousarray(t.starts, dtype=np.int16),
-        np.ascontiguousarray(t.slopes, dtype=np.int32),
-        np.ascontiguousarray(t.intercepts, dtype=np.int32),
-        t.in_frac + t.slope_frac - t.out_frac,
+        pl.r,
+        pl.base,
+        pl.w_max,
+        *pl.kernel_rows,
         0 if name == "sigmoid" else -lim,
         lim,
+        pl.clipless,
         out,
         isa,
     )

@@ -19,7 +19,7 @@ from lowbit.ops import lut_softmax as _lut
 from lowbit.ops import nnlut as _nnlut
 from lowbit.ops.intcore import check_axis, check_scale, dyadic
 from lowbit.ops.intops_kernels import _codes
-from lowbit.ops.ivit import SHIFT_K, SHIFT_N, SIG_BITS
+from lowbit.ops.ivit import SHIFT_K, SHIFT_N, SIG_BITS, shiftgelu_constants
 
 _SOFTMAX_SCALE = 2.0**-8
 
@@ -31,7 +31,7 @@ def _last_axis(q: np.ndarray, axis: object) -> None:
 
 @functools.lru_cache(maxsize=256)
 def shift_constants(scale: float) -> tuple[int, int, int]:
-    """(clamp, m0, shift) of ivit's rescale to 2^-15: the clamp of q - max (Shiftmax) or of q (ShiftGELU)."""
+    """(clamp, m0, shift) of ivit's Shiftmax rescale of q - max to 2^-15."""
     clip = min(2**31, math.ceil((SHIFT_N + 2) / scale))
     m0, shift = dyadic(scale * 2**SHIFT_K)
     return clip, m0, shift
@@ -65,7 +65,7 @@ def shiftgelu(
     out_dtype = np.dtype(out_dtype)
     expect(out_dtype in (np.dtype(np.int32), np.dtype(np.int64)), "out_dtype", "int32 or int64", out_dtype)
     out = np.empty(q.shape, dtype=out_dtype)
-    _C.shiftgelu(q, *shift_constants(s), out, isa)
+    _C.shiftgelu(q, *shiftgelu_constants(s), out, isa)
     return out, s * 2.0**-SIG_BITS
 
 

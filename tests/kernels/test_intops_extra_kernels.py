@@ -146,7 +146,8 @@ def test_extremes_and_nd(isa):
             )
     for x in (q, hot, q4):
         for kernel, ref in PWL.values():
-            _same(lambda x=x, k=kernel: k(x, 1e-3, isa=isa), lambda x=x, r=ref: r(x, 1e-3))
+            for s in (1e-3, 2.0**-12):  # 2^-12: r = 1, round(q / 2) of the int32 extremes
+                _same(lambda x=x, k=kernel, s=s: k(x, s, isa=isa), lambda x=x, r=ref, s=s: r(x, s))
 
 
 def test_bad_input_is_a_lowbit_error():
@@ -172,7 +173,15 @@ def test_kernel_entry_points_validate():
     q = np.zeros((2, 8), dtype=np.int16)
     u8 = np.empty((2, 8), dtype=np.uint8)
     i16 = np.empty((2, 8), dtype=np.int16)
-    st_, sl, ic = np.array([0, 5], np.int16), np.array([1, 2], np.int32), np.array([0, 0], np.int32)
+    st_, va = np.array([0, 5], np.uint16), np.array([0, 9], np.int16)
+    fr, sl_, sh = np.array([0, 7], np.uint16), np.array([1, 2], np.uint16), np.zeros(2, np.uint8)
+
+    def pa(r=0, base=-5, w_max=100, starts=st_, values=va, fracs=fr, slopes=sl_, shifts=sh, **kw):
+        y_hi, clipless, out = kw.get("y_hi", 100), kw.get("clipless", False), kw.get("out", i16)
+        return _C.pwl_act(q, r, base, w_max, starts, values, fracs, slopes, shifts, 0, y_hi, clipless, out)
+
+    pa()  # these pass
+    pa(y_hi=9, clipless=True)
     from lowbit.ops.intops_extra_kernels import _table_arrays
     from lowbit.ops.nnlut import table
 
@@ -194,13 +203,21 @@ def test_kernel_entry_points_validate():
         lambda: _C.log_int_softmax(q, 100, 1 << 30, 20, 1 << 13, 0, u8),  # qb below 2^14
         lambda: _C.log_int_softmax(q, 0, 1 << 30, 20, 1 << 14, 1 << 30, u8),  # dclip 0
         lambda: _C.log_int_softmax(q, 100, 1 << 30, 20, 1 << 14, 1 << 30, i16),  # out dtype
-        lambda: _C.pwl_act(q, 5, 4, 1, 20, -10, 10, st_, sl, ic, 0, 0, 100, i16),  # q_lo > q_hi
-        lambda: _C.pwl_act(q, -5, 4, 1, 0, -10, 10, st_, sl, ic, 0, 0, 100, i16),  # shift 0
-        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_[::-1].copy(), sl, ic, 0, 0, 100, i16),  # unsorted
-        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_, sl[:1].copy(), ic, 0, 0, 100, i16),  # lengths
-        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_, np.array([2**30, 1], np.int32), ic, 0, 0, 100, i16),
-        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_, sl, ic, 0, 0, 40000, i16),  # y_hi beyond int16
-        lambda: _C.pwl_act(q, -5, 4, 1, 20, -10, 10, st_, sl, ic, 0, 0, 100, u8),  # out dtype
+        lambda: pa(r=32),
+        lambda: pa(base=-(2**31) - 2),
+        lambda: pa(w_max=65536),
+        lambda: pa(starts=np.array([1, 5], np.uint16)),  # starts[0] != 0
+        lambda: pa(starts=np.array([0, 0], np.uint16)),  # not increasing
+        lambda: pa(starts=np.array([0, 200], np.uint16)),  # past w_max
+        lambda: pa(values=va[:1].copy()),  # lengths
+        lambda: pa(slopes=np.array([1, 2], np.int16)),  # dtype
+        lambda: pa(fracs=fr[:1].copy()),  # lengths
+        lambda: pa(shifts=np.array([17, 0], np.uint8)),
+        lambda: pa(shifts=np.array([15, 0], np.uint8)),  # (4 << 15) past 2^16 - 1
+        lambda: pa(y_hi=8, clipless=True),  # the last row starts past y_hi
+        lambda: pa(starts=st_.astype(np.int16)),  # dtype
+        lambda: pa(y_hi=40000),  # beyond int16
+        lambda: pa(out=u8),  # out dtype
     ):
         with pytest.raises(LowbitError):
             bad()

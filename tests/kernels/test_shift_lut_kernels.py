@@ -203,7 +203,10 @@ def test_kernel_rejects_bad_constants():
     with pytest.raises(LowbitError, match="out: expected the shape of q"):
         _C.shiftmax(q, 9, 5, 20, np.empty((4, 4), np.uint8))
     with pytest.raises(LowbitError, match="out: expected dtype int64"):
-        _C.shiftgelu(q, 9, 5, 20, np.empty(q.shape, np.int16))
+        _C.shiftgelu(q, 2, 5, np.empty(q.shape, np.int16))
+    for args, name in [((-1, 5), "l"), ((16, 5), "l"), ((2, -1), "m"), ((2, 2**16), "m")]:
+        with pytest.raises(LowbitError, match=name):
+            _C.shiftgelu(q, *args, np.empty(q.shape, np.int32))
     e2, rc, lg = _LUT_TABLES
     bad = rc.copy()
     bad[3] = 2**15 + 1

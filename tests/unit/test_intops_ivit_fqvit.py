@@ -163,3 +163,17 @@ def test_ptf_bad_inputs():
         ptf_layernorm_ref(np.zeros((2, 3), dtype=np.uint8), bad, np.ones(3), np.zeros(3), 0.1)
     with pytest.raises(LowbitError, match="x: expected a non-empty finite"):
         ptf_calibrate(np.array([np.nan]))
+
+
+@pytest.mark.parametrize("scale", [1e-5, 1e-3, 0.05, 1.0, 9.0, 300.0, 32767.0])
+def test_shiftgelu_magnitude_cap_is_saturated(scale):
+    """The rescale's cap min(|q|, 65535 >> l) changes nothing: every code at or past it saturates."""
+    from lowbit.ops.ivit import shiftgelu_constants
+
+    shift, _ = shiftgelu_constants(scale)
+    cap = 65535 >> shift
+    if cap > 2**15 - 1:
+        return
+    q = np.arange(cap, 2**15)
+    g, _ = shiftgelu_ref(np.concatenate([q, -q]), scale)
+    assert g[: q.size].tolist() == (q << 15).tolist() and not g[q.size :].any()
