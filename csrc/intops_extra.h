@@ -21,6 +21,8 @@ void log_int_softmax_scalar(const T* q, int64_t rows, int64_t n, const SoftmaxPa
 template <typename T>
 void log_int_softmax_avx512(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out);
 template <typename T>
+void log_int_softmax_neon(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out);
+template <typename T>
 void log_int_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out);
 
 // k of one exp against its row's sum, as the reference computes it (div_round, then the leading bits)
@@ -57,6 +59,8 @@ void pwl_act_scalar(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
 template <typename T>
 void pwl_act_avx512(const T* q, int64_t size, const PwlActParams& p, int16_t* out);
 template <typename T>
+void pwl_act_neon(const T* q, int64_t size, const PwlActParams& p, int16_t* out);
+template <typename T>
 void pwl_act(Isa isa, const T* q, int64_t size, const PwlActParams& p, int16_t* out);
 
 // ---- NN-LUT softmax (nnlut.nnlut_softmax_ref): t = min(rescale(min(max - q, dcap)), tmax) (or 0 / tmax
@@ -88,6 +92,8 @@ void nnlut_softmax_scalar(const T* q, int64_t rows, int64_t n, const NnlutSoftma
 template <typename T>
 void nnlut_softmax_avx512(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
 template <typename T>
+void nnlut_softmax_neon(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
+template <typename T>
 void nnlut_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
 // one row's reciprocal step: (r, the output shift) from the row sum
 void nnlut_row_recip(int64_t total, const NnlutSoftmaxParams& p, int64_t& r, int& shift);
@@ -98,6 +104,7 @@ void nnlut_row_recip(int64_t total, const NnlutSoftmaxParams& p, int64_t& r, int
 uint8_t max_u8(const uint8_t* q, int64_t size);
 uint8_t max_u8_avx512(const uint8_t* q, int64_t size);
 void ptf_shift_scalar(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x);
+void ptf_shift_neon(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x);
 void ptf_layernorm(Isa isa, const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
                    const LayerNormParams& p, int8_t* out);
 // AVX-512: the shift fused into the I-BERT LayerNorm's two passes (intops_avx512.cpp)

@@ -66,17 +66,27 @@ void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* o
 // the 64 padded rows), the rows' four columns by vpermt2w (rows past k repeat the last: advancing into them
 // changes nothing), the product's high half (vpmulhuw) plus the carry of its low half (vpmullw) + frac
 // (one compare against 2^16 - 1 - frac):
-// (s x + c) >> 16 with x = (w - start) << shift < 2^16.
+// (s x + c) >> 16 with x = (w - start) << shift < 2^16, added to the value: wrapping where no row's sum can
+// pass 2^15 - 1 (then clamped, or not for clipless plans), else saturating (vpaddusw on the values offset
+// by 2^15, the clamp on offset words: one op more).
+enum { kPwlClipless, kPwlClamp, kPwlSaturate };
 struct PwlActLanes {
-  __m512i st[2], nx[2], va[2], fr[2], sl[2], sh[2], bt0, bt1, one, ylo, yhi;
+  __m512i st[2], nx[2], va[2], fr[2], sl[2], sh[2], bt0, bt1, one, bias, ylo, yhi;
   __m128i bshift;
-  int steps;
+  int steps, mode;
   bool buckets;
   explicit PwlActLanes(const PwlActParams& p) {
     alignas(64) uint16_t s[kPwlActRows], n[kPwlActRows], v[kPwlActRows], l[kPwlActRows], h[kPwlActRows], c[kPwlActRows];
+    // a row's values rise with w (slopes >= 0): its last w decides whether value + add can pass 2^15 - 1
+    mode = p.clip ? kPwlClamp : kPwlClipless;
+    for (int j = 0; j < p.k && p.clip; ++j) {
+      const int64_t last = (j + 1 < p.k ? int64_t(p.starts[j + 1]) - 1 : int64_t(p.w_max)) - p.starts[j];
+      if (p.values[j] + ((int64_t(p.slopes[j]) * (last << p.shifts[j]) + p.fracs[j]) >> 16) > INT16_MAX) mode = kPwlSaturate;
+    }
+    const uint16_t off = mode == kPwlSaturate ? 0x8000 : 0;  // kPwlSaturate: values offset by 2^15 (eval)
     for (int j = 0; j < kPwlActRows; ++j) {
       const int i = j < p.k ? j : p.k - 1;
-      s[j] = p.starts[i], v[j] = uint16_t(p.values[i]), l[j] = p.slopes[i], h[j] = p.shifts[i];
+      s[j] = p.starts[i], v[j] = uint16_t(uint16_t(p.values[i]) ^ off), l[j] = p.slopes[i], h[j] = p.shifts[i];
       c[j] = uint16_t(65535 - p.fracs[i]);  // lo + frac carries exactly when lo > 65535 - frac
     }
     for (int j = 0; j < kPwlActRows; ++j) n[j] = s[j + 1 < kPwlActRows ? j + 1 : j];
@@ -101,10 +111,11 @@ struct PwlActLanes {
     buckets = steps <= 3 && p.k + steps <= kPwlActRows;  // advancing stays within the padded rows
     bt0 = _mm512_load_si512(bt), bt1 = _mm512_load_si512(bt + 64);
     bshift = _mm_cvtsi32_si128(b);
-    one = _mm512_set1_epi16(1), ylo = _mm512_set1_epi16(int16_t(p.y_lo)), yhi = _mm512_set1_epi16(int16_t(p.y_hi));
+    one = _mm512_set1_epi16(1), bias = _mm512_set1_epi16(int16_t(off));
+    ylo = _mm512_set1_epi16(int16_t(uint16_t(p.y_lo) ^ off)), yhi = _mm512_set1_epi16(int16_t(uint16_t(p.y_hi) ^ off));
   }
   static __m512i col(const __m512i* c, __m512i j) { return _mm512_permutex2var_epi16(c[0], j, c[1]); }
-  template <bool kClip>
+  template <int kMode>
   __m512i eval(__m512i w) const {
     __m512i j;
     if (buckets) {
@@ -118,10 +129,14 @@ struct PwlActLanes {
       }
     }
     const __m512i x = _mm512_sllv_epi16(_mm512_sub_epi16(w, col(st, j)), col(sh, j));
-    const __m512i s = col(sl, j), lo = _mm512_mullo_epi16(s, x);
-    const __m512i y0 = _mm512_add_epi16(col(va, j), _mm512_mulhi_epu16(s, x));
-    const __m512i y = _mm512_mask_add_epi16(y0, _mm512_cmpgt_epu16_mask(lo, col(fr, j)), y0, one);
-    return kClip ? _mm512_min_epi16(_mm512_max_epi16(y, ylo), yhi) : y;
+    const __m512i s = col(sl, j), lo = _mm512_mullo_epi16(s, x), hi = _mm512_mulhi_epu16(s, x);  // hi <= 2^16 - 2
+    const __m512i add = _mm512_mask_add_epi16(hi, _mm512_cmpgt_epu16_mask(lo, col(fr, j)), hi, one);
+    if constexpr (kMode == kPwlClipless) return _mm512_add_epi16(col(va, j), add);  // within [y_lo, y_hi]
+    if constexpr (kMode == kPwlClamp) return _mm512_min_epi16(_mm512_max_epi16(_mm512_add_epi16(col(va, j), add), ylo), yhi);
+    // value + add may pass 2^15 - 1 (the reference then clamps to y_hi): saturated, as unsigned words on the
+    // value offset by 2^15 (the column holds it so, vpaddusw), and the clamp on the offset words
+    const __m512i y = _mm512_adds_epu16(col(va, j), add);
+    return _mm512_xor_si512(_mm512_min_epu16(_mm512_max_epu16(y, ylo), yhi), bias);
   }
 };
 
@@ -153,12 +168,12 @@ inline __m512i pwl_w32(const T* q, int64_t left, const PwlActParams& p) {
   }
 }
 
-template <bool kClip, typename T>
+template <int kMode, typename T>
 void pwl_act_loop(const T* q, int64_t size, const PwlActParams& p, const PwlActLanes& k, int16_t* out) {
   int64_t i = 0;
-  for (; i + 32 <= size; i += 32) _mm512_storeu_si512(out + i, k.eval<kClip>(pwl_w32(q + i, 32, p)));
+  for (; i + 32 <= size; i += 32) _mm512_storeu_si512(out + i, k.eval<kMode>(pwl_w32(q + i, 32, p)));
   if (i < size)
-    _mm512_mask_storeu_epi16(out + i, (uint32_t(1) << (size - i)) - 1, k.eval<kClip>(pwl_w32(q + i, size - i, p)));
+    _mm512_mask_storeu_epi16(out + i, (uint32_t(1) << (size - i)) - 1, k.eval<kMode>(pwl_w32(q + i, size - i, p)));
 }
 
 // ---- NN-LUT softmax
@@ -247,8 +262,10 @@ void pwl_act_avx512(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
   // reads one end: the scalar kernel, as for any other constants)
   constexpr int64_t tmin = sizeof(T) == 2 ? INT16_MIN : INT32_MIN, tmax = sizeof(T) == 2 ? INT16_MAX : INT32_MAX;
   if (p.base > tmax || p.base + p.w_max < tmin) return pwl_act_scalar(q, size, p, out);
-  if (p.clip) pwl_act_loop<true>(q, size, p, PwlActLanes(p), out);
-  else pwl_act_loop<false>(q, size, p, PwlActLanes(p), out);
+  const PwlActLanes k(p);
+  if (k.mode == kPwlClipless) pwl_act_loop<kPwlClipless>(q, size, p, k, out);
+  else if (k.mode == kPwlClamp) pwl_act_loop<kPwlClamp>(q, size, p, k, out);
+  else pwl_act_loop<kPwlSaturate>(q, size, p, k, out);
 }
 
 uint8_t max_u8_avx512(const uint8_t* q, int64_t size) {

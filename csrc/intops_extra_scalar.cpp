@@ -1,5 +1,5 @@
-// Portable Log-Int-Softmax and PWL sigmoid / tanh kernels and their ISA dispatch (intops_extra.h); every
-// ISA without an AVX-512 variant (avx2, neon) runs these.
+// Portable Log-Int-Softmax, PWL sigmoid / tanh and NN-LUT softmax kernels and their ISA dispatch
+// (intops_extra.h): AVX-512 variants in x86-64 builds, NEON ones in aarch64 builds; avx2 runs these.
 #include <algorithm>
 #include <climits>
 #include <utility>
@@ -112,6 +112,8 @@ template <typename T>
 void nnlut_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out) {
 #if defined(__x86_64__)
   if (isa == Isa::avx512) return nnlut_softmax_avx512(q, rows, n, p, out);
+#elif defined(__aarch64__)
+  if (isa == Isa::neon) return nnlut_softmax_neon(q, rows, n, p, out);
 #endif
   (void)isa;
   nnlut_softmax_scalar(q, rows, n, p, out);
@@ -133,7 +135,8 @@ void ptf_shift_scalar(const uint8_t* q, int64_t size, int64_t n, int32_t zp, con
 }
 
 // Portable path: rows in blocks of ~128K codes, the shifted codes of a block into a per-thread int16
-// buffer, then the I-BERT LayerNorm kernel of the ISA on it. AVX-512 fuses the shift into its passes.
+// buffer (NEON: ptf_shift_neon), then the I-BERT LayerNorm kernel of the ISA on it. AVX-512 fuses the shift
+// into its passes.
 void ptf_layernorm(Isa isa, const uint8_t* q, int64_t rows, int64_t n, int32_t zp, const uint8_t* alpha,
                    const LayerNormParams& p, int8_t* out) {
 #if defined(__x86_64__)
@@ -144,7 +147,12 @@ void ptf_layernorm(Isa isa, const uint8_t* q, int64_t rows, int64_t n, int32_t z
   x.resize(size_t(std::min(block, rows) * n));
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
     const int64_t nb = std::min(block, rows - r0);
+#if defined(__aarch64__)
+    if (isa == Isa::neon) ptf_shift_neon(q + r0 * n, nb * n, n, zp, alpha, x.data());
+    else ptf_shift_scalar(q + r0 * n, nb * n, n, zp, alpha, x.data());
+#else
     ptf_shift_scalar(q + r0 * n, nb * n, n, zp, alpha, x.data());
+#endif
     ibert_layernorm(isa, x.data(), nb, n, p, out + r0 * n);
   }
 }
@@ -153,6 +161,8 @@ template <typename T>
 void log_int_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out) {
 #if defined(__x86_64__)
   if (isa == Isa::avx512) return log_int_softmax_avx512(q, rows, n, p, out);
+#elif defined(__aarch64__)
+  if (isa == Isa::neon) return log_int_softmax_neon(q, rows, n, p, out);
 #endif
   (void)isa;
   log_int_softmax_scalar(q, rows, n, p, out);
@@ -162,6 +172,8 @@ template <typename T>
 void pwl_act(Isa isa, const T* q, int64_t size, const PwlActParams& p, int16_t* out) {
 #if defined(__x86_64__)
   if (isa == Isa::avx512) return pwl_act_avx512(q, size, p, out);
+#elif defined(__aarch64__)
+  if (isa == Isa::neon) return pwl_act_neon(q, size, p, out);
 #endif
   (void)isa;
   pwl_act_scalar(q, size, p, out);

@@ -8,49 +8,19 @@
 #include <type_traits>
 #include <vector>
 
+#include "ibert_exp_neon.h"
 #include "intops.h"
 #include "intops_fast.h"
 #include "intops_one.h"
+#include "rows_neon.h"
 
 namespace lowbit {
 namespace {
 
-inline int32x4_t load4(const int32_t* p) { return vld1q_s32(p); }
-inline int32x4_t load4(const int16_t* p) { return vmovl_s16(vld1_s16(p)); }
-
-template <typename T>
-int32_t row_max(const T* row, int64_t n) {
-  int32x4_t mx = vdupq_n_s32(INT32_MIN);
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) mx = vmaxq_s32(mx, load4(row + i));
-  int32_t m = vmaxvq_s32(mx);
-  for (; i < n; ++i) m = std::max<int32_t>(m, row[i]);
-  return m;
-}
-
-struct ExpLanes {
-  uint32x4_t ucap, ml, mh, cl, ch, xcap, qb, qc, mask14, one;
-  int32x4_t neg_g;
-  ExpLanes(const SoftmaxParams& p, const SoftmaxFast& f)
-      : ucap(vdupq_n_u32(f.ucap)), ml(vdupq_n_u32(f.r.ml)), mh(vdupq_n_u32(f.r.mh)), cl(vdupq_n_u32(f.r.cl)),
-        ch(vdupq_n_u32(f.r.ch)), xcap(vdupq_n_u32(uint32_t(-kExpMin))), qb(vdupq_n_u32(uint32_t(p.qb))),
-        qc(vdupq_n_u32(uint32_t(p.qc))), mask14(vdupq_n_u32((1u << kExpK) - 1)), one(vdupq_n_u32(1)),
-        neg_g(vdupq_n_s32(-f.r.g)) {}
-};
-
-// i-exp of 4 lanes u = max - q (unsigned); bounds as in intops_fast.h / the AVX-512 kernel
-inline uint32x4_t exp4(uint32x4_t u, const ExpLanes& k) {
-  u = vminq_u32(u, k.ucap);
-  const uint32x4_t lo = vshrq_n_u32(vmlaq_u32(k.cl, u, k.ml), 16);
-  const uint32x4_t hi = vmlaq_u32(k.ch, u, k.mh);
-  const uint32x4_t xneg = vminq_u32(vshlq_u32(vaddq_u32(hi, lo), k.neg_g), k.xcap);
-  const uint32x4_t z = vshrq_n_u32(xneg, kExpK);
-  const uint32x4_t t = vsubq_u32(k.qb, vandq_u32(xneg, k.mask14));  // [1, 2^15)
-  const uint32x4_t poly = vmlaq_u32(k.qc, t, t);                      // (2^30, 2^31)
-  const int32x4_t zs = vreinterpretq_s32_u32(z);
-  const uint32x4_t rnd = vshrq_n_u32(vshlq_u32(k.one, zs), 1);        // 2^(z-1), 0 for z = 0
-  return vshlq_u32(vaddq_u32(poly, rnd), vnegq_s32(zs));             // < 2^32: unsigned
-}
+using neon::ExpLanes;
+using neon::exp4;
+using neon::load4;
+using neon::row_max;
 
 template <typename T>
 void softmax_fast(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, const SoftmaxFast& f,
@@ -67,7 +37,7 @@ void softmax_fast(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, c
     uint64x2_t acc = vdupq_n_u64(0);
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) {
-      const uint32x4_t ev = exp4(vreinterpretq_u32_s32(vsubq_s32(mxv, load4(row + i))), k);
+      const uint32x4_t ev = exp4(neon::sub_u4(mxv, load4(row + i)), k);
       vst1q_u32(e + i, ev);
       acc = vpadalq_u32(acc, ev);
     }

@@ -80,7 +80,7 @@ inline LnRow ibert_layernorm_row(int64_t sum_q, int64_t sum_q2, int64_t n, int64
 
 // the int8 output of one element at channel c
 inline int8_t ibert_layernorm_one(int64_t q, int64_t c, const LnRow& row, const LayerNormParams& p) {
-  const int64_t y = rshift_round(((q << kLnF) - row.mean) * row.inv, row.y_shift);  // Q.16, |y| <= 2^23
+  const int64_t y = rshift_round((q * (int64_t(1) << kLnF) - row.mean) * row.inv, row.y_shift);  // Q.16, |y| <= 2^23
   const int64_t v = rshift_round(y * p.m0[c] + p.beta[c], p.shift[c]);
   return int8_t(v < -128 ? -128 : (v > 127 ? 127 : v));
 }

@@ -2,6 +2,8 @@
 // (add 2^(n-1), shift right arithmetically), the rule of rounding.h.
 #include <arm_neon.h>
 
+#include <cstring>
+
 #include "requant.h"
 #include "requant_tail.h"
 
@@ -43,7 +45,8 @@ void requantize_neon(const int32_t* acc, int64_t rows, int64_t cols, const Requa
       } else {  // values are inside [qmin, qmax]: keeping the low byte is exact
         const int16x4_t h = vmovn_s32(v);
         const int8x8_t b = vmovn_s16(vcombine_s16(h, h));
-        vst1_lane_u32(reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(out) + o), vreinterpret_u32_s8(b), 0);
+        const uint32_t four = vget_lane_u32(vreinterpret_u32_s8(b), 0);  // byte offset o may be unaligned
+        std::memcpy(static_cast<uint8_t*>(out) + o, &four, 4);
       }
     }
     requant_row_tail(a, vec_end, cols, p, t, out, r * cols);

@@ -118,6 +118,30 @@ static void gemm_variants() {
   }
 }
 
+// rows x n codes of one kind: 0, 1 small; 2 the full range of T; 3 all max; 4 all min; 5 +-max alternating
+template <typename T>
+static std::vector<T> make_codes(std::mt19937& rng, int64_t size, int kind) {
+  const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
+  std::vector<T> q(static_cast<size_t>(size));
+  for (size_t i = 0; i < q.size(); ++i) {
+    const int64_t full = int64_t(lo) + int64_t(rng() % (uint64_t(int64_t(hi) - lo) + 1));
+    q[i] = T(kind < 2 ? int32_t(rng() % 6001) - 3000 : kind == 2 ? full : kind == 3 ? hi : kind == 4 ? lo
+             : (i % 2 ? hi : lo));
+  }
+  return q;
+}
+
+// The edge sweep of the SIMD kernels' row loops (vector blocks, padded tails): every row length 1..70 and
+// 4096, each with the six kinds of make_codes; case(rows, n, kind, c) runs one, c picks a constant set.
+template <typename F>
+static void row_length_sweep(std::mt19937& rng, int64_t n_min, F&& run_case) {
+  std::vector<int64_t> ns;
+  for (int64_t n = n_min; n <= 70; ++n) ns.push_back(n);
+  ns.push_back(4096);
+  for (int64_t n : ns)
+    for (int kind = 0; kind < 6; ++kind) run_case(n == 4096 ? 2 : 1 + int64_t(rng() % 3), n, kind, int(n + kind));
+}
+
 // I-BERT softmax / GELU / LayerNorm: every variant against the scalar kernel (itself checked against the
 // numpy reference by tests/kernels/test_intops_kernels.py), int16 and int32 codes, random and extreme rows,
 // constants from real scales (lowbit.ops.intops_kernels.*_constants at 1e-3, 3e-5, 0.05, 2 and 300) that
@@ -264,18 +288,10 @@ static void shift_lut_variants_typed(std::mt19937& rng) {
     recip[size_t(i)] = uint16_t((int64_t(1) << 22) / (128 + i));
     log2[size_t(i)] = uint8_t(i);
   }
-  const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
   for (Isa isa : available_isas()) {
-    for (int trial = 0; trial < 120; ++trial) {
-      const int64_t rows = 1 + rng() % 4, n = trial % 20 == 0 ? 4096 : 1 + rng() % 200;
-      const int kind = trial % 6;
-      std::vector<T> q(size_t(rows * n));
-      for (size_t i = 0; i < q.size(); ++i) {
-        const int64_t full = int64_t(lo) + int64_t(rng() % (uint64_t(int64_t(hi) - lo) + 1));
-        q[i] = T(kind < 2 ? int32_t(rng() % 6001) - 3000 : kind == 2 ? full : kind == 3 ? hi : kind == 4 ? lo
-                 : (i % 2 ? hi : lo));
-      }
-      const int c = trial % 4;
+    auto run_case = [&](int64_t rows, int64_t n, int kind, int c) {
+      c %= 4;
+      const std::vector<T> q = make_codes<T>(rng, rows * n, kind);
       std::vector<uint8_t> got(q.size()), want(q.size());
       shiftmax(isa, q.data(), rows, n, sp[c], got.data());
       shiftmax_scalar(q.data(), rows, n, sp[c], want.data());
@@ -293,10 +309,17 @@ static void shift_lut_variants_typed(std::mt19937& rng) {
       check(g_got == g_want, "pwl_gelu");
       std::vector<T> qg(q);  // ShiftGELU takes |q| < 2^15
       for (auto& v : qg) v = T(std::max(-32767, std::min(32767, int32_t(v))));
-      shiftgelu(isa, qg.data(), rows * n, gp[c], g_got.data());
+      check(shiftgelu(isa, qg.data(), rows * n, gp[c], g_got.data()), "shiftgelu: codes in range");
       shiftgelu_scalar(qg.data(), rows * n, gp[c], g_want.data());
       check(g_got == g_want, "shiftgelu");
-    }
+      std::vector<int64_t> w_got(q.size()), w_want(q.size());  // int64 output
+      check(shiftgelu(isa, qg.data(), rows * n, gp[c], w_got.data()), "shiftgelu int64: codes in range");
+      shiftgelu_scalar(qg.data(), rows * n, gp[c], w_want.data());
+      check(w_got == w_want, "shiftgelu int64 output");
+    };
+    for (int trial = 0; trial < 120; ++trial)
+      run_case(1 + rng() % 4, trial % 20 == 0 ? 4096 : 1 + rng() % 200, trial % 6, trial);
+    row_length_sweep(rng, 1, run_case);
   }
 }
 
@@ -370,18 +393,10 @@ static void intops_extra_variants_typed(std::mt19937& rng) {
                                 {0, -9000, 40000, 12, clus, va64, fr64, sl64, sh64, -32768, 32767, true},
                                 {3, 40000, 3000, 3, st64, va64, fr64, sl64, sh64, -32768, 32767, true},
                                 {0, -(int64_t(1) << 31) - 1, 60000, 11, clus, va64, fr64, sl64, sh64, -20000, 20000, true}};
-  const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
   for (Isa isa : available_isas()) {
-    for (int trial = 0; trial < 120; ++trial) {
-      const int64_t rows = 1 + rng() % 4, n = trial % 20 == 0 ? 4096 : 1 + rng() % 200;
-      const int kind = trial % 6;
-      std::vector<T> q(size_t(rows * n));
-      for (size_t i = 0; i < q.size(); ++i) {
-        const int64_t full = int64_t(lo) + int64_t(rng() % (uint64_t(int64_t(hi) - lo) + 1));
-        q[i] = T(kind < 2 ? int32_t(rng() % 6001) - 3000 : kind == 2 ? full : kind == 3 ? hi : kind == 4 ? lo
-                 : (i % 2 ? hi : lo));
-      }
-      const int c = trial % 4;
+    auto run_case = [&](int64_t rows, int64_t n, int kind, int c) {
+      c %= 4;
+      const std::vector<T> q = make_codes<T>(rng, rows * n, kind);
       for (const PwlActParams& e : extra) {
         std::vector<int16_t> a(q.size()), b(q.size());
         pwl_act(isa, q.data(), rows * n, e, a.data());
@@ -396,13 +411,57 @@ static void intops_extra_variants_typed(std::mt19937& rng) {
       pwl_act(isa, q.data(), rows * n, pp[c], y_got.data());
       pwl_act_scalar(q.data(), rows * n, pp[c], y_want.data());
       check(y_got == y_want, "pwl_act");
+    };
+    for (int trial = 0; trial < 120; ++trial)
+      run_case(1 + rng() % 4, trial % 20 == 0 ? 4096 : 1 + rng() % 200, trial % 6, trial);
+    row_length_sweep(rng, 1, run_case);
+  }
+  // every table on every code of T's range near the windows' ends and at T's ends (int16: all 2^16 codes),
+  // plus edge tables: values + slope x past 2^15 - 1 (the reference clamps the sum), r = 1 and r = 31 at
+  // T's max (round(q / 2) of INT32_MAX is 2^30), windows reaching past T's range on either side
+  const uint16_t stE[] = {0, 100}, frE[] = {32768, 65535}, slE[] = {65535, 65535};
+  const int16_t vaE[] = {32000, 32700};
+  const uint8_t shE[] = {8, 0};
+  const PwlActParams edge[] = {{0, -200, 1000, 2, stE, vaE, frE, slE, shE, -32768, 32767, true},
+                               {0, 32000, 1000, 2, stE, vaE, frE, slE, shE, -32768, 20000, true},
+                               {1, 16300, 500, 2, stE, vaE, fr1, sl1, sh1, -32768, 32767, true},
+                               {1, (int64_t(1) << 30) - 300, 500, 2, stE, vaE, fr1, sl1, sh1, -32768, 32767, true},
+                               {31, -1, 2, 3, st3, va3, fr3, sl3, sh3, -16384, 16384, false},
+                               {0, -40000, 20000, 20, st1, va1, fr1, sl1, sh1, -16384, 16384, true},
+                               {0, INT32_MAX - 16001, 16002, 20, st1, va1, fr1, sl1, sh1, -16384, 16384, true}};
+  std::vector<PwlActParams> all(std::begin(pp), std::end(pp));
+  all.insert(all.end(), std::begin(extra), std::end(extra));
+  all.insert(all.end(), std::begin(edge), std::end(edge));
+  std::vector<T> q;
+  if constexpr (sizeof(T) == 2) {
+    for (int v = -32768; v <= 32767; ++v) q.push_back(T(v));
+  } else {
+    for (const PwlActParams& e : all)
+      for (int end = 0; end < 4; ++end)
+        for (int64_t d = -1100; d <= 1100; ++d) {  // window ends in code units (x 2^r), steps of up to 2^r
+          const int64_t unit = int64_t(1) << e.r, step = end < 2 ? 1 + int64_t(rng() % uint64_t(unit)) : 1;
+          const int64_t mid = end == 0 ? e.base * unit : end == 1 ? (e.base + e.w_max) * unit : end == 2 ? INT32_MIN : INT32_MAX;
+          q.push_back(T(std::max<int64_t>(INT32_MIN, std::min<int64_t>(INT32_MAX, mid + d * step))));
+        }
+    for (int i = 0; i < 20000; ++i) q.push_back(T(rng()));
+  }
+  std::vector<int16_t> a(q.size()), b(q.size());
+  for (const PwlActParams& e : all) {
+    pwl_act_scalar(q.data(), int64_t(q.size()), e, b.data());
+    for (Isa isa : available_isas()) {
+      std::fill(a.begin(), a.end(), int16_t(0x5555));
+      pwl_act(isa, q.data(), int64_t(q.size()), e, a.data());
+      check(a == b, "pwl_act on every code / the windows' ends");
     }
   }
 }
 
 // PTF LayerNorm: every variant against the scalar one (the shift, then the I-BERT LayerNorm of the ISA)
+// (row lengths 2..70, 384, 1000 and 4096; random, all-255, all-0 and 0 / 255 alternating codes)
 static void ptf_variants(std::mt19937& rng) {
-  for (int64_t n : {2, 31, 384, 1000}) {
+  std::vector<int64_t> ns{384, 1000, 4096};
+  for (int64_t n = 2; n <= 70; ++n) ns.push_back(n);
+  for (int64_t n : ns) {
     const size_t nn = static_cast<size_t>(n);
     std::vector<int32_t> m0(nn), sh(nn);
     std::vector<int64_t> beta(nn);
@@ -412,15 +471,23 @@ static void ptf_variants(std::mt19937& rng) {
       beta[c] = (int64_t(rng() % 2001) - 1000) << (sh[c] - 4), alpha[c] = uint8_t(rng() % 4);
     }
     const LayerNormParams p{int64_t(rng() % 1000), m0.data(), sh.data(), beta.data()};
-    const int64_t rows = 1 + rng() % 70;
+    const int64_t rows = n == 4096 ? 3 : 1 + rng() % 70;
     const int32_t zp = int32_t(rng() % 256);
-    std::vector<uint8_t> q(static_cast<size_t>(rows * n));
-    for (auto& v : q) v = uint8_t(rng());
-    std::vector<int8_t> want(q.size()), got(q.size());
-    ptf_layernorm(Isa::scalar, q.data(), rows, n, zp, alpha.data(), p, want.data());
-    for (Isa isa : available_isas()) {
-      ptf_layernorm(isa, q.data(), rows, n, zp, alpha.data(), p, got.data());
-      check(got == want, "ptf_layernorm");
+    for (int kind = 0; kind < 4; ++kind) {
+      std::vector<uint8_t> q(static_cast<size_t>(rows * n));
+      for (size_t i = 0; i < q.size(); ++i) q[i] = uint8_t(kind == 0 ? rng() : kind == 1 ? 255 : kind == 2 ? 0 : 255 * (i % 2));
+      std::vector<int8_t> want(q.size()), got(q.size());
+      ptf_layernorm(Isa::scalar, q.data(), rows, n, zp, alpha.data(), p, want.data());
+      for (Isa isa : available_isas()) {
+        ptf_layernorm(isa, q.data(), rows, n, zp, alpha.data(), p, got.data());
+        check(got == want, "ptf_layernorm");
+      }
+#if defined(__aarch64__)
+      std::vector<int16_t> xs(q.size()), xn(q.size());
+      ptf_shift_scalar(q.data(), rows * n, n, zp, alpha.data(), xs.data());
+      ptf_shift_neon(q.data(), rows * n, n, zp, alpha.data(), xn.data());
+      check(xs == xn, "ptf_shift_neon");
+#endif
     }
   }
 }
@@ -440,25 +507,27 @@ static void nnlut_softmax_variants(std::mt19937& rng) {
   static const int32_t ric[] = {2107675323, 2029292064, 1952484805, 1877263548, 1803634702, 1731588237, 1661108871, 1592203369,
                                 1524866065, 1459123095, 1394950359, 1332316930, 1271184307, 1211411732, 1152926994, 1098454781};
   const PwlTableRef et{16, es, esl, eic, 15}, rt{16, rs, rsl, ric, 14};
+  // an exp table of small values (y in [2100, 4095]): the rounding of each exp shows in the outputs
+  static const int16_t sst[] = {0, 16384};
+  static const int32_t ssl[] = {-4000, -3000}, sic[] = {4095, 3600};
+  const PwlTableRef small{2, sst, ssl, sic, 16};
   const NnlutSoftmaxParams ps[] = {{2148758, 2030412765, 32, false, 15, 31 << 15, et, 14, rt},
                                    {21489, 1586259973, 25, false, 15, 31 << 15, et, 14, rt},
                                    {431, 1239265604, 19, false, 15, 31 << 15, et, 14, rt},
-                                   {2, 1815330474, 7, false, 15, 31 << 15, et, 14, rt}};
-  const int32_t lo = sizeof(T) == 2 ? -32768 : INT32_MIN, hi = sizeof(T) == 2 ? 32767 : INT32_MAX;
+                                   {2, 1815330474, 7, false, 15, 31 << 15, et, 14, rt},
+                                   {21489, 1586259973, 25, false, 15, 31 << 15, small, 14, rt},
+                                   {431, 1239265604, 19, false, 15, 31 << 15, small, 14, rt}};
   for (Isa isa : available_isas()) {
-    for (int trial = 0; trial < 80; ++trial) {
-      const int64_t rows = 1 + rng() % 4, n = trial % 20 == 0 ? 8192 : 1 + rng() % 200;
-      const int kind = trial % 5;
-      std::vector<T> q(size_t(rows * n));
-      for (size_t i = 0; i < q.size(); ++i) {
-        const int64_t full = int64_t(lo) + int64_t(rng() % (uint64_t(int64_t(hi) - lo) + 1));
-        q[i] = T(kind < 2 ? int32_t(rng() % 6001) - 3000 : kind == 2 ? full : kind == 3 ? hi : lo);
-      }
+    auto run_case = [&](int64_t rows, int64_t n, int kind, int c) {
+      const std::vector<T> q = make_codes<T>(rng, rows * n, kind);
       std::vector<uint8_t> got(q.size()), want(q.size());
-      nnlut_softmax(isa, q.data(), rows, n, ps[trial % 4], got.data());
-      nnlut_softmax_scalar(q.data(), rows, n, ps[trial % 4], want.data());
+      nnlut_softmax(isa, q.data(), rows, n, ps[c % 6], got.data());
+      nnlut_softmax_scalar(q.data(), rows, n, ps[c % 6], want.data());
       check(got == want, "nnlut_softmax");
-    }
+    };
+    for (int trial = 0; trial < 80; ++trial)
+      run_case(1 + rng() % 4, trial % 20 == 0 ? 8192 : 1 + rng() % 200, trial % 5, trial);
+    row_length_sweep(rng, 1, run_case);
   }
 }
 

@@ -66,6 +66,8 @@ void shiftmax_scalar(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& 
 template <typename T>
 void shiftmax_avx512(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p, uint8_t* out);
 template <typename T>
+void shiftmax_neon(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p, uint8_t* out);
+template <typename T>
 void shiftmax(Isa isa, const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p, uint8_t* out);
 
 // q: codes in [-32767, 32767]; out: q * sigmoid_Q15 (int32 or int64). int16 codes are checked on the way
@@ -76,6 +78,8 @@ bool shiftgelu_scalar(const T* q, int64_t size, const ShiftGeluParams& p, O* out
 template <typename T, typename O>
 bool shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
 template <typename T, typename O>
+bool shiftgelu_neon(const T* q, int64_t size, const ShiftGeluParams& p, O* out);
+template <typename T, typename O>
 bool shiftgelu(Isa isa, const T* q, int64_t size, const ShiftGeluParams& p, O* out);
 
 template <typename T>
@@ -83,12 +87,16 @@ void lut_softmax_scalar(const T* q, int64_t rows, int64_t n, const LutSoftmaxPar
 template <typename T>
 void lut_softmax_avx512(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out);
 template <typename T>
+void lut_softmax_neon(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out);
+template <typename T>
 void lut_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out);
 
 template <typename T>
 void pwl_gelu_scalar(const T* q, int64_t size, const PwlGeluParams& p, int32_t* out);
 template <typename T>
 void pwl_gelu_avx512(const T* q, int64_t size, const PwlGeluParams& p, int32_t* out);
+template <typename T>
+void pwl_gelu_neon(const T* q, int64_t size, const PwlGeluParams& p, int32_t* out);
 template <typename T>
 void pwl_gelu(Isa isa, const T* q, int64_t size, const PwlGeluParams& p, int32_t* out);
 

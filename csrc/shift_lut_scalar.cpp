@@ -1,5 +1,5 @@
 // Portable Shiftmax / ShiftGELU / LUT softmax / NN-LUT GELU kernels and their ISA dispatch (shift_lut.h).
-// AVX-512 variants where built; every other ISA (avx2, neon) runs these.
+// AVX-512 variants in x86-64 builds, NEON ones in aarch64 builds; every other ISA (avx2) runs these.
 #include <algorithm>
 #include <vector>
 
@@ -58,11 +58,13 @@ void pwl_gelu_scalar(const T* q, int64_t size, const PwlGeluParams& p, int32_t* 
   for (int64_t i = 0; i < size; ++i) out[i] = pwl_gelu_one(q[i], p);
 }
 
-// The AVX-512 variants exist only in x86-64 builds.
+// The AVX-512 variants exist only in x86-64 builds, the NEON ones only in aarch64 builds.
 template <typename T>
 void shiftmax(Isa isa, const T* q, int64_t rows, int64_t n, const ShiftmaxParams& p, uint8_t* out) {
 #if defined(__x86_64__)
   if (isa == Isa::avx512) return shiftmax_avx512(q, rows, n, p, out);
+#elif defined(__aarch64__)
+  if (isa == Isa::neon) return shiftmax_neon(q, rows, n, p, out);
 #endif
   (void)isa;
   shiftmax_scalar(q, rows, n, p, out);
@@ -72,6 +74,8 @@ template <typename T, typename O>
 bool shiftgelu(Isa isa, const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
 #if defined(__x86_64__)
   if (isa == Isa::avx512) return shiftgelu_avx512(q, size, p, out);
+#elif defined(__aarch64__)
+  if (isa == Isa::neon) return shiftgelu_neon(q, size, p, out);
 #endif
   (void)isa;
   return shiftgelu_scalar(q, size, p, out);
@@ -81,6 +85,8 @@ template <typename T>
 void lut_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, uint8_t* out) {
 #if defined(__x86_64__)
   if (isa == Isa::avx512) return lut_softmax_avx512(q, rows, n, p, out);
+#elif defined(__aarch64__)
+  if (isa == Isa::neon) return lut_softmax_neon(q, rows, n, p, out);
 #endif
   (void)isa;
   lut_softmax_scalar(q, rows, n, p, out);
@@ -90,6 +96,8 @@ template <typename T>
 void pwl_gelu(Isa isa, const T* q, int64_t size, const PwlGeluParams& p, int32_t* out) {
 #if defined(__x86_64__)
   if (isa == Isa::avx512) return pwl_gelu_avx512(q, size, p, out);
+#elif defined(__aarch64__)
+  if (isa == Isa::neon) return pwl_gelu_neon(q, size, p, out);
 #endif
   (void)isa;
   pwl_gelu_scalar(q, size, p, out);

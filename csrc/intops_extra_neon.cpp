@@ -1,0 +1,242 @@
+// NEON Log-Int-Softmax, PWL sigmoid / tanh, NN-LUT softmax and the PTF shift, bit-exact with
+// intops_extra_scalar.cpp (the self-test compares them with the scalar kernels under qemu). 8 codes per
+// step as two vectors of 4 int32 lanes (PWL sigmoid / tanh: 16 codes as two vectors of 8 16-bit lanes); a
+// row's last partial block runs through the same vector code, padded (rows_neon.h).
+// Log-Int-Softmax: the exps of the I-BERT softmax's 32-bit pass (ibert_exp_neon.h); the reference's division
+// per element is replaced by intops_extra.h's 15 thresholds per row, k = the number of them that e is
+// <= (they are non-increasing, so that count is the leading run). Constants outside the 32-bit exp path
+// (shift outside [16, 47] or a clamp above 16 bits) run the scalar kernel, as on AVX-512.
+// PWL sigmoid / tanh: the rows of pwl.pwl_plan on the codes (pwl16_neon.h, PwlActLanes below).
+// NN-LUT softmax: the magnitude rescale (mag_neon.h), then the table (pwl_neon.h); it rounds its exps with
+// urshl (exact: y < 2^31) and its outputs on 64-bit products e r < 2^62.
+#include <arm_neon.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <vector>
+
+#include "ibert_exp_neon.h"
+#include "intops_extra.h"
+#include "mag_neon.h"
+#include "pwl16_neon.h"
+#include "pwl_neon.h"
+#include "rows_neon.h"
+#include "shift_lut_one.h"
+
+namespace lowbit {
+namespace {
+
+using neon::Block8;
+using neon::live4;
+using neon::load4;
+using neon::Mag;
+using neon::mag4;
+using neon::row_max;
+using neon::signed4;
+using neon::store_left;
+
+inline void store8(uint8_t* o, int64_t left, uint8x8_t v) {
+  if (left >= 8) return vst1_u8(o, v);
+  uint8_t tmp[8];
+  vst1_u8(tmp, v);
+  store_left(o, left, tmp);
+}
+
+// ---- Log-Int-Softmax
+
+template <typename T>
+void lis_rows(const T* q, int64_t rows, int64_t n, const neon::ExpLanes& k, uint8_t* out) {
+  thread_local std::vector<uint32_t> ebuf;
+  ebuf.resize(size_t((n + 7) & ~int64_t(7)));
+  uint32_t* e = ebuf.data();
+  Block8<T> blk;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = q + r * n;
+    const int32_t mx = row_max(row, n);
+    const int32x4_t mxv = vdupq_n_s32(mx);
+    uint64x2_t acc = vdupq_n_u64(0);
+    for (int64_t i = 0; i < n; i += 8) {
+      const T* b = blk.at(row + i, n - i, T(mx));
+      for (int h = 0; h < 2; ++h) {
+        uint32x4_t ev = neon::exp4(neon::sub_u4(mxv, load4(b + 4 * h)), k);  // < 2^31
+        if (n - i < 8) ev = vandq_u32(ev, live4(n - i, 4 * h));
+        vst1q_u32(e + i + 4 * h, ev);
+        acc = vpadalq_u32(acc, ev);
+      }
+    }
+    int32_t thr[15];
+    lis_thresholds(int64_t(vaddvq_u64(acc)), thr);  // each in [0, 2^31 - 1]
+    uint32x4_t tv[15];
+    for (int t = 0; t < 15; ++t) tv[t] = vdupq_n_u32(uint32_t(thr[t]));
+    for (int64_t i = 0; i < n; i += 8) {
+      uint16x4_t h[2];
+      for (int j = 0; j < 2; ++j) {
+        const uint32x4_t ev = vld1q_u32(e + i + 4 * j);
+        uint32x4_t kc = vdupq_n_u32(0);
+        for (int t = 0; t < 15; ++t) kc = vsubq_u32(kc, vcleq_u32(ev, tv[t]));  // + 1 per threshold reached
+        h[j] = vmovn_u32(kc);
+      }
+      store8(out + r * n + i, n - i, vmovn_u16(vcombine_u16(h[0], h[1])));
+    }
+  }
+}
+
+// ---- PWL sigmoid / tanh on 16 codes per step (intops_extra.h), every step in 16-bit lanes as in
+// intops_extra_avx512.cpp's PwlActLanes: w and the row j by pwl16_neon.h, the rows' columns by WordTable64,
+// shifts by one vqtbl4q. With x = (w - start) << shift < 2^16 (ushl: 0 for shift 16, where w = start),
+// (slope x + frac) >> 16 is umlal onto the widened frac (< 2^32) and shrn by 16; the value adds it with
+// suqadd (signed + unsigned, saturating: below 2^15 the sum is the reference's, past it both end at y_hi <=
+// 2^15 - 1), then the clamp to [y_lo, y_hi] (always: for clipless plans it changes nothing).
+struct PwlActLanes {
+  neon::RowSearch rows;
+  neon::WordTable64 st, va, fr, sl;
+  uint8x16x4_t sh;
+  int16x8_t ylo, yhi;
+  struct Cols {
+    uint16_t s[kPwlActRows], v[kPwlActRows], c[kPwlActRows], l[kPwlActRows], h[kPwlActRows];
+    uint8_t hb[kPwlActRows];
+    explicit Cols(const PwlActParams& p) {
+      neon::pad_rows(p.starts, p.k, s), neon::pad_rows(p.values, p.k, v), neon::pad_rows(p.fracs, p.k, c);
+      neon::pad_rows(p.slopes, p.k, l), neon::pad_rows(p.shifts, p.k, h);
+      for (int j = 0; j < kPwlActRows; ++j) hb[j] = uint8_t(h[j]);
+    }
+  };
+  PwlActLanes(const PwlActParams& p, const Cols& c)
+      : rows(p.starts, p.k, p.w_max), st(c.s), va(c.v), fr(c.c), sl(c.l), sh(vld1q_u8_x4(c.hb)) {
+    ylo = vdupq_n_s16(int16_t(p.y_lo)), yhi = vdupq_n_s16(int16_t(p.y_hi));
+  }
+  explicit PwlActLanes(const PwlActParams& p) : PwlActLanes(p, Cols(p)) {}
+
+  // the outputs of 16 lanes w in [0, w_max]
+  void eval(const uint16x8_t w[2], int16x8_t y[2]) const {
+    const uint8x16_t j = rows(w);
+    uint16x8_t s[2], v[2], f[2], l[2];
+    st(j, s), va(j, v), fr(j, f), sl(j, l);
+    const uint8x16_t hb = vqtbl4q_u8(sh, j);
+    const int16x8_t shv[2] = {vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(hb))), vreinterpretq_s16_u16(vmovl_high_u8(hb))};
+    for (int h = 0; h < 2; ++h) {
+      const uint16x8_t x = vshlq_u16(vsubq_u16(w[h], s[h]), shv[h]);
+      const uint32x4_t p0 = vmlal_u16(vmovl_u16(vget_low_u16(f[h])), vget_low_u16(l[h]), vget_low_u16(x));
+      const uint32x4_t p1 = vmlal_high_u16(vmovl_high_u16(f[h]), l[h], x);
+      const uint16x8_t add = vshrn_high_n_u32(vshrn_n_u32(p0, 16), p1, 16);
+      const int16x8_t yv = vuqaddq_s16(vreinterpretq_s16_u16(v[h]), add);
+      y[h] = vminq_s16(vmaxq_s16(yv, ylo), yhi);
+    }
+  }
+};
+
+template <typename T>
+void pwl_act_loop(const T* q, int64_t size, const neon::CodeWindow<T>& win, const PwlActLanes& k, int16_t* out) {
+  neon::Block16<T> blk;
+  int16_t ob[16];
+  for (int64_t i = 0; i < size; i += 16) {
+    const int64_t left = size - i;
+    const T* b = blk.at(q + i, left, T(0));
+    int16_t* o = left >= 16 ? out + i : ob;
+    const uint16x8_t w[2] = {win(b), win(b + 8)};
+    int16x8_t y[2];
+    k.eval(w, y);
+    vst1q_s16(o, y[0]), vst1q_s16(o + 8, y[1]);
+    if (left < 16) store_left<16>(out + i, left, ob);
+  }
+}
+
+// ---- NN-LUT softmax
+
+template <bool kSplit, typename T>
+void nnlut_rows(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, const Mag& k,
+                const neon::PwlEval& ev, uint8_t* out) {
+  thread_local std::vector<uint32_t> ebuf;
+  ebuf.resize(size_t((n + 7) & ~int64_t(7)));
+  uint32_t* e = ebuf.data();
+  const uint32x4_t zero = vdupq_n_u32(0), fmask = vdupq_n_u32((1u << p.frac) - 1);
+  const int32x4_t nfrac = vdupq_n_s32(-p.frac);
+  Block8<T> blk;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = q + r * n;
+    const int32_t mx = row_max(row, n);
+    const int32x4_t mxv = vdupq_n_s32(mx);
+    uint64x2_t acc = vdupq_n_u64(0);
+    for (int64_t i = 0; i < n; i += 8) {
+      const T* b = blk.at(row + i, n - i, T(mx));
+      uint32x4_t t[2];
+      int32x4_t u[2], y[2];
+      for (int h = 0; h < 2; ++h) {
+        t[h] = mag4<kSplit>(neon::sub_u4(mxv, load4(b + 4 * h)), zero, k);  // <= tmax
+        u[h] = vreinterpretq_s32_u32(vandq_u32(t[h], fmask));                                     // < 2^15
+      }
+      ev.values8(u[0], u[1], y[0], y[1]);  // in [0, 2^31 - 1)
+      for (int h = 0; h < 2; ++h) {
+        const int32x4_t nz = vnegq_s32(vreinterpretq_s32_u32(vshlq_u32(t[h], nfrac)));  // -(t >> frac), >= -31
+        uint32x4_t ex = vrshlq_u32(vreinterpretq_u32_s32(y[h]), nz);
+        if (n - i < 8) ex = vandq_u32(ex, live4(n - i, 4 * h));
+        vst1q_u32(e + i + 4 * h, ex);
+        acc = vpadalq_u32(acc, ex);
+      }
+    }
+    int64_t rc;
+    int sh;
+    nnlut_row_recip(int64_t(vaddvq_u64(acc)), p, rc, sh);
+    const uint32x4_t rv = vdupq_n_u32(uint32_t(rc));  // < 2^31
+    const int64x2_t nsh = vdupq_n_s64(-sh);
+    for (int64_t i = 0; i < n; i += 8) {
+      uint16x4_t h[2];
+      for (int j = 0; j < 2; ++j) {
+        const uint32x4_t ev4 = vld1q_u32(e + i + 4 * j);
+        const uint64x2_t lo = vrshlq_u64(vmull_u32(vget_low_u32(ev4), vget_low_u32(rv)), nsh);
+        const uint64x2_t hi = vrshlq_u64(vmull_high_u32(ev4, rv), nsh);
+        h[j] = vqmovn_u32(vcombine_u32(vqmovn_u64(lo), vqmovn_u64(hi)));
+      }
+      store8(out + r * n + i, n - i, vqmovn_u16(vcombine_u16(h[0], h[1])));
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void log_int_softmax_neon(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out) {
+  const SoftmaxFast f = softmax_fast(p, sizeof(T) == 2);
+  if (!f.ok) return log_int_softmax_scalar(q, rows, n, p, out);
+  lis_rows(q, rows, n, neon::ExpLanes(p, f), out);
+}
+
+template <typename T>
+void pwl_act_neon(const T* q, int64_t size, const PwlActParams& p, int16_t* out) {
+  const neon::CodeWindow<T> win(p.r, p.base, p.w_max);
+  if (!win.ok) return pwl_act_scalar(q, size, p, out);  // every code reads one end: as on AVX-512
+  pwl_act_loop(q, size, win, PwlActLanes(p), out);
+}
+
+template <typename T>
+void nnlut_softmax_neon(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out) {
+  if (p.binary) return nnlut_softmax_scalar(q, rows, n, p, out);  // scales >= ~4.5e4: not a model's
+  const int64_t c = round_c(p.shift, false);
+  int64_t acap = first_reaching(p.dcap, p.m0, p.shift, c, p.tmax);
+  if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 65535);
+  const Mag k(p.m0, p.shift, c, acap, p.tmax);
+  const neon::PwlEval ev(p.exp.starts, p.exp.slopes, p.exp.icpts, p.exp.k, p.exp.pshift);
+  neon::with_form(k.split, [&](auto split) { nnlut_rows<decltype(split)::value>(q, rows, n, p, k, ev, out); });
+}
+
+// x = (q - zp) << alpha[c] on 8 int16 lanes (|x| < 2^11), channel tails in scalar code
+void ptf_shift_neon(const uint8_t* q, int64_t size, int64_t n, int32_t zp, const uint8_t* alpha, int16_t* x) {
+  const int16x8_t z = vdupq_n_s16(int16_t(zp));
+  for (int64_t r = 0; r < size; r += n) {
+    int64_t c = 0;
+    for (; c + 8 <= n; c += 8) {
+      const int16x8_t d = vsubq_s16(vreinterpretq_s16_u16(vmovl_u8(vld1_u8(q + r + c))), z);
+      vst1q_s16(x + r + c, vshlq_s16(d, vreinterpretq_s16_u16(vmovl_u8(vld1_u8(alpha + c)))));
+    }
+    for (; c < n; ++c) x[r + c] = int16_t((int32_t(q[r + c]) - zp) * (1 << alpha[c]));
+  }
+}
+
+#define LOWBIT_INTOPS_EXTRA_NEON(T)                                                                  \
+  template void log_int_softmax_neon<T>(const T*, int64_t, int64_t, const SoftmaxParams&, uint8_t*); \
+  template void pwl_act_neon<T>(const T*, int64_t, const PwlActParams&, int16_t*);                   \
+  template void nnlut_softmax_neon<T>(const T*, int64_t, int64_t, const NnlutSoftmaxParams&, uint8_t*);
+LOWBIT_INTOPS_EXTRA_NEON(int16_t)
+LOWBIT_INTOPS_EXTRA_NEON(int32_t)
+
+}  // namespace lowbit
