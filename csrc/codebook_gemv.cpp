@@ -9,15 +9,14 @@
 namespace lowbit {
 
 void cb_rows_scalar(const CbWeight& w, const float* x, int64_t r0, int64_t r1, double* y) {
-  const int64_t F = cb_fields(w.bits), chunk = 16 * F, words = cb_row_words(w.bits, w.k);
+  const int64_t F = cb_fields(w.bits), chunk = 16 * F;
   const int64_t G = std::min(w.group, cb_kpad(w.bits, w.k)), groups = (w.k + G - 1) / G;
   const uint32_t mask = (1u << w.bits) - 1;
   for (int64_t r = r0; r < r1; ++r) {
-    const uint32_t* d = w.data + r * words;
     double acc = 0.0;
     for (int64_t k = 0; k < w.k; ++k) {
       const int64_t c = k / chunk, j = (k % chunk) / 16, l = k % 16, g = k / G;
-      const uint32_t u = (d[c * 16 + l] >> (w.bits * j)) & mask;
+      const uint32_t u = (w.data[cb_word_index(w.bits, w.n, w.k, r, c) + l] >> (w.bits * j)) & mask;
       float v = w.tables[r * w.table_row_stride + g * w.table_group_stride + u];
       if (w.scale) v *= w.scale[r * groups + g];
       acc += double(x[k]) * double(v);

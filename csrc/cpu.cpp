@@ -22,11 +22,14 @@ const char* isa_name(Isa isa) {
 
 #if defined(__x86_64__) || defined(_M_X64)
 static bool has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
-// Our AVX-512 variant is the Ice Lake / Zen 4 set: F, BW, DQ, VL and VNNI.
+// Our AVX-512 variant is the Ice Lake / Zen 4 set: F, BW, DQ, VL, VNNI, and VBMI and VPOPCNTDQ, which the
+// AVX-512 files are compiled with and use (vpermt2b, vpermi2b, vpopcntq): a Cascade Lake (VNNI without
+// VBMI) takes the AVX2 variant instead of an illegal instruction.
 static bool has_avx512() {
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx512vnni");
+         __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi") &&
+         __builtin_cpu_supports("avx512vpopcntdq");
 }
 std::vector<std::string> cpu_features() {
   std::vector<std::string> f;

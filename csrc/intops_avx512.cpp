@@ -119,6 +119,27 @@ inline void prob_row(const int32_t* e, int64_t n, int64_t factor, uint8_t* o) {
   for (; i < n; i += 16) store16(o + i, tail_mask(n - i), _mm512_cvtusepi32_epi8(prob16(e + i, fv, idx_hi, rnd)));
 }
 
+// 16-bit codes with the word rescale (ibert_exp_avx512.h's word layout), pipelined as softmax_fast, and
+// each row's max taken one row ahead, off the critical path of its exps.
+inline void softmax_words(const int16_t* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* out) {
+  thread_local std::vector<int32_t> ebuf;
+  const int64_t stride = ((n + 31) & ~int64_t(31)) + 16;  // whole 32-blocks, + 16: prob16_54 reads one past
+  ebuf.assign(size_t(2 * stride), 0);
+  int64_t prev_total = 0;
+  int32_t mx_next = avx512::row_max16(q, n);
+  for (int64_t r = 0; r <= rows; ++r) {
+    int64_t total = 0;
+    if (r < rows) {
+      const int32_t mx = mx_next;
+      if (r + 1 < rows) mx_next = avx512::row_max16(q + (r + 1) * n, n);
+      total = avx512::exp_row_words(q + r * n, n, mx, k, ebuf.data() + (r & 1) * stride);
+    }
+    if (r > 0)
+      avx512::prob_row_words(ebuf.data() + ((r - 1) & 1) * stride, n, (int64_t(1) << 62) / prev_total, out + (r - 1) * n);
+    prev_total = total;
+  }
+}
+
 // Rows are software-pipelined: pass 1 of row r, then pass 2 of row r - 1, so that the division of
 // row r's factor runs while row r - 1 is written.
 template <typename T>
@@ -128,6 +149,9 @@ void softmax_fast(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, c
   const int64_t stride = (n + 32 + 15) & ~int64_t(15);  // padded: prob16 reads one past a vector
   ebuf.assign(size_t(2 * stride), 0);
   const ExpLanes k(p, f);
+  if constexpr (sizeof(T) == 2) {
+    if (k.word) return softmax_words(q, rows, n, k, out);
+  }
   int64_t prev_total = 0;
   for (int64_t r = 0; r <= rows; ++r) {
     int64_t total = 0;

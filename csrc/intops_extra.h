@@ -4,10 +4,14 @@
 // scales are computed in Python (lowbit/ops/intops_extra_kernels.py) and checked by
 // bindings_intops_extra.cpp: the kernels are integer-only. Rows run along the last axis.
 #pragma once
+#include <algorithm>
+#include <climits>
 #include <cstdint>
+#include <utility>
 
 #include "cpu.h"
 #include "intops.h"
+#include "intops_one.h"
 
 namespace lowbit {
 
@@ -32,8 +36,45 @@ uint8_t lis_code_one(int64_t e, int64_t total);
 // r = floor((S + floor(e / 2)) / e)), so k counts the thresholds t in {2, 3, 6, 12, ..., 3 2^13} that r
 // reaches, i.e. the t with e <= E_t, E_t = the largest e passing the test (non-increasing in t). e = 0
 // passes every test (k = 15) and the count cannot exceed 15: the reference's two special cases.
-// lis_thresholds writes the 15 E_t of a row sum (< 2^52), each capped at INT32_MAX (e < 2^31).
-void lis_thresholds(int64_t total, int32_t* thr);
+// lis_thresholds writes the 15 E_t of a row sum (< 2^52), each capped at INT32_MAX (e < 2^31). Inline, as
+// lis_quotients (the same E_t uncapped, for the SIMD kernel to saturate): a call from a vector loop would
+// spill its constants (every zmm is caller-saved).
+//
+// E_t = the largest e >= 0 with d e + (e & 1) <= s for d = 2t - 1 (odd, >= 3) and s = 2 total, which is
+// e0 = floor(s / d) itself: e0 passes (d e0 <= s, and for odd e0 d e0 < s, since d e0 = s would make e0 =
+// 2 (total / d) even) and e0 + 1 fails. The quotient is one 64 x 64 -> 128-bit product: with
+// g = floor(log2 d), M = ceil(2^(64+g) / d) < 2^64 and M d = 2^(64+g) + eps (0 <= eps < d),
+// s M / 2^(64+g) = s / d + s eps / (d 2^(64+g)), and s eps < s d < 2^53 2^(g+1) <= 2^(64+g): the excess is
+// below 1 / d, which cannot reach the next integer, so floor(s M / 2^(64+g)) = floor(s / d) for s < 2^53.
+namespace lis_detail {
+struct Magic {
+  uint64_t m;
+  int g;
+};
+constexpr Magic magic(int64_t d) {
+  int g = 0;
+  while ((int64_t(2) << g) <= d) ++g;
+  const unsigned __int128 k = (unsigned __int128)1 << (64 + g);
+  return {uint64_t((k + uint64_t(d) - 1) / uint64_t(d)), g};
+}
+// d = 2t - 1 for t = 2, then 3 2^j for j = 0..13: 15 thresholds
+constexpr Magic kMagic[15] = {magic(3),    magic(5),    magic(11),   magic(23),    magic(47),
+                              magic(95),   magic(191),  magic(383),  magic(767),   magic(1535),
+                              magic(3071), magic(6143), magic(12287), magic(24575), magic(49151)};
+inline uint64_t quotient(uint64_t s, Magic k) { return uint64_t(((unsigned __int128)s * k.m) >> 64) >> k.g; }
+}  // namespace lis_detail
+
+// the 15 E_t of a row sum < 2^52, uncapped (each < 2^52), and e[15] = -1 (a threshold no e passes)
+inline void lis_quotients(int64_t total, int64_t* e) {
+  const uint64_t s = uint64_t(2 * total);
+  for (int j = 0; j < 15; ++j) e[j] = int64_t(lis_detail::quotient(s, lis_detail::kMagic[j]));
+  e[15] = -1;
+}
+
+inline void lis_thresholds(int64_t total, int32_t* thr) {
+  const uint64_t s = uint64_t(2 * total);
+  for (int j = 0; j < 15; ++j) thr[j] = int32_t(std::min<uint64_t>(lis_detail::quotient(s, lis_detail::kMagic[j]), INT32_MAX));
+}
 
 // ---- PWL sigmoid / tanh (pwl._pwl_apply, rows from pwl.pwl_plan): q' = round(q / 2^r) (q for r = 0),
 // w = clamp(q' - base, 0, w_max), j the last row with starts[j] <= w, y = values[j] + ((slopes[j]
@@ -74,8 +115,14 @@ struct PwlTableRef {
   const int32_t* icpts;
   int32_t pshift;        // in [0, 62]
 };
-// the reference's eval_table_ref: the last segment with start <= u (0 if none), icpt + rshift_round(slope u)
-int64_t pwl_eval_one(int64_t u, const PwlTableRef& t);
+// the reference's eval_table_ref: the last segment with start <= u (0 if none), icpt + rshift_round(slope u).
+// The starts are non-decreasing, so "start <= u" holds on a prefix of 1..k-1: a branchless binary search
+// for its end (k <= 32) finds the segment the reference's scan stops at.
+inline int64_t pwl_eval_one(int64_t u, const PwlTableRef& t) {
+  int j = 0;
+  for (int step = 16; step > 0; step >>= 1) j += (j + step < t.k && t.starts[j + step] <= u) ? step : 0;
+  return t.icpts[j] + rshift_round(int64_t(t.slopes[j]) * u, t.pshift);
+}
 
 struct NnlutSoftmaxParams {
   int64_t dcap;           // in [1, 2^31]
@@ -95,8 +142,15 @@ template <typename T>
 void nnlut_softmax_neon(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
 template <typename T>
 void nnlut_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
-// one row's reciprocal step: (r, the output shift) from the row sum
-void nnlut_row_recip(int64_t total, const NnlutSoftmaxParams& p, int64_t& r, int& shift);
+// one row's reciprocal step: (r, the output shift) from the row sum (inline: the SIMD kernel calls it per row)
+inline void nnlut_row_recip(int64_t total, const NnlutSoftmaxParams& p, int64_t& r, int& shift) {
+  const int eb = bit_length(uint64_t(total)) - 1;  // total >= 1: the max element's exp is the table at 0
+  int64_t u = eb <= p.rfrac ? total << (p.rfrac - eb) : rshift_round(total, eb - p.rfrac);
+  const bool carry = u >= (int64_t(1) << (p.rfrac + 1));
+  if (carry) u = int64_t(1) << p.rfrac;
+  r = pwl_eval_one(u, p.recip);
+  shift = std::min(30 + eb + int(carry) - 8, 62);
+}
 
 // ---- FQ-ViT PTF LayerNorm (fqvit.ptf_layernorm_ref): x = (q - zp) << alpha[c] for codes q < 2^8 and
 // alpha in [0, 3] (|x| < 2^11), then the I-BERT LayerNorm of x (intops.h) with the same constants.

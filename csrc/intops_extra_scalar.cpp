@@ -18,27 +18,6 @@ uint8_t lis_code_one(int64_t e, int64_t total) {
   return uint8_t(e == 0 || k >= kLisZero ? kLisZero : k);
 }
 
-namespace {
-// the largest e >= 0 with d e + (e & 1) <= s, for odd d >= 3 and 0 <= s < 2^53 (file header of intops_extra.h)
-template <int64_t D>
-inline int64_t largest_e(int64_t s) {
-  const uint64_t e = uint64_t(s) / D;  // a constant divisor: a multiply, not a division (unsigned: no sign fix)
-  return int64_t(e - ((e & 1) & uint64_t(e * D == uint64_t(s))));  // & rather than &&: no branch on a parity
-}
-template <int64_t... T>
-inline void thresholds(int64_t s, int32_t* thr, std::integer_sequence<int64_t, T...>) {
-  int i = 0;
-  ((thr[i++] = int32_t(std::min<int64_t>(largest_e<2 * T - 1>(s), INT32_MAX))), ...);
-}
-}  // namespace
-
-void lis_thresholds(int64_t total, int32_t* thr) {
-  // t = 2, then 3 2^j for j = 0..13: 15 thresholds
-  thresholds(2 * total, thr,
-             std::integer_sequence<int64_t, 2, 3, 6, 12, 24, 48, 96, 192, 384, 768, 1536, 3072, 6144, 12288,
-                                   24576>{});
-}
-
 template <typename T>
 void log_int_softmax_scalar(const T* q, int64_t rows, int64_t n, const SoftmaxParams& p, uint8_t* out) {
   std::vector<int64_t> e(static_cast<size_t>(n));
@@ -65,11 +44,6 @@ void pwl_act_scalar(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
   }
 }
 
-int64_t pwl_eval_one(int64_t u, const PwlTableRef& t) {
-  int j = 0;
-  while (j + 1 < t.k && t.starts[j + 1] <= u) ++j;
-  return t.icpts[j] + rshift_round(int64_t(t.slopes[j]) * u, t.pshift);
-}
 
 namespace {
 inline int64_t nnlut_exp_one(int64_t d, const NnlutSoftmaxParams& p) {
@@ -80,14 +54,6 @@ inline int64_t nnlut_exp_one(int64_t d, const NnlutSoftmaxParams& p) {
 }
 }  // namespace
 
-void nnlut_row_recip(int64_t total, const NnlutSoftmaxParams& p, int64_t& r, int& shift) {
-  const int eb = bit_length(uint64_t(total)) - 1;  // total >= 1: the max element's exp is the table at 0
-  int64_t u = eb <= p.rfrac ? total << (p.rfrac - eb) : rshift_round(total, eb - p.rfrac);
-  const bool carry = u >= (int64_t(1) << (p.rfrac + 1));
-  if (carry) u = int64_t(1) << p.rfrac;
-  r = pwl_eval_one(u, p.recip);
-  shift = std::min(30 + eb + int(carry) - 8, 62);
-}
 
 template <typename T>
 void nnlut_softmax_scalar(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out) {

@@ -38,6 +38,26 @@ inline void store16(uint8_t* p, __mmask16 m, __m128i v) {
 }
 inline void store16(int8_t* p, __mmask16 m, __m128i v) { store16(reinterpret_cast<uint8_t*>(p), m, v); }
 
+// The low bytes of the dwords of `even` and `odd` (16 each, values < 256) interleaved into 32 bytes: the
+// words even | odd << 8, narrowed by vpmovdw (AVX-512F only: a vpermt2b would need VBMI, which the I-BERT
+// softmax has not required so far)
+inline __m256i interleave_low_bytes(__m512i even, __m512i odd) {
+  return _mm512_cvtepi32_epi16(_mm512_or_si512(even, _mm512_slli_epi32(odd, 8)));
+}
+// the same by one vpermt2b (AVX-512 VBMI, which the PWL kernels' bucket tables need already): ~3% faster
+// Log-Int-Softmax (one shuffle where the above takes a shift and a narrowing)
+inline __m256i interleave_low_bytes_vbmi(__m512i even, __m512i odd) {
+  alignas(64) static const uint8_t idx[64] = {0,  64,  4,  68,  8,  72,  12, 76,  16, 80,  20, 84,  24, 88,  28, 92,
+                                              32, 96,  36, 100, 40, 104, 44, 108, 48, 112, 52, 116, 56, 120, 60, 124};
+  return _mm512_castsi512_si256(_mm512_permutex2var_epi8(even, _mm512_load_si512(idx), odd));
+}
+
+// 32 bytes, stored with a mask in a row's tail only (left < 32)
+inline void store32(uint8_t* o, int64_t left, __m256i v) {
+  if (left >= 32) _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), v);
+  else _mm256_mask_storeu_epi8(o, (uint32_t(1) << left) - 1, v);
+}
+
 // even / odd int64 lanes whose values fit int32, back into 16 int32 lanes
 inline __m512i join(__m512i even, __m512i odd) {
   return _mm512_mask_blend_epi32(__mmask16(0xAAAA), even, _mm512_slli_epi64(odd, 32));

@@ -1,5 +1,6 @@
-// AVX-512 Shiftmax / ShiftGELU / LUT softmax / NN-LUT GELU, bit-exact with shift_lut_one.h. 16 codes per step;
-// row tails use masked loads, so every element goes through the same vector code.
+// AVX-512 Shiftmax / ShiftGELU / LUT softmax / NN-LUT GELU, bit-exact with shift_lut_one.h. 16 codes per step
+// (32 on the word layouts of 16-bit codes: Shiftmax's ShiftWords, the LUT softmax's pass 1); row tails use
+// masked loads, so every element goes through the same vector code.
 //
 // ShiftGELU runs on 32 words per vector (its section below). Every other op starts with a dyadic rescale of
 // a magnitude a (max - q for the softmaxes, |q| for NN-LUT GELU):
@@ -33,6 +34,7 @@ using avx512::join;
 using avx512::load16;
 using avx512::row_max;
 using avx512::store16;
+using avx512::store32;
 using avx512::tail_mask;
 using avx512::Mag;
 using avx512::mag16;
@@ -138,6 +140,109 @@ void shiftmax_rows(const T* q, int64_t rows, int64_t n, const Mag& k, uint8_t* o
   }
 }
 
+// ---- Shiftmax on 16-bit codes, in words: 32 codes per load, the even and odd codes' rescales on vpdpwssd
+// against [ml, 0] / [0, ml] (and mh), max - q folded into the constants. Taken when acap <= 2^15 - 1, shift in
+// [16, 47] and mh <= 2^15 - 1 (mag_avx512.h's kWordPath). With d = max(q, max - acap) - max in [-acap, 0]:
+//   x = rshift_round(d m0, shift) = (d mh + ch + ((d ml + cl) >> 16)) >> (shift - 16)    (arithmetic shifts)
+// (intops_fast.h's split, signed: |d ml| + cl < 2^31, |d mh| + ch + 2^15 < 2^31), and d mh + ch =
+// q mh + (ch - max mh) mod 2^32, so each dpwssd takes the clamped code itself. x <= 0, |x| <= 2^30.
+// The shift-exp of x without a negation: with t = x + (x >> 1) - (x >> 4) <= 0 (|t| < 1.5 2^30),
+// a = t >> 15 and rho = t mod 2^15, the reference's z = -a - [rho > 0] and r = rho - 2^15 [rho > 0], so
+//   e = ((r >> 1) + 2^15) << (15 - z) = ((rho >> 1) + 2^14) << (16 + a) = ((t & 0x7FFE) | 0x8000) << (a + 15)
+// for a >= -15 (both cases of rho), and vpsllvd gives 0 for every a <= -16 (a negative count reads as a
+// count >= 32): exactly the reference's 0 for t < -15 2^15. Clamping d at -acap is harmless (file comment).
+struct ShiftWords {
+  __m512i ml_e, ml_o, mh_e, mh_o, keep, top, fifteen;
+  __m128i g;
+  int32_t ml, mh, cl, ch, acap;
+  ShiftWords(int32_t m0, int shift, int64_t acap_) {
+    ml = int16_t(uint32_t(m0) & 0xFFFF), mh = int32_t((int64_t(m0) - ml) >> 16);
+    const int64_t c = int64_t(1) << (shift - 1);
+    cl = int32_t(c & 0xFFFF), ch = int32_t(c >> 16), acap = int32_t(acap_);
+    ml_e = _mm512_set1_epi32(ml & 0xFFFF), ml_o = _mm512_slli_epi32(ml_e, 16);
+    mh_e = _mm512_set1_epi32(mh), mh_o = _mm512_slli_epi32(mh_e, 16);
+    keep = _mm512_set1_epi32(0x7FFE), top = _mm512_set1_epi32(0x8000), fifteen = _mm512_set1_epi32(15);
+    g = _mm_cvtsi32_si128(shift - 16);
+  }
+  static bool fits(int32_t m0, int shift, int64_t acap) {
+    const int32_t l = int16_t(uint32_t(m0) & 0xFFFF);
+    return shift >= 16 && shift <= 47 && acap <= 32767 && ((int64_t(m0) - l) >> 16) <= 32767;
+  }
+};
+
+inline __m512i shift_exp_t16(__m512i x, const ShiftWords& w) {
+  const __m512i t = _mm512_sub_epi32(_mm512_add_epi32(x, _mm512_srai_epi32(x, 1)), _mm512_srai_epi32(x, 4));
+  const __m512i v = _mm512_ternarylogic_epi32(t, w.keep, w.top, 0xEA);  // (t & 0x7FFE) | 0x8000
+  return _mm512_sllv_epi32(v, _mm512_add_epi32(_mm512_srai_epi32(t, kShiftK), w.fifteen));
+}
+
+// The exps of one row of 16-bit codes in ibert_exp_avx512.h's word layout (zero past n); returns their sum.
+template <bool kTail>
+inline __m512i shiftmax_block_w(const int16_t* p, int64_t left, __m512i lo, __m512i cl, __m512i ch, const ShiftWords& w,
+                                int32_t* e) {
+  __m512i q;
+  __mmask32 mm = ~__mmask32(0);
+  if constexpr (kTail) {
+    mm = __mmask32((uint32_t(1) << left) - 1);
+    q = _mm512_maskz_loadu_epi16(mm, p);
+  } else {
+    q = _mm512_loadu_si512(p);
+  }
+  q = _mm512_max_epi16(q, lo);
+  const __m512i xe = _mm512_sra_epi32(
+      _mm512_add_epi32(_mm512_dpwssd_epi32(ch, q, w.mh_e), _mm512_srai_epi32(_mm512_dpwssd_epi32(cl, q, w.ml_e), 16)), w.g);
+  const __m512i xo = _mm512_sra_epi32(
+      _mm512_add_epi32(_mm512_dpwssd_epi32(ch, q, w.mh_o), _mm512_srai_epi32(_mm512_dpwssd_epi32(cl, q, w.ml_o), 16)), w.g);
+  __m512i ee = shift_exp_t16(xe, w), eo = shift_exp_t16(xo, w);
+  if constexpr (kTail) {
+    ee = _mm512_maskz_mov_epi32(__mmask16(_pext_u32(mm, 0x55555555u)), ee);
+    eo = _mm512_maskz_mov_epi32(__mmask16(_pext_u32(mm, 0xAAAAAAAAu)), eo);
+  }
+  _mm512_storeu_si512(e, ee);
+  _mm512_storeu_si512(e + 16, eo);
+  return _mm512_add_epi32(ee, eo);  // each <= 2^30: fits 32 unsigned bits
+}
+
+inline int64_t shiftmax_exp_row_w(const int16_t* row, int64_t n, int32_t mx, const ShiftWords& w, int32_t* e) {
+  const __m512i lo = _mm512_set1_epi16(int16_t(std::max(mx - w.acap, -32768)));
+  const __m512i cl = _mm512_set1_epi32(int32_t(uint32_t(int64_t(w.cl) - int64_t(mx) * w.ml)));
+  const __m512i ch = _mm512_set1_epi32(int32_t(uint32_t(int64_t(w.ch) - int64_t(mx) * w.mh)));
+  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
+  __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512i s = shiftmax_block_w<false>(row + i, 32, lo, cl, ch, w, e + i);
+    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(s, lo32));
+    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(s, 32));
+  }
+  if (i < n) {
+    const __m512i s = shiftmax_block_w<true>(row + i, n - i, lo, cl, ch, w, e + i);
+    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(s, lo32));
+    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(s, 32));
+  }
+  return _mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi));  // >= 2^30 (the max)
+}
+
+void shiftmax_rows_w(const int16_t* q, int64_t rows, int64_t n, const ShiftWords& w, uint8_t* out) {
+  thread_local std::vector<int32_t> ebuf;
+  const int64_t stride = ((n + 31) & ~int64_t(31)) + 16;  // whole 32-blocks, + 16: prob16 reads one past
+  ebuf.assign(size_t(2 * stride), 0);
+  int64_t prev_total = 0;
+  int32_t mx_next = avx512::row_max16(q, n);
+  for (int64_t r = 0; r <= rows; ++r) {
+    int64_t total = 0;
+    if (r < rows) {  // the next row's max first: off the exps' critical path
+      const int32_t mx = mx_next;
+      if (r + 1 < rows) mx_next = avx512::row_max16(q + (r + 1) * n, n);
+      total = shiftmax_exp_row_w(q + r * n, n, mx, w, ebuf.data() + (r & 1) * stride);
+    }
+    if (r > 0)  // factor: as shiftmax_rows
+      avx512::prob_row_words(ebuf.data() + ((r - 1) & 1) * stride, n, std::min<int64_t>((int64_t(1) << 62) / prev_total, 0xFFFFFFFF),
+                 out + (r - 1) * n);
+    prev_total = total;
+  }
+}
+
 // ---- LUT softmax
 
 // 128 uint16 entries in four registers; lookup of 16 dword lanes holding indices 0..127
@@ -153,12 +258,6 @@ struct Table128 {
     return _mm512_and_si512(v, _mm512_set1_epi32(0xFFFF));
   }
 };
-
-// 32 uint8 outputs, stored with a mask in the row's tail only
-inline void store32(uint8_t* o, int64_t left, __m256i v) {
-  if (left >= 32) _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), v);
-  else _mm256_mask_storeu_epi8(o, (uint32_t(1) << left) - 1, v);
-}
 
 // Pass 1 rescales in 32-bit lanes, then packs the exponents t (<= 24 2^7) into 32 words and takes the exps
 // there; it keeps per element the exp (rexp, <= 2^15) or t (lnexp) as 16 bits, and pass 2 also runs on 32
@@ -530,6 +629,9 @@ void shiftmax_avx512(const T* q, int64_t rows, int64_t n, const ShiftmaxParams& 
   const int64_t c = round_c(p.shift, true);
   int64_t acap = first_reaching(p.dclip, p.m0, p.shift, c, zero_from);
   if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 65535);
+  if constexpr (sizeof(T) == 2) {
+    if (ShiftWords::fits(p.m0, p.shift, acap)) return shiftmax_rows_w(q, rows, n, ShiftWords(p.m0, p.shift, acap), out);
+  }
   const Mag k(p.m0, p.shift, c, acap, zero_from);
   avx512::with_path(k.path, [&](auto path) { shiftmax_rows<decltype(path)::value>(q, rows, n, k, out); });
 }

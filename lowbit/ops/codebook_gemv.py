@@ -18,7 +18,7 @@ import numpy as np
 from lowbit.errors import LowbitError, expect
 from lowbit.ops.gemm import default_threads
 
-TAG = 0x4243424C
+TAG = 0x3243424C  # "LBC2": rows in chunk-interleaved tiles of 4 (csrc/codebook_gemv.h)
 _EMPTY_F = np.empty((0, 0), dtype=np.float32)
 _EMPTY_F1 = np.empty(0, dtype=np.float32)
 
@@ -44,18 +44,37 @@ def _fields(bits: int) -> int:
     return 10 if bits == 3 else 8
 
 
+BLOCK_CHUNKS = 12  # chunks per K-block (csrc/codebook_gemv.h: kCbBlockChunks)
+
+
+def word_index(n: int, chunks: int, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Index of the first of the 16 words of row r's chunk c (csrc/codebook_gemv.h: cb_word_index)."""
+    t = r // 4 * 4
+    rows = np.minimum(4, n - t)
+    b = c // BLOCK_CHUNKS
+    length = np.minimum(BLOCK_CHUNKS, chunks - b * BLOCK_CHUNKS)
+    return (b * BLOCK_CHUNKS * n + t * length + c % BLOCK_CHUNKS * rows + r - t) * 16
+
+
 def pack_codes_dwords(u: np.ndarray, bits: int) -> np.ndarray:
-    """u [N, K] -> uint32 [N * row_words + 8] in the 'dwords' layout, tagged."""
+    """u [N, K] -> uint32 [N * row_words + 8] in the 'dwords' layout, tagged: per row and chunk of 16 F
+    codes, 16 words whose bits [b j, b j + b) hold field j; stored K-block by K-block (BLOCK_CHUNKS chunks),
+    in each tile by tile (4 rows, the last N % 4), in each chunk by chunk, in each the tile's rows: one
+    sequential stream for the kernel."""
     n, k = u.shape
     f = _fields(bits)
     chunk = 16 * f
     kp = -(-k // chunk) * chunk
+    chunks = kp // chunk
     p = np.zeros((n, kp), dtype=np.uint32)
     p[:, :k] = u
-    p = p.reshape(n, kp // chunk, f, 16)
+    p = p.reshape(n, chunks, f, 16)
     words = (p << (bits * np.arange(f, dtype=np.uint32))[None, None, :, None]).sum(axis=2, dtype=np.uint32)
+    r, c = np.meshgrid(np.arange(n, dtype=np.int64), np.arange(chunks, dtype=np.int64), indexing="ij")
+    out = np.empty(n * chunks * 16, dtype=np.uint32)
+    out.reshape(-1, 16)[word_index(n, chunks, r, c).reshape(-1) // 16] = words.reshape(-1, 16)
     tag = np.array([TAG, bits, n, k], dtype="<i8").view(np.uint32)
-    return np.concatenate([words.reshape(-1), tag])
+    return np.concatenate([out, tag])
 
 
 def _tables(levels: np.ndarray, bits: int) -> np.ndarray:

@@ -144,6 +144,17 @@ def nnlut_softmax_constants(scale: float) -> tuple[int, int, int, bool, int, int
     return dcap, m0, shift, False, frac, t_max
 
 
+@functools.lru_cache(maxsize=1)
+def _nnlut_softmax_tables() -> tuple:
+    """The exp table's arrays, rfrac and the reciprocal table's arrays, as the kernel takes them (built once:
+    converting them on every call cost ~10 us)."""
+    return (
+        *_table_arrays(_nnlut.table("exp")),
+        _nnlut.SPECS["recip"][4],
+        *_table_arrays(_nnlut.table("recip")),
+    )
+
+
 def nnlut_softmax(q: np.ndarray, scale: float, axis: int = -1, isa: str = "auto") -> tuple[np.ndarray, float]:
     """Kernel of ``nnlut.nnlut_softmax_ref`` (the fitted exp and reciprocal tables, evaluated in integers).
 
@@ -157,13 +168,5 @@ def nnlut_softmax(q: np.ndarray, scale: float, axis: int = -1, isa: str = "auto"
     ax = check_axis(axis, q.ndim)
     expect(ax == q.ndim - 1, "axis", "the last axis (the kernel's rows; move the axis first)", axis)
     out = np.empty(q.shape, dtype=np.uint8)
-    _C.nnlut_softmax(
-        q,
-        *nnlut_softmax_constants(s),
-        *_table_arrays(_nnlut.table("exp")),
-        _nnlut.SPECS["recip"][4],
-        *_table_arrays(_nnlut.table("recip")),
-        out,
-        isa,
-    )
+    _C.nnlut_softmax(q, *nnlut_softmax_constants(s), *_nnlut_softmax_tables(), out, isa)
     return out, 2.0**-_nnlut.OUT_BITS
