@@ -2,8 +2,8 @@
 // (32 on the word layouts of 16-bit codes: Shiftmax's ShiftWords, the LUT softmax's pass 1); row tails use
 // masked loads, so every element goes through the same vector code.
 //
-// ShiftGELU runs on 32 words per vector (its section below). Every other op starts with a dyadic rescale of
-// a magnitude a (max - q for the softmaxes, |q| for NN-LUT GELU):
+// ShiftGELU and NN-LUT GELU run on 32 words per vector (their sections below). The softmaxes start with a
+// dyadic rescale of a magnitude a = max - q:
 // mag = floor((a m0 + c) / 2^shift), c = 2^(shift-1) for a non-negative code and 2^(shift-1) - 1 for a
 // negative one. a is first clamped to acap, and mag to cap, where both clamps provably change nothing:
 // cap is a magnitude past which the op's result no longer changes (the exp is 0, the table input is
@@ -22,7 +22,6 @@
 #include "ibert_exp_avx512.h"
 #include "intops_fast.h"
 #include "mag_avx512.h"
-#include "pwl_avx512.h"
 #include "rows_avx512.h"
 #include "shift_lut.h"
 #include "shift_lut_one.h"
