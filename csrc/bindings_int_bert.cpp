@@ -201,14 +201,16 @@ void plan_shiftgelu(IntBertPlan& plan, int64_t layer, int32_t l, int32_t m, cons
   set_gelu_requant(plan, L, rq_m0, rq_shift, zero_point);
 }
 
-void plan_pwl_gelu(IntBertPlan& plan, int64_t layer, int64_t lim, int32_t m0, int32_t shift, int32_t u_lo,
-                   int32_t u_hi, int32_t id_m0, int32_t id_shift, const In& starts, const In& slopes, const In& icpts,
-                   int32_t pshift, const In& rq_m0, const In& rq_shift, int32_t zero_point) {
+void plan_pwl_gelu(IntBertPlan& plan, int64_t layer, int32_t r, int64_t base, int32_t w_max, int64_t q8, int32_t id_m0,
+                   int32_t id_shift, const In& starts, const In& anchors, const In& shifts, const In& slopes,
+                   const In& values, const In& rq_m0, const In& rq_shift, int32_t zero_point) {
   PlanLayer& L = layer_at(plan, layer);
-  L.pwl = pwl_gelu_params(lim, m0, shift, u_lo, u_hi, id_m0, id_shift, starts, slopes, icpts, pshift);
-  L.pwl_starts = copied<int16_t>(starts, "starts", -1);
-  L.pwl_slopes = copied<int32_t>(slopes, "slopes", -1);
-  L.pwl_icpts = copied<int32_t>(icpts, "icpts", -1);
+  L.pwl = pwl_gelu_params(r, base, w_max, q8, id_m0, id_shift, starts, anchors, shifts, slopes, values);
+  L.pwl_starts = copied<uint16_t>(starts, "starts", -1);
+  L.pwl_anchors = copied<uint16_t>(anchors, "anchors", -1);
+  L.pwl_shifts = copied<uint8_t>(shifts, "shifts", -1);
+  L.pwl_slopes = copied<uint16_t>(slopes, "slopes", -1);
+  L.pwl_values = copied<int32_t>(values, "values", -1);
   L.gelu_kind = PlanGelu::pwl;
   set_gelu_requant(plan, L, rq_m0, rq_shift, zero_point);
 }
@@ -276,9 +278,9 @@ void bind_int_bert(nb::module_& m) {
         nb::arg("shift"), nb::arg("qc"), nb::arg("rq_m0"), nb::arg("rq_shift"), nb::arg("zero_point"));
   m.def("int_bert_plan_shiftgelu", &plan_shiftgelu, nb::arg("plan"), nb::arg("layer"), nb::arg("l"), nb::arg("m"),
         nb::arg("rq_m0"), nb::arg("rq_shift"), nb::arg("zero_point"));
-  m.def("int_bert_plan_pwl_gelu", &plan_pwl_gelu, nb::arg("plan"), nb::arg("layer"), nb::arg("lim"), nb::arg("m0"),
-        nb::arg("shift"), nb::arg("u_lo"), nb::arg("u_hi"), nb::arg("id_m0"), nb::arg("id_shift"), nb::arg("starts"),
-        nb::arg("slopes"), nb::arg("icpts"), nb::arg("pshift"), nb::arg("rq_m0"), nb::arg("rq_shift"),
+  m.def("int_bert_plan_pwl_gelu", &plan_pwl_gelu, nb::arg("plan"), nb::arg("layer"), nb::arg("r"), nb::arg("base"),
+        nb::arg("w_max"), nb::arg("q8"), nb::arg("id_m0"), nb::arg("id_shift"), nb::arg("starts"), nb::arg("anchors"),
+        nb::arg("shifts"), nb::arg("slopes"), nb::arg("values"), nb::arg("rq_m0"), nb::arg("rq_shift"),
         nb::arg("zero_point"));
   m.def("int_bert_plan_run", &plan_run, nb::arg("plan"), nb::arg("codes"), nb::arg("key_bias"), nb::arg("out"),
         nb::arg("isa") = "auto", nb::arg("threads") = 1);

@@ -4,6 +4,8 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 
+#include <algorithm>
+#include <climits>
 #include <string>
 
 #include "check.h"
@@ -65,29 +67,34 @@ LutSoftmaxParams lut_softmax_params(int64_t dcap, int32_t m0, int32_t shift, con
   return LutSoftmaxParams{dcap, m0, shift, e2, rc, lg, lnexp};
 }
 
-PwlGeluParams pwl_gelu_params(int64_t lim, int32_t m0, int32_t shift, int32_t u_lo, int32_t u_hi, int32_t id_m0,
-                              int32_t id_shift, const In& starts, const In& slopes, const In& icpts, int32_t pshift) {
-  clamp_ok(lim, "lim");
-  dyadic_ok(m0, shift, "m0", "shift");
+PwlGeluParams pwl_gelu_params(int32_t r, int64_t base, int32_t w_max, int64_t q8, int32_t id_m0, int32_t id_shift,
+                              const In& starts, const In& anchors, const In& shifts, const In& slopes,
+                              const In& values) {
+  require(r >= 0 && r <= 40, "r: expected a value in [0, 40]");
+  require(base >= INT32_MIN && base <= 0, "base: expected a value in [-2^31, 0]");
+  require(w_max >= 1 && w_max <= 65535, "w_max: expected a value in [1, 2^16 - 1]");
+  require(q8 >= 1, "q8: expected a positive code");
   require(id_m0 >= 0, "id_m0: expected a non-negative multiplier");
   require(id_shift >= 0 && id_shift <= kMaxShift, "id_shift: expected a value in [0, 62]");
-  require(pshift >= 0 && pshift <= kMaxShift, "pshift: expected a value in [0, 62]");
-  const int16_t* st = checked<int16_t>(starts, "starts", 1, 1);
-  const int32_t* sl = checked<int32_t>(slopes, "slopes", 1, 1);
-  const int32_t* ic = checked<int32_t>(icpts, "icpts", 1, 1);
+  const uint16_t* st = checked<uint16_t>(starts, "starts", 1, 1);
+  const uint16_t* an = checked<uint16_t>(anchors, "anchors", 1, 1);
+  const uint8_t* sh = checked<uint8_t>(shifts, "shifts", 1, 1);
+  const uint16_t* sl = checked<uint16_t>(slopes, "slopes", 1, 1);
+  const int32_t* va = checked<int32_t>(values, "values", 1, 1);
   const int64_t k = int64_t(starts.shape(0));
-  require(k >= 1 && k <= kPwlMaxSegments, "starts: expected 1..32 segments");
-  require(int64_t(slopes.shape(0)) == k && int64_t(icpts.shape(0)) == k,
-          "slopes, icpts: expected one per segment (the length of starts)");
-  for (int64_t j = 1; j < k; ++j) require(st[j] >= st[j - 1], "starts: expected non-decreasing breakpoints");
-  require(u_lo == st[0] && u_lo <= u_hi && u_hi <= (1 << 15), "u_lo, u_hi: expected starts[0] = u_lo <= u_hi <= 2^15");
-  for (int64_t j = 0; j < k; ++j) {  // |u| <= 2^15: the segment's value and its pieces fit int32
-    const int64_t a = sl[j] < 0 ? -int64_t(sl[j]) : int64_t(sl[j]);
-    const int64_t c = ic[j] < 0 ? -int64_t(ic[j]) : int64_t(ic[j]);
-    require(((a << 15) >> pshift) + 1 + c < (int64_t(1) << 31),
-            "slopes, icpts: expected |icpt| + |slope| 2^15 / 2^pshift + 1 < 2^31");
+  require(k >= 1 && k <= kPwlGeluRows, "starts: expected 1..64 rows");
+  for (const In* a : {&anchors, &shifts, &slopes, &values})
+    require(int64_t(a->shape(0)) == k, "anchors, shifts, slopes, values: expected one per row (the length of starts)");
+  require(st[0] == 0, "starts: expected starts[0] = 0");
+  for (int64_t j = 0; j < k; ++j) {
+    const int64_t end = j + 1 < k ? int64_t(st[j + 1]) - 1 : int64_t(w_max);  // the row's last w
+    require(end >= st[j], "starts: expected increasing row starts within [0, w_max]");
+    require(sh[j] <= 16, "shifts: expected values in [0, 16]");
+    const int64_t d = std::max(int64_t(an[j]) - st[j], end - int64_t(an[j]));  // the row's largest |w - anchor|
+    require(d <= 32767 && (d << sh[j]) <= 65535, "anchors: expected |w - anchor| < 2^15 and (|w - anchor| << shift) < 2^16 on each row");
+    require(va[j] > -(1 << 30) && va[j] < (1 << 30), "values: expected |value| < 2^30");
   }
-  return PwlGeluParams{lim, m0, shift, u_lo, u_hi, id_m0, id_shift, int32_t(k), st, sl, ic, pshift};
+  return PwlGeluParams{r, base, w_max, q8, id_m0, id_shift, int32_t(k), st, an, sh, sl, va};
 }
 
 namespace {
@@ -146,14 +153,14 @@ void lut_softmax_py(const In& q, int64_t dcap, int32_t m0, int32_t shift, const 
   else lut_softmax(which, static_cast<const int32_t*>(qp), rows, n, p, o);
 }
 
-void pwl_gelu_py(const In& q, int64_t lim, int32_t m0, int32_t shift, int32_t u_lo, int32_t u_hi, int32_t id_m0,
-                 int32_t id_shift, const In& starts, const In& slopes, const In& icpts, int32_t pshift,
+void pwl_gelu_py(const In& q, int32_t r, int64_t base, int32_t w_max, int64_t q8, int32_t id_m0, int32_t id_shift,
+                 const In& starts, const In& anchors, const In& shifts, const In& slopes, const In& values,
                  const Out& out, const std::string& isa) {
   bool is16;
   const void* qp = checked_codes(q, is16);
   int32_t* o = checked<int32_t>(out, "out", 1, 8);
   require_same_shape(q, out, "out");
-  const PwlGeluParams p = pwl_gelu_params(lim, m0, shift, u_lo, u_hi, id_m0, id_shift, starts, slopes, icpts, pshift);
+  const PwlGeluParams p = pwl_gelu_params(r, base, w_max, q8, id_m0, id_shift, starts, anchors, shifts, slopes, values);
   const Isa which = pick_isa(isa);
   nb::gil_scoped_release release;
   const int64_t size = int64_t(q.size());
@@ -171,9 +178,9 @@ void bind_shift_lut(nb::module_& m) {
   m.def("lut_softmax", &lut_softmax_py, nb::arg("q"), nb::arg("dcap"), nb::arg("m0"), nb::arg("shift"),
         nb::arg("exp2"), nb::arg("recip"), nb::arg("log2"), nb::arg("lnexp"), nb::arg("out"), nb::arg("isa") = "auto",
         "LUT softmax (rexp / lnexp) along the last axis; see lowbit/ops/shift_lut_kernels.py.");
-  m.def("pwl_gelu", &pwl_gelu_py, nb::arg("q"), nb::arg("lim"), nb::arg("m0"), nb::arg("shift"), nb::arg("u_lo"),
-        nb::arg("u_hi"), nb::arg("id_m0"), nb::arg("id_shift"), nb::arg("starts"), nb::arg("slopes"),
-        nb::arg("icpts"), nb::arg("pshift"), nb::arg("out"), nb::arg("isa") = "auto",
+  m.def("pwl_gelu", &pwl_gelu_py, nb::arg("q"), nb::arg("r"), nb::arg("base"), nb::arg("w_max"), nb::arg("q8"),
+        nb::arg("id_m0"), nb::arg("id_shift"), nb::arg("starts"), nb::arg("anchors"), nb::arg("shifts"),
+        nb::arg("slopes"), nb::arg("values"), nb::arg("out"), nb::arg("isa") = "auto",
         "NN-LUT piecewise-linear GELU; see lowbit/ops/shift_lut_kernels.py.");
 }
 

@@ -20,6 +20,11 @@ struct Error : std::runtime_error {
 inline void require(bool ok, const std::string& msg) {
   if (!ok) throw Error(msg);
 }
+// a literal message: no std::string built unless the check fails (the bindings check every row of a table
+// on every call)
+inline void require(bool ok, const char* msg) {
+  if (!ok) throw Error(msg);
+}
 
 template <typename T>
 const char* dtype_name() {
@@ -40,19 +45,20 @@ using Out = nb::ndarray<>;       // an output array: must be writable
 
 template <typename T, typename Array>
 T* checked(const Array& a, const char* name, size_t min_ndim, size_t max_ndim) {
-  require(a.device_type() == nb::device::cpu::value, std::string(name) + ": expected a CPU array");
-  require(a.dtype() == nb::dtype<T>(), std::string(name) + ": expected dtype " + dtype_name<T>());
-  require(a.ndim() >= min_ndim && a.ndim() <= max_ndim,
-          std::string(name) + ": expected " + std::to_string(min_ndim) + ".." + std::to_string(max_ndim) +
-              " dimensions, got " + std::to_string(a.ndim()));
+  // the messages are built only when a check fails (several heap strings per array and call otherwise)
+  if (a.device_type() != nb::device::cpu::value) throw Error(std::string(name) + ": expected a CPU array");
+  if (a.dtype() != nb::dtype<T>()) throw Error(std::string(name) + ": expected dtype " + dtype_name<T>());
+  if (a.ndim() < min_ndim || a.ndim() > max_ndim)
+    throw Error(std::string(name) + ": expected " + std::to_string(min_ndim) + ".." + std::to_string(max_ndim) +
+                " dimensions, got " + std::to_string(a.ndim()));
   int64_t expect_stride = 1;
   for (size_t i = a.ndim(); i-- > 0;) {
-    require(a.shape(i) <= 1 || a.stride(i) == expect_stride,
-            std::string(name) + ": expected a C-contiguous array (got strides that are not)");
+    if (a.shape(i) > 1 && a.stride(i) != expect_stride)
+      throw Error(std::string(name) + ": expected a C-contiguous array (got strides that are not)");
     expect_stride *= int64_t(a.shape(i));
   }
-  require(reinterpret_cast<uintptr_t>(a.data()) % alignof(T) == 0,
-          std::string(name) + ": expected data aligned to " + std::to_string(alignof(T)) + " bytes");
+  if (reinterpret_cast<uintptr_t>(a.data()) % alignof(T) != 0)
+    throw Error(std::string(name) + ": expected data aligned to " + std::to_string(alignof(T)) + " bytes");
   return static_cast<T*>(const_cast<void*>(static_cast<const void*>(a.data())));
 }
 

@@ -86,7 +86,8 @@ void PlanLayer::gelu_row(Isa isa, const int16_t* q, int64_t n, int32_t* out) con
     case PlanGelu::shift: lowbit::shiftgelu(isa, q, n, shiftgelu, out); return;
     case PlanGelu::pwl: {
       PwlGeluParams p = pwl;
-      p.starts = pwl_starts.data(), p.slopes = pwl_slopes.data(), p.icpts = pwl_icpts.data();
+      p.starts = pwl_starts.data(), p.anchors = pwl_anchors.data(), p.shifts = pwl_shifts.data();
+      p.slopes = pwl_slopes.data(), p.values = pwl_values.data();
       return pwl_gelu(isa, q, n, p, out);
     }
     default: return ibert_gelu(isa, q, n, gelu, out);

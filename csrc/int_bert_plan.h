@@ -61,9 +61,10 @@ struct PlanLayer {
   PlanGelu gelu_kind = PlanGelu::ibert;
   GeluParams gelu{};
   ShiftGeluParams shiftgelu{};
-  PwlGeluParams pwl{};  // its table pointers are set from pwl_starts .. pwl_icpts when it runs
-  std::vector<int16_t> pwl_starts;
-  std::vector<int32_t> pwl_slopes, pwl_icpts;
+  PwlGeluParams pwl{};  // its row pointers are set from pwl_starts .. pwl_values when it runs
+  std::vector<uint16_t> pwl_starts, pwl_anchors, pwl_slopes;
+  std::vector<uint8_t> pwl_shifts;
+  std::vector<int32_t> pwl_values;
   std::vector<int32_t> gelu_m0, gelu_shift;  // GELU output requantization per channel, to uint8
   int32_t gelu_zero_point = 0;
   unsigned ready = 0;  // bits of the parts set (bindings_int_bert.cpp)

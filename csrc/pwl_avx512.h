@@ -1,6 +1,7 @@
-// Piecewise-linear table evaluation on 16 int32 lanes, shared by NN-LUT GELU (shift_lut_avx512.cpp) and the
-// PWL sigmoid / tanh (intops_extra_avx512.cpp): y = icpt[j] + rshift_round(slope[j] u, pshift) with j the
-// last segment whose start is <= u (0 if none), for u in [u_lo, u_hi], -2^15 <= u_lo, u_hi <= 2^15, k <= 32.
+// Piecewise-linear table evaluation on 16 int32 lanes, for the NN-LUT softmax's tables (intops_extra_avx512.cpp;
+// NN-LUT GELU and the PWL sigmoid / tanh evaluate rows on the codes in 16-bit lanes instead): y = icpt[j] +
+// rshift_round(slope[j] u, pshift) with j the last segment whose start is <= u (0 if none), for u in [u_lo,
+// u_hi], -2^15 <= u_lo, u_hi <= 2^15, k <= 32.
 //
 // Segment: a 128-entry byte table (two registers, vpermt2b) gives the segment holding the first point of
 // u's bucket (u - u_lo) >> B, B the smallest shift that leaves at most 128 buckets; then `steps` compare-and-
@@ -15,7 +16,7 @@
 // where every |sh| 2^(31-p) + 2^15 + |icpt| < 2^31 (checked here);
 // otherwise 32 x 32 -> 64-bit products on even / odd lanes. u = 2^15 does not fit a word (its low word reads
 // -2^15): the word path is taken only when u_top <= 2^15 - 1, and a caller whose u can reach 2^15 beyond
-// u_top must discard those lanes (NN-LUT GELU: its identity takes u >= u_hi = u_top + 1).
+// u_top must discard those lanes.
 #pragma once
 #include <immintrin.h>
 

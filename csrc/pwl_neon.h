@@ -1,5 +1,5 @@
-// Piecewise-linear table evaluation on NEON lanes (as pwl_avx512.h), shared by NN-LUT GELU
-// (shift_lut_neon.cpp), the PWL sigmoid / tanh and NN-LUT softmax's exp table (intops_extra_neon.cpp):
+// Piecewise-linear table evaluation on NEON lanes (as pwl_avx512.h), for NN-LUT softmax's exp table
+// (intops_extra_neon.cpp; NN-LUT GELU and the PWL sigmoid / tanh use pwl16_neon.h's rows on the codes):
 // y = icpt[j] + rshift_round(slope[j] u, pshift), j the last segment with starts[j] <= u (0 if none),
 // for |u| <= 2^15 and k <= 32 segments.
 // Segment: a branchless binary search on 8 int16 lanes over the starts, looked up with one vqtbl4q (32

@@ -239,17 +239,48 @@ static void shift_lut_variants_typed(std::mt19937& rng) {
   const ShiftGeluParams gp[] = {{0, 2284}, {2, 57110}, {8, 44617}, {15, 65535}};
   const LutSoftmaxParams lp0[] = {{2400001, 2030412765, 40}, {24001, 1586259973, 33}, {481, 1239265604, 27},
                                   {2, 1815330474, 15}};
-  // a small sorted table in the format of pwl.py: 6 segments on [-16384, 16384], slopes Q.29, pshift 24
-  const int16_t starts[] = {-16384, -6000, -2000, 0, 2500, 9000};
-  const int32_t slopes[] = {-3000000, -60000000, 120000000, 300000000, 560000000, 536870912};
-  const int32_t icpts[] = {-5000, -60000, 0, 0, -20000, 0};
-  const PwlGeluParams pp[] = {{800001, 1407374884, 36, -16384, 16384, 1407374884, 31, 6, starts, slopes, icpts, 24},
-                              {8001, 1099511628, 29, -16384, 16384, 1099511628, 24, 6, starts, slopes, icpts, 24},
-                              {161, 1717986918, 24, -16384, 16384, 1717986918, 19, 6, starts, slopes, icpts, 24},
-                              {2, 1258291200, 11, -16384, 16384, 1258291200, 6, 6, starts, slopes, icpts, 24}};
-  // a grid of [-2^15, 2^15] that every large code saturates (u = 2^15 takes the identity)
-  const int16_t gst[] = {-32768, -6000, -2000, 0, 2500};
-  const PwlGeluParams gwide{800001, 1407374884, 30, -32768, 32768, 1407374884, 31, 5, gst, slopes, icpts, 24};
+  // NN-LUT GELU rows (shift_lut.h): random valid rows, dense (binary search) or sparse (buckets), with the
+  // constants of nnlut.gelu_plan at 1e-3 (r = 0), 1e-4 (r = 2) and 1.5 (q8 = 6), and r = 20 (int32 codes)
+  struct GeluRows {
+    std::vector<uint16_t> st, an, sl;
+    std::vector<uint8_t> sh;
+    std::vector<int32_t> va;
+  } gr[4];
+  const int64_t g_const[4][6] = {{0, -8001, 16002, 8000, 1099511628, 24}, {2, -20001, 40002, 80000, 1759218604, 28},
+                                 {0, -6, 12, 6, 1610612736, 14}, {20, -3, 6, 1073741824, 1099511628, 24}};
+  PwlGeluParams pp[4];
+  for (int c = 0; c < 4; ++c) {
+    GeluRows& g = gr[c];
+    const int32_t w_max = int32_t(g_const[c][2]);
+    const int k = c == 0 ? 64 : c == 2 ? 12 : std::min(1 + int(rng() % 40), w_max + 1);
+    std::vector<int32_t> s0{0};  // distinct starts in [1, w_max]: the first 64 codes for c = 0 (binary search)
+    while (int(s0.size()) < k) {
+      const int32_t v = 1 + int32_t(rng() % uint32_t(c == 0 ? 400 : w_max));
+      if (std::find(s0.begin(), s0.end(), v) == s0.end() && v <= w_max) s0.push_back(v);
+    }
+    std::sort(s0.begin(), s0.end());
+    for (int j = 0; j < k; ++j) {
+      const int32_t end = j + 1 < k ? s0[size_t(j) + 1] - 1 : w_max;
+      const int32_t len = std::min(end - s0[size_t(j)], 32767);
+      g.st.push_back(uint16_t(s0[size_t(j)]));
+      const int32_t anchor = rng() % 2 ? s0[size_t(j)] : s0[size_t(j)] + len;  // rows over 2^15 codes: anchor
+      g.an.push_back(uint16_t(std::min(anchor, end)));                              // at the start
+      int e = 0;
+      while (e < 16 && (int64_t(len) << (e + 1)) <= 65535) ++e;
+      g.sh.push_back(uint8_t(rng() % (e + 1)));
+      g.sl.push_back(uint16_t(rng()));
+      g.va.push_back(int32_t(rng() % (1u << 30)) - (1 << 29));
+    }
+    for (int j = 0; j < k; ++j) {  // the checks of pwl_gelu_params
+      const int32_t end = j + 1 < k ? g.st[size_t(j) + 1] - 1 : w_max;
+      const int64_t d = std::max<int64_t>(int64_t(g.an[size_t(j)]) - g.st[size_t(j)], end - int64_t(g.an[size_t(j)]));
+      if (d > 32767) g.an[size_t(j)] = g.st[size_t(j)];
+      const int64_t d2 = std::max<int64_t>(int64_t(g.an[size_t(j)]) - g.st[size_t(j)], end - int64_t(g.an[size_t(j)]));
+      while ((d2 << g.sh[size_t(j)]) > 65535) --g.sh[size_t(j)];
+    }
+    pp[c] = PwlGeluParams{int32_t(g_const[c][0]), g_const[c][1], w_max, g_const[c][3], int32_t(g_const[c][4]),
+                          int32_t(g_const[c][5]), k, g.st.data(), g.an.data(), g.sh.data(), g.sl.data(), g.va.data()};
+  }
   std::vector<uint16_t> exp2(128), recip(128);
   std::vector<uint8_t> log2(128);
   for (int i = 0; i < 128; ++i) {  // integer stand-ins of lut_softmax.py's tables with the same ranges
@@ -276,9 +307,6 @@ static void shift_lut_variants_typed(std::mt19937& rng) {
       pwl_gelu(isa, q.data(), rows * n, pp[c], g_got.data());
       pwl_gelu_scalar(q.data(), rows * n, pp[c], g_want.data());
       check(g_got == g_want, "pwl_gelu");
-      pwl_gelu(isa, q.data(), rows * n, gwide, g_got.data());
-      pwl_gelu_scalar(q.data(), rows * n, gwide, g_want.data());
-      check(g_got == g_want, "pwl_gelu (u to +-2^15)");
       std::vector<T> qg(q);  // ShiftGELU takes |q| < 2^15
       for (auto& v : qg) v = T(std::max(-32767, std::min(32767, int32_t(v))));
       check(shiftgelu(isa, qg.data(), rows * n, gp[c], g_got.data()), "shiftgelu: codes in range");

@@ -42,20 +42,23 @@ struct LutSoftmaxParams {
   bool lnexp;            // false: rexp (reciprocal table), true: lnexp (log table, exp looked up again)
 };
 
-// ---- NN-LUT GELU: q clamped, rescaled to the table's input grid, clamped to [u_lo, u_hi]; u = u_hi takes
-// the identity (q rescaled to the output grid, saturated to int32), else the piecewise-linear table.
-constexpr int kPwlMaxSegments = 32;
+// ---- NN-LUT GELU (nnlut.nnlut_gelu_ref, rows of nnlut.gelu_plan): q >= q8 takes the identity (q rescaled
+// to the output grid, saturated to int32); else w = clamp(round(q / 2^r) - base, 0, w_max), j the last row
+// with starts[j] <= w, y = values[j] + ((slopes[j] (|w - anchors[j]| << shifts[j])) >> 16).
+constexpr int kPwlGeluRows = 64;
 
 struct PwlGeluParams {
-  int64_t lim;              // q clamped to +-lim before the grid rescale, lim in [1, 2^31]
-  int32_t m0, shift;        // dyadic rescale to the grid (m0 >= 0, shift in [1, 62])
-  int32_t u_lo, u_hi;       // grid clamp, -2^15 <= u_lo = starts[0] <= u_hi <= 2^15
+  int32_t r;                // in [0, 40]
+  int64_t base;             // in [-2^31, 0]
+  int32_t w_max;            // in [1, 2^16 - 1]
+  int64_t q8;               // the first identity code, >= 1
   int32_t id_m0, id_shift;  // identity: rshift_round(q id_m0, id_shift), saturated to int32
-  int32_t k;                // segments, in [1, 32]
-  const int16_t* starts;    // sorted, starts[0] = u_lo
-  const int32_t* slopes;    // Q.P
-  const int32_t* icpts;     // output grid; checked: |icpt| + |slope| 2^15 / 2^pshift + 1 < 2^31
-  int32_t pshift;           // F + P - O, in [0, 62]
+  int32_t k;                // rows, in [1, 64]
+  const uint16_t* starts;   // starts[0] = 0, increasing, <= w_max
+  const uint16_t* anchors;  // checked: on each row |w - anchor| <= 2^15 - 1, (|w - anchor| << shift) < 2^16
+  const uint8_t* shifts;    // in [0, 16]
+  const uint16_t* slopes;
+  const int32_t* values;    // |value| < 2^30
 };
 
 template <typename T>

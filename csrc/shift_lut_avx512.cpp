@@ -2,8 +2,8 @@
 // (32 on the word layouts of 16-bit codes: Shiftmax's ShiftWords, the LUT softmax's pass 1); row tails use
 // masked loads, so every element goes through the same vector code.
 //
-// ShiftGELU runs on 32 words per vector (its section below). Every other op starts with a dyadic rescale of
-// a magnitude a (max - q for the softmaxes, |q| for NN-LUT GELU):
+// ShiftGELU and NN-LUT GELU run on 32 words per vector (their sections below). The softmaxes start with a
+// dyadic rescale of a magnitude a = max - q:
 // mag = floor((a m0 + c) / 2^shift), c = 2^(shift-1) for a non-negative code and 2^(shift-1) - 1 for a
 // negative one. a is first clamped to acap, and mag to cap, where both clamps provably change nothing:
 // cap is a magnitude past which the op's result no longer changes (the exp is 0, the table input is
@@ -22,7 +22,6 @@
 #include "ibert_exp_avx512.h"
 #include "intops_fast.h"
 #include "mag_avx512.h"
-#include "pwl_avx512.h"
 #include "rows_avx512.h"
 #include "shift_lut.h"
 #include "shift_lut_one.h"
@@ -451,50 +450,173 @@ bool shiftgelu_loop(const T* q, int64_t size, const GeluLanes& k, O* out) {
   return sizeof(T) != 2 || bad == 0;  // int32 codes: checked by the bindings
 }
 
-// ---- NN-LUT GELU
-
-struct PwlLanes {
-  avx512::PwlEval eval;  // the table up to u_hi - 1: u >= u_hi takes the identity
-  avx512::SignedRescale rescale;
-  __m512i u_lo, u_hi, id_m0, id_half, i32min, i32max;
-  __m128i id_sh;
-  // acap: past it the grid value is clamped to u_lo or u_hi for either sign (pwl_gelu_avx512)
-  PwlLanes(const PwlGeluParams& p, int64_t acap)
-      : eval(p.starts, p.slopes, p.icpts, p.k, p.u_lo, p.u_hi - 1, p.pshift), rescale(p.m0, p.shift, -acap, acap) {
-    u_lo = _mm512_set1_epi32(p.u_lo), u_hi = _mm512_set1_epi32(p.u_hi);
+// ---- NN-LUT GELU (shift_lut.h) on 32 words per vector: w in unsigned words (as the PWL sigmoid's, from
+// the codes), the row j from a 128-bucket byte table on w >> B (vpermi2b) plus `steps` compare-and-advance
+// steps (past 3, a binary search over the 64 padded rows), the rows' columns by vpermt2w (rows past k repeat
+// the last: advancing into them changes nothing); d = hi16(slope (|w - anchor| << shift)) (vpmulhuw,
+// >= 0); y = value + d on word pairs: lo = lo16(value) + d, hi = hi16(value) + the carry (lo < d), then
+// interleaved into dwords (vpermt2w). Codes q >= q8 (rare: x >= 8) take the identity on 32-bit lanes in
+// the vectors that hold one.
+struct PwlGeluLanes {
+  __m512i st[2], nx[2], an[2], sh[2], sl[2], vl[2], vh[2], bt0, bt1, one, lo_idx, hi_idx, q8w, q8d, id_m0, id_half,
+      i32min, i32max, wlo, whi, wbase;
+  __m128i bshift, id_sh, rv, rv1;
+  int steps;
+  bool buckets, ident16, ident32;
+  explicit PwlGeluLanes(const PwlGeluParams& p) {
+    alignas(64) uint16_t s[kPwlGeluRows], n[kPwlGeluRows], a[kPwlGeluRows], h[kPwlGeluRows], l[kPwlGeluRows],
+        vlo[kPwlGeluRows], vhi[kPwlGeluRows];
+    for (int j = 0; j < kPwlGeluRows; ++j) {
+      const int i = j < p.k ? j : p.k - 1;
+      s[j] = p.starts[i], a[j] = p.anchors[i], h[j] = p.shifts[i], l[j] = p.slopes[i];
+      vlo[j] = uint16_t(uint32_t(p.values[i]) & 0xFFFF), vhi[j] = uint16_t(uint32_t(p.values[i]) >> 16);
+    }
+    for (int j = 0; j < kPwlGeluRows; ++j) n[j] = s[j + 1 < kPwlGeluRows ? j + 1 : j];
+    for (int r = 0; r < 2; ++r) {
+      st[r] = _mm512_load_si512(s + 32 * r), nx[r] = _mm512_load_si512(n + 32 * r), an[r] = _mm512_load_si512(a + 32 * r);
+      sh[r] = _mm512_load_si512(h + 32 * r), sl[r] = _mm512_load_si512(l + 32 * r);
+      vl[r] = _mm512_load_si512(vlo + 32 * r), vh[r] = _mm512_load_si512(vhi + 32 * r);
+    }
+    int b = 0;
+    while ((p.w_max >> b) >= 128) ++b;
+    alignas(64) uint8_t bt[128] = {};
+    steps = 0;
+    for (int i = 0, j0 = 0, j1 = 0; i <= (p.w_max >> b); ++i) {  // starts increase: two moving pointers
+      const int lo = i << b, hi = std::min(lo + (1 << b) - 1, p.w_max);
+      while (j0 + 1 < p.k && p.starts[j0 + 1] <= lo) ++j0;  // the row at lo
+      j1 = std::max(j1, j0);
+      while (j1 + 1 < p.k && p.starts[j1 + 1] <= hi) ++j1;  // the row at hi
+      bt[i] = uint8_t(j0);
+      steps = std::max(steps, j1 - j0);
+    }
+    buckets = steps <= 3 && p.k + steps <= kPwlGeluRows;  // advancing stays within the padded rows
+    bt0 = _mm512_load_si512(bt), bt1 = _mm512_load_si512(bt + 64);
+    bshift = _mm_cvtsi32_si128(b);
+    one = _mm512_set1_epi16(1);
+    alignas(64) int16_t li[32], hi[32];
+    for (int i = 0; i < 16; ++i) li[2 * i] = int16_t(i), li[2 * i + 1] = int16_t(32 + i);
+    for (int i = 0; i < 16; ++i) hi[2 * i] = int16_t(16 + i), hi[2 * i + 1] = int16_t(48 + i);
+    lo_idx = _mm512_load_si512(li), hi_idx = _mm512_load_si512(hi);
+    ident16 = p.q8 <= INT16_MAX, ident32 = p.q8 <= INT32_MAX;
+    q8w = _mm512_set1_epi16(int16_t(std::min<int64_t>(p.q8, INT16_MAX))), q8d = _mm512_set1_epi32(int32_t(std::min<int64_t>(p.q8, INT32_MAX)));
     id_m0 = _mm512_set1_epi64(p.id_m0);
     id_half = _mm512_set1_epi64(p.id_shift ? int64_t(1) << (p.id_shift - 1) : 0);
     i32min = _mm512_set1_epi64(INT32_MIN), i32max = _mm512_set1_epi64(INT32_MAX);
     id_sh = _mm_cvtsi32_si128(p.id_shift);
+    rv = _mm_cvtsi32_si128(p.r), rv1 = _mm_cvtsi32_si128(p.r ? p.r - 1 : 0);
+    // the int16 codes' window [base, base + w_max] within int16 (base <= 0 < base + w_max: it meets it)
+    wlo = _mm512_set1_epi16(int16_t(std::max<int64_t>(p.base, INT16_MIN)));
+    whi = _mm512_set1_epi16(int16_t(std::min<int64_t>(p.base + p.w_max, INT16_MAX)));
+    wbase = _mm512_set1_epi16(int16_t(uint16_t(uint64_t(p.base))));
+    small = p.k + (buckets ? steps : 0) <= 32;
   }
+  bool small;  // the rows used fit one register (vpermw)
+  template <bool kSmall>
+  static __m512i col(const __m512i* c, __m512i j) {
+    if constexpr (kSmall) return _mm512_permutexvar_epi16(j, c[0]);
+    else return _mm512_permutex2var_epi16(c[0], j, c[1]);
+  }
+  // the 32 outputs' low and high words; kSteps: the bucket steps (0..3), or -1 for the binary search
+  template <bool kSmall, int kSteps>
+  void eval(__m512i w, __m512i& lo, __m512i& hi) const {
+    __m512i j;
+    if constexpr (kSteps >= 0) {
+      j = _mm512_permutex2var_epi8(bt0, _mm512_srl_epi16(w, bshift), bt1);
+      for (int s = 0; s < kSteps; ++s) j = _mm512_mask_add_epi16(j, _mm512_cmple_epu16_mask(col<kSmall>(nx, j), w), j, one);
+    } else {
+      j = _mm512_setzero_si512();
+      for (int step = 32; step > 0; step >>= 1) {
+        const __m512i cand = _mm512_add_epi16(j, _mm512_set1_epi16(int16_t(step)));
+        j = _mm512_mask_mov_epi16(j, _mm512_cmple_epu16_mask(col<false>(st, cand), w), cand);
+      }
+    }
+    const __m512i x = _mm512_sllv_epi16(_mm512_abs_epi16(_mm512_sub_epi16(w, col<kSmall>(an, j))), col<kSmall>(sh, j));
+    const __m512i d = _mm512_mulhi_epu16(col<kSmall>(sl, j), x);
+    lo = _mm512_add_epi16(col<kSmall>(vl, j), d);
+    const __m512i h = col<kSmall>(vh, j);
+    hi = _mm512_mask_add_epi16(h, _mm512_cmplt_epu16_mask(lo, d), h, one);
+  }
+  // rshift_round(q id_m0, id_shift) saturated to int32, on the even (low dword) lanes of q
+  __m512i identity_even(__m512i qv) const {
+    const __m512i v = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(qv, id_m0), id_half), id_sh);
+    return _mm512_min_epi64(_mm512_max_epi64(v, i32min), i32max);
+  }
+  __m512i identity16(__m512i qv) const { return join(identity_even(qv), identity_even(_mm512_srli_epi64(qv, 32))); }
 };
 
-// rshift_round(q id_m0, id_shift) saturated to int32, on the even (low dword) lanes of q
-inline __m512i identity_even(__m512i qv, const PwlLanes& w) {
-  const __m512i v = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(qv, w.id_m0), w.id_half), w.id_sh);
-  return _mm512_min_epi64(_mm512_max_epi64(v, w.i32min), w.i32max);
+inline __mmask16 lanes16(int64_t left) {
+  return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (left < 0 ? 0 : left)) - 1);
 }
 
-template <int kPath, bool kWord, typename T>
-void pwl_loop(const T* q, int64_t size, const Mag& k, const PwlLanes& w, int32_t* out) {
-  for (int64_t i = 0; i < size; i += 16) {
-    const __mmask16 m = tail_mask(size - i);
-    const __m512i qv = load16(q + i, m);
-    __m512i x;
-    if constexpr (kPath == avx512::kSignedPath) {
-      x = w.rescale(qv);
-    } else {
-      const __mmask16 neg = _mm512_movepi32_mask(qv);
-      const __m512i mag = mag16<kPath>(_mm512_abs_epi32(qv), neg, k);  // |INT32_MIN| reads as 2^31 unsigned
-      x = _mm512_mask_sub_epi32(mag, neg, _mm512_setzero_si512(), mag);
+// 32 codes: w (unsigned words in [0, w_max]), and the outputs; the tail's missing lanes read 0 (not stored)
+template <bool kSmall, int kSteps, bool kR, typename T>
+inline void pwl_gelu32(const T* q, int64_t left, const PwlGeluParams& p, const PwlGeluLanes& k, int32_t* out) {
+  const __mmask32 m = left >= 32 ? ~__mmask32(0) : __mmask32((uint32_t(1) << left) - 1);
+  __m512i w;
+  __mmask32 ident = 0;
+  __m512i qd[2];
+  if constexpr (sizeof(T) == 2) {
+    const __m512i qv = left >= 32 ? _mm512_loadu_si512(q) : _mm512_maskz_loadu_epi16(m, q);
+    if (k.ident16) ident = _mm512_cmpge_epi16_mask(qv, k.q8w);
+    __m512i t = qv;
+    if constexpr (kR)  // round(q / 2^r) = (q >> r) + ((q >> (r - 1)) & 1), without the overflow of q + 1 at r = 1
+      t = _mm512_add_epi16(_mm512_sra_epi16(t, k.rv), _mm512_and_si512(_mm512_sra_epi16(t, k.rv1), k.one));
+    w = _mm512_sub_epi16(_mm512_min_epi16(_mm512_max_epi16(t, k.wlo), k.whi), k.wbase);  // in [0, w_max] mod 2^16
+    if (ident) {
+      qd[0] = _mm512_cvtepi16_epi32(_mm512_castsi512_si256(qv));
+      qd[1] = _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(qv, 1));
     }
-    const __m512i u = _mm512_max_epi32(_mm512_min_epi32(x, w.u_hi), w.u_lo);
-    // u = u_hi (possibly 2^15, whose low word reads -2^15) takes the identity below: its table value,
-    // computed from any word, is discarded
-    __m512i y = w.eval.value<kWord>(w.eval.segment(u), u, u);
-    const __mmask16 ident = _mm512_mask_cmpge_epi32_mask(m, u, w.u_hi);
-    if (ident) y = _mm512_mask_mov_epi32(y, ident, join(identity_even(qv, w), identity_even(_mm512_srli_epi64(qv, 32), w)));
-    store16(out + i, m, y);
+  } else {
+    const int64_t lo = std::max<int64_t>(p.base, INT32_MIN), hi = std::min<int64_t>(p.base + p.w_max, INT32_MAX);
+    const __m512i lov = _mm512_set1_epi32(int32_t(lo)), hiv = _mm512_set1_epi32(int32_t(hi));
+    const __m512i bv = _mm512_set1_epi32(int32_t(p.base)), one32 = _mm512_set1_epi32(1);
+    __m256i h[2];
+    for (int i = 0; i < 2; ++i) {
+      qd[i] = _mm512_maskz_loadu_epi32(__mmask16(m >> (16 * i)), q + 16 * i);
+      if (k.ident32) ident |= __mmask32(_mm512_cmpge_epi32_mask(qd[i], k.q8d)) << (16 * i);
+      __m512i t = qd[i];
+      if constexpr (kR)  // as for int16 codes: no q + 1 at r = 1 (INT32_MAX)
+        t = _mm512_add_epi32(_mm512_sra_epi32(t, k.rv), _mm512_and_si512(_mm512_sra_epi32(t, k.rv1), one32));
+      h[i] = _mm512_cvtepi32_epi16(_mm512_sub_epi32(_mm512_min_epi32(_mm512_max_epi32(t, lov), hiv), bv));
+    }
+    w = _mm512_inserti64x4(_mm512_castsi256_si512(h[0]), h[1], 1);
+  }
+  __m512i lo, hi;
+  k.eval<kSmall, kSteps>(w, lo, hi);
+  __m512i y[2] = {_mm512_permutex2var_epi16(lo, k.lo_idx, hi), _mm512_permutex2var_epi16(lo, k.hi_idx, hi)};
+  if (ident) {
+    for (int i = 0; i < 2; ++i) y[i] = _mm512_mask_mov_epi32(y[i], __mmask16(ident >> (16 * i)), k.identity16(qd[i]));
+  }
+  if (left >= 32) {
+    _mm512_storeu_si512(out, y[0]);
+    _mm512_storeu_si512(out + 16, y[1]);
+  } else {
+    _mm512_mask_storeu_epi32(out, lanes16(left), y[0]);
+    _mm512_mask_storeu_epi32(out + 16, lanes16(left - 16), y[1]);
+  }
+}
+
+template <bool kSmall, int kSteps, bool kR, typename T>
+void pwl_gelu_loop(const T* q, int64_t size, const PwlGeluParams& p, const PwlGeluLanes& k, int32_t* out) {
+  int64_t i = 0;
+  for (; i + 32 <= size; i += 32) pwl_gelu32<kSmall, kSteps, kR>(q + i, 32, p, k, out + i);
+  if (i < size) pwl_gelu32<kSmall, kSteps, kR>(q + i, size - i, p, k, out + i);
+}
+
+template <bool kSmall, int kSteps, typename T>
+void pwl_gelu_r(const T* q, int64_t size, const PwlGeluParams& p, const PwlGeluLanes& k, int32_t* out) {
+  if (p.r) pwl_gelu_loop<kSmall, kSteps, true>(q, size, p, k, out);
+  else pwl_gelu_loop<kSmall, kSteps, false>(q, size, p, k, out);
+}
+
+template <bool kSmall, typename T>
+void pwl_gelu_steps(const T* q, int64_t size, const PwlGeluParams& p, const PwlGeluLanes& k, int32_t* out) {
+  if (!k.buckets) return pwl_gelu_r<false, -1>(q, size, p, k, out);  // the search reads the 64 padded rows
+  switch (k.steps) {
+    case 0: return pwl_gelu_r<kSmall, 0>(q, size, p, k, out);
+    case 1: return pwl_gelu_r<kSmall, 1>(q, size, p, k, out);
+    case 2: return pwl_gelu_r<kSmall, 2>(q, size, p, k, out);
+    default: return pwl_gelu_r<kSmall, 3>(q, size, p, k, out);
   }
 }
 
@@ -529,17 +651,9 @@ bool shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out
 
 template <typename T>
 void pwl_gelu_avx512(const T* q, int64_t size, const PwlGeluParams& p, int32_t* out) {
-  const int64_t cap = std::max<int64_t>(p.u_hi, -int64_t(p.u_lo));  // past it u is clamped either way
-  const int64_t c = round_c(p.shift, false);
-  int64_t acap = first_reaching(p.lim, p.m0, p.shift, c - 1, cap);
-  if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 32768);
-  const Mag k(p.m0, p.shift, c, acap, cap);
-  const PwlLanes w(p, acap);
-  if (w.rescale.ok && w.eval.word) return pwl_loop<avx512::kSignedPath, true>(q, size, k, w, out);
-  avx512::with_path(k.path, [&](auto path) {
-    if (w.eval.word) pwl_loop<decltype(path)::value, true>(q, size, k, w, out);
-    else pwl_loop<decltype(path)::value, false>(q, size, k, w, out);
-  });
+  const PwlGeluLanes k(p);
+  if (k.small) pwl_gelu_steps<true>(q, size, p, k, out);
+  else pwl_gelu_steps<false>(q, size, p, k, out);
 }
 
 #define LOWBIT_SHIFT_LUT_AVX512(T)                                                                   \

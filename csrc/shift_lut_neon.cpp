@@ -2,7 +2,8 @@
 // compares them with the scalar kernels under qemu on random and edge rows, ShiftGELU on every int16 code).
 // 8 codes per step as two vectors of 4 int32 lanes (ShiftGELU: 16 codes as two vectors of 8 int16 lanes);
 // a row's last partial block runs through the same vector code, padded (rows_neon.h).
-// Shiftmax, LUT softmax and NN-LUT GELU start with the magnitude rescale of mag_neon.h, clamped as the
+// NN-LUT GELU: the rows of nnlut.gelu_plan on the codes, 16 per step in 16-bit lanes (its section below).
+// Shiftmax and LUT softmax start with the magnitude rescale of mag_neon.h, clamped as the
 // AVX-512 kernels clamp it (the file comment of shift_lut_avx512.cpp: acap and cap change no result). Tables
 // of 16-bit entries (LUT softmax's exp2: 128 entries, ShiftGELU's 64 knots and slopes) are looked up with
 // vqtbl4q (/ vqtbx4q) on their bytes; exact roundings of unsigned lanes, rshift_round(v, s), are urshl by -s
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "mag_neon.h"
+#include "pwl16_neon.h"
 #include "pwl_neon.h"
 #include "rows_neon.h"
 #include "shift_lut.h"
@@ -279,37 +281,74 @@ bool shiftgelu_loop(const T* q, int64_t size, const GeluLanes& k, O* out) {
   return sizeof(T) != 2 || vmaxvq_u16(bad) == 0;  // int32 codes: checked by the bindings
 }
 
-// ---- NN-LUT GELU: the grid value u clamped to [u_lo, u_hi]; u = u_hi takes the identity, whose lanes'
-// table values (u = 2^15 saturated for the segment search) are discarded
-template <bool kSplit, typename T>
-void pwl_gelu_loop(const T* q, int64_t size, const PwlGeluParams& p, const Mag& k, const neon::PwlEval& ev,
-                   int32_t* out) {
-  const int32x4_t u_lo = vdupq_n_s32(p.u_lo), u_hi = vdupq_n_s32(p.u_hi), id_m0 = vdupq_n_s32(p.id_m0);
-  const int64x2_t id_nsh = vdupq_n_s64(-p.id_shift);
-  Block8<T> blk;
-  int32_t ob[8];
-  for (int64_t i = 0; i < size; i += 8) {
-    const int64_t left = size - i;
-    const T* b = blk.at(q + i, left, T(0));
-    int32_t* o = left >= 8 ? out + i : ob;
-    int32x4_t qv[2], u[2], y[2];
-    for (int h = 0; h < 2; ++h) {
-      qv[h] = load4(b + 4 * h);
-      const uint32x4_t neg = vcltzq_s32(qv[h]);  // |INT32_MIN| reads as 2^31 unsigned
-      const int32x4_t x = signed4(mag4<kSplit>(vreinterpretq_u32_s32(vabsq_s32(qv[h])), neg, k), neg);
-      u[h] = vminq_s32(vmaxq_s32(x, u_lo), u_hi);
-    }
-    ev.values8(u[0], u[1], y[0], y[1]);
-    for (int h = 0; h < 2; ++h) {
-      const uint32x4_t ident = vcgeq_s32(u[h], u_hi);
-      if (vmaxvq_u32(ident)) {  // rshift_round(q id_m0, id_shift) saturated to int32 (|q id_m0| < 2^62)
-        const int64x2_t lo = vrshlq_s64(vmull_s32(vget_low_s32(qv[h]), vget_low_s32(id_m0)), id_nsh);
-        const int64x2_t hi = vrshlq_s64(vmull_high_s32(qv[h], id_m0), id_nsh);
-        y[h] = vbslq_s32(ident, vcombine_s32(vqmovn_s64(lo), vqmovn_s64(hi)), y[h]);
+// ---- NN-LUT GELU (shift_lut.h) on 16 codes per step, as shift_lut_avx512.cpp's PwlGeluLanes: w and the row
+// j by pwl16_neon.h, the rows' columns by WordTable64, shifts by one vqtbl4q; x = |w - anchor| << shift
+// (ushl: 0 for shift 16, where w = anchor), d = (slope x) >> 16 (umull, shrn), y = value + d on 32-bit lanes
+// (the value's words zipped, uaddw). Codes q >= q8 (x >= 8, rare) take the scalar identity, in the blocks
+// that hold one.
+struct PwlGeluLanes {
+  neon::RowSearch rows;
+  neon::WordTable64 an, sl, vl, vh;
+  uint8x16x4_t sh;
+  struct Cols {
+    uint16_t a[kPwlGeluRows], l[kPwlGeluRows], vlo[kPwlGeluRows], vhi[kPwlGeluRows], h[kPwlGeluRows];
+    uint8_t hb[kPwlGeluRows];
+    explicit Cols(const PwlGeluParams& p) {
+      neon::pad_rows(p.anchors, p.k, a), neon::pad_rows(p.slopes, p.k, l), neon::pad_rows(p.shifts, p.k, h);
+      for (int j = 0; j < kPwlGeluRows; ++j) {
+        const uint32_t v = uint32_t(p.values[j < p.k ? j : p.k - 1]);
+        vlo[j] = uint16_t(v & 0xFFFF), vhi[j] = uint16_t(v >> 16), hb[j] = uint8_t(h[j]);
       }
-      vst1q_s32(o + 4 * h, y[h]);
     }
-    if (left < 8) store_left(out + i, left, ob);
+  };
+  PwlGeluLanes(const PwlGeluParams& p, const Cols& c)
+      : rows(p.starts, p.k, p.w_max), an(c.a), sl(c.l), vl(c.vlo), vh(c.vhi), sh(vld1q_u8_x4(c.hb)) {}
+  explicit PwlGeluLanes(const PwlGeluParams& p) : PwlGeluLanes(p, Cols(p)) {}
+
+  // the outputs of 16 lanes w in [0, w_max]
+  void eval(const uint16x8_t w[2], int32x4_t y[4]) const {
+    const uint8x16_t j = rows(w);
+    uint16x8_t a[2], l[2], lo[2], hi[2];
+    an(j, a), sl(j, l), vl(j, lo), vh(j, hi);
+    const uint8x16_t hb = vqtbl4q_u8(sh, j);
+    const int16x8_t shv[2] = {vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(hb))), vreinterpretq_s16_u16(vmovl_high_u8(hb))};
+    for (int h = 0; h < 2; ++h) {
+      const uint16x8_t dw = vreinterpretq_u16_s16(vabsq_s16(vreinterpretq_s16_u16(vsubq_u16(w[h], a[h]))));
+      const uint16x8_t x = vshlq_u16(dw, shv[h]);
+      const uint16x8_t d = vshrn_high_n_u32(vshrn_n_u32(vmull_u16(vget_low_u16(l[h]), vget_low_u16(x)), 16),
+                                            vmull_high_u16(l[h], x), 16);
+      const uint32x4_t v0 = vreinterpretq_u32_u16(vzip1q_u16(lo[h], hi[h]));
+      const uint32x4_t v1 = vreinterpretq_u32_u16(vzip2q_u16(lo[h], hi[h]));
+      y[2 * h] = vreinterpretq_s32_u32(vaddw_u16(v0, vget_low_u16(d)));
+      y[2 * h + 1] = vreinterpretq_s32_u32(vaddw_high_u16(v1, d));
+    }
+  }
+};
+
+// the largest of 16 codes
+inline int32_t max16(const int16_t* b) { return vmaxvq_s16(vmaxq_s16(vld1q_s16(b), vld1q_s16(b + 8))); }
+inline int32_t max16(const int32_t* b) {
+  return vmaxvq_s32(vmaxq_s32(vmaxq_s32(vld1q_s32(b), vld1q_s32(b + 4)), vmaxq_s32(vld1q_s32(b + 8), vld1q_s32(b + 12))));
+}
+
+template <typename T>
+void pwl_gelu_loop(const T* q, int64_t size, const PwlGeluParams& p, const neon::CodeWindow<T>& win,
+                   const PwlGeluLanes& k, int32_t* out) {
+  neon::Block16<T> blk;
+  int32_t ob[16];
+  for (int64_t i = 0; i < size; i += 16) {
+    const int64_t left = size - i;
+    const T* b = blk.at(q + i, left, T(0));  // padding 0 < q8
+    int32_t* o = left >= 16 ? out + i : ob;
+    const uint16x8_t w[2] = {win(b), win(b + 8)};
+    int32x4_t y[4];
+    k.eval(w, y);
+    for (int h = 0; h < 4; ++h) vst1q_s32(o + 4 * h, y[h]);
+    if (max16(b) >= p.q8) {
+      for (int e = 0; e < 16; ++e)
+        if (b[e] >= p.q8) o[e] = pwl_gelu_one(b[e], p);
+    }
+    if (left < 16) store_left<16>(out + i, left, ob);
   }
 }
 
@@ -341,13 +380,9 @@ bool shiftgelu_neon(const T* q, int64_t size, const ShiftGeluParams& p, O* out) 
 
 template <typename T>
 void pwl_gelu_neon(const T* q, int64_t size, const PwlGeluParams& p, int32_t* out) {
-  const int64_t cap = std::max<int64_t>(p.u_hi, -int64_t(p.u_lo));  // past it u is clamped either way
-  const int64_t c = round_c(p.shift, false);
-  int64_t acap = first_reaching(p.lim, p.m0, p.shift, c - 1, cap);
-  if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 32768);
-  const Mag k(p.m0, p.shift, c, acap, cap);
-  const neon::PwlEval ev(p.starts, p.slopes, p.icpts, p.k, p.pshift);
-  neon::with_form(k.split, [&](auto split) { pwl_gelu_loop<decltype(split)::value>(q, size, p, k, ev, out); });
+  const neon::CodeWindow<T> win(p.r, p.base, p.w_max);
+  if (!win.ok) return pwl_gelu_scalar(q, size, p, out);  // not for gelu_plan's windows (base <= 0 < base + w_max)
+  pwl_gelu_loop(q, size, p, win, PwlGeluLanes(p), out);
 }
 
 #define LOWBIT_SHIFT_LUT_NEON(T)                                                                   \

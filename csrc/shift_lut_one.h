@@ -83,16 +83,15 @@ inline uint8_t lut_lnexp_out_one(int64_t t, int idx, int len, const LutSoftmaxPa
   return uint8_t(v > 255 ? 255 : v);
 }
 
-// NN-LUT GELU on one code (nnlut.nnlut_gelu_ref with pwl.eval_table_ref)
-inline int64_t pwl_grid_one(int64_t q, const PwlGeluParams& p) {
-  return clamp64(rshift_round(clamp64(q, -p.lim, p.lim) * p.m0, p.shift), p.u_lo, p.u_hi);
-}
+// NN-LUT GELU on one code (nnlut.nnlut_gelu_ref)
 inline int32_t pwl_gelu_one(int64_t q, const PwlGeluParams& p) {
-  const int64_t u = pwl_grid_one(q, p);
-  if (u >= p.u_hi) return sat32(rshift_round(q * p.id_m0, p.id_shift));
+  if (q >= p.q8) return sat32(rshift_round(q * p.id_m0, p.id_shift));
+  const int64_t qq = p.r ? ((q >> (p.r - 1)) + 1) >> 1 : q;
+  const int64_t w = clamp64(qq - p.base, 0, p.w_max);
   int j = 0;
-  while (j + 1 < p.k && p.starts[j + 1] <= u) ++j;  // the last segment starting at or below u
-  return sat32(p.icpts[j] + rshift_round(int64_t(p.slopes[j]) * u, p.pshift));
+  while (j + 1 < p.k && p.starts[j + 1] <= w) ++j;  // the last row starting at or below w
+  const int64_t d = w - p.anchors[j];
+  return int32_t(p.values[j] + ((int64_t(p.slopes[j]) * ((d < 0 ? -d : d) << p.shifts[j])) >> 16));
 }
 
 // floor((a m0 + c) / 2^shift) for a >= 0: the magnitude of a rescaled code (c = 2^(shift-1) for a

@@ -13,7 +13,8 @@ ShiftmaxParams shiftmax_params(int64_t dclip, int32_t m0, int32_t shift);
 ShiftGeluParams shiftgelu_params(int32_t l, int32_t m);
 LutSoftmaxParams lut_softmax_params(int64_t dcap, int32_t m0, int32_t shift, const In& exp2, const In& recip,
                                     const In& log2, bool lnexp);
-PwlGeluParams pwl_gelu_params(int64_t lim, int32_t m0, int32_t shift, int32_t u_lo, int32_t u_hi, int32_t id_m0,
-                              int32_t id_shift, const In& starts, const In& slopes, const In& icpts, int32_t pshift);
+PwlGeluParams pwl_gelu_params(int32_t r, int64_t base, int32_t w_max, int64_t q8, int32_t id_m0, int32_t id_shift,
+                              const In& starts, const In& anchors, const In& shifts, const In& slopes,
+                              const In& values);
 
 }  // namespace lowbit

@@ -40,6 +40,7 @@ INTOPS: dict[tuple[str, str], IntOp] = {
     ("layernorm", "ptf"): IntOp("layernorm", "ptf", fqvit.ptf_layernorm_ref, 0, 1.0),
     # NN-LUT tables are fitted lazily: bytes are the reserved size (17 segments x 10 bytes per table)
     ("softmax", "nnlut"): IntOp("softmax", "nnlut", nnlut.nnlut_softmax_ref, 2 * nnlut.MAX_TABLE_BYTES, 1e-2),
+    # (GELU: the fitted table; its kernel holds rows per scale, 11 bytes each, 23-29 at scales 1e-4..0.1)
     ("gelu", "nnlut"): IntOp("gelu", "nnlut", nnlut.nnlut_gelu_ref, nnlut.MAX_TABLE_BYTES, 3.5e-3),
     # iRNN PWL with the default table (16 segments on [-8, 8], 160 bytes); bounds are table.bound rounded up
     ("sigmoid", "pwl"): IntOp("sigmoid", "pwl", pwl.pwl_sigmoid_ref, 160, 2e-3),

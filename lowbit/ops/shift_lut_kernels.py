@@ -107,27 +107,10 @@ def lut_softmax(
 
 
 @functools.lru_cache(maxsize=1)
-def _gelu_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int]:
-    """(starts, slopes, intercepts, F, O, F + P - O) of nnlut.table("gelu") (fitted once per process)."""
-    t = _nnlut.table("gelu")
-    return (
-        np.ascontiguousarray(t.starts, dtype=np.int16),
-        np.ascontiguousarray(t.slopes, dtype=np.int32),
-        np.ascontiguousarray(t.intercepts, dtype=np.int32),
-        t.in_frac,
-        t.out_frac,
-        t.in_frac + t.slope_frac - t.out_frac,
-    )
-
-
-@functools.lru_cache(maxsize=256)
-def nnlut_gelu_constants(scale: float) -> tuple[int, int, int, int, int, int, int]:
-    """(lim, m0, shift, u_lo, u_hi, id_m0, id_shift) of nnlut.nnlut_gelu_ref for this input scale."""
-    starts, _, _, in_frac, _, _ = _gelu_table()
-    lim = math.ceil(8.0 / scale) + 1
-    m0, shift = dyadic(scale * 2.0**in_frac)
-    id_m0, id_shift = dyadic(scale * 2.0**_nnlut.GELU_OUT)
-    return min(lim, 2**31), m0, shift, int(starts[0]), 8 << in_frac, id_m0, id_shift
+def nnlut_gelu_constants(scale: float) -> tuple[int, int, int, int, int, int]:
+    """(r, base, w_max, q8, id_m0, id_shift) of nnlut.gelu_plan for this input scale."""
+    pl = _nnlut.gelu_plan(scale)
+    return pl.r, pl.base, pl.w_max, pl.q8, pl.id_m0, pl.id_shift
 
 
 def nnlut_gelu(q: np.ndarray, scale: float, isa: str = "auto") -> tuple[np.ndarray, float]:
@@ -139,11 +122,10 @@ def nnlut_gelu(q: np.ndarray, scale: float, isa: str = "auto") -> tuple[np.ndarr
     q = _codes(q)
     out = np.empty(q.shape, dtype=np.int32)
     _C.pwl_gelu(q, *nnlut_gelu_args(s), out, isa)
-    return out, 2.0 ** -_gelu_table()[4]
+    return out, 2.0**-_nnlut.GELU_OUT
 
 
 def nnlut_gelu_args(scale: float) -> tuple:
-    """Everything the PWL GELU kernel takes but q and out: constants for this input scale, then the table
-    (starts, slopes, intercepts, pshift)."""
-    starts, slopes, icpts, _, _, pshift = _gelu_table()
-    return (*nnlut_gelu_constants(scale), starts, slopes, icpts, pshift)
+    """Everything the PWL GELU kernel takes but q and out: nnlut.gelu_plan(scale)'s constants, then its rows
+    (starts, anchors, shifts, slopes, values)."""
+    return (*nnlut_gelu_constants(scale), *_nnlut.gelu_plan(scale).kernel_rows)

@@ -190,7 +190,7 @@ def test_bad_inputs_specific():
 def test_kernel_rejects_bad_constants():
     """The C++ entry points check their integer constants and tables themselves."""
     from lowbit import _C
-    from lowbit.ops.shift_lut_kernels import _LUT_TABLES, _gelu_table, nnlut_gelu_constants
+    from lowbit.ops.shift_lut_kernels import _LUT_TABLES, nnlut_gelu_args
 
     q = np.zeros((2, 8), dtype=np.int32)
     u8 = np.empty(q.shape, np.uint8)
@@ -214,14 +214,26 @@ def test_kernel_rejects_bad_constants():
         _C.lut_softmax(q, 9, 5, 20, e2, bad, lg, False, u8)
     with pytest.raises(LowbitError, match="128 entries"):
         _C.lut_softmax(q, 9, 5, 20, e2[:64], rc, lg, False, u8)
-    starts, slopes, icpts, _, _, pshift = _gelu_table()
-    c = nnlut_gelu_constants(0.01)
+    args = nnlut_gelu_args(0.01)
+    c, (starts, anchors, shifts, slopes, values) = args[:6], args[6:]
     o32 = np.empty(q.shape, np.int32)
-    with pytest.raises(LowbitError, match="starts: expected non-decreasing"):
-        _C.pwl_gelu(q, *c, starts[::-1].copy(), slopes, icpts, pshift, o32)
-    with pytest.raises(LowbitError, match="slopes, icpts: expected one per segment"):
-        _C.pwl_gelu(q, *c, starts, slopes[:-1].copy(), icpts, pshift, o32)
-    with pytest.raises(LowbitError, match="slopes, icpts: expected \\|icpt\\|"):
-        _C.pwl_gelu(q, *c, starts, slopes, icpts, 0, o32)
-    with pytest.raises(LowbitError, match="u_lo, u_hi"):
-        _C.pwl_gelu(q, c[0], c[1], c[2], c[3] + 1, c[4], c[5], c[6], starts, slopes, icpts, pshift, o32)
+    _C.pwl_gelu(q, *args, o32)
+    bad = starts.copy()
+    bad[1:] = bad[1:][::-1]
+    for rows, name in [
+        ((bad, anchors, shifts, slopes, values), "starts: expected increasing"),
+        ((starts + 1, anchors, shifts, slopes, values), r"starts: expected starts\[0\] = 0"),
+        ((starts, anchors[:-1].copy(), shifts, slopes, values), "expected one per row"),
+        ((starts, anchors, shifts + 1, slopes, values), "anchors: expected"),
+        ((starts, anchors, np.full_like(shifts, 17), slopes, values), "shifts"),
+        ((starts, anchors, shifts, slopes, values + 2**30), "values"),
+        ((starts[:0], anchors[:0], shifts[:0], slopes[:0], values[:0]), "starts: expected 1..64 rows"),
+    ]:
+        with pytest.raises(LowbitError, match=name):
+            _C.pwl_gelu(q, *c, *rows, o32)
+    for i, v, name in [(0, 41, "r"), (1, 1, "base"), (2, 0, "w_max"), (2, 65536, "w_max"), (3, 0, "q8"),
+                       (4, -1, "id_m0"), (5, 63, "id_shift")]:  # fmt: skip
+        cc = list(c)
+        cc[i] = v
+        with pytest.raises(LowbitError, match=name):
+            _C.pwl_gelu(q, *cc, starts, anchors, shifts, slopes, values, o32)
