@@ -321,6 +321,47 @@ static void shift_lut_variants_typed(std::mt19937& rng) {
       run_case(1 + rng() % 4, trial % 20 == 0 ? 4096 : 1 + rng() % 200, trial % 6, trial);
     row_length_sweep(rng, 1, run_case);
   }
+  // NN-LUT GELU on every code of T's range near the windows' ends and q8, and at T's ends (int16: all 2^16
+  // codes), plus edge constants on the 64 rows of pp[0]: a window below int16's range (the scalar kernel
+  // for int16 codes) or across its low end, r = 40, r = 1 with base = INT32_MIN, q8 = 1 with an identity
+  // that saturates, q8 past INT32_MAX
+  const PwlGeluParams& g0 = pp[0];
+  std::vector<PwlGeluParams> all(std::begin(pp), std::end(pp));
+  const int64_t edges[][6] = {{0, -100000, 16002, 5, 1099511628, 24},  // r, base, w_max, q8, id_m0, id_shift
+                               {0, -40000, 16002, 100, 1099511628, 24},
+                               {40, -8001, 16002, 1 << 30, 1099511628, 24},
+                               {1, INT32_MIN, 16002, 3, 1099511628, 24},
+                               {0, -8001, 16002, 1, INT32_MAX, 0},
+                               {0, -8001, 16002, int64_t(1) << 40, 1099511628, 24}};
+  for (const auto& e : edges) {
+    PwlGeluParams g = g0;
+    g.r = int32_t(e[0]), g.base = e[1], g.w_max = int32_t(e[2]), g.q8 = e[3], g.id_m0 = int32_t(e[4]);
+    g.id_shift = int32_t(e[5]);
+    all.push_back(g);
+  }
+  std::vector<T> qa;
+  if constexpr (sizeof(T) == 2) {
+    for (int v = -32768; v <= 32767; ++v) qa.push_back(T(v));
+  } else {
+    for (const PwlGeluParams& e : all)
+      for (int end = 0; end < 5; ++end)
+        for (int64_t d = -1100; d <= 1100; ++d) {  // window ends in code units (x 2^r), steps of up to 2^r
+          const int64_t unit = int64_t(1) << std::min(e.r, 31), step = end < 2 ? 1 + int64_t(rng() % uint64_t(unit)) : 1;
+          const int64_t mid = end == 0 ? e.base * unit : end == 1 ? (e.base + e.w_max) * unit : end == 2 ? INT32_MIN
+                              : end == 3 ? INT32_MAX : std::min<int64_t>(e.q8, INT32_MAX);
+          qa.push_back(T(std::max<int64_t>(INT32_MIN, std::min<int64_t>(INT32_MAX, mid + d * step))));
+        }
+    for (int i = 0; i < 20000; ++i) qa.push_back(T(rng()));
+  }
+  std::vector<int32_t> ga(qa.size()), gb(qa.size());
+  for (const PwlGeluParams& e : all) {
+    pwl_gelu_scalar(qa.data(), int64_t(qa.size()), e, gb.data());
+    for (Isa isa : available_isas()) {
+      std::fill(ga.begin(), ga.end(), 0x55555555);
+      pwl_gelu(isa, qa.data(), int64_t(qa.size()), e, ga.data());
+      check(ga == gb, "pwl_gelu on every code / the windows' ends");
+    }
+  }
 }
 
 static void shift_lut_variants() {

@@ -651,6 +651,8 @@ bool shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out
 
 template <typename T>
 void pwl_gelu_avx512(const T* q, int64_t size, const PwlGeluParams& p, int32_t* out) {
+  // a window that misses int16's range (never gelu_plan's: base <= 0 < base + w_max) would wrap in wlo / whi
+  if (sizeof(T) == 2 && (p.base > INT16_MAX || p.base + p.w_max < INT16_MIN)) return pwl_gelu_scalar(q, size, p, out);
   const PwlGeluLanes k(p);
   if (k.small) pwl_gelu_steps<true>(q, size, p, k, out);
   else pwl_gelu_steps<false>(q, size, p, k, out);
