@@ -1,12 +1,14 @@
 """`lowbit bench intops`: every integer-only nonlinear op of lowbit.ops.intops.INTOPS — its error against
 float64 on random inputs over the documented range and on real MiniLM activations, its table bytes, and
-its throughput (elements/s, 1 thread) next to torch fp32 on the issue's shapes.
+its throughput (elements/s, 1 thread) next to torch fp32 on the issue's shapes (softmax (8, 12, 128, 128);
+GELU, LayerNorm, sigmoid and tanh (1024, 384) and (1024, 1536)), the two timed in interleaved rounds.
 
 The throughput column times the C++ kernel (lowbit/ops/intops_kernels.py, shift_lut_kernels.py and
 intops_extra_kernels.py, int16 codes (PTF: uint8), default ISA; I-BERT GELU with int32 output codes: the
 reference's int64 values, in half the bytes) for the rows in _kernels(), and the numpy int64 *reference* for
 the others (far below torch; printed so that the gap is visible, not hidden). The "kernel" field of each row
-says which one was timed.
+says which one was timed. Each row's "gelems" / "torch_fp32_gelems" are those of its shape where lowbit's ratio
+to torch is lowest ("shape"); "shapes" lists every shape timed.
 """
 
 from __future__ import annotations
@@ -19,15 +21,10 @@ from functools import partial
 import numpy as np
 from scipy.special import erf
 
-from lowbit.bench.timing import median_seconds
+from lowbit.bench.timing import interleaved_median_seconds
 
-SHAPES = {
-    "softmax": (8, 12, 128, 128),
-    "gelu": (1024, 1536),
-    "layernorm": (1024, 384),
-    "sigmoid": (1024, 1536),
-    "tanh": (1024, 1536),
-}
+_ROWS = ((1024, 384), (1024, 1536))
+SHAPES = {"softmax": ((8, 12, 128, 128),), "gelu": _ROWS, "layernorm": _ROWS, "sigmoid": _ROWS, "tanh": _ROWS}
 FLOAT = {"sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh}
 
 
@@ -135,12 +132,12 @@ def _errors(op, acts, rng) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(rand), np.concatenate(real)
 
 
-def _throughput(op) -> tuple[float, float, bool]:
-    """G elements/s of the kernel (or the reference) and of torch fp32 on the op's shape (1 thread)."""
+def _throughput(op, shape: tuple[int, ...], repeats: int) -> tuple[float, float, bool]:
+    """G elements/s of the kernel (or the reference) and of torch fp32 on ``shape`` (1 thread), sampled in
+    interleaved rounds (the machine is shared: a burst of load then hits both alike)."""
     import torch
 
     torch.set_num_threads(1)
-    shape = SHAPES[op.op]
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape).astype(np.float32)
     xt = torch.from_numpy(x)
@@ -169,9 +166,8 @@ def _throughput(op) -> tuple[float, float, bool]:
         run = lambda: fn(q, 1e-3)  # noqa: E731
         peer = {"gelu": torch.nn.functional.gelu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}[op.op]
         peer = partial(peer, xt)
-    elems = x.size
-    ours = elems / median_seconds(run, repeats=5 if kernel else 3) / 1e9
-    return ours, elems / median_seconds(peer, repeats=5) / 1e9, kernel is not None
+    secs = interleaved_median_seconds({"ours": run, "torch": peer}, repeats=repeats if kernel else 3)
+    return x.size / secs["ours"] / 1e9, x.size / secs["torch"] / 1e9, kernel is not None
 
 
 def run(quick: bool = False, as_json: bool = False) -> int:
@@ -183,7 +179,11 @@ def run(quick: bool = False, as_json: bool = False) -> int:
     rows = []
     for op in INTOPS.values():
         rand, real = _errors(op, acts, rng)
-        ours, torch_fp32, is_kernel = _throughput(op)
+        shapes = []
+        for shape in SHAPES[op.op]:
+            ours, torch_fp32, is_kernel = _throughput(op, shape, 5 if quick else 11)
+            shapes.append({"shape": list(shape), "gelems": ours, "torch_fp32_gelems": torch_fp32})
+        worst = min(shapes, key=lambda r: r["gelems"] / r["torch_fp32_gelems"])
         rows.append(
             {
                 "op": op.op,
@@ -192,8 +192,10 @@ def run(quick: bool = False, as_json: bool = False) -> int:
                 "mean_abs_err": float(rand.mean()),
                 "real_max_abs_err": float(real.max()),
                 "table_bytes": int(op.table_bytes),
-                "gelems": ours,
-                "torch_fp32_gelems": torch_fp32,
+                "gelems": worst["gelems"],
+                "torch_fp32_gelems": worst["torch_fp32_gelems"],
+                "shape": worst["shape"],
+                "shapes": shapes,
                 "kernel": is_kernel,
             }
         )
@@ -204,16 +206,21 @@ def run(quick: bool = False, as_json: bool = False) -> int:
         "integer-only nonlinear ops vs float64 (softmax: probability; gelu, sigmoid, tanh: output units; "
         "layernorm: int8 codes vs float-then-quantize); real = packaged MiniLM on UCI sentences; "
         "G elem/s (1 thread): lowbit's C++ kernel where 'kernel' says yes (int16 codes, PTF uint8), else the "
-        "numpy reference; torch fp32 beside it"
+        "numpy reference; torch fp32 beside it, timed interleaved; one line per shape"
     )
     print(
         f"{'op':<10}{'method':<11}{'max err':>10}{'mean err':>10}{'real max':>10}{'table B':>8}"
-        f"{'G elem/s':>10}{'torch fp32':>11}{'kernel':>8}"
+        f"{'shape':>18}{'G elem/s':>10}{'torch fp32':>11}{'ratio':>7}{'kernel':>8}"
     )
     for r in rows:
-        print(
-            f"{r['op']:<10}{r['method']:<11}{r['max_abs_err']:>10.2e}{r['mean_abs_err']:>10.2e}"
-            f"{r['real_max_abs_err']:>10.2e}{r['table_bytes']:>8}{r['gelems']:>10.3f}{r['torch_fp32_gelems']:>11.2f}"
-            f"{'yes' if r['kernel'] else 'no':>8}"
-        )
+        for i, t in enumerate(r["shapes"]):
+            head = (
+                f"{r['op']:<10}{r['method']:<11}{r['max_abs_err']:>10.2e}{r['mean_abs_err']:>10.2e}"
+                f"{r['real_max_abs_err']:>10.2e}{r['table_bytes']:>8}"
+            )
+            print(
+                f"{head if i == 0 else ' ' * len(head)}{str(tuple(t['shape'])):>18}{t['gelems']:>10.3f}"
+                f"{t['torch_fp32_gelems']:>11.2f}{t['gelems'] / t['torch_fp32_gelems']:>6.2f}x"
+                f"{'yes' if r['kernel'] else 'no':>8}"
+            )
     return 0
