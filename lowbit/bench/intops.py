@@ -7,8 +7,8 @@ The throughput column times the C++ kernel (lowbit/ops/intops_kernels.py, shift_
 intops_extra_kernels.py, int16 codes (PTF: uint8), default ISA; I-BERT GELU with int32 output codes: the
 reference's int64 values, in half the bytes) for the rows in _kernels(), and the numpy int64 *reference* for
 the others (far below torch; printed so that the gap is visible, not hidden). The "kernel" field of each row
-says which one was timed. Each row's "gelems" / "torch_fp32_gelems" are those of its shape where lowbit's ratio
-to torch is lowest ("shape"); "shapes" lists every shape timed.
+says which one was timed. Each row's "gelems" / "torch_fp32_gelems" are those of its shape where lowbit's
+ratio to torch is lowest ("shape"); "shapes" lists every shape timed.
 """
 
 from __future__ import annotations
