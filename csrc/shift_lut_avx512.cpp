@@ -644,9 +644,42 @@ void lut_softmax_avx512(const T* q, int64_t rows, int64_t n, const LutSoftmaxPar
   avx512::with_path(k.path, [&](auto path) { lut_rows<decltype(path)::value>(q, rows, n, p, k, out); });
 }
 
+// int16 codes into int32, N blocks of 32 step by step across the blocks (the chains are long; interleaving
+// independent ones keeps the pipes busy), no mask registers: s' = q < 0 ? 2^15 - s : s in [0, 2^15] by a
+// bitwise select on q's sign word, the product q s' (|q s'| < 2^30) as vpmullw and vpmulhuw of q read as
+// unsigned (q + 2^16 where q < 0) less s' where q < 0. The input is loaded with its 64-bit chunks ordered
+// 0,4,1,5,2,6,3,7, so vpunpck{l,h}wd of the halves are outputs 0-15 and 16-31. -2^15 (out of range) is the
+// only code whose |q| has bit 15 set: the OR of all |q| tells.
+template <int N>
+inline __m512i shiftgelu_blocks(const int16_t* q, const GeluLanes& k, int32_t* out, __m512i bad) {
+  const __m512i perm = _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7);
+  __m512i qv[N], a[N], sp[N], neg[N], s[N], lo[N], hi[N];
+  for (int j = 0; j < N; ++j) qv[j] = _mm512_permutexvar_epi64(perm, _mm512_loadu_si512(q + 32 * j));
+  for (int j = 0; j < N; ++j) a[j] = _mm512_abs_epi16(qv[j]), bad = _mm512_or_si512(bad, a[j]);
+  for (int j = 0; j < N; ++j) sp[j] = k.sig_pos(a[j]);
+  for (int j = 0; j < N; ++j) neg[j] = _mm512_srai_epi16(qv[j], 15);
+  for (int j = 0; j < N; ++j) s[j] = _mm512_ternarylogic_epi64(neg[j], _mm512_sub_epi16(k.c32768, sp[j]), sp[j], 0xCA);
+  for (int j = 0; j < N; ++j) lo[j] = _mm512_mullo_epi16(qv[j], s[j]);
+  for (int j = 0; j < N; ++j) hi[j] = _mm512_sub_epi16(_mm512_mulhi_epu16(qv[j], s[j]), _mm512_and_si512(neg[j], s[j]));
+  for (int j = 0; j < N; ++j) {
+    _mm512_storeu_si512(out + 32 * j, _mm512_unpacklo_epi16(lo[j], hi[j]));
+    _mm512_storeu_si512(out + 32 * j + 16, _mm512_unpackhi_epi16(lo[j], hi[j]));
+  }
+  return bad;
+}
+
 template <typename T, typename O>
 bool shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
-  return shiftgelu_loop(q, size, GeluLanes(p), out);
+  const GeluLanes k(p);
+  if constexpr (std::is_same_v<T, int16_t> && std::is_same_v<O, int32_t>) {
+    __m512i bad = _mm512_setzero_si512();
+    int64_t i = 0;
+    for (; i + 128 <= size; i += 128) bad = shiftgelu_blocks<4>(q + i, k, out + i, bad);
+    for (; i + 32 <= size; i += 32) bad = shiftgelu_blocks<1>(q + i, k, out + i, bad);
+    const bool ok = _mm512_movepi16_mask(bad) == 0;
+    return shiftgelu_loop(q + i, size - i, k, out + i) && ok;  // the last < 32 codes (masked)
+  }
+  return shiftgelu_loop(q, size, k, out);
 }
 
 template <typename T>

@@ -237,3 +237,28 @@ def test_kernel_rejects_bad_constants():
         cc[i] = v
         with pytest.raises(LowbitError, match=name):
             _C.pwl_gelu(q, *cc, starts, anchors, shifts, slopes, values, o32)
+
+
+BLOCK_LENGTHS = [1, 31, 32, 33, 127, 128, 129, 160, 255, 4096 + 97]  # around the 128- and 32-code blocks
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("scale", [1e-4, 1e-3, 0.05, 2.0, 9.5])
+def test_shiftgelu_int32_blocks_and_tails(isa, scale):
+    """Every valid int16 code (shuffled), and the extreme codes alone, at lengths around the blocks."""
+    q = np.random.default_rng(2).permutation(np.arange(-(2**15) + 1, 2**15, dtype=np.int16))
+    for n in BLOCK_LENGTHS:
+        for part in (q[:n], q[-n:], np.full(n, -(2**15) + 1, np.int16), np.full(n, 2**15 - 1, np.int16)):
+            got, _ = shiftgelu(part, scale, isa)
+            np.testing.assert_array_equal(got, shiftgelu_ref(part, scale)[0])
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("n", BLOCK_LENGTHS)
+def test_shiftgelu_int16_min_code_anywhere(isa, n):
+    """-2^15 is out of range wherever it sits: first, middle or last code, in a block or in the tail."""
+    for pos in {0, n // 2, n - 1}:
+        q = np.zeros(n, np.int16)
+        q[pos] = -(2**15)
+        with pytest.raises(LowbitError, match="q: expected codes in"):
+            shiftgelu(q, 1e-3, isa)
