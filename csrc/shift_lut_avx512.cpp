@@ -536,6 +536,24 @@ struct PwlGeluLanes {
     const __m512i h = col<kSmall>(vh, j);
     hi = _mm512_mask_add_epi16(h, _mm512_cmplt_epu16_mask(lo, d), h, one);
   }
+  // eval on N vectors step by step across them (independent chains interleaved)
+  template <bool kSmall, int kSteps, int N>
+  void eval_n(const __m512i* w, __m512i* lo, __m512i* hi) const {
+    static_assert(kSteps >= 0);
+    __m512i j[N], d[N];
+    for (int n = 0; n < N; ++n) j[n] = _mm512_permutex2var_epi8(bt0, _mm512_srl_epi16(w[n], bshift), bt1);
+    for (int s = 0; s < kSteps; ++s)
+      for (int n = 0; n < N; ++n)
+        j[n] = _mm512_mask_add_epi16(j[n], _mm512_cmple_epu16_mask(col<kSmall>(nx, j[n]), w[n]), j[n], one);
+    for (int n = 0; n < N; ++n)
+      d[n] = _mm512_sllv_epi16(_mm512_abs_epi16(_mm512_sub_epi16(w[n], col<kSmall>(an, j[n]))), col<kSmall>(sh, j[n]));
+    for (int n = 0; n < N; ++n) d[n] = _mm512_mulhi_epu16(col<kSmall>(sl, j[n]), d[n]);
+    for (int n = 0; n < N; ++n) lo[n] = _mm512_add_epi16(col<kSmall>(vl, j[n]), d[n]);
+    for (int n = 0; n < N; ++n) {
+      const __m512i h = col<kSmall>(vh, j[n]);
+      hi[n] = _mm512_mask_add_epi16(h, _mm512_cmplt_epu16_mask(lo[n], d[n]), h, one);
+    }
+  }
   // rshift_round(q id_m0, id_shift) saturated to int32, on the even (low dword) lanes of q
   __m512i identity_even(__m512i qv) const {
     const __m512i v = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(qv, id_m0), id_half), id_sh);
@@ -599,6 +617,31 @@ inline void pwl_gelu32(const T* q, int64_t left, const PwlGeluParams& p, const P
 template <bool kSmall, int kSteps, bool kR, typename T>
 void pwl_gelu_loop(const T* q, int64_t size, const PwlGeluParams& p, const PwlGeluLanes& k, int32_t* out) {
   int64_t i = 0;
+  if constexpr (sizeof(T) == 2 && kSteps >= 0) {  // int16 codes by the table: 4 vectors interleaved
+    constexpr int N = 4;
+    for (; i + 32 * N <= size; i += 32 * N) {
+      __m512i qv[N], w[N], lo[N], hi[N];
+      __mmask32 ident = 0;
+      for (int n = 0; n < N; ++n) qv[n] = _mm512_loadu_si512(q + i + 32 * n);
+      if (k.ident16)
+        for (int n = 0; n < N; ++n) ident |= _mm512_cmpge_epi16_mask(qv[n], k.q8w);
+      if (ident) {  // a code on the identity (x >= 8, rare): these vectors one by one
+        for (int n = 0; n < N; ++n) pwl_gelu32<kSmall, kSteps, kR>(q + i + 32 * n, 32, p, k, out + i + 32 * n);
+        continue;
+      }
+      for (int n = 0; n < N; ++n) {
+        __m512i t = qv[n];
+        if constexpr (kR)  // as pwl_gelu32
+          t = _mm512_add_epi16(_mm512_sra_epi16(t, k.rv), _mm512_and_si512(_mm512_sra_epi16(t, k.rv1), k.one));
+        w[n] = _mm512_sub_epi16(_mm512_min_epi16(_mm512_max_epi16(t, k.wlo), k.whi), k.wbase);
+      }
+      k.eval_n<kSmall, kSteps, N>(w, lo, hi);
+      for (int n = 0; n < N; ++n) {
+        _mm512_storeu_si512(out + i + 32 * n, _mm512_permutex2var_epi16(lo[n], k.lo_idx, hi[n]));
+        _mm512_storeu_si512(out + i + 32 * n + 16, _mm512_permutex2var_epi16(lo[n], k.hi_idx, hi[n]));
+      }
+    }
+  }
   for (; i + 32 <= size; i += 32) pwl_gelu32<kSmall, kSteps, kR>(q + i, 32, p, k, out + i);
   if (i < size) pwl_gelu32<kSmall, kSteps, kR>(q + i, size - i, p, k, out + i);
 }

@@ -262,3 +262,16 @@ def test_shiftgelu_int16_min_code_anywhere(isa, n):
         q[pos] = -(2**15)
         with pytest.raises(LowbitError, match="q: expected codes in"):
             shiftgelu(q, 1e-3, isa)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("scale", [1e-6, 1e-4, 1e-3, 0.05, 2.0, 9.5])
+def test_nnlut_gelu_int16_blocks_and_tails(isa, scale):
+    """NN-LUT GELU on int16 codes at lengths around the 128-code interleaved blocks: every code shuffled
+    (blocks with a code on the identity, x >= 8, next to blocks without), small codes, the extremes."""
+    q = np.random.default_rng(3).permutation(np.arange(-(2**15), 2**15, dtype=np.int16))
+    small = np.random.default_rng(4).integers(-3000, 3001, size=5000).astype(np.int16)
+    for n in BLOCK_LENGTHS:
+        for part in (q[:n], small[:n], np.full(n, -(2**15), np.int16), np.full(n, 2**15 - 1, np.int16)):
+            got, _ = nnlut_gelu(part, scale, isa)
+            np.testing.assert_array_equal(got, nnlut_gelu_ref(part.astype(np.int32), scale)[0])
