@@ -617,8 +617,8 @@ inline void pwl_gelu32(const T* q, int64_t left, const PwlGeluParams& p, const P
 template <bool kSmall, int kSteps, bool kR, typename T>
 void pwl_gelu_loop(const T* q, int64_t size, const PwlGeluParams& p, const PwlGeluLanes& k, int32_t* out) {
   int64_t i = 0;
-  if constexpr (sizeof(T) == 2 && kSteps >= 0) {  // int16 codes by the table: 4 vectors interleaved
-    constexpr int N = 4;
+  if constexpr (sizeof(T) == 2 && kSteps >= 0) {  // int16 codes by the table: 8 vectors interleaved (4: ~4% slower)
+    constexpr int N = 8;
     for (; i + 32 * N <= size; i += 32 * N) {
       __m512i qv[N], w[N], lo[N], hi[N];
       __mmask32 ident = 0;

@@ -239,7 +239,7 @@ def test_kernel_rejects_bad_constants():
             _C.pwl_gelu(q, *cc, starts, anchors, shifts, slopes, values, o32)
 
 
-BLOCK_LENGTHS = [1, 31, 32, 33, 127, 128, 129, 160, 255, 4096 + 97]  # around the 128- and 32-code blocks
+BLOCK_LENGTHS = [1, 31, 32, 33, 127, 128, 129, 160, 255, 256, 257, 4096 + 97]  # around blocks, groups
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -267,7 +267,7 @@ def test_shiftgelu_int16_min_code_anywhere(isa, n):
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("scale", [1e-6, 1e-4, 1e-3, 0.05, 2.0, 9.5])
 def test_nnlut_gelu_int16_blocks_and_tails(isa, scale):
-    """NN-LUT GELU on int16 codes at lengths around the 128-code interleaved blocks: every code shuffled
+    """NN-LUT GELU on int16 codes at lengths around the interleaved groups of blocks: every code shuffled
     (blocks with a code on the identity, x >= 8, next to blocks without), small codes, the extremes."""
     q = np.random.default_rng(3).permutation(np.arange(-(2**15), 2**15, dtype=np.int16))
     small = np.random.default_rng(4).integers(-3000, 3001, size=5000).astype(np.int16)
