@@ -1,8 +1,8 @@
 // AVX-512 I-BERT softmax / GELU / LayerNorm, bit-exact with intops_one.h. 16 codes per step; row tails use masked
 // loads and stores, so every element goes through the same vector code.
 // GELU of int16 codes into int32 has a third path, in 16-bit lanes (gelu16 below), where the shift is at
-// most 32. Softmax and GELU have two paths: a fast one where the constants allow the dyadic rescale in 32-bit lanes
-// (intops_fast.h: shift in [16, 47] and a provably harmless clamp of the multiplicand to 16 bits, which
+// most 32. Softmax and GELU have two paths: a fast one where the constants allow the dyadic rescale in 32-bit
+// lanes (intops_fast.h: shift in [16, 47] and a provably harmless clamp of the multiplicand to 16 bits, which
 // holds for every 16-bit input at the scales a model uses), and the general one, whose 32x32 -> 64-bit
 // products run on even and odd lanes separately (vpmuldq) and are clamped back into int32 range before
 // the lanes are recombined. LayerNorm keeps 64-bit lanes only for its two products that need them.
