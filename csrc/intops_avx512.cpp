@@ -1,7 +1,8 @@
 // AVX-512 I-BERT softmax / GELU / LayerNorm, bit-exact with intops_one.h. 16 codes per step; row tails use masked
 // loads and stores, so every element goes through the same vector code.
-// Softmax and GELU have two paths: a fast one where the constants allow the dyadic rescale in 32-bit lanes
-// (intops_fast.h: shift in [16, 47] and a provably harmless clamp of the multiplicand to 16 bits, which
+// GELU of int16 codes into int32 has a third path, in 16-bit lanes (gelu16 below), where the shift is at
+// most 32. Softmax and GELU have two paths: a fast one where the constants allow the dyadic rescale in 32-bit
+// lanes (intops_fast.h: shift in [16, 47] and a provably harmless clamp of the multiplicand to 16 bits, which
 // holds for every 16-bit input at the scales a model uses), and the general one, whose 32x32 -> 64-bit
 // products run on even and odd lanes separately (vpmuldq) and are clamped back into int32 range before
 // the lanes are recombined. LayerNorm keeps 64-bit lanes only for its two products that need them.
@@ -264,11 +265,105 @@ void gelu_fast(const T* q, int64_t size, const GeluParams& p, const GeluFast& f,
   }
 }
 
+// GELU of int16 codes into int32 in 16-bit lanes, 32 codes per block, with no mask registers (carries by
+// vpavgw instead of compares into masks). With c = clamp(q, +-acap) (as in gelu_fast),
+// L = 32 - shift >= 0 and c' = c 2^L (|c'| < 2^15, checked), the signed rounded rescale is
+//   xe_s = rshift_round(c m0, shift) = floor((c' m0 + 2^31) / 2^32)
+// and with m0 = wh 2^16 + wl (wl in [-2^15, 2^15): wh takes the carry), t = floor(c' wl / 2^16) (vpmulhw,
+// |t| <= 2^14) and P = c' wh (|P| < 2^30, as 16-bit halves from vpmullw / vpmulhw):
+//   xe_s = floor((P + t + 2^15) / 2^16) = high half of P + carry of (low half of P + t + 2^15)
+// (nested floors; t + 2^15 in [0, 2^16)); the carry is bit 15 of vpavgw(lo, t + 2^15 - 1) = (lo + t + 2^15) / 2.
+// xe = min(|xe_s|, 2^12) as the reference, tt = 2^12 - xe. With qc + 2^9 = one 2^10 + b (0 <= b < 2^10)
+// and tt^2 = F 2^10 + f, the reference's
+//   mag = floor((qc + 2^9 - tt^2) / 2^10) = one - E,   E = F + [f > b] in [0, one],
+// F = vpmulhuw(8 tt, 8 tt) (8 tt <= 2^15), 2^6 f = vpmullw(8 tt, 8 tt), and [f > b] is the carry of
+// 2^6 f + (2^16 - 2^6 (b + 1)) (2^6 f has its low 6 bits 0), again by vpavgw. q (erf + one) = q g with
+// g = E for q < 0 and 2 one - E for q >= 0 (q = 0 gives 0 either way), g in [0, 2^16); the product's high
+// half is vpmulhuw's of q as unsigned (q + 2^16 where q < 0) less g where q < 0. The input is loaded with
+// its 64-bit chunks ordered 0,4,1,5,2,6,3,7, so vpunpck{l,h}wd of the product's halves are outputs 0-15
+// and 16-31.
+struct Gelu16 {
+  bool ok;
+  int16_t acap, wh, wl, two_one;
+  uint16_t kb;  // 2^16 - 2^6 (b + 1) - 1, or 0 for b = 2^10 - 1 (no f exceeds it)
+  int lsh;
+};
+
+inline Gelu16 gelu16(const GeluParams& p, const GeluFast& f) {
+  Gelu16 h{};
+  if (!f.ok || p.shift > 32 || p.m0 < 0) return h;  // f.ok: 17 <= shift
+  const int lsh = 32 - p.shift;
+  const int64_t wl = p.m0 & 0xFFFF, wh = (int64_t(p.m0) >> 16) + (wl >= 0x8000);
+  const int64_t one = ibert_gelu_one_constant(p);
+  if ((int64_t(f.acap) << lsh) > 32767 || wh > 32767 || one < 0 || one > 32767) return h;
+  const int64_t b = (int64_t(p.qc) + (1 << (kErfDrop - 1))) & 1023;
+  h.ok = true;
+  h.acap = int16_t(f.acap);
+  h.wh = int16_t(wh);
+  h.wl = int16_t(wl >= 0x8000 ? wl - 0x10000 : wl);
+  h.two_one = int16_t(uint16_t(2 * one));  // < 2^16: as bits
+  h.kb = b == 1023 ? 0 : uint16_t(65536 - 64 * (b + 1) - 1);
+  h.lsh = lsh;
+  return h;
+}
+
+// the 32 outputs of qv (chunks ordered 0,4,1,5,2,6,3,7)
+struct Gelu16Lanes {
+  __m512i lo, hi, wh, wl, bias, cap, kb, two_one;
+  __m128i lsh;
+  explicit Gelu16Lanes(const Gelu16& h)
+      : lo(_mm512_set1_epi16(int16_t(-h.acap))), hi(_mm512_set1_epi16(h.acap)), wh(_mm512_set1_epi16(h.wh)),
+        wl(_mm512_set1_epi16(h.wl)), bias(_mm512_set1_epi16(0x7FFF)), cap(_mm512_set1_epi16(1 << kErfK)),
+        kb(_mm512_set1_epi16(int16_t(h.kb))), two_one(_mm512_set1_epi16(h.two_one)), lsh(_mm_cvtsi32_si128(h.lsh)) {}
+  // N blocks of 32 codes, step by step across the blocks: the chains are long (~25 dependent ops), so
+  // interleaving independent ones is what keeps the pipes busy
+  template <int N>
+  inline void run(const int16_t* q, int32_t* out) const {
+    const __m512i perm = _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7);
+    __m512i qv[N], c[N], u[N], plo[N], phi[N], t8[N], e[N], neg[N], g[N], ylo[N], yhi[N];
+    for (int j = 0; j < N; ++j) qv[j] = _mm512_permutexvar_epi64(perm, _mm512_loadu_si512(q + 32 * j));
+    for (int j = 0; j < N; ++j) c[j] = _mm512_sll_epi16(_mm512_min_epi16(_mm512_max_epi16(qv[j], lo), hi), lsh);
+    for (int j = 0; j < N; ++j) u[j] = _mm512_add_epi16(_mm512_mulhi_epi16(c[j], wl), bias);  // t + 2^15 - 1
+    for (int j = 0; j < N; ++j) plo[j] = _mm512_mullo_epi16(c[j], wh);
+    for (int j = 0; j < N; ++j) phi[j] = _mm512_mulhi_epi16(c[j], wh);
+    for (int j = 0; j < N; ++j) {
+      const __m512i xe_s = _mm512_add_epi16(phi[j], _mm512_srli_epi16(_mm512_avg_epu16(plo[j], u[j]), 15));
+      t8[j] = _mm512_slli_epi16(_mm512_sub_epi16(cap, _mm512_min_epu16(_mm512_abs_epi16(xe_s), cap)), 3);
+    }
+    for (int j = 0; j < N; ++j) {
+      const __m512i gt = _mm512_srli_epi16(_mm512_avg_epu16(_mm512_mullo_epi16(t8[j], t8[j]), kb), 15);
+      e[j] = _mm512_add_epi16(_mm512_mulhi_epu16(t8[j], t8[j]), gt);
+    }
+    for (int j = 0; j < N; ++j) {
+      neg[j] = _mm512_srai_epi16(qv[j], 15);
+      g[j] = _mm512_ternarylogic_epi64(neg[j], e[j], _mm512_sub_epi16(two_one, e[j]), 0xCA);  // neg ? e : 2 one - e
+    }
+    for (int j = 0; j < N; ++j) ylo[j] = _mm512_mullo_epi16(qv[j], g[j]);
+    for (int j = 0; j < N; ++j) yhi[j] = _mm512_sub_epi16(_mm512_mulhi_epu16(qv[j], g[j]), _mm512_and_si512(neg[j], g[j]));
+    for (int j = 0; j < N; ++j) {
+      _mm512_storeu_si512(out + 32 * j, _mm512_unpacklo_epi16(ylo[j], yhi[j]));
+      _mm512_storeu_si512(out + 32 * j + 16, _mm512_unpackhi_epi16(ylo[j], yhi[j]));
+    }
+  }
+};
+
+void gelu16(const int16_t* q, int64_t size, const GeluParams& p, const GeluFast& f, const Gelu16& h, int32_t* out) {
+  const Gelu16Lanes l(h);
+  int64_t i = 0;
+  for (; i + 128 <= size; i += 128) l.run<4>(q + i, out + i);
+  for (; i + 32 <= size; i += 32) l.run<1>(q + i, out + i);
+  if (i < size) gelu_fast(q + i, size - i, p, f, out + i);  // the last < 32 codes, masked 32-bit lanes
+}
+
 }  // namespace
 
 template <typename T, typename O>
 void ibert_gelu_avx512(const T* q, int64_t size, const GeluParams& p, O* out) {
   const GeluFast f = gelu_fast(p, sizeof(T) == 2);
+  if constexpr (std::is_same_v<T, int16_t> && std::is_same_v<O, int32_t>) {
+    const Gelu16 h = gelu16(p, f);
+    if (h.ok) return gelu16(q, size, p, f, h, out);
+  }
   if (f.ok) gelu_fast(q, size, p, f, out);
   else gelu_general(q, size, p, out);
 }

@@ -536,6 +536,24 @@ struct PwlGeluLanes {
     const __m512i h = col<kSmall>(vh, j);
     hi = _mm512_mask_add_epi16(h, _mm512_cmplt_epu16_mask(lo, d), h, one);
   }
+  // eval on N vectors step by step across them (independent chains interleaved)
+  template <bool kSmall, int kSteps, int N>
+  void eval_n(const __m512i* w, __m512i* lo, __m512i* hi) const {
+    static_assert(kSteps >= 0);
+    __m512i j[N], d[N];
+    for (int n = 0; n < N; ++n) j[n] = _mm512_permutex2var_epi8(bt0, _mm512_srl_epi16(w[n], bshift), bt1);
+    for (int s = 0; s < kSteps; ++s)
+      for (int n = 0; n < N; ++n)
+        j[n] = _mm512_mask_add_epi16(j[n], _mm512_cmple_epu16_mask(col<kSmall>(nx, j[n]), w[n]), j[n], one);
+    for (int n = 0; n < N; ++n)
+      d[n] = _mm512_sllv_epi16(_mm512_abs_epi16(_mm512_sub_epi16(w[n], col<kSmall>(an, j[n]))), col<kSmall>(sh, j[n]));
+    for (int n = 0; n < N; ++n) d[n] = _mm512_mulhi_epu16(col<kSmall>(sl, j[n]), d[n]);
+    for (int n = 0; n < N; ++n) lo[n] = _mm512_add_epi16(col<kSmall>(vl, j[n]), d[n]);
+    for (int n = 0; n < N; ++n) {
+      const __m512i h = col<kSmall>(vh, j[n]);
+      hi[n] = _mm512_mask_add_epi16(h, _mm512_cmplt_epu16_mask(lo[n], d[n]), h, one);
+    }
+  }
   // rshift_round(q id_m0, id_shift) saturated to int32, on the even (low dword) lanes of q
   __m512i identity_even(__m512i qv) const {
     const __m512i v = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(qv, id_m0), id_half), id_sh);
@@ -599,6 +617,31 @@ inline void pwl_gelu32(const T* q, int64_t left, const PwlGeluParams& p, const P
 template <bool kSmall, int kSteps, bool kR, typename T>
 void pwl_gelu_loop(const T* q, int64_t size, const PwlGeluParams& p, const PwlGeluLanes& k, int32_t* out) {
   int64_t i = 0;
+  if constexpr (sizeof(T) == 2 && kSteps >= 0) {  // int16 codes by the table: 8 vectors interleaved (4: ~4% slower)
+    constexpr int N = 8;
+    for (; i + 32 * N <= size; i += 32 * N) {
+      __m512i qv[N], w[N], lo[N], hi[N];
+      __mmask32 ident = 0;
+      for (int n = 0; n < N; ++n) qv[n] = _mm512_loadu_si512(q + i + 32 * n);
+      if (k.ident16)
+        for (int n = 0; n < N; ++n) ident |= _mm512_cmpge_epi16_mask(qv[n], k.q8w);
+      if (ident) {  // a code on the identity (x >= 8, rare): these vectors one by one
+        for (int n = 0; n < N; ++n) pwl_gelu32<kSmall, kSteps, kR>(q + i + 32 * n, 32, p, k, out + i + 32 * n);
+        continue;
+      }
+      for (int n = 0; n < N; ++n) {
+        __m512i t = qv[n];
+        if constexpr (kR)  // as pwl_gelu32
+          t = _mm512_add_epi16(_mm512_sra_epi16(t, k.rv), _mm512_and_si512(_mm512_sra_epi16(t, k.rv1), k.one));
+        w[n] = _mm512_sub_epi16(_mm512_min_epi16(_mm512_max_epi16(t, k.wlo), k.whi), k.wbase);
+      }
+      k.eval_n<kSmall, kSteps, N>(w, lo, hi);
+      for (int n = 0; n < N; ++n) {
+        _mm512_storeu_si512(out + i + 32 * n, _mm512_permutex2var_epi16(lo[n], k.lo_idx, hi[n]));
+        _mm512_storeu_si512(out + i + 32 * n + 16, _mm512_permutex2var_epi16(lo[n], k.hi_idx, hi[n]));
+      }
+    }
+  }
   for (; i + 32 <= size; i += 32) pwl_gelu32<kSmall, kSteps, kR>(q + i, 32, p, k, out + i);
   if (i < size) pwl_gelu32<kSmall, kSteps, kR>(q + i, size - i, p, k, out + i);
 }
@@ -644,9 +687,42 @@ void lut_softmax_avx512(const T* q, int64_t rows, int64_t n, const LutSoftmaxPar
   avx512::with_path(k.path, [&](auto path) { lut_rows<decltype(path)::value>(q, rows, n, p, k, out); });
 }
 
+// int16 codes into int32, N blocks of 32 step by step across the blocks (the chains are long; interleaving
+// independent ones keeps the pipes busy; 8 blocks ran ~12% faster than 4), no mask registers: s' = q < 0 ? 2^15 - s : s in [0, 2^15] by a
+// bitwise select on q's sign word, the product q s' (|q s'| < 2^30) as vpmullw and vpmulhuw of q read as
+// unsigned (q + 2^16 where q < 0) less s' where q < 0. The input is loaded with its 64-bit chunks ordered
+// 0,4,1,5,2,6,3,7, so vpunpck{l,h}wd of the halves are outputs 0-15 and 16-31. -2^15 (out of range) is the
+// only code whose |q| has bit 15 set: the OR of all |q| tells.
+template <int N>
+inline __m512i shiftgelu_blocks(const int16_t* q, const GeluLanes& k, int32_t* out, __m512i bad) {
+  const __m512i perm = _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7);
+  __m512i qv[N], a[N], sp[N], neg[N], s[N], lo[N], hi[N];
+  for (int j = 0; j < N; ++j) qv[j] = _mm512_permutexvar_epi64(perm, _mm512_loadu_si512(q + 32 * j));
+  for (int j = 0; j < N; ++j) a[j] = _mm512_abs_epi16(qv[j]), bad = _mm512_or_si512(bad, a[j]);
+  for (int j = 0; j < N; ++j) sp[j] = k.sig_pos(a[j]);
+  for (int j = 0; j < N; ++j) neg[j] = _mm512_srai_epi16(qv[j], 15);
+  for (int j = 0; j < N; ++j) s[j] = _mm512_ternarylogic_epi64(neg[j], _mm512_sub_epi16(k.c32768, sp[j]), sp[j], 0xCA);
+  for (int j = 0; j < N; ++j) lo[j] = _mm512_mullo_epi16(qv[j], s[j]);
+  for (int j = 0; j < N; ++j) hi[j] = _mm512_sub_epi16(_mm512_mulhi_epu16(qv[j], s[j]), _mm512_and_si512(neg[j], s[j]));
+  for (int j = 0; j < N; ++j) {
+    _mm512_storeu_si512(out + 32 * j, _mm512_unpacklo_epi16(lo[j], hi[j]));
+    _mm512_storeu_si512(out + 32 * j + 16, _mm512_unpackhi_epi16(lo[j], hi[j]));
+  }
+  return bad;
+}
+
 template <typename T, typename O>
 bool shiftgelu_avx512(const T* q, int64_t size, const ShiftGeluParams& p, O* out) {
-  return shiftgelu_loop(q, size, GeluLanes(p), out);
+  const GeluLanes k(p);
+  if constexpr (std::is_same_v<T, int16_t> && std::is_same_v<O, int32_t>) {
+    __m512i bad = _mm512_setzero_si512();
+    int64_t i = 0;
+    for (; i + 256 <= size; i += 256) bad = shiftgelu_blocks<8>(q + i, k, out + i, bad);
+    for (; i + 32 <= size; i += 32) bad = shiftgelu_blocks<1>(q + i, k, out + i, bad);
+    const bool ok = _mm512_movepi16_mask(bad) == 0;
+    return shiftgelu_loop(q + i, size - i, k, out + i) && ok;  // the last < 32 codes (masked)
+  }
+  return shiftgelu_loop(q, size, k, out);
 }
 
 template <typename T>

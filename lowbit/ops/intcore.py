@@ -37,7 +37,8 @@ def check_scale(scale: object, name: str = "scale", hi: float = 2.0**20) -> floa
         s = float(scale)  # type: ignore[arg-type]
     except (TypeError, ValueError) as e:
         raise LowbitError(f"{name}: expected a positive finite float, got {scale!r}") from e
-    expect(math.isfinite(s) and 0.0 < s < hi, name, f"a finite float in (0, {hi:g})", scale)
+    if not (math.isfinite(s) and 0.0 < s < hi):  # the message only on failure: ops call this on every call
+        expect(False, name, f"a finite float in (0, {hi:g})", scale)
     return s
 
 

@@ -268,3 +268,38 @@ def test_layernorm_constant_cache_follows_values():
     with pytest.raises(LowbitError, match="axis: expected the last axis"):
         ibert_layernorm(q3.transpose(0, 2, 1).copy(), 1e-3, w, b, 0.05, axis=1)
     np.testing.assert_array_equal(ibert_layernorm(q3, 1e-3, w, b, 0.05, axis=2)[0], first.reshape(2, 2, 16))
+
+
+# the AVX-512 16-bit-lane GELU (int16 codes, int32 output) takes dyadic shifts 17..32 with 2^(32 - shift)
+# times the clamp below 2^15: scales ~2^-12.5 .. 2^1; its ends and the scales just outside
+GELU16_SCALES = [2.0**-13.5, 2.0**-12.5, 2.0**-12, 1e-3, 0.05, 1.0, 2.0, 2.0**1.5]
+GELU16_LENGTHS = [1, 31, 32, 33, 127, 128, 129, 160, 255, 4096 + 97]
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("scale", GELU16_SCALES)
+def test_gelu_int32_blocks_and_tails(isa, scale):
+    """Every int16 code (shuffled, so each sits in every lane position somewhere), the extreme codes alone,
+    at lengths on both sides of the kernel's 128- and 32-code blocks."""
+    q = np.random.default_rng(1).permutation(np.arange(-(2**15), 2**15, dtype=np.int16))
+    for n in GELU16_LENGTHS:
+        for part in (q[:n], q[-n:], np.full(n, -(2**15), np.int16), np.full(n, 2**15 - 1, np.int16)):
+            got, _ = ibert_gelu(part, scale, isa, np.int32)
+            np.testing.assert_array_equal(got, ibert_gelu_ref(part, scale)[0])
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@settings(max_examples=60, deadline=None)
+@given(
+    e=st.floats(-14.0, 2.0),
+    n=st.integers(1, 700),
+    lo=st.integers(-(2**15), 2**15 - 1),
+    width=st.integers(0, 2**16),
+    seed=st.integers(0, 2**31),
+)
+def test_gelu_int32_16bit_range(isa, e, n, lo, width, seed):
+    """Random int16 codes in a random window, any length, scales over the 16-bit path's range."""
+    hi = min(lo + width, 2**15 - 1)
+    q = np.random.default_rng(seed).integers(lo, hi, size=n, endpoint=True).astype(np.int16)
+    got, _ = ibert_gelu(q, 2.0**e, isa, np.int32)
+    np.testing.assert_array_equal(got, ibert_gelu_ref(q, 2.0**e)[0])

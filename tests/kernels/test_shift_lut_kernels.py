@@ -237,3 +237,41 @@ def test_kernel_rejects_bad_constants():
         cc[i] = v
         with pytest.raises(LowbitError, match=name):
             _C.pwl_gelu(q, *cc, starts, anchors, shifts, slopes, values, o32)
+
+
+BLOCK_LENGTHS = [1, 31, 32, 33, 127, 128, 129, 160, 255, 256, 257, 4096 + 97]  # around blocks, groups
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("scale", [1e-4, 1e-3, 0.05, 2.0, 9.5])
+def test_shiftgelu_int32_blocks_and_tails(isa, scale):
+    """Every valid int16 code (shuffled), and the extreme codes alone, at lengths around the blocks."""
+    q = np.random.default_rng(2).permutation(np.arange(-(2**15) + 1, 2**15, dtype=np.int16))
+    for n in BLOCK_LENGTHS:
+        for part in (q[:n], q[-n:], np.full(n, -(2**15) + 1, np.int16), np.full(n, 2**15 - 1, np.int16)):
+            got, _ = shiftgelu(part, scale, isa)
+            np.testing.assert_array_equal(got, shiftgelu_ref(part, scale)[0])
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("n", BLOCK_LENGTHS)
+def test_shiftgelu_int16_min_code_anywhere(isa, n):
+    """-2^15 is out of range wherever it sits: first, middle or last code, in a block or in the tail."""
+    for pos in {0, n // 2, n - 1}:
+        q = np.zeros(n, np.int16)
+        q[pos] = -(2**15)
+        with pytest.raises(LowbitError, match="q: expected codes in"):
+            shiftgelu(q, 1e-3, isa)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("scale", [1e-6, 1e-4, 1e-3, 0.05, 2.0, 9.5])
+def test_nnlut_gelu_int16_blocks_and_tails(isa, scale):
+    """NN-LUT GELU on int16 codes at lengths around the interleaved groups of blocks: every code shuffled
+    (blocks with a code on the identity, x >= 8, next to blocks without), small codes, the extremes."""
+    q = np.random.default_rng(3).permutation(np.arange(-(2**15), 2**15, dtype=np.int16))
+    small = np.random.default_rng(4).integers(-3000, 3001, size=5000).astype(np.int16)
+    for n in BLOCK_LENGTHS:
+        for part in (q[:n], small[:n], np.full(n, -(2**15), np.int16), np.full(n, 2**15 - 1, np.int16)):
+            got, _ = nnlut_gelu(part, scale, isa)
+            np.testing.assert_array_equal(got, nnlut_gelu_ref(part.astype(np.int32), scale)[0])
