@@ -273,7 +273,8 @@ struct Table128 {
 template <int kPath, typename T>
 void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, const Mag& k, uint8_t* out) {
   thread_local std::vector<uint16_t> buf;
-  buf.assign(size_t((n + 31) & ~int64_t(31)), 0);
+  const int64_t stride = (n + 31) & ~int64_t(31);
+  buf.assign(size_t(2 * stride), 0);
   uint16_t* b = buf.data();  // per element: the exp (rexp) or the exponent t (lnexp)
   const Table128 exp2(p.exp2);
   const __m512i mask7w = _mm512_set1_epi16((1 << kLutFrac) - 1), bit6 = _mm512_set1_epi16(64), onew = _mm512_set1_epi16(1);
@@ -292,71 +293,94 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
   for (int f = 0; f < 128; ++f) e2s[f] = uint16_t(p.exp2[f] >> 6);
   const Table128 exp2s(e2s);  // lnexp pass 2
   const __m512i flip = _mm512_set1_epi16(int16_t(0x8000)), ones = _mm512_set1_epi16(1);
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* row = q + r * n;
-    const int32_t mx = avx512::row_max_any(row, n);
-    const __m512i mxv = _mm512_set1_epi32(mx), mxw = _mm512_set1_epi16(int16_t(mx));
-    // the sum of the exps (each <= 2^15) as sum(e - 2^15) per pair by vpmaddwd, then + 2^15 per lane:
-    // >= -2^16 per lane and step, so >= -2^31 over n <= 2^20 codes (2^15 steps)
-    __m512i acc = _mm512_setzero_si512();
+  // R rows side by side (R = 2 while two are left): each block step of pass 1 and of the lnexp pass 2 runs
+  // for both rows, so their independent chains overlap
+  auto step = [&](auto rc, int64_t r) {
+    constexpr int R = decltype(rc)::value;
+    const T* row[R];
+    uint16_t* bb[R];
+    __m512i mxv[R], mxw[R], acc[R];
+    for (int j = 0; j < R; ++j) {
+      row[j] = q + (r + j) * n, bb[j] = b + j * stride;
+      const int32_t mx = avx512::row_max_any(row[j], n);
+      mxv[j] = _mm512_set1_epi32(mx), mxw[j] = _mm512_set1_epi16(int16_t(mx));
+      // the sum of the exps (each <= 2^15) as sum(e - 2^15) per pair by vpmaddwd, then + 2^15 per lane:
+      // >= -2^16 per lane and step, so >= -2^31 over n <= 2^20 codes (2^15 steps)
+      acc[j] = _mm512_setzero_si512();
+    }
     int64_t lanes = 0;
     for (int64_t i = 0; i < n; i += 32, lanes += 32) {
       const __mmask32 mm = n - i >= 32 ? ~__mmask32(0) : __mmask32((uint32_t(1) << (n - i)) - 1);
-      __m512i t;
-      if constexpr (kWords) {
-        const __m512i u = _mm512_min_epu16(_mm512_sub_epi16(mxw, _mm512_maskz_loadu_epi16(mm, row + i)), acapw);
-        const __m512i te = _mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, k.mhw),
-            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, k.mlw), 16)), k.g);  // < 2^31
-        const __m512i to = _mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, mh_odd),
-            _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, ml_odd), 16)), k.g);
-        t = _mm512_permutexvar_epi16(unpack, _mm512_packus_epi32(te, to));  // saturated at 2^16 - 1: see above
-      } else {
-        const __mmask16 m0 = __mmask16(mm), m1 = __mmask16(mm >> 16);
-        const __m512i t0 = mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m0)), 0, k);  // <= 24 2^7
-        const __m512i t1 = m1 ? mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i + 16, m1)), 0, k) : _mm512_setzero_si512();
-        t = _mm512_permutex2var_epi16(t0, words, t1);  // the 32 exponents as words, in order
+#pragma GCC unroll 2
+      for (int j = 0; j < R; ++j) {
+        __m512i t;
+        if constexpr (kWords) {
+          const __m512i u = _mm512_min_epu16(_mm512_sub_epi16(mxw[j], _mm512_maskz_loadu_epi16(mm, row[j] + i)), acapw);
+          const __m512i te = _mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, k.mhw),
+              _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, k.mlw), 16)), k.g);  // < 2^31
+          const __m512i to = _mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(k.chp, u, mh_odd),
+              _mm512_srai_epi32(_mm512_dpwssd_epi32(k.clp, u, ml_odd), 16)), k.g);
+          t = _mm512_permutexvar_epi16(unpack, _mm512_packus_epi32(te, to));  // saturated at 2^16 - 1: see above
+        } else {
+          const __mmask16 m0 = __mmask16(mm), m1 = __mmask16(mm >> 16);
+          const __m512i t0 = mag16<kPath>(_mm512_sub_epi32(mxv[j], load16(row[j] + i, m0)), 0, k);  // <= 24 2^7
+          const __m512i t1 =
+              m1 ? mag16<kPath>(_mm512_sub_epi32(mxv[j], load16(row[j] + i + 16, m1)), 0, k) : _mm512_setzero_si512();
+          t = _mm512_permutex2var_epi16(t0, words, t1);  // the 32 exponents as words, in order
+        }
+        const __m512i f = _mm512_and_si512(t, mask7w), sh = _mm512_srli_epi16(t, kLutFrac);
+        const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2.a, f, exp2.b),
+                                                  _mm512_permutex2var_epi16(exp2.c, f, exp2.d));
+        // rshift_round(v, sh) = ((v >> (sh - 1)) + 1) >> 1 for sh >= 1 (nested floors; 0 from vpsrlvw for
+        // sh >= 17, as the reference's for v <= 2^15), and v for sh = 0: the last shift is by min(sh, 1)
+        const __m512i one = _mm512_min_epu16(sh, onew);
+        __m512i e = _mm512_srlv_epi16(_mm512_add_epi16(_mm512_srlv_epi16(v, _mm512_subs_epu16(sh, onew)), one), one);
+        if (mm != ~__mmask32(0)) e = _mm512_maskz_mov_epi16(mm, e);  // the row's tail
+        _mm512_storeu_si512(bb[j] + i, p.lnexp ? t : e);
+        acc[j] = _mm512_add_epi32(acc[j], _mm512_madd_epi16(_mm512_xor_si512(e, flip), ones));
       }
-      const __m512i f = _mm512_and_si512(t, mask7w), sh = _mm512_srli_epi16(t, kLutFrac);
-      const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2.a, f, exp2.b),
-                                                _mm512_permutex2var_epi16(exp2.c, f, exp2.d));
-      // rshift_round(v, sh) = ((v >> (sh - 1)) + 1) >> 1 for sh >= 1 (nested floors; 0 from vpsrlvw for
-      // sh >= 17, as the reference's for v <= 2^15), and v for sh = 0: the last shift is by min(sh, 1)
-      const __m512i one = _mm512_min_epu16(sh, onew);
-      __m512i e = _mm512_srlv_epi16(_mm512_add_epi16(_mm512_srlv_epi16(v, _mm512_subs_epu16(sh, onew)), one), one);
-      if (mm != ~__mmask32(0)) e = _mm512_maskz_mov_epi16(mm, e);  // the row's tail
-      _mm512_storeu_si512(b + i, p.lnexp ? t : e);
-      acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_xor_si512(e, flip), ones));
     }
-    const __m512i wide = _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc)),
-                                          _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc, 1)));
-    const int64_t total = _mm512_reduce_add_epi64(wide) + (lanes << 15);
-    int idx, len;
-    lut_mantissa(total, idx, len);
-    uint8_t* o = out + r * n;
+    int idx[R], len[R];
+    for (int j = 0; j < R; ++j) {
+      const __m512i wide = _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc[j])),
+                                            _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc[j], 1)));
+      lut_mantissa(_mm512_reduce_add_epi64(wide) + (lanes << 15), idx[j], len[j]);
+    }
     if (!p.lnexp) {
-      const int sh = len + 6;  // e recip <= 2^30 < 2^(sh-1) for sh >= 32: every output 0
-      if (sh >= 32) {
-        std::memset(o, 0, size_t(n));
-        continue;
-      }
-      const __m512i rv = _mm512_set1_epi16(int16_t(p.recip[idx])), rnd = _mm512_set1_epi16(int16_t(1 << (sh - 17)));
-      const __m128i shv = _mm_cvtsi32_si128(sh - 16);
-      for (int64_t i = 0; i < n; i += 32) {
-        const __m512i hi = _mm512_mulhi_epu16(_mm512_loadu_si512(b + i), rv);
-        store32(o + i, n - i, _mm512_cvtusepi16_epi8(_mm512_srl_epi16(_mm512_add_epi16(hi, rnd), shv)));  // min(., 255)
+      for (int j = 0; j < R; ++j) {
+        uint8_t* o = out + (r + j) * n;
+        const int sh = len[j] + 6;  // e recip <= 2^30 < 2^(sh-1) for sh >= 32: every output 0
+        if (sh >= 32) {
+          std::memset(o, 0, size_t(n));
+          continue;
+        }
+        const __m512i rv = _mm512_set1_epi16(int16_t(p.recip[idx[j]])), rnd = _mm512_set1_epi16(int16_t(1 << (sh - 17)));
+        const __m128i shv = _mm_cvtsi32_si128(sh - 16);
+        for (int64_t i = 0; i < n; i += 32) {
+          const __m512i hi = _mm512_mulhi_epu16(_mm512_loadu_si512(bb[j] + i), rv);
+          store32(o + i, n - i, _mm512_cvtusepi16_epi8(_mm512_srl_epi16(_mm512_add_epi16(hi, rnd), shv)));  // min(., 255)
+        }
       }
     } else {
-      const __m512i add = _mm512_set1_epi16(int16_t(((len - 16) << kLutFrac) + p.log2[idx]));  // < 2^13
+      __m512i add[R];
+      for (int j = 0; j < R; ++j) add[j] = _mm512_set1_epi16(int16_t(((len[j] - 16) << kLutFrac) + p.log2[idx[j]]));  // < 2^13
       for (int64_t i = 0; i < n; i += 32) {
-        const __m512i tt = _mm512_adds_epu16(_mm512_loadu_si512(b + i), add);
-        const __m512i f = _mm512_and_si512(tt, mask7w);
-        const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2s.a, f, exp2s.b),
-                                                  _mm512_permutex2var_epi16(exp2s.c, f, exp2s.d));
-        const __m512i w = _mm512_avg_epu16(_mm512_srlv_epi16(v, _mm512_srli_epi16(tt, kLutFrac)), _mm512_setzero_si512());
-        store32(o + i, n - i, _mm512_cvtusepi16_epi8(w));
+#pragma GCC unroll 2
+        for (int j = 0; j < R; ++j) {
+          const __m512i tt = _mm512_adds_epu16(_mm512_loadu_si512(bb[j] + i), add[j]);
+          const __m512i f = _mm512_and_si512(tt, mask7w);
+          const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6),
+                                                    _mm512_permutex2var_epi16(exp2s.a, f, exp2s.b),
+                                                    _mm512_permutex2var_epi16(exp2s.c, f, exp2s.d));
+          const __m512i w = _mm512_avg_epu16(_mm512_srlv_epi16(v, _mm512_srli_epi16(tt, kLutFrac)), _mm512_setzero_si512());
+          store32(out + (r + j) * n + i, n - i, _mm512_cvtusepi16_epi8(w));
+        }
       }
     }
-  }
+  };
+  int64_t r = 0;
+  for (; r + 2 <= rows; r += 2) step(std::integral_constant<int, 2>(), r);
+  if (r < rows) step(std::integral_constant<int, 1>(), r);
 }
 
 // ---- ShiftGELU (shift_lut_one.h's shiftgelu_one) on 32 words per vector: every step fits 16 bits.

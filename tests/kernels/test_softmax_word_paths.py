@@ -83,3 +83,16 @@ def test_word_layout_random(name, rows, n, scale, spread, isa, seed):
     rng = np.random.default_rng(seed)
     q = np.clip(np.round(rng.standard_normal((rows if n < 4096 else 2, n)) * 10.0**spread), -32768, 32767)
     _check(name, q.astype(np.int16), scale, isa)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("name", list(OPS))
+def test_mixed_row_pairs(name, isa):
+    """Rows of different kinds side by side (the LUT kernels take two rows per step), odd and even counts."""
+    rng = np.random.default_rng(len(name))
+    kinds = ["max", "normal", "min", "onehot", "alternating", "normal", "max"]
+    for n in LENGTHS:
+        q = np.concatenate([_rows(kind, 1, n, rng) for kind in kinds])
+        for rows in (2, 5, 7) if n < 4096 else (3,):
+            for scale in (1e-3, 0.1):
+                _check(name, q[:rows], scale, isa)
