@@ -19,6 +19,20 @@ class IntOp:
     ref: Callable
     table_bytes: int
     bound: float  # documented max abs error vs float64 (probabilities / real output units / codes)
+    # bytes of the rows the C++ kernel derives from the table for one input scale (None: it holds the table)
+    kernel_bytes: Callable[[float], int] | None = None
+
+
+def _plan_bytes(plan) -> int:
+    return sum(c.nbytes for c in plan.kernel_rows)
+
+
+def _gelu(scale: float) -> int:
+    return _plan_bytes(nnlut.gelu_plan(scale))
+
+
+def _pwl_rows(name: str) -> Callable[[float], int]:
+    return lambda scale: _plan_bytes(pwl.pwl_plan(pwl.default_table(name), scale))
 
 
 INTOPS: dict[tuple[str, str], IntOp] = {
@@ -40,9 +54,10 @@ INTOPS: dict[tuple[str, str], IntOp] = {
     ("layernorm", "ptf"): IntOp("layernorm", "ptf", fqvit.ptf_layernorm_ref, 0, 1.0),
     # NN-LUT tables are fitted lazily: bytes are the reserved size (17 segments x 10 bytes per table)
     ("softmax", "nnlut"): IntOp("softmax", "nnlut", nnlut.nnlut_softmax_ref, 2 * nnlut.MAX_TABLE_BYTES, 1e-2),
-    # (GELU: the fitted table; its kernel holds rows per scale, 11 bytes each, 23-29 at scales 1e-4..0.1)
-    ("gelu", "nnlut"): IntOp("gelu", "nnlut", nnlut.nnlut_gelu_ref, nnlut.MAX_TABLE_BYTES, 3.5e-3),
-    # iRNN PWL with the default table (16 segments on [-8, 8], 160 bytes); bounds are table.bound rounded up
-    ("sigmoid", "pwl"): IntOp("sigmoid", "pwl", pwl.pwl_sigmoid_ref, 160, 2e-3),
-    ("tanh", "pwl"): IntOp("tanh", "pwl", pwl.pwl_tanh_ref, 160, 4e-3),
+    # GELU: the fitted table; its kernel holds rows per scale (gelu_plan), 11 bytes each
+    ("gelu", "nnlut"): IntOp("gelu", "nnlut", nnlut.nnlut_gelu_ref, nnlut.MAX_TABLE_BYTES, 3.5e-3, _gelu),
+    # iRNN PWL with the default table (16 segments on [-8, 8], 160 bytes); bounds are table.bound rounded up;
+    # the kernel holds the table's rows on the codes of a scale (pwl_plan), 9 bytes each
+    ("sigmoid", "pwl"): IntOp("sigmoid", "pwl", pwl.pwl_sigmoid_ref, 160, 2e-3, _pwl_rows("sigmoid")),
+    ("tanh", "pwl"): IntOp("tanh", "pwl", pwl.pwl_tanh_ref, 160, 4e-3, _pwl_rows("tanh")),
 }

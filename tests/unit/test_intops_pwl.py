@@ -90,3 +90,14 @@ def test_registry_rows():
         INTOPS["softmax", "nnlut"].table_bytes
         >= nnlut.table("exp").table_bytes + nnlut.table("recip").table_bytes
     )
+
+
+def test_registry_kernel_bytes_are_the_plan_rows():
+    from lowbit.ops import nnlut, pwl
+    from lowbit.ops.intops import INTOPS
+
+    for scale in (1e-4, 1e-3, 3e-2):
+        rows = pwl.pwl_plan(pwl.default_table("sigmoid"), scale).starts.size
+        assert INTOPS["sigmoid", "pwl"].kernel_bytes(scale) == 9 * rows
+        assert INTOPS["gelu", "nnlut"].kernel_bytes(scale) == 11 * nnlut.gelu_plan(scale).starts.size
+    assert INTOPS["softmax", "lut_rexp"].kernel_bytes is None
