@@ -12,7 +12,6 @@ axis.
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
@@ -20,7 +19,7 @@ from lowbit.errors import expect
 from lowbit.ops import nnlut as _nnlut
 from lowbit.ops import pwl as _pwl
 from lowbit.ops.fqvit import LIS_BITS, PTF_MAX_ALPHA, PTFParams
-from lowbit.ops.intcore import check_axis, check_codes, check_scale, dyadic
+from lowbit.ops.intcore import check_axis, check_codes, check_scale
 from lowbit.ops.intops_kernels import _codes, _layernorm_constants, softmax_constants
 
 

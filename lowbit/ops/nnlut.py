@@ -364,7 +364,7 @@ def nnlut_rsqrt_ref(q: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
 
 # ---- NN-LUT softmax in 16-bit steps (nnlut_softmax_ref; the kernels compute the same integers)
 SM_EXP_FRAC = 10  # the exponent t = -x log2(e) of a gap in Q.10: k = t >> 10, v = t mod 2^10
-SM_TMAX = 29 << SM_EXP_FRAC  # every exp with k >= 29 is 0 at every row length (the row sum's Q.(15 + g), g <= 13)
+SM_TMAX = 29 << SM_EXP_FRAC  # k >= 29: every exp and sum term is 0 (the sum at Q.(15 + g), g <= 13)
 SM_G_FREE = 7  # rows of up to 2^7 elements sum their Q.15 exps (g = 0); longer rows 2^g finer (g <= 13)
 BUCKETS = 128  # the AVX-512 kernel's bucket index over v (a byte per bucket)
 # the kernels' tables: the exp rows (start, value, slope: 3 uint16 each, at most UNITS + 1 of them), the
