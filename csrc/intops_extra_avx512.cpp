@@ -264,32 +264,35 @@ void pwl_act_loop(const T* q, int64_t size, const PwlActParams& p, const PwlActL
 struct NnlutLanes {
   bool ok = false;
   int form = 0;  // kT16Hi, kT16Lo, kT32
-  __m512i bt0, bt1, nxt, val, slo, tmaxw, onew, m16, dcapw, vmask, ones16, one32, lo32, lo16d, words, m32, dcap32,
+  __m512i bt0, bt1, val, slo, offm, flip, low_bytes, top8, tmaxw, onew, m16, dcapw, vmask, ones16, one32, lo32, lo16d, words, m32, dcap32,
       tmax32;
-  __m128i sh16, pre16, sh32, b3, k10, k6, gsh;
+  __m128i sh16, pre16, sh32, b3, k10, k5, gsh;
   int g = 0;
-  static constexpr int kT16Hi = 0, kT16Lo = 1, kT32 = 2;
+  __m512i rstarts;
+  __mmask32 rlive;
+  static constexpr int kT16Hi = 0, kT16Lo = 1, kT32 = 2, kT16Lo1 = 3;
 
   NnlutLanes(const NnlutSoftmaxParams& p, int64_t n, bool is16) {
     if (p.binary || p.k > 31) return;
     alignas(64) uint8_t bt[128] = {};
-    for (int i = 0; i < 128; ++i) {
-      int j0 = 0, inside = 0;
+    for (int i = 0; i < 128; ++i) {  // (j0 - [no start inside]) mod 32 | offset of the start inside << 5
+      int j0 = 0, inside = 0, off = 0;
       for (int j = 0; j < p.k; ++j) {
         if (p.starts[j] <= 8 * i) j0 = j;
-        else if (p.starts[j] <= 8 * i + 7) ++inside;
+        else if (p.starts[j] <= 8 * i + 7) ++inside, off = p.starts[j] - 8 * i;
       }
       if (inside > 1) return;
-      bt[i] = uint8_t(j0);
+      bt[i] = uint8_t(((j0 - (inside ? 0 : 1)) & 31) | (off << 5));
     }
-    alignas(64) uint16_t nx[32], va[32], sl[32];
-    for (int j = 0; j < 32; ++j) {
-      nx[j] = j < p.k ? p.starts[j] : 0xFFFF;  // nx[j0 + 1]: the next row's start (none: never reached)
-      va[j] = j < p.k ? p.values[j] : 0, sl[j] = j < p.k ? p.slopes[j] : 0;
-    }
+    alignas(64) uint16_t va[32], sl[32];
+    for (int j = 0; j < 32; ++j) va[j] = j < p.k ? p.values[j] : 0, sl[j] = j < p.k ? p.slopes[j] : 0;
     bt0 = _mm512_load_si512(bt), bt1 = _mm512_load_si512(bt + 64);
-    nxt = _mm512_load_si512(nx), val = _mm512_load_si512(va), slo = _mm512_load_si512(sl);
-    tmaxw = _mm512_set1_epi16(int16_t(kNnlutTmax)), onew = _mm512_set1_epi16(1), ones16 = onew;
+    val = _mm512_load_si512(va), slo = _mm512_load_si512(sl);
+    offm = _mm512_set1_epi16(0xE0), flip = _mm512_set1_epi16(int16_t(0x8000));
+    alignas(64) uint8_t lb[64];
+    for (int j = 0; j < 64; ++j) lb[j] = uint8_t(j < 32 ? 2 * j : 64 + 2 * (j - 32));  // the low bytes of two
+    low_bytes = _mm512_load_si512(lb);
+    top8 = _mm512_set1_epi16(255), tmaxw = _mm512_set1_epi16(int16_t(kNnlutTmax)), onew = _mm512_set1_epi16(1), ones16 = onew;
     vmask = _mm512_set1_epi16((1 << kNnlutEf) - 1);
     m16 = _mm512_set1_epi16(int16_t(uint16_t(p.m)));
     one32 = _mm512_set1_epi32(1), lo32 = _mm512_set1_epi64(0xFFFFFFFF), lo16d = _mm512_set1_epi32(0xFFFF);
@@ -299,15 +302,19 @@ struct NnlutLanes {
     m32 = _mm512_set1_epi32(p.m);
     dcap32 = _mm512_set1_epi32(int32_t(uint32_t(std::min<int64_t>(p.dcap, 0xFFFFFFFF))));
     tmax32 = _mm512_set1_epi32(kNnlutTmax);
-    b3 = _mm_cvtsi32_si128(3), k10 = _mm_cvtsi32_si128(kNnlutEf), k6 = _mm_cvtsi32_si128(16 - kNnlutEf);
+    b3 = _mm_cvtsi32_si128(3), k10 = _mm_cvtsi32_si128(kNnlutEf), k5 = _mm_cvtsi32_si128(15 - kNnlutEf);
     g = nnlut_g(n), gsh = _mm_cvtsi32_si128(g);
+    alignas(64) int16_t rs[32] = {};
+    for (int j = 0; j < p.recip.k; ++j) rs[j] = p.recip.starts[j];
+    rstarts = _mm512_load_si512(rs);
+    rlive = __mmask32((uint64_t(1) << p.recip.k) - 2);  // starts 1..k-1
     const int64_t dc16 = std::min<int64_t>(p.dcap, 65535);
     dcapw = _mm512_set1_epi16(int16_t(uint16_t(dc16)));
     sh16 = _mm_cvtsi32_si128(std::max(p.s - 16, 0)), pre16 = _mm_cvtsi32_si128(std::max(16 - p.s, 0));
     sh32 = _mm_cvtsi32_si128(p.s < 16 ? p.s : p.s - 16);
     if (!is16) form = kT32;
     else if (p.s >= 16) form = kT16Hi;
-    else if ((dc16 << (16 - p.s)) <= 65535) form = kT16Lo;
+    else if ((dc16 << (16 - p.s)) <= 65535) form = p.s == 15 ? kT16Lo1 : kT16Lo;
     else form = kT32;  // scales >= ~2.8: the codes widened to dwords
     ok = true;
   }
@@ -340,6 +347,7 @@ inline __m512i nnlut_t_block(const T* q, __mmask32 mm, bool tail, __m512i mxw, _
       const __m512i d = _mm512_min_epu16(_mm512_sub_epi16(mxw, qv), w.dcapw);
       __m512i t;
       if constexpr (kForm == NnlutLanes::kT16Hi) t = _mm512_srl_epi16(_mm512_mulhi_epu16(d, w.m16), w.sh16);
+      else if constexpr (kForm == NnlutLanes::kT16Lo1) t = _mm512_mulhi_epu16(_mm512_add_epi16(d, d), w.m16);
       else t = _mm512_mulhi_epu16(_mm512_sll_epi16(d, w.pre16), w.m16);
       return _mm512_min_epu16(t, w.tmaxw);
     }
@@ -356,25 +364,31 @@ inline __m512i nnlut_t_block(const T* q, __mmask32 mm, bool tail, __m512i mxw, _
 // their sum terms into acc (g = 0: dword lanes) or acc_lo / acc_hi (g > 0: 64-bit lanes)
 template <int NB, bool kTail, bool kG, int kForm, typename T>
 inline void nnlut_blocks(const T* q, int64_t left, __m512i mxw, __m512i mxd, const NnlutSoftmaxParams& p,
-                         const NnlutLanes& w, uint16_t* e, __m512i& acc, __m512i& acc_hi) {
+                         const NnlutLanes& w, uint16_t* e, __m512i& acc, __m512i& acc_hi, int64_t& flips) {
   const __mmask32 mm = kTail ? __mmask32((uint64_t(1) << left) - 1) : ~__mmask32(0);
-  __m512i t[NB], j[NB], y[NB], k[NB];
+  __m512i t[NB], j[NB], y[NB], k[NB], t5[NB], ev[NB];
   for (int b = 0; b < NB; ++b) t[b] = nnlut_t_block<kForm>(q + 32 * b, mm, kTail && b == NB - 1, mxw, mxd, p, w);
   for (int b = 0; b < NB; ++b) j[b] = _mm512_permutex2var_epi8(w.bt0, _mm512_srl_epi16(t[b], w.b3), w.bt1);
-  for (int b = 0; b < NB; ++b) {
-    const __m512i nx = _mm512_permutexvar_epi16(_mm512_add_epi16(j[b], w.onew), w.nxt);
-    j[b] = _mm512_mask_add_epi16(j[b], _mm512_cmpge_epu16_mask(_mm512_and_si512(t[b], w.vmask), nx), j[b], w.onew);
+  for (int b = 0; b < NB; ++b) {  // the low byte of t << 5: (v mod 8) << 5, against the bucket's offset << 5
+    t5[b] = _mm512_sll_epi16(t[b], w.k5);
+    const __mmask32 past = _mm512_cmpge_epu16_mask(_mm512_and_si512(t5[b], w.offm), _mm512_and_si512(j[b], w.offm));
+    j[b] = _mm512_mask_add_epi16(j[b], past, j[b], w.onew);  // its low 5 bits: the row (all vpermw reads)
   }
   for (int b = 0; b < NB; ++b) {
-    const __m512i d = _mm512_mulhi_epu16(_mm512_sll_epi16(t[b], w.k6), _mm512_permutexvar_epi16(j[b], w.slo));
+    const __m512i d = _mm512_mulhi_epu16(_mm512_add_epi16(t5[b], t5[b]), _mm512_permutexvar_epi16(j[b], w.slo));
     y[b] = _mm512_sub_epi16(_mm512_permutexvar_epi16(j[b], w.val), d);
     if (kTail && b == NB - 1) y[b] = _mm512_maskz_mov_epi16(mm, y[b]);  // 0: e and the sum term 0
     k[b] = _mm512_srl_epi16(t[b], w.k10);
   }
   for (int b = 0; b < NB; ++b) {
-    const __m512i ev = _mm512_avg_epu16(_mm512_srlv_epi16(y[b], k[b]), _mm512_setzero_si512());
-    _mm512_storeu_si512(e + 32 * b, ev);
-    if constexpr (!kG) acc = _mm512_add_epi32(acc, _mm512_madd_epi16(ev, w.ones16));
+    ev[b] = _mm512_avg_epu16(_mm512_srlv_epi16(y[b], k[b]), _mm512_setzero_si512());
+    _mm512_storeu_si512(e + 32 * b, ev[b]);
+  }
+  if constexpr (!kG) {  // pairs of exps (< 2^16) summed in words, then (sum - 2^15) by vpmaddwd: flips counts them
+    for (int b = 0; b + 1 < NB; b += 2)
+      acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_xor_si512(_mm512_add_epi16(ev[b], ev[b + 1]), w.flip), w.ones16));
+    if constexpr (NB & 1) acc = _mm512_add_epi32(acc, _mm512_madd_epi16(ev[NB - 1], w.ones16));
+    flips += NB / 2;
   }
   if constexpr (kG) {
     for (int b = 0; b < NB; ++b) {
@@ -396,29 +410,44 @@ inline int64_t nnlut_exp_row(const T* row, int64_t n, int32_t mx, const NnlutSof
                              uint16_t* e) {
   const __m512i mxw = _mm512_set1_epi16(int16_t(mx)), mxd = _mm512_set1_epi32(mx);
   __m512i acc = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
-  int64_t i = 0;
-  for (; i + 128 <= n; i += 128) nnlut_blocks<4, false, kG, kForm>(row + i, 32, mxw, mxd, p, w, e + i, acc, acc_hi);
-  if (i + 64 <= n) nnlut_blocks<2, false, kG, kForm>(row + i, 32, mxw, mxd, p, w, e + i, acc, acc_hi), i += 64;
-  if (i + 32 <= n) nnlut_blocks<1, false, kG, kForm>(row + i, 32, mxw, mxd, p, w, e + i, acc, acc_hi), i += 32;
-  if (i < n) nnlut_blocks<1, true, kG, kForm>(row + i, n - i, mxw, mxd, p, w, e + i, acc, acc_hi);
+  int64_t i = 0, flips = 0;
+  for (; i + 128 <= n; i += 128) nnlut_blocks<4, false, kG, kForm>(row + i, 32, mxw, mxd, p, w, e + i, acc, acc_hi, flips);
+  if (i + 64 <= n) nnlut_blocks<2, false, kG, kForm>(row + i, 32, mxw, mxd, p, w, e + i, acc, acc_hi, flips), i += 64;
+  if (i + 32 <= n) nnlut_blocks<1, false, kG, kForm>(row + i, 32, mxw, mxd, p, w, e + i, acc, acc_hi, flips), i += 32;
+  if (i < n) nnlut_blocks<1, true, kG, kForm>(row + i, n - i, mxw, mxd, p, w, e + i, acc, acc_hi, flips);
   if constexpr (kG) return _mm512_reduce_add_epi64(_mm512_add_epi64(acc, acc_hi));
-  const __m512i wide = _mm512_add_epi64(_mm512_cvtepu32_epi64(_mm512_castsi512_si256(acc)),
-                                        _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(acc, 1)));
-  return _mm512_reduce_add_epi64(wide);
+  // g = 0: n <= 128, every dword's true sum >= 0 and < 2^31; the flipped pairs gave each 2^16 less
+  return int64_t(_mm512_reduce_add_epi32(acc)) + (flips << 20);
 }
 
 // out = min(rshift_round(e r, sh), 255) of one row (sh >= 17: the row sum is >= 2^(10 + g))
-inline void nnlut_out_row(const uint16_t* e, int64_t n, int32_t r, int sh, uint8_t* o) {
+inline void nnlut_out_row(const uint16_t* e, int64_t n, int32_t r, int sh, const NnlutLanes& w, uint8_t* o) {
   if (sh >= 32) {  // e r < 2^31
     std::fill(o, o + n, uint8_t(0));
     return;
   }
   const __m512i rv = _mm512_set1_epi16(int16_t(uint16_t(r))), rnd = _mm512_set1_epi16(int16_t(1 << (sh - 17)));
   const __m128i shv = _mm_cvtsi32_si128(sh - 16);
-  for (int64_t i = 0; i < n; i += 32) {
-    const __m512i hi = _mm512_mulhi_epu16(_mm512_loadu_si512(e + i), rv);
-    store32(o + i, n - i, _mm512_cvtusepi16_epi8(_mm512_srl_epi16(_mm512_add_epi16(hi, rnd), shv)));
-  }
+  auto p32 = [&](int64_t i) {
+    return _mm512_min_epu16(_mm512_srl_epi16(_mm512_add_epi16(_mm512_mulhi_epu16(_mm512_loadu_si512(e + i), rv), rnd), shv), w.top8);
+  };
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) _mm512_storeu_si512(o + i, _mm512_permutex2var_epi8(p32(i), w.low_bytes, p32(i + 32)));
+  for (; i < n; i += 32) store32(o + i, n - i, _mm512_cvtusepi16_epi8(p32(i)));
+}
+
+// nnlut_row_recip without a data-dependent branch (a mispredicted branch per row flushed the next row's
+// exps: ~30% of the time): the normalisation as one shift pair, the carry as a shift, and the reciprocal
+// table's segment as the count of its starts 1..k-1 that are <= u (non-decreasing: the binary search's j)
+inline void nnlut_row_recip_flat(int64_t total, const NnlutSoftmaxParams& p, const NnlutLanes& w, int32_t& r, int& shift) {
+  const int eb = 63 - __builtin_clzll(uint64_t(total));  // total >= 1
+  const int up = std::max(p.rfrac - eb, 0), dn = std::max(eb - p.rfrac, 0);
+  int64_t u = ((total << up) + ((int64_t(1) << dn) >> 1)) >> dn;  // rshift_round by dn (or the exact left shift)
+  const int carry = int(u >> (p.rfrac + 1));                     // rounded up to 2^(rfrac+1): u = 2^rfrac
+  u >>= carry;                                                    // < 2^15
+  const int j = __builtin_popcount(_mm512_mask_cmple_epi16_mask(w.rlive, w.rstarts, _mm512_set1_epi16(int16_t(u))));
+  r = int32_t(rshift_round(p.recip.icpts[j] + rshift_round(int64_t(p.recip.slopes[j]) * u, p.recip.pshift), 15));
+  shift = 7 + eb + carry - w.g;
 }
 
 template <bool kG, int kForm, typename T>
@@ -431,14 +460,14 @@ void nnlut_rows(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p
   for (int64_t r = 0; r <= rows; ++r) {
     int32_t rc = 0;
     int sh = 0;
-    if (r > 0) nnlut_row_recip(prev_total, w.g, p, rc, sh);  // its scalar chain overlaps row r's exps
+    if (r > 0) nnlut_row_recip_flat(prev_total, p, w, rc, sh);  // its scalar chain overlaps row r's exps
     int64_t total = 0;
     if (r < rows) {
       const int32_t mx = mx_next;
       if (r + 1 < rows) mx_next = avx512::row_max_any(q + (r + 1) * n, n);
       total = nnlut_exp_row<kG, kForm>(q + r * n, n, mx, p, w, ebuf.data() + (r & 1) * stride);
     }
-    if (r > 0) nnlut_out_row(ebuf.data() + ((r - 1) & 1) * stride, n, rc, sh, out + (r - 1) * n);
+    if (r > 0) nnlut_out_row(ebuf.data() + ((r - 1) & 1) * stride, n, rc, sh, w, out + (r - 1) * n);
     prev_total = total;
   }
 }
@@ -460,6 +489,8 @@ void nnlut_softmax_avx512(const T* q, int64_t rows, int64_t n, const NnlutSoftma
   if constexpr (sizeof(T) == 2) {
     if (w.form == NnlutLanes::kT16Hi) return w.g ? go(G1(), F0()) : go(G0(), F0());
     if (w.form == NnlutLanes::kT16Lo) return w.g ? go(G1(), F1()) : go(G0(), F1());
+    using F3 = std::integral_constant<int, NnlutLanes::kT16Lo1>;
+    if (w.form == NnlutLanes::kT16Lo1) return w.g ? go(G1(), F3()) : go(G0(), F3());
   }
   return w.g ? go(G1(), F2()) : go(G0(), F2());
 }
