@@ -15,10 +15,14 @@ Tables (fitted lazily once per process, cached; ~0.3 s each). Domain / input gri
            16-unit fit has ~1.5e-3 absolute error, which is 30x the value near x = -8, so sums of many
            tail terms (softmax rows of 4096) would be off by far more than 1e-2; here the error is
            relative (~1e-4) everywhere.
-- "recip": 1/u on [1, 2), F = 14, O = 30 (x = u 2^e, the bit length gives e).
+           The softmax reads it on a Q.10 grid in 16-bit steps (``softmax_exp_rows``: 16 rows of start,
+           value and slope as uint16, values in Q.16; ``nnlut_softmax_ref``).
+- "recip": 1/u on [1, 2), F = 14, O = 30 (x = u 2^e, the bit length gives e); the softmax rounds it to Q.15.
 - "rsqrt": 1/sqrt(u) on [1, 4), F = 13, O = 30 (x = u 2^e with e even, so 2^(-e/2) is a shift).
 Table bytes: segments x (2 + 4 + 4) (int16 start, int32 slope, int32 intercept); 16 units give at most
-17 segments, fewer inside the domain when breakpoints fall outside it.
+17 segments, fewer inside the domain when breakpoints fall outside it. The softmax's kernels hold the exp
+rows (6 bytes each), the AVX-512 kernel's 128-byte bucket index over them and table("recip")
+(SOFTMAX_TABLE_BYTES reserves 17 rows and 17 segments: 400 bytes).
 """
 
 from __future__ import annotations
