@@ -5,8 +5,8 @@
 // 15 per row, so that k is a 4-step binary search (compares against blended broadcasts, then one vpermd).
 // Constants outside the 32-bit exp path run the scalar kernel (they need shift outside [16, 47] or a clamp
 // above 16 bits: not a model's scales).
-// NN-LUT softmax: the magnitude rescale of the Shift / LUT kernels (mag_avx512.h), then pwl_avx512.h's segment
-// search, or for 16-bit codes its word layout (NnlutWords).
+// NN-LUT softmax: every step of its exps in 16-bit words, 32 codes per vector (NnlutLanes; int32 codes take
+// their exponents on dword lanes, then narrow them).
 // PWL sigmoid / tanh: the rows of pwl.pwl_plan on the codes, every step in 16 bits (PwlActLanes).
 //
 // Measured on Zen 5 (2026-12-06): multiplies (vpdpwssd, vpmuludq), shifts, permutes and compares into masks
@@ -19,8 +19,6 @@
 
 #include "ibert_exp_avx512.h"
 #include "intops_extra.h"
-#include "mag_avx512.h"
-#include "pwl_avx512.h"
 #include "rows_avx512.h"
 #include "shift_lut_one.h"
 
@@ -31,8 +29,6 @@ using avx512::ExpLanes;
 using avx512::exp_row;
 using avx512::join;
 using avx512::load16;
-using avx512::Mag;
-using avx512::mag16;
 using avx512::store16;
 using avx512::store32;
 using avx512::tail_mask;

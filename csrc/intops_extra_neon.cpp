@@ -16,9 +16,7 @@
 
 #include "ibert_exp_neon.h"
 #include "intops_extra.h"
-#include "mag_neon.h"
 #include "pwl16_neon.h"
-#include "pwl_neon.h"
 #include "rows_neon.h"
 #include "shift_lut_one.h"
 
@@ -28,8 +26,6 @@ namespace {
 using neon::Block8;
 using neon::live4;
 using neon::load4;
-using neon::Mag;
-using neon::mag4;
 using neon::row_max;
 using neon::signed4;
 using neon::store_left;
