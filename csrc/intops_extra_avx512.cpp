@@ -250,17 +250,16 @@ void pwl_act_loop(const T* q, int64_t size, const PwlActParams& p, const PwlActL
 //   are 56+ codes apart);
 // - y = value - hi16((t << 6) slope) (t << 6 mod 2^16 = v << 6: hi16 = (v slope) >> 10), then
 //   e = rshift_round(y, k + 1) = avg(y >> k, 0) (vpsrlvw gives 0 for k >= 16, as the rounding does);
-// - the row sum: g = 0 (rows of up to 128): vpmaddwd of the e (< 2^15) with ones, <= 2^16 per dword and
-//   block, < 2^31 over 2^15 blocks; g > 0: rshift_round(y << g, k + 1) on the even and odd words' dword
+// - the row sum: g = 0 (rows of up to 128): vpmaddwd of the e (< 2^15) with ones; g > 0: rshift_round(y << g, k + 1) on the even and odd words' dword
 //   lanes (< 2^28 each), summed in 64-bit lanes;
 // - outputs: rshift_round(e r, sh) = (hi16(e r) + 2^(sh-17)) >> (sh - 16) for sh in [17, 32] (the
 //   rounding term is a multiple of 2^16; hi16 < 2^15), 0 for sh >= 32 (e r < 2^31), saturated to bytes.
 // Rows software-pipelined: row r - 1's reciprocal step, then row r's exps (its max taken during row r - 1),
-// then row r - 1's outputs; the exps run NB = 4 blocks of 32 codes interleaved step by step.
+// then row r - 1's outputs.
 struct NnlutLanes {
   bool ok = false;
   int form = 0;  // kT16Hi, kT16Lo, kT32
-  __m512i bt0, bt1, val, slo, offm, flip, low_bytes, top8, tmaxw, onew, m16, dcapw, vmask, ones16, one32, lo32, lo16d, words, m32, dcap32,
+  __m512i bt0, bt1, val, slo, offm, low_bytes, top8, tmaxw, onew, m16, dcapw, ones16, one32, lo32, lo16d, words, m32, dcap32,
       tmax32;
   __m128i sh16, pre16, sh32, b3, k10, k5, gsh;
   int g = 0;
@@ -284,12 +283,11 @@ struct NnlutLanes {
     for (int j = 0; j < 32; ++j) va[j] = j < p.k ? p.values[j] : 0, sl[j] = j < p.k ? p.slopes[j] : 0;
     bt0 = _mm512_load_si512(bt), bt1 = _mm512_load_si512(bt + 64);
     val = _mm512_load_si512(va), slo = _mm512_load_si512(sl);
-    offm = _mm512_set1_epi16(0xE0), flip = _mm512_set1_epi16(int16_t(0x8000));
+    offm = _mm512_set1_epi16(0xE0);
     alignas(64) uint8_t lb[64];
     for (int j = 0; j < 64; ++j) lb[j] = uint8_t(j < 32 ? 2 * j : 64 + 2 * (j - 32));  // the low bytes of two
     low_bytes = _mm512_load_si512(lb);
     top8 = _mm512_set1_epi16(255), tmaxw = _mm512_set1_epi16(int16_t(kNnlutTmax)), onew = _mm512_set1_epi16(1), ones16 = onew;
-    vmask = _mm512_set1_epi16((1 << kNnlutEf) - 1);
     m16 = _mm512_set1_epi16(int16_t(uint16_t(p.m)));
     one32 = _mm512_set1_epi32(1), lo32 = _mm512_set1_epi64(0xFFFFFFFF), lo16d = _mm512_set1_epi32(0xFFFF);
     alignas(64) int16_t wi[32];
@@ -356,48 +354,37 @@ inline __m512i nnlut_t_block(const T* q, __mmask32 mm, bool tail, __m512i mxw, _
   }
 }
 
-// NB blocks of 32 codes at q + 32 b (the last with `left` valid codes when kTail): their exps into e + 32 b,
-// their sum terms into acc (g = 0: dword lanes) or acc_lo / acc_hi (g > 0: 64-bit lanes)
-template <int NB, bool kTail, bool kG, int kForm, typename T>
-inline void nnlut_blocks(const T* q, int64_t left, __m512i mxw, __m512i mxd, const NnlutSoftmaxParams& p,
-                         const NnlutLanes& w, uint16_t* e, __m512i& acc, __m512i& acc_hi, int64_t& flips) {
+// A block of 32 codes at q (with `left` valid codes when kTail): their exps into e, their sum terms into acc
+// (g = 0: dword lanes) or acc / acc_hi (g > 0: 64-bit lanes). One block per loop step: the out-of-order core
+// overlaps the steps' chains by itself (2 or 4 blocks interleaved in program order measured 5-10% slower).
+template <bool kTail, bool kG, int kForm, typename T>
+inline void nnlut_block(const T* q, int64_t left, __m512i mxw, __m512i mxd, const NnlutSoftmaxParams& p,
+                        const NnlutLanes& w, uint16_t* e, __m512i& acc, __m512i& acc_hi) {
   const __mmask32 mm = kTail ? __mmask32((uint64_t(1) << left) - 1) : ~__mmask32(0);
-  __m512i t[NB], j[NB], y[NB], k[NB], t5[NB], ev[NB];
-  for (int b = 0; b < NB; ++b) t[b] = nnlut_t_block<kForm>(q + 32 * b, mm, kTail && b == NB - 1, mxw, mxd, p, w);
-  for (int b = 0; b < NB; ++b) j[b] = _mm512_permutex2var_epi8(w.bt0, _mm512_srl_epi16(t[b], w.b3), w.bt1);
-  for (int b = 0; b < NB; ++b) {  // the low byte of t << 5: (v mod 8) << 5, against the bucket's offset << 5
-    t5[b] = _mm512_sll_epi16(t[b], w.k5);
-    const __mmask32 past = _mm512_cmpge_epu16_mask(_mm512_and_si512(t5[b], w.offm), _mm512_and_si512(j[b], w.offm));
-    j[b] = _mm512_mask_add_epi16(j[b], past, j[b], w.onew);  // its low 5 bits: the row (all vpermw reads)
-  }
-  for (int b = 0; b < NB; ++b) {
-    const __m512i d = _mm512_mulhi_epu16(_mm512_add_epi16(t5[b], t5[b]), _mm512_permutexvar_epi16(j[b], w.slo));
-    y[b] = _mm512_sub_epi16(_mm512_permutexvar_epi16(j[b], w.val), d);
-    if (kTail && b == NB - 1) y[b] = _mm512_maskz_mov_epi16(mm, y[b]);  // 0: e and the sum term 0
-    k[b] = _mm512_srl_epi16(t[b], w.k10);
-  }
-  for (int b = 0; b < NB; ++b) {
-    ev[b] = _mm512_avg_epu16(_mm512_srlv_epi16(y[b], k[b]), _mm512_setzero_si512());
-    _mm512_storeu_si512(e + 32 * b, ev[b]);
-  }
-  if constexpr (!kG) {  // pairs of exps (< 2^16) summed in words, then (sum - 2^15) by vpmaddwd: flips counts them
-    for (int b = 0; b + 1 < NB; b += 2)
-      acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_xor_si512(_mm512_add_epi16(ev[b], ev[b + 1]), w.flip), w.ones16));
-    if constexpr (NB & 1) acc = _mm512_add_epi32(acc, _mm512_madd_epi16(ev[NB - 1], w.ones16));
-    flips += NB / 2;
-  }
-  if constexpr (kG) {
-    for (int b = 0; b < NB; ++b) {
-      const __m512i ye = _mm512_and_si512(y[b], w.lo16d), yo = _mm512_srli_epi32(y[b], 16);
-      const __m512i ke = _mm512_and_si512(k[b], w.lo16d), ko = _mm512_srli_epi32(k[b], 16);
-      const __m512i ze = _mm512_srlv_epi32(_mm512_add_epi32(_mm512_sll_epi32(ye, w.gsh), _mm512_sllv_epi32(w.one32, ke)),
-                                           _mm512_add_epi32(ke, w.one32));
-      const __m512i zo = _mm512_srlv_epi32(_mm512_add_epi32(_mm512_sll_epi32(yo, w.gsh), _mm512_sllv_epi32(w.one32, ko)),
-                                           _mm512_add_epi32(ko, w.one32));
-      const __m512i z = _mm512_add_epi32(ze, zo);  // < 2^29
-      acc = _mm512_add_epi64(acc, _mm512_and_si512(z, w.lo32));
-      acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(z, 32));
-    }
+  const __m512i t = nnlut_t_block<kForm>(q, mm, kTail, mxw, mxd, p, w);
+  __m512i j = _mm512_permutex2var_epi8(w.bt0, _mm512_srl_epi16(t, w.b3), w.bt1);
+  // the low byte of t << 5 is (v mod 8) << 5: against the bucket's start offset << 5
+  const __m512i t5 = _mm512_sll_epi16(t, w.k5);
+  j = _mm512_mask_add_epi16(j, _mm512_cmpge_epu16_mask(_mm512_and_si512(t5, w.offm), _mm512_and_si512(j, w.offm)), j,
+                            w.onew);  // its low 5 bits: the row (all that vpermw reads)
+  const __m512i d = _mm512_mulhi_epu16(_mm512_add_epi16(t5, t5), _mm512_permutexvar_epi16(j, w.slo));
+  __m512i y = _mm512_sub_epi16(_mm512_permutexvar_epi16(j, w.val), d);
+  if (kTail) y = _mm512_maskz_mov_epi16(mm, y);  // 0: the exp and the sum term 0
+  const __m512i k = _mm512_srl_epi16(t, w.k10);
+  const __m512i ev = _mm512_avg_epu16(_mm512_srlv_epi16(y, k), _mm512_setzero_si512());
+  _mm512_storeu_si512(e, ev);
+  if constexpr (!kG) {
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(ev, w.ones16));  // e < 2^15
+  } else {
+    const __m512i ye = _mm512_and_si512(y, w.lo16d), yo = _mm512_srli_epi32(y, 16);
+    const __m512i ke = _mm512_and_si512(k, w.lo16d), ko = _mm512_srli_epi32(k, 16);
+    const __m512i ze = _mm512_srlv_epi32(_mm512_add_epi32(_mm512_sll_epi32(ye, w.gsh), _mm512_sllv_epi32(w.one32, ke)),
+                                         _mm512_add_epi32(ke, w.one32));
+    const __m512i zo = _mm512_srlv_epi32(_mm512_add_epi32(_mm512_sll_epi32(yo, w.gsh), _mm512_sllv_epi32(w.one32, ko)),
+                                         _mm512_add_epi32(ko, w.one32));
+    const __m512i z = _mm512_add_epi32(ze, zo);  // < 2^29
+    acc = _mm512_add_epi64(acc, _mm512_and_si512(z, w.lo32));
+    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(z, 32));
   }
 }
 
@@ -406,14 +393,11 @@ inline int64_t nnlut_exp_row(const T* row, int64_t n, int32_t mx, const NnlutSof
                              uint16_t* e) {
   const __m512i mxw = _mm512_set1_epi16(int16_t(mx)), mxd = _mm512_set1_epi32(mx);
   __m512i acc = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
-  int64_t i = 0, flips = 0;
-  for (; i + 128 <= n; i += 128) nnlut_blocks<4, false, kG, kForm>(row + i, 32, mxw, mxd, p, w, e + i, acc, acc_hi, flips);
-  if (i + 64 <= n) nnlut_blocks<2, false, kG, kForm>(row + i, 32, mxw, mxd, p, w, e + i, acc, acc_hi, flips), i += 64;
-  if (i + 32 <= n) nnlut_blocks<1, false, kG, kForm>(row + i, 32, mxw, mxd, p, w, e + i, acc, acc_hi, flips), i += 32;
-  if (i < n) nnlut_blocks<1, true, kG, kForm>(row + i, n - i, mxw, mxd, p, w, e + i, acc, acc_hi, flips);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) nnlut_block<false, kG, kForm>(row + i, 32, mxw, mxd, p, w, e + i, acc, acc_hi);
+  if (i < n) nnlut_block<true, kG, kForm>(row + i, n - i, mxw, mxd, p, w, e + i, acc, acc_hi);
   if constexpr (kG) return _mm512_reduce_add_epi64(_mm512_add_epi64(acc, acc_hi));
-  // g = 0: n <= 128, every dword's true sum >= 0 and < 2^31; the flipped pairs gave each 2^16 less
-  return int64_t(_mm512_reduce_add_epi32(acc)) + (flips << 20);
+  return int64_t(_mm512_reduce_add_epi32(acc));  // g = 0: n <= 128, the sum < 2^22
 }
 
 // out = min(rshift_round(e r, sh), 255) of one row (sh >= 17: the row sum is >= 2^(10 + g))
