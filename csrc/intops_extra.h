@@ -163,9 +163,10 @@ void nnlut_softmax_neon(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxP
 template <typename T>
 void nnlut_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
 // one row's reciprocal step: (r, the output shift) from the row sum at Q.(15 + g) (inline: the SIMD kernels
-// call it per row). r <= 2^16 - 1; the shift is in [7 + rfrac, 56].
+// call it per row). r <= 2^16 - 1; the shift is in [21, 42] (total in [2^(14 + g), 2^(35 + g)): the first
+// exp row's value >= 2^15, checked by the bindings; n <= 2^20).
 inline void nnlut_row_recip(int64_t total, int g, const NnlutSoftmaxParams& p, int32_t& r, int& shift) {
-  const int eb = bit_length(uint64_t(total)) - 1;  // total >= 1: the max element's term is >= 2^14
+  const int eb = bit_length(uint64_t(total)) - 1;  // the max element's term is >= 2^(14 + g)
   int64_t u = eb <= p.rfrac ? total << (p.rfrac - eb) : rshift_round(total, eb - p.rfrac);
   const bool carry = u >= (int64_t(1) << (p.rfrac + 1));
   if (carry) u = int64_t(1) << p.rfrac;
