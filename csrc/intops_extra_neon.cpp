@@ -27,7 +27,6 @@ using neon::Block8;
 using neon::live4;
 using neon::load4;
 using neon::row_max;
-using neon::signed4;
 using neon::store_left;
 
 inline void store8(uint8_t* o, int64_t left, uint8x8_t v) {
