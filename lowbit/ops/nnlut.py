@@ -486,10 +486,12 @@ def nnlut_softmax_ref(q: np.ndarray, scale: float, axis: int = -1) -> tuple[np.n
     u in [2^14, 2^15) times 2^(ex - 14); r = rshift_round(recip_table(u), 15) ~ 2^29 / u (Q.15), and
     out = min(rshift_round(e r, 7 + ex - g), 255).
 
-    Bound: max |p - softmax| <= 1e-2: 2^-9 output rounding or 2^-8 saturation, < 2^-9 from the rounded
-    terms of the sum, the exponent (floored at Q.10 and read at the step's midpoint: <= 0.5 step, plus
-    < 0.46 step from the 16-bit multiplier, i.e. <= 6.6e-4 relative), the tables (~1e-4 exp, ~2e-4
-    reciprocal, 2^-16 each from their Q.16 / Q.15 forms): <= 7.2e-3 in all. Measured (`lowbit bench
+    Bound: max |p - softmax| <= 1e-2, in terms: 2^-8 output rounding / saturation (3.9e-3); <= 2^-9 from
+    the rounded terms of the sum (n 2^-(16 + g) of a sum >= 1); each exp's relative error twice (numerator
+    and sum): the exponent floored at Q.10 and read at the step's midpoint (<= 0.5 step) plus < 0.46 step
+    from the 16-bit multiplier (6.6e-4), table("exp").bound on values >= 1/2 (2.2e-4), the Q.16 rows
+    (6e-5): 1.9e-3; the reciprocal: table("recip").bound on values > 1/2, u's and r's roundings (5.1e-4):
+    <= 8.3e-3 in all, for every row length up to 2^20. Measured (`lowbit bench
     intops`): random max 1.97e-3, mean 3.16e-4, real MiniLM max 3.91e-3 (the former form, Q.30 exps from
     the table at Q.15, int64 sums, 64-bit products: the same to three digits; ~0.05% of outputs differ,
     by one code).
