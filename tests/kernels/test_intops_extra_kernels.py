@@ -303,3 +303,29 @@ def test_ptf_code_range_checked_everywhere(n):
         q[2, pos] = 16
         with pytest.raises(LowbitError, match="q: expected codes in"):
             ptf_layernorm(q, p, w, b, 0.05)
+
+
+@pytest.mark.parametrize("n", [5, 9, 129, 257, 4096])
+@pytest.mark.parametrize("dtype", [np.int16, np.int32])
+def test_nnlut_softmax_row_sums_at_powers_of_two(n, dtype):
+    """Rows whose sums round up to the next power of two (the reciprocal step's carry) or sit at one: the
+    AVX-512 kernel's branch-free reciprocal step against the reference's. Rows: a codes at the max, the
+    other n - a at max - d."""
+    from lowbit.ops import nnlut
+
+    scale = 1e-3
+    d = np.arange(0, 25000)
+    y, k = nnlut._softmax_exps(d, nnlut.softmax_constants(scale))
+    term = nnlut.rshift_round_ref(y << nnlut.softmax_g(n), k + 1)
+    picked = []
+    for a in sorted({1, 2, 3, n // 2, n - 1}):
+        total = a * term[0] + (n - a) * term
+        unrounded = nnlut.rshift_round_ref(total, np.maximum(nnlut.bit_length_ref(total) - 15, 0))
+        near = (unrounded >= 2**15) | np.isin(total, 2 ** np.arange(10, 40))  # the carry, or a power of two
+        picked += [(a, int(x)) for x in d[near][:50]]
+    assert len(picked) >= 30
+    q = np.zeros((len(picked), n), dtype=dtype)
+    for i, (a, x) in enumerate(picked):
+        q[i, a:] = -x
+    for isa in ISAS:
+        _same(lambda isa=isa: nnlut_softmax(q, scale, isa=isa), lambda: nnlut_softmax_ref(q, scale))
