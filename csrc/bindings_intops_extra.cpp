@@ -112,31 +112,44 @@ PwlTableRef checked_table(const In& starts, const In& slopes, const In& icpts, i
   return t;
 }
 
-void nnlut_softmax_py(const In& q, int64_t dcap, int32_t m0, int32_t shift, bool binary, int32_t frac, int32_t tmax,
-                      const In& exp_starts, const In& exp_slopes, const In& exp_icpts, int32_t exp_pshift, int32_t rfrac,
-                      const In& recip_starts, const In& recip_slopes, const In& recip_icpts, int32_t recip_pshift,
-                      const Out& out, const std::string& isa) {
+void nnlut_softmax_py(const In& q, int32_t m, int32_t s, int64_t dcap, bool binary, const In& exp_starts,
+                      const In& exp_values, const In& exp_slopes, int32_t rfrac, const In& recip_starts,
+                      const In& recip_slopes, const In& recip_icpts, int32_t recip_pshift, const Out& out,
+                      const std::string& isa) {
   bool is16;
   const void* qp = checked_codes(q, is16);
   const int64_t n = int64_t(q.shape(q.ndim() - 1)), rows = int64_t(q.size()) / n;
   require(n <= (int64_t(1) << 20), "q: expected rows of at most 2^20 elements along the last axis");
   uint8_t* o = checked<uint8_t>(out, "out", 1, 8);
   require_same_shape(q, out, "out");
-  require(dcap >= 1 && dcap <= (int64_t(1) << 31), "dcap: expected a value in [1, 2^31]");
-  require(m0 >= 0, "m0: expected a non-negative multiplier");
-  require(shift >= 0 && shift <= kMaxShift, "shift: expected a value in [0, 62]");
-  require(frac >= 1 && frac <= 15, "frac: expected a value in [1, 15]");
-  require(tmax >= 0 && (tmax >> frac) <= 31, "tmax: expected tmax >> frac <= 31");
+  require(m >= (1 << 15) && m < (1 << 16), "m: expected a value in [2^15, 2^16)");
+  require(s >= 1 && s <= kMaxShift, "s: expected a value in [1, 62]");
+  require(dcap >= 1, "dcap: expected a value >= 1");
   require(rfrac >= 1 && rfrac <= 14, "rfrac: expected a value in [1, 14]");
-  // exps in [1, 2^31 - 2] at the table's input 0 (a row's sum is then >= 1) and [0, 2^31 - 2] elsewhere;
-  // reciprocals in [0, 2^31 - 1]: the kernels' 32-bit rounding and their e r < 2^62 (the reciprocal is
-  // evaluated once per row, in int64: its pieces need no 32-bit bound)
-  const PwlTableRef et = checked_table(exp_starts, exp_slopes, exp_icpts, exp_pshift, 0, (1 << frac) - 1, 0,
-                                       (int64_t(1) << 31) - 2, "exp", true);
-  require(pwl_eval_one(0, et) >= 1, "exp table: expected a positive value at 0");
+  const uint16_t* st = checked<uint16_t>(exp_starts, "exp_starts", 1, 1);
+  const uint16_t* va = checked<uint16_t>(exp_values, "exp_values", 1, 1);
+  const uint16_t* sl = checked<uint16_t>(exp_slopes, "exp_slopes", 1, 1);
+  const int64_t k = int64_t(exp_starts.shape(0));
+  require(k >= 1 && k <= 32, "exp_starts: expected 1..32 rows");
+  require(int64_t(exp_values.shape(0)) == k && int64_t(exp_slopes.shape(0)) == k,
+          "exp_values, exp_slopes: expected one per row (the length of the starts)");
+  require(st[0] == 0, "exp_starts: expected the first row at 0");
+  // y = value - ((v slope) >> 10) falls along a row (slopes >= 0): its first value <= 2^16 - 2 (the exps
+  // rshift_round(y, k + 1) stay below 2^15) and its last >= 0; the first row's value >= 2^15 keeps a row
+  // sum >= 2^(14 + g) (the kernels' output step needs shifts >= 17)
+  require(va[0] >= (1 << 15), "exp_values: expected the first row's value >= 2^15");
+  for (int64_t j = 0; j < k; ++j) {
+    if (j > 0) require(st[j] > st[j - 1], "exp_starts: expected increasing rows");
+    const int64_t last = j + 1 < k ? int64_t(st[j + 1]) - 1 : (1 << kNnlutEf) - 1;
+    require(last < (1 << kNnlutEf), "exp_starts: expected rows within [0, 2^10)");
+    require(va[j] <= 65534 && int64_t(va[j]) - ((last * sl[j]) >> kNnlutEf) >= 0,
+            "exp_values: expected every row's values within [0, 2^16 - 2]");
+  }
+  // reciprocals rounded to Q.15 below 2^16 (the kernels' 16-bit products e r < 2^31)
   const PwlTableRef rt = checked_table(recip_starts, recip_slopes, recip_icpts, recip_pshift, int64_t(1) << rfrac,
-                                       int64_t(1) << (rfrac + 1), 0, (int64_t(1) << 31) - 1, "recip", false);
-  const NnlutSoftmaxParams p{dcap, m0, shift, binary, frac, tmax, et, rfrac, rt};
+                                       int64_t(1) << (rfrac + 1), 0, (int64_t(65535) << 15) + (1 << 14) - 1, "recip",
+                                       false);
+  const NnlutSoftmaxParams p{m, s, dcap, binary, int32_t(k), st, va, sl, rfrac, rt};
   const Isa which = pick_isa(isa);
   nb::gil_scoped_release release;
   if (is16) nnlut_softmax(which, static_cast<const int16_t*>(qp), rows, n, p, o);
@@ -167,10 +180,9 @@ void ptf_layernorm_py(const In& q, int32_t bits, int32_t zp, const In& alpha, in
 }  // namespace
 
 void bind_intops_extra(nb::module_& m) {
-  m.def("nnlut_softmax", &nnlut_softmax_py, nb::arg("q"), nb::arg("dcap"), nb::arg("m0"), nb::arg("shift"),
-        nb::arg("binary"), nb::arg("frac"), nb::arg("tmax"), nb::arg("exp_starts"), nb::arg("exp_slopes"),
-        nb::arg("exp_icpts"), nb::arg("exp_pshift"), nb::arg("rfrac"), nb::arg("recip_starts"),
-        nb::arg("recip_slopes"), nb::arg("recip_icpts"), nb::arg("recip_pshift"), nb::arg("out"),
+  m.def("nnlut_softmax", &nnlut_softmax_py, nb::arg("q"), nb::arg("m"), nb::arg("s"), nb::arg("dcap"),
+        nb::arg("binary"), nb::arg("exp_starts"), nb::arg("exp_values"), nb::arg("exp_slopes"), nb::arg("rfrac"),
+        nb::arg("recip_starts"), nb::arg("recip_slopes"), nb::arg("recip_icpts"), nb::arg("recip_pshift"), nb::arg("out"),
         nb::arg("isa") = "auto", "NN-LUT softmax along the last axis; see lowbit/ops/intops_extra_kernels.py.");
   m.def("ptf_layernorm", &ptf_layernorm_py, nb::arg("q"), nb::arg("bits"), nb::arg("zp"), nb::arg("alpha"),
         nb::arg("eps"), nb::arg("m0"), nb::arg("shift"), nb::arg("beta"), nb::arg("out"), nb::arg("isa") = "auto",

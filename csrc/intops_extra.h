@@ -104,10 +104,12 @@ void pwl_act_neon(const T* q, int64_t size, const PwlActParams& p, int16_t* out)
 template <typename T>
 void pwl_act(Isa isa, const T* q, int64_t size, const PwlActParams& p, int16_t* out);
 
-// ---- NN-LUT softmax (nnlut.nnlut_softmax_ref): t = min(rescale(min(max - q, dcap)), tmax) (or 0 / tmax
-// when the rescale multiplier is >= 2^31: `binary`), e = rshift_round(exp_table(t mod 2^frac), t >> frac),
-// the row sum normalised to u in [2^rfrac, 2^(rfrac+1)) times 2^(ex - rfrac), r = recip_table(u), and
-// out = min(rshift_round(e r, min(30 + ex - 8, 62)), 255).
+// ---- NN-LUT softmax (nnlut.nnlut_softmax_ref), every step of the exps in 16 bits: the gap d = max - q
+// gives t = min((min(d, dcap) m) >> s, kNnlutTmax) (or 0 / kNnlutTmax when `binary`), k = t >> 10 and
+// v = t mod 2^10; y = values[j] - ((v slopes[j]) >> 10) with j the last row whose start <= v (y in
+// [0, 2^16 - 2]); the exp e = rshift_round(y, k + 1) (Q.15), the row sum adds rshift_round(y << g, k + 1)
+// with g = nnlut_g(n), normalised to u in [2^rfrac, 2^(rfrac+1)) times 2^(ex - rfrac),
+// r = rshift_round(recip_table(u), 15) and out = min(rshift_round(e r, 7 + ex - g), 255).
 struct PwlTableRef {
   int32_t k;             // segments, in [1, 32]
   const int16_t* starts; // non-decreasing
@@ -124,15 +126,33 @@ inline int64_t pwl_eval_one(int64_t u, const PwlTableRef& t) {
   return t.icpts[j] + rshift_round(int64_t(t.slopes[j]) * u, t.pshift);
 }
 
+constexpr int kNnlutEf = 10;                    // t in Q.10
+constexpr int32_t kNnlutTmax = 29 << kNnlutEf;  // k >= 29 gives 0 exps and sum terms at every g <= 13
 struct NnlutSoftmaxParams {
-  int64_t dcap;           // in [1, 2^31]
-  int32_t m0, shift;      // rescale of max - q to Q.frac (m0 >= 0, shift in [0, 62])
-  bool binary;            // the multiplier is >= 2^31: t = 0 for q = max, tmax otherwise
-  int32_t frac, tmax;     // frac in [1, 15]; tmax >> frac <= 31
-  PwlTableRef exp;        // checked: values in [0, 2^31 - 1) on [0, 2^frac)
+  int32_t m, s;           // m in [2^15, 2^16), s in [1, 62]
+  int64_t dcap;           // >= 1
+  bool binary;            // t = 0 for d = 0, kNnlutTmax otherwise
+  int32_t k;              // exp rows, in [1, 32]
+  const uint16_t* starts; // starts[0] = 0, increasing, < 2^10
+  const uint16_t* values; // <= 2^16 - 2, and y >= 0 on each row (checked)
+  const uint16_t* slopes;
   int32_t rfrac;          // in [1, 14]
-  PwlTableRef recip;      // checked: values in [0, 2^31) on [2^rfrac, 2^(rfrac+1)]
+  PwlTableRef recip;      // checked: values in [0, 2^15 (2^16 - 1) + 2^14) on [2^rfrac, 2^(rfrac+1)]
 };
+// the row sum's extra bits: 0 for rows of up to 128, then one per doubling (nnlut.softmax_g)
+inline int nnlut_g(int64_t n) { return std::max(0, bit_length(uint64_t(n - 1)) - 7); }
+// t of one gap d (d < 2^32)
+inline int32_t nnlut_t_one(int64_t d, const NnlutSoftmaxParams& p) {
+  if (p.binary) return d == 0 ? 0 : kNnlutTmax;
+  return int32_t(std::min<int64_t>((std::min(d, p.dcap) * p.m) >> p.s, kNnlutTmax));
+}
+// y of one t (the exp rows, a scan)
+inline int32_t nnlut_y_one(int32_t t, const NnlutSoftmaxParams& p) {
+  const int32_t v = t & ((1 << kNnlutEf) - 1);
+  int j = 0;
+  while (j + 1 < p.k && p.starts[j + 1] <= v) ++j;
+  return int32_t(p.values[j]) - ((v * int32_t(p.slopes[j])) >> kNnlutEf);
+}
 
 template <typename T>
 void nnlut_softmax_scalar(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
@@ -142,14 +162,16 @@ template <typename T>
 void nnlut_softmax_neon(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
 template <typename T>
 void nnlut_softmax(Isa isa, const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out);
-// one row's reciprocal step: (r, the output shift) from the row sum (inline: the SIMD kernel calls it per row)
-inline void nnlut_row_recip(int64_t total, const NnlutSoftmaxParams& p, int64_t& r, int& shift) {
-  const int eb = bit_length(uint64_t(total)) - 1;  // total >= 1: the max element's exp is the table at 0
+// one row's reciprocal step: (r, the output shift) from the row sum at Q.(15 + g) (inline: the SIMD kernels
+// call it per row). r <= 2^16 - 1; the shift is in [21, 42] (total in [2^(14 + g), 2^(35 + g)): the first
+// exp row's value >= 2^15, checked by the bindings; n <= 2^20).
+inline void nnlut_row_recip(int64_t total, int g, const NnlutSoftmaxParams& p, int32_t& r, int& shift) {
+  const int eb = bit_length(uint64_t(total)) - 1;  // the max element's term is >= 2^(14 + g)
   int64_t u = eb <= p.rfrac ? total << (p.rfrac - eb) : rshift_round(total, eb - p.rfrac);
   const bool carry = u >= (int64_t(1) << (p.rfrac + 1));
   if (carry) u = int64_t(1) << p.rfrac;
-  r = pwl_eval_one(u, p.recip);
-  shift = std::min(30 + eb + int(carry) - 8, 62);
+  r = int32_t(rshift_round(pwl_eval_one(u, p.recip), 15));
+  shift = 7 + eb + int(carry) - g;
 }
 
 // ---- FQ-ViT PTF LayerNorm (fqvit.ptf_layernorm_ref): x = (q - zp) << alpha[c] for codes q < 2^8 and

@@ -5,8 +5,8 @@
 // 15 per row, so that k is a 4-step binary search (compares against blended broadcasts, then one vpermd).
 // Constants outside the 32-bit exp path run the scalar kernel (they need shift outside [16, 47] or a clamp
 // above 16 bits: not a model's scales).
-// NN-LUT softmax: the magnitude rescale of the Shift / LUT kernels (mag_avx512.h), then pwl_avx512.h's segment
-// search, or for 16-bit codes its word layout (NnlutWords).
+// NN-LUT softmax: every step of its exps in 16-bit words, 32 codes per vector (NnlutLanes; int32 codes take
+// their exponents on dword lanes, then narrow them).
 // PWL sigmoid / tanh: the rows of pwl.pwl_plan on the codes, every step in 16 bits (PwlActLanes).
 //
 // Measured on Zen 5 (2026-12-06): multiplies (vpdpwssd, vpmuludq), shifts, permutes and compares into masks
@@ -19,8 +19,6 @@
 
 #include "ibert_exp_avx512.h"
 #include "intops_extra.h"
-#include "mag_avx512.h"
-#include "pwl_avx512.h"
 #include "rows_avx512.h"
 #include "shift_lut_one.h"
 
@@ -31,8 +29,6 @@ using avx512::ExpLanes;
 using avx512::exp_row;
 using avx512::join;
 using avx512::load16;
-using avx512::Mag;
-using avx512::mag16;
 using avx512::store16;
 using avx512::store32;
 using avx512::tail_mask;
@@ -243,266 +239,215 @@ void pwl_act_loop(const T* q, int64_t size, const PwlActParams& p, const PwlActL
     _mm512_mask_storeu_epi16(out + i, (uint32_t(1) << (size - i)) - 1, k.eval<kMode>(pwl_w32(q + i, size - i, p)));
 }
 
-// ---- NN-LUT softmax
+// ---- NN-LUT softmax (intops_extra.h), every step of the exps on 32 words per vector:
+// - t: int16 codes d = min(max - q, dcap) in words (max - q wraps to the gap), t = hi16(d m) >> (s - 16)
+//   for s >= 16, or hi16((d << (16 - s)) m) for s < 16 when dcap << (16 - s) < 2^16 (vpmulhuw: one
+//   multiply for 32 codes); int32 codes on dword lanes (d m < 2^32 for s < 16; else the split
+//   (hi16(d) m + ((lo16(d) m) >> 16)) >> (s - 16), exact by nested floors), narrowed by one vpermt2w;
+// - the row j of v = t mod 2^10: a 128-bucket byte table on v >> 3 (vpermt2b on t >> 3: the low byte's
+//   7 bits are v >> 3; the high byte reads garbage, which vpermw ignores) and one compare against the next
+//   row's start (valid when every bucket holds at most one start past its first code; the bindings' rows
+//   are 56+ codes apart);
+// - y = value - hi16((t << 6) slope) (t << 6 mod 2^16 = v << 6: hi16 = (v slope) >> 10), then
+//   e = rshift_round(y, k + 1) = avg(y >> k, 0) (vpsrlvw gives 0 for k >= 16, as the rounding does);
+// - the row sum: g = 0 (rows of up to 128): vpmaddwd of the e (< 2^15) with ones; g > 0: rshift_round(y << g, k + 1) on the even and odd words' dword
+//   lanes (< 2^28 each), summed in 64-bit lanes;
+// - outputs: rshift_round(e r, sh) = (hi16(e r) + 2^(sh-17)) >> (sh - 16) for sh in [17, 32] (the
+//   rounding term is a multiple of 2^16; hi16 < 2^15), 0 for sh >= 32 (e r < 2^31), saturated to bytes.
+// Rows software-pipelined: row r - 1's reciprocal step, then row r's exps (its max taken during row r - 1),
+// then row r - 1's outputs.
+struct NnlutLanes {
+  bool ok = false;
+  int form = 0;  // kT16Hi, kT16Lo, kT32
+  __m512i bt0, bt1, val, slo, offm, low_bytes, top8, tmaxw, onew, m16, dcapw, ones16, one32, lo32, lo16d, words, m32, dcap32,
+      tmax32;
+  __m128i sh16, pre16, sh32, b3, k10, k5, gsh;
+  int g = 0;
+  __m512i rstarts;
+  __mmask32 rlive;
+  static constexpr int kT16Hi = 0, kT16Lo = 1, kT32 = 2, kT16Lo1 = 3;
 
-// out = min(rshift_round(e r, sh), 255) for 16 exps e < 2^31 and r < 2^31, sh in [33, 62]: from the high
-// dword of e r (vpmuludq), as rshift_round(v, sh) = (hi32(v) + 2^(sh-33)) >> (sh - 32) (the rounding term
-// is a multiple of 2^32)
-inline __m128i nnlut_out16(__m512i e, __m512i rv, __m512i idx_hi, __m512i rnd, __m128i sh32) {
-  const __m512i hi = _mm512_permutex2var_epi32(_mm512_mul_epu32(e, rv), idx_hi, _mm512_mul_epu32(_mm512_srli_epi64(e, 32), rv));
-  return _mm512_cvtusepi32_epi8(_mm512_srl_epi32(_mm512_add_epi32(hi, rnd), sh32));
-}
-
-// The exps of one row into e (zero past n, whole 16-blocks written) and their sum.
-template <int kPath, bool kWord, typename T>
-inline int64_t nnlut_exp_row(const T* row, int64_t n, int32_t mx, const NnlutSoftmaxParams& p, const Mag& k,
-                             const avx512::PwlEval& ev, int32_t* e) {
-  const __m512i fmask = _mm512_set1_epi32((1 << p.frac) - 1), onev = _mm512_set1_epi32(1);
-  const __m128i fsh = _mm_cvtsi32_si128(p.frac);
-  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
-  const __m512i mxv = _mm512_set1_epi32(mx);
-  __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = tail_mask(n - i);
-    const __m512i t = mag16<kPath>(_mm512_sub_epi32(mxv, load16(row + i, m)), 0, k);  // <= tmax
-    const __m512i u = _mm512_and_si512(t, fmask), z = _mm512_srl_epi32(t, fsh);       // z <= 31
-    const __m512i y = ev.value<kWord>(ev.segment(u), u, u);                              // in [0, 2^31 - 1)
-    // rshift_round(y, z) = ((y >> (z - 1)) + 1) >> 1 for z >= 1, y for z = 0 (as in lut_rows)
-    const __m512i one = _mm512_min_epu32(z, onev);
-    __m512i ev16 = _mm512_srlv_epi32(_mm512_add_epi32(_mm512_srlv_epi32(y, _mm512_sub_epi32(z, one)), one), one);
-    if (m != 0xFFFF) ev16 = _mm512_maskz_mov_epi32(m, ev16);
-    _mm512_storeu_si512(e + i, ev16);
-    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(ev16, lo32));
-    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(ev16, 32));
-  }
-  return _mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi));
-}
-
-// out = min(rshift_round(e rc, sh), 255) of one row
-inline void nnlut_out_row(const int32_t* e, int64_t n, int64_t rc, int sh, uint8_t* o) {
-  if (sh < 33) {  // only for tables whose exps sum below 2^11 (not nnlut's): scalar
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t v = rshift_round(int64_t(e[i]) * rc, sh);
-      o[i] = uint8_t(v > 255 ? 255 : v);
-    }
-    return;
-  }
-  const __m512i idx_hi = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
-  const __m512i rv = _mm512_set1_epi64(rc), rnd = _mm512_set1_epi32(1 << (sh - 33));
-  const __m128i sh32 = _mm_cvtsi32_si128(sh - 32);
-  for (int64_t i = 0; i < n; i += 16) store16(o + i, tail_mask(n - i), nnlut_out16(_mm512_loadu_si512(e + i), rv, idx_hi, rnd, sh32));
-}
-
-// Rows software-pipelined as the I-BERT softmax's (the exps of row r, then the outputs of row r - 1, so that
-// row r - 1's reciprocal step overlaps vector work), each row's max taken one row ahead.
-template <int kPath, bool kWord, typename T>
-void nnlut_rows(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, const Mag& k,
-                const avx512::PwlEval& ev, uint8_t* out) {
-  thread_local std::vector<int32_t> ebuf;
-  const int64_t stride = (n + 15) & ~int64_t(15);
-  ebuf.assign(size_t(2 * stride), 0);
-  int32_t mx_next = avx512::row_max_any(q, n);
-  int64_t prev_total = 0;
-  for (int64_t r = 0; r <= rows; ++r) {
-    int64_t total = 0;
-    if (r < rows) {
-      const int32_t mx = mx_next;
-      if (r + 1 < rows) mx_next = avx512::row_max_any(q + (r + 1) * n, n);
-      total = nnlut_exp_row<kPath, kWord>(q + r * n, n, mx, p, k, ev, ebuf.data() + (r & 1) * stride);
-    }
-    if (r > 0) {
-      int64_t rc;
-      int sh;
-      nnlut_row_recip(prev_total, p, rc, sh);
-      nnlut_out_row(ebuf.data() + ((r - 1) & 1) * stride, n, rc, sh, out + (r - 1) * n);
-    }
-    prev_total = total;
-  }
-}
-
-// ---- NN-LUT softmax on 16-bit codes, in words (taken when the constants allow; NnlutWords::make says which).
-// 32 codes per load. t = min(floor((min(max - q, acap) m0 + c) / 2^shift), tmax) as mag_avx512.h's kWordPath,
-// on the even and odd codes' dword lanes (dpwssd against [ml, 0] / [0, ml]); u = t mod 2^frac (< 2^15), z =
-// t >> frac. The segment j of u on 32 words at once: the 128-entry bucket table (vpermt2b on u >> B; the
-// high byte of each word reads bucket 0, whose segment is 0) and one compare against the next start
-// (vpermw; unsigned, padded with 2^16 - 1 above u's range), valid when every bucket holds at most one
-// breakpoint. The value with slope = sh 2^p + sl, sl = slope mod 2^p in [0, 2^p), p = pshift in [1, 15]:
-//   icpt + rshift_round(slope u, p) = icpt + sh u + ((sl u + 2^(p-1)) >> p)
-// (sh u 2^p is a multiple of 2^p), sh and sl 2^(15-p) looked up as words (vpermw) beside their u; the last
-// term is vpmulhrsw's (u sl 2^(15-p) + 2^14) >> 15 for all 32 codes at once, and icpt + sh u one vpdpwssd
-// from u in the low word of the dword (even codes) or the high word (odd codes): the other word is 0. The result y is the table's value in [0, 2^31 - 1) (checked by the bindings), whatever
-// the wrap of the intermediate sums. e = (y + 2^(z-1)) >> z (< 2^32 unsigned).
-struct NnlutWords {
-  bool ok;
-  __m512i ml_e, ml_o, mh_e, mh_o, cl, ch, tmax, fmask, bt0, bt1, starts, sh, sl, ic, rnd_lo, rnd_hi, low16;
-  __m128i g, frac, bshift;
-  int32_t acapw;
-
-  NnlutWords(const NnlutSoftmaxParams& p, int64_t acap, const Mag& k) : ok(false) {
-    const PwlTableRef& t = p.exp;
-    if (k.path != avx512::kWordPath || t.k > 16 || t.pshift < 1 || t.pshift > 15 || t.starts[0] != 0) return;
-    const int span = (1 << p.frac) - 1;  // u in [0, span]
-    int b = 0;
-    while ((span >> b) >= 128) ++b;
+  NnlutLanes(const NnlutSoftmaxParams& p, int64_t n, bool is16) {
+    if (p.binary || p.k > 31) return;
     alignas(64) uint8_t bt[128] = {};
-    for (int64_t i = 0; i <= (span >> b); ++i) {
-      const int64_t lo = i << b, hi = std::min<int64_t>(lo + (int64_t(1) << b) - 1, span);
-      int j0 = 0, inside = 0;
-      for (int j = 0; j < t.k; ++j) {
-        if (t.starts[j] <= lo) j0 = j;
-        else if (t.starts[j] <= hi) ++inside;
+    for (int i = 0; i < 128; ++i) {  // (j0 - [no start inside]) mod 32 | offset of the start inside << 5
+      int j0 = 0, inside = 0, off = 0;
+      for (int j = 0; j < p.k; ++j) {
+        if (p.starts[j] <= 8 * i) j0 = j;
+        else if (p.starts[j] <= 8 * i + 7) ++inside, off = p.starts[j] - 8 * i;
       }
       if (inside > 1) return;
-      bt[i] = uint8_t(j0);
+      bt[i] = uint8_t(((j0 - (inside ? 0 : 1)) & 31) | (off << 5));
     }
-    if (bt[0] != 0) return;
-    alignas(64) uint16_t st[32], shw[32], slw[32];
-    alignas(64) int32_t icd[16];
-    for (int j = 0; j < 32; ++j) {
-      st[j] = 0xFFFF, shw[j] = slw[j] = 0;
-      if (j < 16) icd[j] = 0;
-      if (j >= t.k) continue;
-      if (t.starts[j] < 0) return;
-      st[j] = uint16_t(t.starts[j]);
-      const int64_t sl64 = int64_t(t.slopes[j]) & ((int64_t(1) << t.pshift) - 1);
-      const int64_t sh64 = (int64_t(t.slopes[j]) - sl64) >> t.pshift;
-      if (sh64 < INT16_MIN || sh64 > INT16_MAX) return;
-      // sl 2^(15-p) < 2^15: vpmulhrsw's (sl 2^(15-p) u + 2^14) >> 15 is (sl u + 2^(p-1)) >> p
-      shw[j] = uint16_t(int16_t(sh64)), slw[j] = uint16_t(sl64 << (15 - t.pshift)), icd[j] = t.icpts[j];
-    }
+    alignas(64) uint16_t va[32], sl[32];
+    for (int j = 0; j < 32; ++j) va[j] = j < p.k ? p.values[j] : 0, sl[j] = j < p.k ? p.slopes[j] : 0;
     bt0 = _mm512_load_si512(bt), bt1 = _mm512_load_si512(bt + 64);
-    starts = _mm512_load_si512(st), sh = _mm512_load_si512(shw), sl = _mm512_load_si512(slw);
-    ic = _mm512_load_si512(icd);
-    alignas(64) uint32_t rz[32];
-    for (int z = 0; z < 32; ++z) rz[z] = z ? 1u << (z - 1) : 0u;
-    rnd_lo = _mm512_load_si512(rz), rnd_hi = _mm512_load_si512(rz + 16);
-    low16 = _mm512_set1_epi32(0xFFFF);
-    ml_e = k.mlw, ml_o = _mm512_slli_epi32(k.mlw, 16), mh_e = k.mhw, mh_o = _mm512_slli_epi32(k.mhw, 16);
-    cl = k.clp, ch = k.chp, g = k.g, tmax = k.cap;
-    fmask = _mm512_set1_epi32(span), frac = _mm_cvtsi32_si128(p.frac);
-    bshift = _mm_cvtsi32_si128(b);
-    acapw = int32_t(acap);
+    val = _mm512_load_si512(va), slo = _mm512_load_si512(sl);
+    offm = _mm512_set1_epi16(0xE0);
+    alignas(64) uint8_t lb[64];
+    for (int j = 0; j < 64; ++j) lb[j] = uint8_t(j < 32 ? 2 * j : 64 + 2 * (j - 32));  // the low bytes of two
+    low_bytes = _mm512_load_si512(lb);
+    top8 = _mm512_set1_epi16(255), tmaxw = _mm512_set1_epi16(int16_t(kNnlutTmax)), onew = _mm512_set1_epi16(1), ones16 = onew;
+    m16 = _mm512_set1_epi16(int16_t(uint16_t(p.m)));
+    one32 = _mm512_set1_epi32(1), lo32 = _mm512_set1_epi64(0xFFFFFFFF), lo16d = _mm512_set1_epi32(0xFFFF);
+    alignas(64) int16_t wi[32];
+    for (int j = 0; j < 32; ++j) wi[j] = int16_t(2 * j);  // the low words of two dword vectors, in order
+    words = _mm512_load_si512(wi);
+    m32 = _mm512_set1_epi32(p.m);
+    dcap32 = _mm512_set1_epi32(int32_t(uint32_t(std::min<int64_t>(p.dcap, 0xFFFFFFFF))));
+    tmax32 = _mm512_set1_epi32(kNnlutTmax);
+    b3 = _mm_cvtsi32_si128(3), k10 = _mm_cvtsi32_si128(kNnlutEf), k5 = _mm_cvtsi32_si128(15 - kNnlutEf);
+    g = nnlut_g(n), gsh = _mm_cvtsi32_si128(g);
+    alignas(64) int16_t rs[32] = {};
+    for (int j = 0; j < p.recip.k; ++j) rs[j] = p.recip.starts[j];
+    rstarts = _mm512_load_si512(rs);
+    rlive = __mmask32((uint64_t(1) << p.recip.k) - 2);  // starts 1..k-1
+    const int64_t dc16 = std::min<int64_t>(p.dcap, 65535);
+    dcapw = _mm512_set1_epi16(int16_t(uint16_t(dc16)));
+    sh16 = _mm_cvtsi32_si128(std::max(p.s - 16, 0)), pre16 = _mm_cvtsi32_si128(std::max(16 - p.s, 0));
+    sh32 = _mm_cvtsi32_si128(p.s < 16 ? p.s : p.s - 16);
+    if (!is16) form = kT32;
+    else if (p.s >= 16) form = kT16Hi;
+    else if ((dc16 << (16 - p.s)) <= 65535) form = p.s == 15 ? kT16Lo1 : kT16Lo;
+    else form = kT32;  // scales >= ~2.8: the codes widened to dwords
     ok = true;
   }
 };
 
-// t of the even (kOdd = false) or odd codes of 32 words u16 = min(max - q, acap)
-template <bool kOdd>
-inline __m512i nnlut_t16(__m512i u16, const NnlutWords& w) {
-  const __m512i lo = _mm512_srai_epi32(_mm512_dpwssd_epi32(w.cl, u16, kOdd ? w.ml_o : w.ml_e), 16);
-  return _mm512_min_epu32(_mm512_srl_epi32(_mm512_add_epi32(_mm512_dpwssd_epi32(w.ch, u16, kOdd ? w.mh_o : w.mh_e), lo), w.g), w.tmax);
-}
-// e from t, u in the word of its code (the other word 0), the code's segment in the low 4 bits of j, the
-// block's sh words and this code's (sl u + 2^(p-1)) >> p
-inline __m512i nnlut_e16(__m512i t, __m512i u_word, __m512i j, __m512i shv, __m512i lo, const NnlutWords& w) {
-  const __m512i z = _mm512_srl_epi32(t, w.frac);
-  const __m512i icpt = _mm512_permutexvar_epi32(j, w.ic);  // the low 4 bits of the dword: this code's j
-  const __m512i y = _mm512_add_epi32(_mm512_dpwssd_epi32(icpt, u_word, shv), lo);
-  return _mm512_srlv_epi32(_mm512_add_epi32(y, _mm512_permutex2var_epi32(w.rnd_lo, z, w.rnd_hi)), z);
+// t of 16 gaps d (dword lanes, unsigned)
+inline __m512i nnlut_t32(__m512i d, const NnlutSoftmaxParams& p, const NnlutLanes& w) {
+  d = _mm512_min_epu32(d, w.dcap32);
+  __m512i t;
+  if (p.s < 16) {
+    t = _mm512_srl_epi32(_mm512_mullo_epi32(d, w.m32), w.sh32);  // d <= dcap: d m < 2^31
+  } else {
+    const __m512i lo = _mm512_srli_epi32(_mm512_mullo_epi32(_mm512_and_si512(d, w.lo16d), w.m32), 16);
+    t = _mm512_srl_epi32(_mm512_add_epi32(_mm512_mullo_epi32(_mm512_srli_epi32(d, 16), w.m32), lo), w.sh32);
+  }
+  return _mm512_min_epu32(t, w.tmax32);
 }
 
-// NB blocks of 32 codes at p + 32 b (the last one with `left` valid codes when kTail; the rest give 0), their
-// exps into e + 32 b, their sum into the 64-bit lanes acc_lo (low dwords of the pair sums) and acc_hi. The blocks' steps are interleaved in program order
-// (each step for every block, then the next): their dependency chains are long (~20 steps through three
-// permutes and two vpdpwssd), and interleaved independent chains keep fewer waiting ops in the scheduler.
-template <int NB, bool kTail>
-inline void nnlut_blocks_words(const int16_t* p, int64_t left, __m512i mxw, __m512i acapw, const NnlutWords& w,
-                               int32_t* e, __m512i& acc_lo, __m512i& acc_hi) {
-  const __mmask32 mm = kTail ? __mmask32((uint32_t(1) << left) - 1) : ~__mmask32(0);
-  __m512i u16[NB], te[NB], to[NB], ue[NB], uo[NB], uw[NB], j[NB], shv[NB], slv[NB], ee[NB], eo[NB];
-  for (int b = 0; b < NB; ++b) {
-    const bool tail = kTail && b == NB - 1;
-    const __m512i q = tail ? _mm512_maskz_loadu_epi16(mm, p + 32 * b) : _mm512_loadu_si512(p + 32 * b);
-    u16[b] = _mm512_min_epu16(_mm512_sub_epi16(mxw, q), acapw);
-  }
-  for (int b = 0; b < NB; ++b) te[b] = nnlut_t16<false>(u16[b], w), to[b] = nnlut_t16<true>(u16[b], w);
-  for (int b = 0; b < NB; ++b) {
-    ue[b] = _mm512_and_si512(te[b], w.fmask), uo[b] = _mm512_slli_epi32(_mm512_and_si512(to[b], w.fmask), 16);
-    uw[b] = _mm512_or_si512(ue[b], uo[b]);  // the 32 u in the words of their codes
-  }
-  for (int b = 0; b < NB; ++b) j[b] = _mm512_permutex2var_epi8(w.bt0, _mm512_srl_epi16(uw[b], w.bshift), w.bt1);
-  for (int b = 0; b < NB; ++b) {
-    const __m512i cand = _mm512_add_epi16(j[b], _mm512_set1_epi16(1));
-    j[b] = _mm512_mask_mov_epi16(j[b], _mm512_cmpge_epu16_mask(uw[b], _mm512_permutexvar_epi16(cand, w.starts)), cand);
-  }
-  // the sl parts of all 32 codes at once: vpmulhrsw of u and sl 2^(15-p), < 2^15 (a non-negative word)
-  for (int b = 0; b < NB; ++b)
-    shv[b] = _mm512_permutexvar_epi16(j[b], w.sh), slv[b] = _mm512_mulhrs_epi16(uw[b], _mm512_permutexvar_epi16(j[b], w.sl));
-  for (int b = 0; b < NB; ++b) {
-    ee[b] = nnlut_e16(te[b], ue[b], j[b], shv[b], _mm512_and_si512(slv[b], w.low16), w);
-    eo[b] = nnlut_e16(to[b], uo[b], _mm512_srli_epi32(j[b], 16), shv[b], _mm512_srli_epi32(slv[b], 16), w);
-  }
-  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
-  for (int b = 0; b < NB; ++b) {
-    if (kTail && b == NB - 1) {
-      ee[b] = _mm512_maskz_mov_epi32(__mmask16(_pext_u32(mm, 0x55555555u)), ee[b]);
-      eo[b] = _mm512_maskz_mov_epi32(__mmask16(_pext_u32(mm, 0xAAAAAAAAu)), eo[b]);
+// t of 32 codes as words (the tail's missing codes read 0: their exps are masked later)
+template <int kForm, typename T>
+inline __m512i nnlut_t_block(const T* q, __mmask32 mm, bool tail, __m512i mxw, __m512i mxd, const NnlutSoftmaxParams& p,
+                             const NnlutLanes& w) {
+  if constexpr (sizeof(T) == 2) {
+    const __m512i qv = tail ? _mm512_maskz_loadu_epi16(mm, q) : _mm512_loadu_si512(q);
+    if constexpr (kForm == NnlutLanes::kT32) {
+      const __m512i d0 = _mm512_sub_epi32(mxd, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(qv)));
+      const __m512i d1 = _mm512_sub_epi32(mxd, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(qv, 1)));
+      return _mm512_permutex2var_epi16(nnlut_t32(d0, p, w), w.words, nnlut_t32(d1, p, w));
+    } else {
+      const __m512i d = _mm512_min_epu16(_mm512_sub_epi16(mxw, qv), w.dcapw);
+      __m512i t;
+      if constexpr (kForm == NnlutLanes::kT16Hi) t = _mm512_srl_epi16(_mm512_mulhi_epu16(d, w.m16), w.sh16);
+      else if constexpr (kForm == NnlutLanes::kT16Lo1) t = _mm512_mulhi_epu16(_mm512_add_epi16(d, d), w.m16);
+      else t = _mm512_mulhi_epu16(_mm512_sll_epi16(d, w.pre16), w.m16);
+      return _mm512_min_epu16(t, w.tmaxw);
     }
-    _mm512_storeu_si512(e + 32 * b, ee[b]);
-    _mm512_storeu_si512(e + 32 * b + 16, eo[b]);
-    const __m512i sum = _mm512_add_epi32(ee[b], eo[b]);  // each < 2^31
-    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(sum, lo32));
-    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(sum, 32));
+  } else {
+    const __mmask16 m0 = __mmask16(mm), m1 = __mmask16(mm >> 16);
+    const __m512i q0 = tail ? _mm512_maskz_loadu_epi32(m0, q) : _mm512_loadu_si512(q);
+    const __m512i q1 = tail ? _mm512_maskz_loadu_epi32(m1, q + 16) : _mm512_loadu_si512(q + 16);
+    return _mm512_permutex2var_epi16(nnlut_t32(_mm512_sub_epi32(mxd, q0), p, w), w.words,
+                                     nnlut_t32(_mm512_sub_epi32(mxd, q1), p, w));
   }
 }
 
-inline int64_t nnlut_exp_row_words(const int16_t* row, int64_t n, int32_t mx, const NnlutWords& w, int32_t* e) {
-  const __m512i mxw = _mm512_set1_epi16(int16_t(mx)), acapw = _mm512_set1_epi16(int16_t(w.acapw));
-  __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
+// A block of 32 codes at q (with `left` valid codes when kTail): their exps into e, their sum terms into acc
+// (g = 0: dword lanes) or acc / acc_hi (g > 0: 64-bit lanes). One block per loop step: the out-of-order core
+// overlaps the steps' chains by itself (2 or 4 blocks interleaved in program order measured 5-10% slower).
+template <bool kTail, bool kG, int kForm, typename T>
+inline void nnlut_block(const T* q, int64_t left, __m512i mxw, __m512i mxd, const NnlutSoftmaxParams& p,
+                        const NnlutLanes& w, uint16_t* e, __m512i& acc, __m512i& acc_hi) {
+  const __mmask32 mm = kTail ? __mmask32((uint64_t(1) << left) - 1) : ~__mmask32(0);
+  const __m512i t = nnlut_t_block<kForm>(q, mm, kTail, mxw, mxd, p, w);
+  __m512i j = _mm512_permutex2var_epi8(w.bt0, _mm512_srl_epi16(t, w.b3), w.bt1);
+  // the low byte of t << 5 is (v mod 8) << 5: against the bucket's start offset << 5
+  const __m512i t5 = _mm512_sll_epi16(t, w.k5);
+  j = _mm512_mask_add_epi16(j, _mm512_cmpge_epu16_mask(_mm512_and_si512(t5, w.offm), _mm512_and_si512(j, w.offm)), j,
+                            w.onew);  // its low 5 bits: the row (all that vpermw reads)
+  const __m512i d = _mm512_mulhi_epu16(_mm512_add_epi16(t5, t5), _mm512_permutexvar_epi16(j, w.slo));
+  __m512i y = _mm512_sub_epi16(_mm512_permutexvar_epi16(j, w.val), d);
+  if (kTail) y = _mm512_maskz_mov_epi16(mm, y);  // 0: the exp and the sum term 0
+  const __m512i k = _mm512_srl_epi16(t, w.k10);
+  const __m512i ev = _mm512_avg_epu16(_mm512_srlv_epi16(y, k), _mm512_setzero_si512());
+  _mm512_storeu_si512(e, ev);
+  if constexpr (!kG) {
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(ev, w.ones16));  // e < 2^15
+  } else {
+    const __m512i ye = _mm512_and_si512(y, w.lo16d), yo = _mm512_srli_epi32(y, 16);
+    const __m512i ke = _mm512_and_si512(k, w.lo16d), ko = _mm512_srli_epi32(k, 16);
+    const __m512i ze = _mm512_srlv_epi32(_mm512_add_epi32(_mm512_sll_epi32(ye, w.gsh), _mm512_sllv_epi32(w.one32, ke)),
+                                         _mm512_add_epi32(ke, w.one32));
+    const __m512i zo = _mm512_srlv_epi32(_mm512_add_epi32(_mm512_sll_epi32(yo, w.gsh), _mm512_sllv_epi32(w.one32, ko)),
+                                         _mm512_add_epi32(ko, w.one32));
+    const __m512i z = _mm512_add_epi32(ze, zo);  // < 2^29
+    acc = _mm512_add_epi64(acc, _mm512_and_si512(z, w.lo32));
+    acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(z, 32));
+  }
+}
+
+template <bool kG, int kForm, typename T>
+inline int64_t nnlut_exp_row(const T* row, int64_t n, int32_t mx, const NnlutSoftmaxParams& p, const NnlutLanes& w,
+                             uint16_t* e) {
+  const __m512i mxw = _mm512_set1_epi16(int16_t(mx)), mxd = _mm512_set1_epi32(mx);
+  __m512i acc = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
   int64_t i = 0;
-  for (; i + 64 <= n; i += 64) nnlut_blocks_words<2, false>(row + i, 32, mxw, acapw, w, e + i, acc_lo, acc_hi);
-  if (i + 32 <= n) nnlut_blocks_words<1, false>(row + i, 32, mxw, acapw, w, e + i, acc_lo, acc_hi), i += 32;
-  if (i < n) nnlut_blocks_words<1, true>(row + i, n - i, mxw, acapw, w, e + i, acc_lo, acc_hi);
-  return _mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi));
+  for (; i + 32 <= n; i += 32) nnlut_block<false, kG, kForm>(row + i, 32, mxw, mxd, p, w, e + i, acc, acc_hi);
+  if (i < n) nnlut_block<true, kG, kForm>(row + i, n - i, mxw, mxd, p, w, e + i, acc, acc_hi);
+  if constexpr (kG) return _mm512_reduce_add_epi64(_mm512_add_epi64(acc, acc_hi));
+  return int64_t(_mm512_reduce_add_epi32(acc));  // g = 0: n <= 128, the sum < 2^22
 }
 
-// 16 values (hi32(e rc) + 2^(sh-33)) >> (sh - 32) = rshift_round(e rc, sh) (nnlut_out16), as dwords
-inline __m512i nnlut_out16d(const int32_t* e, __m512i rv, __m512i idx_hi, __m512i rnd, __m128i sh32) {
-  const __m512i pe = _mm512_mul_epu32(_mm512_loadu_si512(e), rv);
-  const __m512i po = _mm512_mul_epu32(_mm512_loadu_si512(e + 1), rv);  // low dwords: e[1], e[3], ...
-  return _mm512_srl_epi32(_mm512_add_epi32(_mm512_permutex2var_epi32(pe, idx_hi, po), rnd), sh32);
-}
-
-// the outputs of a row in the word layout (e padded by 16): the even and odd values (< 2^31) capped at 255
-// (vpminud: a cheap op, where a shuffle would compete with the multiplies and shifts) and interleaved
-inline void nnlut_out_row_words(const int32_t* e, int64_t n, int64_t rc, int sh, uint8_t* o) {
-  if (sh < 33) {  // only for tables whose exps sum below 2^11 (not nnlut's): scalar, in the layout's order
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t b = i & ~int64_t(31), l = i & 31;
-      const int64_t v = rshift_round(int64_t(e[b + (l & 1) * 16 + (l >> 1)]) * rc, sh);
-      o[i] = uint8_t(v > 255 ? 255 : v);
-    }
+// out = min(rshift_round(e r, sh), 255) of one row (sh >= 17: the row sum is >= 2^(10 + g))
+inline void nnlut_out_row(const uint16_t* e, int64_t n, int32_t r, int sh, const NnlutLanes& w, uint8_t* o) {
+  if (sh >= 32) {  // e r < 2^31
+    std::fill(o, o + n, uint8_t(0));
     return;
   }
-  const __m512i idx_hi = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
-  const __m512i rv = _mm512_set1_epi64(rc), rnd = _mm512_set1_epi32(1 << (sh - 33)), top = _mm512_set1_epi32(255);
-  const __m128i sh32 = _mm_cvtsi32_si128(sh - 32);
-  for (int64_t i = 0; i < n; i += 32) {
-    const __m512i pe = _mm512_min_epu32(nnlut_out16d(e + i, rv, idx_hi, rnd, sh32), top);
-    const __m512i po = _mm512_min_epu32(nnlut_out16d(e + i + 16, rv, idx_hi, rnd, sh32), top);
-    store32(o + i, n - i, avx512::interleave_low_bytes_vbmi(pe, po));
-  }
+  const __m512i rv = _mm512_set1_epi16(int16_t(uint16_t(r))), rnd = _mm512_set1_epi16(int16_t(1 << (sh - 17)));
+  const __m128i shv = _mm_cvtsi32_si128(sh - 16);
+  auto p32 = [&](int64_t i) {
+    return _mm512_min_epu16(_mm512_srl_epi16(_mm512_add_epi16(_mm512_mulhi_epu16(_mm512_loadu_si512(e + i), rv), rnd), shv), w.top8);
+  };
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) _mm512_storeu_si512(o + i, _mm512_permutex2var_epi8(p32(i), w.low_bytes, p32(i + 32)));
+  for (; i < n; i += 32) store32(o + i, n - i, _mm512_cvtusepi16_epi8(p32(i)));
 }
 
-void nnlut_rows_words(const int16_t* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, const NnlutWords& w,
-                      uint8_t* out) {
-  thread_local std::vector<int32_t> ebuf;
-  const int64_t stride = ((n + 31) & ~int64_t(31)) + 16;  // whole 32-blocks, + 16: nnlut_out16d reads one past
+// nnlut_row_recip without a data-dependent branch (a mispredicted branch per row flushed the next row's
+// exps: ~30% of the time): the normalisation as one shift pair, the carry as a shift, and the reciprocal
+// table's segment as the count of its starts 1..k-1 that are <= u (non-decreasing: the binary search's j)
+inline void nnlut_row_recip_flat(int64_t total, const NnlutSoftmaxParams& p, const NnlutLanes& w, int32_t& r, int& shift) {
+  const int eb = 63 - __builtin_clzll(uint64_t(total));  // total >= 1
+  const int up = std::max(p.rfrac - eb, 0), dn = std::max(eb - p.rfrac, 0);
+  int64_t u = ((total << up) + ((int64_t(1) << dn) >> 1)) >> dn;  // rshift_round by dn (or the exact left shift)
+  const int carry = int(u >> (p.rfrac + 1));                     // rounded up to 2^(rfrac+1): u = 2^rfrac
+  u >>= carry;                                                    // < 2^15
+  const int j = __builtin_popcount(_mm512_mask_cmple_epi16_mask(w.rlive, w.rstarts, _mm512_set1_epi16(int16_t(u))));
+  r = int32_t(rshift_round(p.recip.icpts[j] + rshift_round(int64_t(p.recip.slopes[j]) * u, p.recip.pshift), 15));
+  shift = 7 + eb + carry - w.g;
+}
+
+template <bool kG, int kForm, typename T>
+void nnlut_rows(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, const NnlutLanes& w, uint8_t* out) {
+  thread_local std::vector<uint16_t> ebuf;
+  const int64_t stride = (n + 31) & ~int64_t(31);
   ebuf.assign(size_t(2 * stride), 0);
-  int32_t mx_next = avx512::row_max16(q, n);
+  int32_t mx_next = avx512::row_max_any(q, n);
   int64_t prev_total = 0;
   for (int64_t r = 0; r <= rows; ++r) {
-    // row r - 1's reciprocal step first: its scalar chain runs while row r's exps are computed
-    int64_t rc = 0;
+    int32_t rc = 0;
     int sh = 0;
-    if (r > 0) nnlut_row_recip(prev_total, p, rc, sh);
+    if (r > 0) nnlut_row_recip_flat(prev_total, p, w, rc, sh);  // its scalar chain overlaps row r's exps
     int64_t total = 0;
     if (r < rows) {
       const int32_t mx = mx_next;
-      if (r + 1 < rows) mx_next = avx512::row_max16(q + (r + 1) * n, n);
-      total = nnlut_exp_row_words(q + r * n, n, mx, w, ebuf.data() + (r & 1) * stride);
+      if (r + 1 < rows) mx_next = avx512::row_max_any(q + (r + 1) * n, n);
+      total = nnlut_exp_row<kG, kForm>(q + r * n, n, mx, p, w, ebuf.data() + (r & 1) * stride);
     }
-    if (r > 0) nnlut_out_row_words(ebuf.data() + ((r - 1) & 1) * stride, n, rc, sh, out + (r - 1) * n);
+    if (r > 0) nnlut_out_row(ebuf.data() + ((r - 1) & 1) * stride, n, rc, sh, w, out + (r - 1) * n);
     prev_total = total;
   }
 }
@@ -511,20 +456,23 @@ void nnlut_rows_words(const int16_t* q, int64_t rows, int64_t n, const NnlutSoft
 
 template <typename T>
 void nnlut_softmax_avx512(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out) {
-  if (p.binary) return nnlut_softmax_scalar(q, rows, n, p, out);  // scales >= ~4.5e4: not a model's
-  const int64_t c = round_c(p.shift, false);
-  int64_t acap = first_reaching(p.dcap, p.m0, p.shift, c, p.tmax);
-  if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 65535);
-  const Mag k(p.m0, p.shift, c, acap, p.tmax);
+  const NnlutLanes w(p, n, sizeof(T) == 2);
+  if (!w.ok) return nnlut_softmax_scalar(q, rows, n, p, out);  // binary scales (>= ~22): not a model's
+  auto go = [&](auto kg, auto form) {
+    nnlut_rows<decltype(kg)::value, decltype(form)::value>(q, rows, n, p, w, out);
+  };
+  using G0 = std::integral_constant<bool, false>;
+  using G1 = std::integral_constant<bool, true>;
+  using F0 = std::integral_constant<int, NnlutLanes::kT16Hi>;
+  using F1 = std::integral_constant<int, NnlutLanes::kT16Lo>;
+  using F2 = std::integral_constant<int, NnlutLanes::kT32>;
   if constexpr (sizeof(T) == 2) {
-    const NnlutWords w(p, acap, k);
-    if (w.ok) return nnlut_rows_words(q, rows, n, p, w, out);
+    if (w.form == NnlutLanes::kT16Hi) return w.g ? go(G1(), F0()) : go(G0(), F0());
+    if (w.form == NnlutLanes::kT16Lo) return w.g ? go(G1(), F1()) : go(G0(), F1());
+    using F3 = std::integral_constant<int, NnlutLanes::kT16Lo1>;
+    if (w.form == NnlutLanes::kT16Lo1) return w.g ? go(G1(), F3()) : go(G0(), F3());
   }
-  const avx512::PwlEval ev(p.exp.starts, p.exp.slopes, p.exp.icpts, p.exp.k, 0, (1 << p.frac) - 1, p.exp.pshift);
-  avx512::with_path(k.path, [&](auto path) {
-    if (ev.word) nnlut_rows<decltype(path)::value, true>(q, rows, n, p, k, ev, out);
-    else nnlut_rows<decltype(path)::value, false>(q, rows, n, p, k, ev, out);
-  });
+  return w.g ? go(G1(), F2()) : go(G0(), F2());
 }
 
 template void nnlut_softmax_avx512<int16_t>(const int16_t*, int64_t, int64_t, const NnlutSoftmaxParams&, uint8_t*);

@@ -7,8 +7,7 @@
 // <= (they are non-increasing, so that count is the leading run). Constants outside the 32-bit exp path
 // (shift outside [16, 47] or a clamp above 16 bits) run the scalar kernel, as on AVX-512.
 // PWL sigmoid / tanh: the rows of pwl.pwl_plan on the codes (pwl16_neon.h, PwlActLanes below).
-// NN-LUT softmax: the magnitude rescale (mag_neon.h), then the table (pwl_neon.h); it rounds its exps with
-// urshl (exact: y < 2^31) and its outputs on 64-bit products e r < 2^62.
+// NN-LUT softmax: the exps in 16-bit lanes as on AVX-512 (the comment above nnlut_t4), rounded by urshl.
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -17,9 +16,7 @@
 
 #include "ibert_exp_neon.h"
 #include "intops_extra.h"
-#include "mag_neon.h"
 #include "pwl16_neon.h"
-#include "pwl_neon.h"
 #include "rows_neon.h"
 #include "shift_lut_one.h"
 
@@ -29,10 +26,7 @@ namespace {
 using neon::Block8;
 using neon::live4;
 using neon::load4;
-using neon::Mag;
-using neon::mag4;
 using neon::row_max;
-using neon::signed4;
 using neon::store_left;
 
 inline void store8(uint8_t* o, int64_t left, uint8x8_t v) {
@@ -141,16 +135,32 @@ void pwl_act_loop(const T* q, int64_t size, const neon::CodeWindow<T>& win, cons
   }
 }
 
-// ---- NN-LUT softmax
+// ---- NN-LUT softmax (intops_extra.h): 8 codes per step. t on 4 dword lanes (d m < 2^32 for s < 16; else
+// the split (hi16(d) m + ((lo16(d) m) >> 16)) >> (s - 16), exact by nested floors), then in 8 word lanes:
+// the row by a scan of bit selects over the rows (starts increase: the last row whose start <= v wins),
+// y = value - ((v slope) >> 10) (umull), e = urshl(y, -(k + 1)) (= rshift_round, 0 for k >= 16), the sum
+// terms urshl(y << g, -(k + 1)) on dword lanes, and the outputs urshl(e r, -sh) (e r < 2^31) saturated.
+inline uint32x4_t nnlut_t4(uint32x4_t d, const NnlutSoftmaxParams& p, uint32x4_t dcap, uint32x4_t m) {
+  d = vminq_u32(d, dcap);
+  uint32x4_t t;
+  if (p.s < 16) {
+    t = vshlq_u32(vmulq_u32(d, m), vdupq_n_s32(-p.s));  // d <= dcap: d m < 2^31
+  } else {
+    const uint32x4_t lo = vshrq_n_u32(vmulq_u32(vandq_u32(d, vdupq_n_u32(0xFFFF)), m), 16);
+    t = vshlq_u32(vaddq_u32(vmulq_u32(vshrq_n_u32(d, 16), m), lo), vdupq_n_s32(16 - p.s));  // 0 for s >= 48
+  }
+  return vminq_u32(t, vdupq_n_u32(kNnlutTmax));
+}
 
-template <bool kSplit, typename T>
-void nnlut_rows(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, const Mag& k,
-                const neon::PwlEval& ev, uint8_t* out) {
-  thread_local std::vector<uint32_t> ebuf;
+template <typename T>
+void nnlut_rows(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out) {
+  thread_local std::vector<uint16_t> ebuf;
   ebuf.resize(size_t((n + 7) & ~int64_t(7)));
-  uint32_t* e = ebuf.data();
-  const uint32x4_t zero = vdupq_n_u32(0), fmask = vdupq_n_u32((1u << p.frac) - 1);
-  const int32x4_t nfrac = vdupq_n_s32(-p.frac);
+  uint16_t* e = ebuf.data();
+  const int g = nnlut_g(n);
+  const uint32x4_t dcap = vdupq_n_u32(uint32_t(std::min<int64_t>(p.dcap, 0xFFFFFFFF))), m = vdupq_n_u32(uint32_t(p.m));
+  const uint16x8_t vmask = vdupq_n_u16((1 << kNnlutEf) - 1), one = vdupq_n_u16(1);
+  const int32x4_t gv = vdupq_n_s32(g);
   Block8<T> blk;
   for (int64_t r = 0; r < rows; ++r) {
     const T* row = q + r * n;
@@ -159,35 +169,36 @@ void nnlut_rows(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p
     uint64x2_t acc = vdupq_n_u64(0);
     for (int64_t i = 0; i < n; i += 8) {
       const T* b = blk.at(row + i, n - i, T(mx));
-      uint32x4_t t[2];
-      int32x4_t u[2], y[2];
-      for (int h = 0; h < 2; ++h) {
-        t[h] = mag4<kSplit>(neon::sub_u4(mxv, load4(b + 4 * h)), zero, k);  // <= tmax
-        u[h] = vreinterpretq_s32_u32(vandq_u32(t[h], fmask));                                     // < 2^15
+      const uint16x8_t t = vcombine_u16(vmovn_u32(nnlut_t4(neon::sub_u4(mxv, load4(b)), p, dcap, m)),
+                                        vmovn_u32(nnlut_t4(neon::sub_u4(mxv, load4(b + 4)), p, dcap, m)));
+      const uint16x8_t v = vandq_u16(t, vmask);
+      const uint16x8_t k1 = vaddq_u16(vshrq_n_u16(t, kNnlutEf), one);  // k + 1
+      uint16x8_t c = vdupq_n_u16(p.values[0]), s = vdupq_n_u16(p.slopes[0]);
+      for (int j = 1; j < p.k; ++j) {
+        const uint16x8_t ge = vcgeq_u16(v, vdupq_n_u16(p.starts[j]));
+        c = vbslq_u16(ge, vdupq_n_u16(p.values[j]), c), s = vbslq_u16(ge, vdupq_n_u16(p.slopes[j]), s);
       }
-      ev.values8(u[0], u[1], y[0], y[1]);  // in [0, 2^31 - 1)
-      for (int h = 0; h < 2; ++h) {
-        const int32x4_t nz = vnegq_s32(vreinterpretq_s32_u32(vshlq_u32(t[h], nfrac)));  // -(t >> frac), >= -31
-        uint32x4_t ex = vrshlq_u32(vreinterpretq_u32_s32(y[h]), nz);
-        if (n - i < 8) ex = vandq_u32(ex, live4(n - i, 4 * h));
-        vst1q_u32(e + i + 4 * h, ex);
-        acc = vpadalq_u32(acc, ex);
-      }
+      const uint16x8_t d = vcombine_u16(vshrn_n_u32(vmull_u16(vget_low_u16(v), vget_low_u16(s)), kNnlutEf),
+                                        vshrn_n_u32(vmull_high_u16(v, s), kNnlutEf));  // < 2^16
+      uint16x8_t y = vsubq_u16(c, d);
+      if (n - i < 8) y = vandq_u16(y, vcombine_u16(vmovn_u32(live4(n - i, 0)), vmovn_u32(live4(n - i, 4))));
+      const int16x8_t nk1 = vnegq_s16(vreinterpretq_s16_u16(k1));
+      vst1q_u16(e + i, vrshlq_u16(y, nk1));
+      const int32x4_t nlo = vmovl_s16(vget_low_s16(nk1)), nhi = vmovl_high_s16(nk1);
+      const uint32x4_t zl = vrshlq_u32(vshlq_u32(vmovl_u16(vget_low_u16(y)), gv), nlo);
+      const uint32x4_t zh = vrshlq_u32(vshlq_u32(vmovl_high_u16(y), gv), nhi);
+      acc = vpadalq_u32(acc, vaddq_u32(zl, zh));  // each < 2^28
     }
-    int64_t rc;
+    int32_t rc;
     int sh;
-    nnlut_row_recip(int64_t(vaddvq_u64(acc)), p, rc, sh);
-    const uint32x4_t rv = vdupq_n_u32(uint32_t(rc));  // < 2^31
-    const int64x2_t nsh = vdupq_n_s64(-sh);
+    nnlut_row_recip(int64_t(vaddvq_u64(acc)), g, p, rc, sh);
+    const uint16x4_t rv = vdup_n_u16(uint16_t(rc));
+    const int32x4_t nsh = vdupq_n_s32(-std::min(sh, 32));  // e r < 2^31: 0 from 32 on
     for (int64_t i = 0; i < n; i += 8) {
-      uint16x4_t h[2];
-      for (int j = 0; j < 2; ++j) {
-        const uint32x4_t ev4 = vld1q_u32(e + i + 4 * j);
-        const uint64x2_t lo = vrshlq_u64(vmull_u32(vget_low_u32(ev4), vget_low_u32(rv)), nsh);
-        const uint64x2_t hi = vrshlq_u64(vmull_high_u32(ev4, rv), nsh);
-        h[j] = vqmovn_u32(vcombine_u32(vqmovn_u64(lo), vqmovn_u64(hi)));
-      }
-      store8(out + r * n + i, n - i, vqmovn_u16(vcombine_u16(h[0], h[1])));
+      const uint16x8_t ev = vld1q_u16(e + i);
+      const uint32x4_t lo = vrshlq_u32(vmull_u16(vget_low_u16(ev), rv), nsh);
+      const uint32x4_t hi = vrshlq_u32(vmull_high_u16(ev, vcombine_u16(rv, rv)), nsh);
+      store8(out + r * n + i, n - i, vqmovn_u16(vcombine_u16(vqmovn_u32(lo), vqmovn_u32(hi))));
     }
   }
 }
@@ -210,13 +221,8 @@ void pwl_act_neon(const T* q, int64_t size, const PwlActParams& p, int16_t* out)
 
 template <typename T>
 void nnlut_softmax_neon(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out) {
-  if (p.binary) return nnlut_softmax_scalar(q, rows, n, p, out);  // scales >= ~4.5e4: not a model's
-  const int64_t c = round_c(p.shift, false);
-  int64_t acap = first_reaching(p.dcap, p.m0, p.shift, c, p.tmax);
-  if (sizeof(T) == 2) acap = std::min<int64_t>(acap, 65535);
-  const Mag k(p.m0, p.shift, c, acap, p.tmax);
-  const neon::PwlEval ev(p.exp.starts, p.exp.slopes, p.exp.icpts, p.exp.k, p.exp.pshift);
-  neon::with_form(k.split, [&](auto split) { nnlut_rows<decltype(split)::value>(q, rows, n, p, k, ev, out); });
+  if (p.binary) return nnlut_softmax_scalar(q, rows, n, p, out);  // scales >= ~22: not a model's
+  nnlut_rows(q, rows, n, p, out);
 }
 
 // x = (q - zp) << alpha[c] on 8 int16 lanes (|x| < 2^11), channel tails in scalar code

@@ -45,30 +45,26 @@ void pwl_act_scalar(const T* q, int64_t size, const PwlActParams& p, int16_t* ou
 }
 
 
-namespace {
-inline int64_t nnlut_exp_one(int64_t d, const NnlutSoftmaxParams& p) {
-  const int64_t t = p.binary ? (d == 0 ? 0 : p.tmax)
-                             : std::min<int64_t>(rshift_round(std::min(d, p.dcap) * p.m0, p.shift), p.tmax);
-  const int64_t y = pwl_eval_one(t & ((int64_t(1) << p.frac) - 1), p.exp);
-  return rshift_round(y, int(t >> p.frac));
-}
-}  // namespace
-
-
 template <typename T>
 void nnlut_softmax_scalar(const T* q, int64_t rows, int64_t n, const NnlutSoftmaxParams& p, uint8_t* out) {
-  std::vector<int64_t> e(static_cast<size_t>(n));
+  std::vector<int32_t> e(static_cast<size_t>(n));
+  const int g = nnlut_g(n);
   for (int64_t r = 0; r < rows; ++r) {
     const T* row = q + r * n;
     int64_t mx = row[0];
     for (int64_t i = 1; i < n; ++i) mx = std::max<int64_t>(mx, row[i]);
     int64_t total = 0;
-    for (int64_t i = 0; i < n; ++i) total += e[size_t(i)] = nnlut_exp_one(mx - row[i], p);
-    int64_t rc;
-    int sh;
-    nnlut_row_recip(total, p, rc, sh);
     for (int64_t i = 0; i < n; ++i) {
-      const int64_t v = rshift_round(e[size_t(i)] * rc, sh);  // e, r < 2^31 (checked): < 2^62
+      const int32_t t = nnlut_t_one(mx - row[i], p), k = t >> kNnlutEf;
+      const int64_t y = nnlut_y_one(t, p);
+      e[size_t(i)] = int32_t(rshift_round(y, k + 1));  // < 2^15
+      total += rshift_round(y << g, k + 1);
+    }
+    int32_t rc;
+    int sh;
+    nnlut_row_recip(total, g, p, rc, sh);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t v = rshift_round(int64_t(e[size_t(i)]) * rc, sh);  // e r < 2^31
       out[r * n + i] = uint8_t(v > 255 ? 255 : v);
     }
   }

@@ -533,37 +533,40 @@ static void ptf_variants(std::mt19937& rng) {
   }
 }
 
-// NN-LUT softmax: every variant against the scalar kernel, with nnlut.table("exp") / table("recip") and the
-// constants of nnlut_softmax_constants at 1e-5, 1e-3, 0.05 and 300
+// NN-LUT softmax: every variant against the scalar kernel, with nnlut.softmax_exp_rows / table("recip") and
+// the constants of nnlut_softmax_constants at 1e-5, 1e-3, 2e-3, 0.05, 3.0 and 300 (binary)
 template <typename T>
 static void nnlut_softmax_variants(std::mt19937& rng) {
-  static const int16_t es[] = {0, 1787, 3570, 5399, 7260, 9160, 11092, 13069, 15079, 17136, 19242, 21402, 23601, 25874, 28204, 30560};
-  static const int32_t esl[] = {-730341344, -703362703, -676922754, -651022624, -625650932, -600804933, -576481236, -552680878,
-                                -529390030, -506588472, -484262120, -462433094, -441084530, -420154244, -399648088, -380678245};
-  static const int32_t eic[] = {1073639107, 1072168059, 1069287348, 1065020153, 1059399147, 1052453387, 1044219737, 1034727601,
-                                1024009963, 1012085920, 998975153, 984717828, 969341945, 952815213, 935165385, 917473739};
+  static const uint16_t es[] = {0, 56, 112, 169, 227, 286, 347, 408, 471, 535, 601, 669, 738, 809, 881, 955};
+  static const uint16_t ev[] = {65507, 65418, 65243, 64984, 64641, 64218, 63716, 63138,
+                                62484, 61757, 60958, 60088, 59150, 58142, 57066, 55986};
+  static const uint16_t esl[] = {44576, 42930, 41316, 39735, 38187, 36670, 35186, 33733,
+                                 32311, 30920, 29557, 28225, 26922, 25644, 24393, 23235};
   static const int16_t rs[] = {16384, 17013, 17674, 18376, 19118, 19907, 20745, 21629, 22578, 23588, 24657, 25807, 27031, 28346, 29771, 31273};
   static const int32_t rsl[] = {-1034135052, -958649958, -887449169, -820383497, -757284837, -697989778, -642326725, -590130798,
                                 -541266068, -495601031, -452959214, -413194734, -376140812, -341591751, -309405717, -280867275};
   static const int32_t ric[] = {2107675323, 2029292064, 1952484805, 1877263548, 1803634702, 1731588237, 1661108871, 1592203369,
                                 1524866065, 1459123095, 1394950359, 1332316930, 1271184307, 1211411732, 1152926994, 1098454781};
-  const PwlTableRef et{16, es, esl, eic, 15}, rt{16, rs, rsl, ric, 14};
-  // an exp table of small values (y in [2100, 4095]): the rounding of each exp shows in the outputs
-  static const int16_t sst[] = {0, 16384};
-  static const int32_t ssl[] = {-4000, -3000}, sic[] = {4095, 3600};
-  const PwlTableRef small{2, sst, ssl, sic, 16};
-  const NnlutSoftmaxParams ps[] = {{2148758, 2030412765, 32, false, 15, 31 << 15, et, 14, rt},
-                                   {21489, 1586259973, 25, false, 15, 31 << 15, et, 14, rt},
-                                   {431, 1239265604, 19, false, 15, 31 << 15, et, 14, rt},
-                                   {2, 1815330474, 7, false, 15, 31 << 15, et, 14, rt},
-                                   {21489, 1586259973, 25, false, 15, 31 << 15, small, 14, rt},
-                                   {431, 1239265604, 19, false, 15, 31 << 15, small, 14, rt}};
+  const PwlTableRef rt{16, rs, rsl, ric, 14};
+  // rows of small values (their roundings show in the outputs), and rows two starts in one bucket apart
+  // (AVX-512: the scalar kernel)
+  static const uint16_t ss[] = {0, 300, 700}, sv[] = {33000, 20000, 5000}, ssl[] = {10000, 20000, 3000};
+  static const uint16_t bs[] = {0, 3, 5}, bv[] = {40000, 39000, 38000}, bsl[] = {1000, 1000, 1000};
+  const NnlutSoftmaxParams ps[] = {{61963, 22, 2010136, false, 16, es, ev, esl, 14, rt},
+                                   {48409, 15, 20102, false, 16, es, ev, esl, 14, rt},
+                                   {48409, 14, 10051, false, 16, es, ev, esl, 14, rt},
+                                   {37819, 9, 403, false, 16, es, ev, esl, 14, rt},
+                                   {35456, 3, 7, false, 16, es, ev, esl, 14, rt},
+                                   {32768, 1, 1, true, 16, es, ev, esl, 14, rt},
+                                   {48409, 15, 20102, false, 3, ss, sv, ssl, 14, rt},
+                                   {37819, 9, 403, false, 3, bs, bv, bsl, 14, rt}};
+  constexpr int kCases = int(sizeof(ps) / sizeof(ps[0]));
   for (Isa isa : available_isas()) {
     auto run_case = [&](int64_t rows, int64_t n, int kind, int c) {
       const std::vector<T> q = make_codes<T>(rng, rows * n, kind);
       std::vector<uint8_t> got(q.size()), want(q.size());
-      nnlut_softmax(isa, q.data(), rows, n, ps[c % 6], got.data());
-      nnlut_softmax_scalar(q.data(), rows, n, ps[c % 6], want.data());
+      nnlut_softmax(isa, q.data(), rows, n, ps[c % kCases], got.data());
+      nnlut_softmax_scalar(q.data(), rows, n, ps[c % kCases], want.data());
       check(got == want, "nnlut_softmax");
     };
     for (int trial = 0; trial < 80; ++trial)

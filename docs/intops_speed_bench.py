@@ -8,7 +8,8 @@ Each round times every row once (before, after, torch in turn, each call right a
 the same function, so that none finds its input in cache thanks to another), so the columns share the
 machine's state; prints medians (G elem/s) and ratios to torch (torch's samples pooled over the rows of
 one op and shape). Both modules are called directly with the current wrappers' integer constants (the
-kernels' signatures are unchanged; PTF LayerNorm through its wrapper); rows "before" lacks print "-".
+kernels' signatures are unchanged but NN-LUT softmax's, changed on branch nnsoft; PTF LayerNorm through its
+wrapper); rows "before" lacks (or takes other arguments for) print "-".
 """
 
 import importlib.util
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from lowbit import _C
-from lowbit.ops import fqvit, nnlut, pwl
+from lowbit.ops import fqvit, pwl
 from lowbit.ops import intops_extra_kernels as xk
 from lowbit.ops import intops_kernels as ik
 from lowbit.ops import shift_lut_kernels as sk
@@ -57,9 +58,7 @@ def raw_calls(q, s=1e-3):
         ("softmax", "lut_rexp"): lambda mod: mod.lut_softmax(q, *sk.lut_constants(s), *sk._LUT_TABLES, False, sm, "auto"),
         ("softmax", "lut_lnexp"): lambda mod: mod.lut_softmax(q, *sk.lut_constants(s), *sk._LUT_TABLES, True, sm, "auto"),
         ("softmax", "log_int"): lambda mod: mod.log_int_softmax(q, *ik.softmax_constants(s), sm, "auto"),
-        ("softmax", "nnlut"): lambda mod: mod.nnlut_softmax(
-            q, *xk.nnlut_softmax_constants(s), *xk._table_arrays(nnlut.table("exp")), nnlut.SPECS["recip"][4],
-            *xk._table_arrays(nnlut.table("recip")), sm, "auto"),
+        ("softmax", "nnlut"): lambda mod: mod.nnlut_softmax(q, *xk.nnlut_softmax_constants(s), *xk._nnlut_softmax_tables(), sm, "auto"),
         ("gelu", "ibert"): lambda mod: mod.ibert_gelu(q, *ik.gelu_constants(s)[:4], g32, "auto"),
         ("gelu", "shiftgelu"): lambda mod: mod.shiftgelu(q, *sk.shift_constants(s), g32, "auto"),
         ("gelu", "nnlut"): lambda mod: mod.pwl_gelu(q, lim, m0, shift, u_lo, u_hi, id_m0, id_shift, starts, slopes,
@@ -110,7 +109,7 @@ def main(repeats, before):
                     continue
                 try:
                     f()  # untimed: every column is timed with its input and output already in cache
-                except AttributeError:  # the before module lacks this kernel
+                except (AttributeError, TypeError):  # the before module lacks this kernel (or this signature)
                     res[i][j] = None
                     continue
                 t = time.perf_counter()

@@ -52,8 +52,9 @@ INTOPS: dict[tuple[str, str], IntOp] = {
     ("layernorm", "ibert"): IntOp("layernorm", "ibert", ibert.ibert_layernorm_ref, 0, 1.0),
     ("layernorm", "ivit"): IntOp("layernorm", "ivit", ivit.ivit_layernorm_ref, 0, 1.0),
     ("layernorm", "ptf"): IntOp("layernorm", "ptf", fqvit.ptf_layernorm_ref, 0, 1.0),
-    # NN-LUT tables are fitted lazily: bytes are the reserved size (17 segments x 10 bytes per table)
-    ("softmax", "nnlut"): IntOp("softmax", "nnlut", nnlut.nnlut_softmax_ref, 2 * nnlut.MAX_TABLE_BYTES, 1e-2),
+    # NN-LUT tables are fitted lazily: bytes are the reserved size. Softmax: what its kernels hold, the exp
+    # rows (17 x 3 uint16), the AVX-512 bucket index (128 bytes) and the reciprocal table (17 x 10 bytes)
+    ("softmax", "nnlut"): IntOp("softmax", "nnlut", nnlut.nnlut_softmax_ref, nnlut.SOFTMAX_TABLE_BYTES, 1e-2),
     # GELU: the fitted table; its kernel holds rows per scale (gelu_plan), 11 bytes each
     ("gelu", "nnlut"): IntOp("gelu", "nnlut", nnlut.nnlut_gelu_ref, nnlut.MAX_TABLE_BYTES, 3.5e-3, _gelu),
     # iRNN PWL with the default table (16 segments on [-8, 8], 160 bytes); bounds are table.bound rounded up;

@@ -12,7 +12,6 @@ axis.
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
@@ -20,7 +19,7 @@ from lowbit.errors import expect
 from lowbit.ops import nnlut as _nnlut
 from lowbit.ops import pwl as _pwl
 from lowbit.ops.fqvit import LIS_BITS, PTF_MAX_ALPHA, PTFParams
-from lowbit.ops.intcore import check_axis, check_codes, check_scale, dyadic
+from lowbit.ops.intcore import check_axis, check_codes, check_scale
 from lowbit.ops.intops_kernels import _codes, _layernorm_constants, softmax_constants
 
 
@@ -132,24 +131,19 @@ def _table_arrays(t: _pwl.PWLTable) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 
 
 @functools.lru_cache(maxsize=256)
-def nnlut_softmax_constants(scale: float) -> tuple[int, int, int, bool, int, int]:
-    """(dcap, m0, shift, binary, frac, tmax) of nnlut._exp_of_gap for this input scale."""
-    frac = _nnlut.SPECS["exp"][4]
-    mult = scale * math.log2(math.e) * 2**frac
-    t_max = _nnlut.EXP_T << frac
-    if mult >= 2.0**31:  # every nonzero gap is beyond 2^-31: exp is 1 or 0 (the reference's branch)
-        return 1, 0, 0, True, frac, t_max
-    dcap = min(2**31, math.ceil(_nnlut.EXP_T / (scale * math.log2(math.e))) + 1)
-    m0, shift = dyadic(mult)
-    return dcap, m0, shift, False, frac, t_max
+def nnlut_softmax_constants(scale: float) -> tuple[int, int, int, bool]:
+    """(m, s, dcap, binary) of nnlut.softmax_constants for this input scale."""
+    c = _nnlut.softmax_constants(scale)
+    return c.m, c.s, c.dcap, c.binary
 
 
 @functools.lru_cache(maxsize=1)
 def _nnlut_softmax_tables() -> tuple:
-    """The exp table's arrays, rfrac and the reciprocal table's arrays, as the kernel takes them (built once:
-    converting them on every call cost ~10 us)."""
+    """The exp rows (starts, values, slopes as uint16), rfrac and the reciprocal table's arrays, as the
+    kernel takes them (built once: converting them on every call cost ~10 us)."""
+    rows = _nnlut.softmax_exp_rows()
     return (
-        *_table_arrays(_nnlut.table("exp")),
+        *(np.ascontiguousarray(a, dtype=np.uint16) for a in (rows.starts, rows.values, rows.slopes)),
         _nnlut.SPECS["recip"][4],
         *_table_arrays(_nnlut.table("recip")),
     )

@@ -15,10 +15,14 @@ Tables (fitted lazily once per process, cached; ~0.3 s each). Domain / input gri
            16-unit fit has ~1.5e-3 absolute error, which is 30x the value near x = -8, so sums of many
            tail terms (softmax rows of 4096) would be off by far more than 1e-2; here the error is
            relative (~1e-4) everywhere.
-- "recip": 1/u on [1, 2), F = 14, O = 30 (x = u 2^e, the bit length gives e).
+           The softmax reads it on a Q.10 grid in 16-bit steps (``softmax_exp_rows``: 16 rows of start,
+           value and slope as uint16, values in Q.16; ``nnlut_softmax_ref``).
+- "recip": 1/u on [1, 2), F = 14, O = 30 (x = u 2^e, the bit length gives e); the softmax rounds it to Q.15.
 - "rsqrt": 1/sqrt(u) on [1, 4), F = 13, O = 30 (x = u 2^e with e even, so 2^(-e/2) is a shift).
 Table bytes: segments x (2 + 4 + 4) (int16 start, int32 slope, int32 intercept); 16 units give at most
-17 segments, fewer inside the domain when breakpoints fall outside it.
+17 segments, fewer inside the domain when breakpoints fall outside it. The softmax's kernels hold the exp
+rows (6 bytes each), the AVX-512 kernel's 128-byte bucket index over them and table("recip")
+(SOFTMAX_TABLE_BYTES reserves 17 rows and 17 segments: 400 bytes).
 """
 
 from __future__ import annotations
@@ -362,25 +366,148 @@ def nnlut_rsqrt_ref(q: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
     return np.left_shift(r, 31 - (e >> 1)), 2.0**-61 / math.sqrt(s)  # e even, <= 30
 
 
+# ---- NN-LUT softmax in 16-bit steps (nnlut_softmax_ref; the kernels compute the same integers)
+SM_EXP_FRAC = 10  # the exponent t = -x log2(e) of a gap in Q.10: k = t >> 10, v = t mod 2^10
+SM_TMAX = 29 << SM_EXP_FRAC  # k >= 29: every exp and sum term is 0 (the sum at Q.(15 + g), g <= 13)
+SM_G_FREE = 7  # rows of up to 2^7 elements sum their Q.15 exps (g = 0); longer rows 2^g finer (g <= 13)
+BUCKETS = 128  # the AVX-512 kernel's bucket index over v (a byte per bucket)
+# the kernels' tables: the exp rows (start, value, slope: 3 uint16 each, at most UNITS + 1 of them), the
+# AVX-512 kernel's bucket index and table("recip") (int16 start, int32 slope, int32 intercept per segment)
+SOFTMAX_TABLE_BYTES = (UNITS + 1) * 6 + BUCKETS + MAX_TABLE_BYTES
+
+
+@dataclass(frozen=True)
+class SoftmaxExpRows:
+    """table("exp") as rows on the Q.10 exponent fraction v in [0, 2^10) (``softmax_exp_rows``):
+    y = value[j] - ((v slope[j]) >> 10), row j the last with start[j] <= v; y in [0, 2^16 - 2] is 2^-x at
+    x = (v + 1/2) 2^-10 in Q.16 (the midpoint of the grid step that the floored exponent stands for)."""
+
+    starts: np.ndarray  # int64 [R], starts[0] = 0, increasing, < 2^10
+    values: np.ndarray  # int64 [R], <= 2^16 - 2
+    slopes: np.ndarray  # int64 [R], in [0, 2^16 - 1]: minus the table's slope, 2^16 per unit of x
+
+    @property
+    def table_bytes(self) -> int:
+        return 6 * int(self.starts.size)
+
+
+_EXP_ROWS: list[SoftmaxExpRows] = []
+
+
+def softmax_exp_rows() -> SoftmaxExpRows:
+    """The rows of table("exp") (Q.15 in, Q.30 out) on the Q.10 grid, converted in exact integer steps.
+
+    Grid point v stands for x = (v + 1/2) 2^-10 = (32 v + 16) 2^-15: its segment is the table's at 32 v + 16
+    (row j starts at ceil((start_j - 16) / 32); segments without a grid point are dropped), and the value
+    icpt + slope x 2^(30 - P) (Q.30) becomes value - v slope' / 2^10 in Q.16 with slope' =
+    round(-slope 2^(16 - P)) and value = floor(the Q.16 line at v = 0, i.e. at x = 2^-11) (the floor of the
+    product then errs by < 1 code either way). Error vs the Q.30 table: < 2^-16 + 2^-16 (slope rounding
+    over v < 2^10), i.e. ~3e-5 of values in [0.5, 1].
+    """
+    if _EXP_ROWS:
+        return _EXP_ROWS[0]
+    t = table("exp")
+    expect(t.in_frac == 15 and t.out_frac == 30, "table", "the exp table at Q.15 in, Q.30 out", t.in_frac)
+    p = t.slope_frac
+    rows: dict[int, tuple[int, int]] = {}
+    for j in range(t.starts.size):
+        s10 = 0 if j == 0 else max(0, -((16 - int(t.starts[j])) // 32))  # ceil((start - 16) / 32)
+        if s10 >= 2**SM_EXP_FRAC:
+            continue
+        sl, ic = int(t.slopes[j]), int(t.intercepts[j])
+        slope = math.floor(-sl * 2.0 ** (16 - p) + 0.5)
+        value = math.floor((ic + sl * 2.0 ** (19 - p)) / 2.0**14)  # exact in float64: |ic|, |sl| < 2^31
+        rows[s10] = (min(value, 2**16 - 2), slope)  # a later segment at the same grid point replaces it
+    st = np.array(sorted(rows), dtype=np.int64)
+    va = np.array([rows[s][0] for s in st], dtype=np.int64)
+    sl = np.array([rows[s][1] for s in st], dtype=np.int64)
+    expect(bool((sl >= 0).all() and (sl < 2**16).all()), "table", "falling exp segments (16-bit slopes)", sl)
+    v = np.arange(2**SM_EXP_FRAC)
+    j = np.searchsorted(st, v, side="right") - 1
+    y = va[j] - ((v * sl[j]) >> SM_EXP_FRAC)
+    expect(bool((y >= 1).all()), "table", "positive exp values", int(y.min()))
+    _EXP_ROWS.append(SoftmaxExpRows(st, va, sl))
+    return _EXP_ROWS[0]
+
+
+@dataclass(frozen=True)
+class SoftmaxConstants:
+    """t = min((min(d, dcap) m) >> s, SM_TMAX) for a gap d = max - q (``softmax_constants``), or with
+    ``binary`` (m / 2^s >= 2^15: any nonzero gap is past SM_TMAX) t = 0 for d = 0 and SM_TMAX otherwise."""
+
+    m: int  # in [2^15, 2^16)
+    s: int  # in [1, 62]
+    dcap: int  # the first d with (d m) >> s >= SM_TMAX (the cap changes nothing)
+    binary: bool
+
+
+def softmax_constants(scale: float) -> SoftmaxConstants:
+    """t = d scale log2(e) in Q.10 floored, the multiplier as a 16-bit mantissa m 2^-s (relative error
+    <= 2^-16: < 0.46 steps of t below SM_TMAX)."""
+    mult = scale * math.log2(math.e) * 2**SM_EXP_FRAC
+    s = 15 - math.floor(math.log2(mult))
+    m = math.floor(mult * 2.0**s + 0.5)
+    if m >= 2**16:
+        m, s = m >> 1, s - 1
+    while m < 2**15:  # log2's rounding at a power of two
+        m, s = m * 2, s + 1
+    if s < 1:
+        return SoftmaxConstants(2**15, 1, 1, True)
+    expect(s <= 62, "scale", "a scale >= 2^-40", scale)
+    dcap = -((-SM_TMAX << s) // m)  # ceil(SM_TMAX 2^s / m)
+    return SoftmaxConstants(m, s, dcap, False)
+
+
+def softmax_g(n: int) -> int:
+    """The row sum's extra bits for rows of n: 0 up to 2^SM_G_FREE elements, then one per doubling."""
+    return max(0, int(n - 1).bit_length() - SM_G_FREE)
+
+
+def _softmax_exps(d: np.ndarray, c: SoftmaxConstants) -> tuple[np.ndarray, np.ndarray]:
+    """(y, k) of int64 gaps d >= 0: exp(-scale d) ~ y 2^-(16 + k), y in [1, 2^16 - 2], k in [0, 29]."""
+    if c.binary:
+        t = np.where(d == 0, 0, SM_TMAX)
+    else:
+        t = np.minimum((np.minimum(d, c.dcap) * c.m) >> c.s, SM_TMAX)  # d m < 2^32 2^16
+    rows = softmax_exp_rows()
+    v = t & (2**SM_EXP_FRAC - 1)
+    j = np.searchsorted(rows.starts, v, side="right") - 1
+    return rows.values[j] - ((v * rows.slopes[j]) >> SM_EXP_FRAC), t >> SM_EXP_FRAC
+
+
 def nnlut_softmax_ref(q: np.ndarray, scale: float, axis: int = -1) -> tuple[np.ndarray, float]:
-    """Softmax: max-subtract, exp table (Q.30 per element), int64 sum, reciprocal table, 8-bit output.
+    """Softmax from table("exp") and table("recip") in 16-bit steps. Input: int32 codes, rows of up to
+    2^20 along ``axis``, scale in (0, 2^20). Output: uint8 at 2^-8 (p = 1 saturates at 255/256).
 
-    Input: int32 codes, rows of up to 2^20 along ``axis``, scale in (0, 2^20). Output: uint8 at 2^-8
-    (p = 1 saturates at 255/256). Bound: max |p - softmax| <= 1e-2 (2^-9 output rounding + 2^-8
-    saturation + ~3e-4 relative from the two tables; measured 3.9e-3).
+    Per element, the gap d = max - q gives the exponent t (Q.10, ``softmax_constants``) and y 2^-(16 + k)
+    (``softmax_exp_rows``); its exp e = rshift_round(y, k + 1) at Q.15 (< 2^15). The row sum adds
+    rshift_round(y 2^g, k + 1) at Q.(15 + g), g = ``softmax_g(n)`` (0 for rows of up to 128: the sum of the
+    e; longer rows keep g more bits so that the n roundings stay below 2^-9 of a sum >= 1), normalised to
+    u in [2^14, 2^15) times 2^(ex - 14); r = rshift_round(recip_table(u), 15) ~ 2^29 / u (Q.15), and
+    out = min(rshift_round(e r, 7 + ex - g), 255).
 
-    The final shift 30 + ex - 8 is capped at 62: a row sum of 2^42 or more (rows of >= 4096 near-equal
-    codes) made it >= 64, where the rounding term 2^(shift-1) overflowed int64 and every output read 255;
-    since e r < 2^61, any shift >= 62 gives 0 and the cap changes nothing else.
+    Bound: max |p - softmax| <= 1e-2, in terms: 2^-8 output rounding / saturation (3.9e-3); <= 2^-9 from
+    the rounded terms of the sum (n 2^-(16 + g) of a sum >= 1); each exp's relative error twice (numerator
+    and sum): the exponent floored at Q.10 and read at the step's midpoint (<= 0.5 step) plus < 0.46 step
+    from the 16-bit multiplier (6.6e-4), table("exp").bound on values >= 1/2 (2.2e-4), the Q.16 rows
+    (6e-5): 1.9e-3; the reciprocal: table("recip").bound on values > 1/2, u's and r's roundings (5.1e-4):
+    <= 8.3e-3 in all, for every row length up to 2^20. Measured (`lowbit bench
+    intops`): random max 1.97e-3, mean 3.16e-4, real MiniLM max 3.91e-3 (the former form, Q.30 exps from
+    the table at Q.15, int64 sums, 64-bit products: the same to three digits; ~0.05% of outputs differ,
+    by one code).
     """
     s = check_scale(scale)
     q = check_codes(q, "q", INT32_MIN, INT32_MAX)
     ax = check_axis(axis, q.ndim)
-    expect(q.shape[ax] <= 2**20, "q", "rows of at most 2^20 elements", q.shape[ax])
-    e = _exp_of_gap(q.max(axis=ax, keepdims=True) - q, s)  # <= 2^30 (+ table error)
-    u, ex = _normalize(e.sum(axis=ax, keepdims=True), SPECS["recip"][4], even=False)  # sum <= 2^51
-    r = _lookup("recip", u)  # 1/sum = r 2^-30 2^-ex
-    out = rshift_round_ref(e * r, np.minimum(30 + ex - OUT_BITS, 62))  # e r < 2^61
+    n = q.shape[ax]
+    expect(n <= 2**20, "q", "rows of at most 2^20 elements", n)
+    g = softmax_g(n)
+    y, k = _softmax_exps(q.max(axis=ax, keepdims=True) - q, softmax_constants(s))
+    e = rshift_round_ref(y, k + 1)  # <= 2^15 - 1
+    total = rshift_round_ref(y << g, k + 1).sum(axis=ax, keepdims=True)  # in [2^14 2^g, 2^35 2^g)
+    u, ex = _normalize(total, SPECS["recip"][4], even=False)
+    r = rshift_round_ref(_lookup("recip", u), 15)  # 1/total ~ r 2^-29 2^-ex
+    out = rshift_round_ref(e * r, 7 + ex - g)  # e r < 2^31; the shift in [21, 55]
     return np.minimum(out, 2**OUT_BITS - 1).astype(np.uint8), 2.0**-OUT_BITS
 
 
@@ -392,5 +519,8 @@ __all__ = [
     "nnlut_reciprocal_ref",
     "nnlut_rsqrt_ref",
     "nnlut_softmax_ref",
+    "softmax_constants",
+    "softmax_exp_rows",
+    "softmax_g",
     "table",
 ]

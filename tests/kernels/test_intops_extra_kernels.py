@@ -182,23 +182,30 @@ def test_kernel_entry_points_validate():
 
     pa()  # these pass
     pa(y_hi=9, clipless=True)
-    from lowbit.ops.intops_extra_kernels import _table_arrays
-    from lowbit.ops.nnlut import table
+    from lowbit.ops.intops_extra_kernels import _nnlut_softmax_tables
 
-    et, rt = _table_arrays(table("exp")), _table_arrays(table("recip"))
-    neg = (et[0], et[1], -et[2], et[3])  # negative exps
+    st, va_e, sl_e, rfrac0, *rt = _nnlut_softmax_tables()
+    et = (st, va_e, sl_e)
 
-    def nn(e=et, r=rt, frac=15, rfrac=14, tmax=31 << 15, out=u8):
-        return _C.nnlut_softmax(q, 100, 1 << 30, 20, False, frac, tmax, *e, rfrac, *r, out)
+    def nn(e=et, r=tuple(rt), m=48409, s=15, dcap=20102, rfrac=rfrac0, out=u8):
+        return _C.nnlut_softmax(q, m, s, dcap, False, *e, rfrac, *r, out)
 
     nn()  # the real tables pass
+    low = va_e.copy()
+    low[-1] = 10  # a row's values fall below 0
     for bad in (
-        lambda: nn(e=neg),
-        lambda: nn(e=(et[0][::-1].copy(), *et[1:])),  # unsorted starts
+        lambda: nn(e=(st, low, sl_e)),
+        lambda: nn(e=(st[::-1].copy(), va_e, sl_e)),  # unsorted starts
+        lambda: nn(e=(st + 1, va_e, sl_e)),  # the first row not at 0
+        lambda: nn(e=(st, va_e.astype(np.int16), sl_e)),  # dtype
+        lambda: nn(e=(st, va_e[:3].copy(), sl_e)),  # lengths
         lambda: nn(r=(rt[0], rt[1][:3].copy(), *rt[2:])),  # lengths
-        lambda: nn(frac=16),
+        lambda: nn(r=(rt[0], rt[1] * 0, np.full_like(rt[2], 2**31 - 1), rt[3])),  # past 2^16 - 1 at Q.15
+        lambda: nn(m=2**16),
+        lambda: nn(m=2**15 - 1),
+        lambda: nn(s=0),
+        lambda: nn(dcap=0),
         lambda: nn(rfrac=15),
-        lambda: nn(tmax=32 << 15),
         lambda: nn(out=i16),
         lambda: _C.log_int_softmax(q, 100, 1 << 30, 20, 1 << 13, 0, u8),  # qb below 2^14
         lambda: _C.log_int_softmax(q, 0, 1 << 30, 20, 1 << 14, 1 << 30, u8),  # dclip 0
@@ -296,3 +303,29 @@ def test_ptf_code_range_checked_everywhere(n):
         q[2, pos] = 16
         with pytest.raises(LowbitError, match="q: expected codes in"):
             ptf_layernorm(q, p, w, b, 0.05)
+
+
+@pytest.mark.parametrize("n", [5, 9, 129, 257, 4096])
+@pytest.mark.parametrize("dtype", [np.int16, np.int32])
+def test_nnlut_softmax_row_sums_at_powers_of_two(n, dtype):
+    """Rows whose sums round up to the next power of two (the reciprocal step's carry) or sit at one: the
+    AVX-512 kernel's branch-free reciprocal step against the reference's. Rows: a codes at the max, the
+    other n - a at max - d."""
+    from lowbit.ops import nnlut
+
+    scale = 1e-3
+    d = np.arange(0, 25000)
+    y, k = nnlut._softmax_exps(d, nnlut.softmax_constants(scale))
+    term = nnlut.rshift_round_ref(y << nnlut.softmax_g(n), k + 1)
+    picked = []
+    for a in sorted({1, 2, 3, n // 2, n - 1}):
+        total = a * term[0] + (n - a) * term
+        unrounded = nnlut.rshift_round_ref(total, np.maximum(nnlut.bit_length_ref(total) - 15, 0))
+        near = (unrounded >= 2**15) | np.isin(total, 2 ** np.arange(10, 40))  # the carry, or a power of two
+        picked += [(a, int(x)) for x in d[near][:50]]
+    assert len(picked) >= 30
+    q = np.zeros((len(picked), n), dtype=dtype)
+    for i, (a, x) in enumerate(picked):
+        q[i, a:] = -x
+    for isa in ISAS:
+        _same(lambda isa=isa: nnlut_softmax(q, scale, isa=isa), lambda: nnlut_softmax_ref(q, scale))
