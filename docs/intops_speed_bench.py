@@ -7,9 +7,9 @@ int16 codes at scale 1e-3 on the issue's shapes; optionally a "before" build of 
 Each round times every row once (before, after, torch in turn, each call right after an untimed call of
 the same function, so that none finds its input in cache thanks to another), so the columns share the
 machine's state; prints medians (G elem/s) and ratios to torch (torch's samples pooled over the rows of
-one op and shape). Both modules are called directly with the current wrappers' integer constants (the
-kernels' signatures are unchanged but NN-LUT softmax's, changed on branch nnsoft; PTF LayerNorm through its
-wrapper); rows "before" lacks (or takes other arguments for) print "-".
+one op and shape). Both modules are called directly with the current wrappers' integer constants and
+tables (PTF LayerNorm through its wrapper); rows that "before" lacks, or whose arguments it takes
+otherwise, print "-".
 """
 
 import importlib.util
@@ -42,27 +42,24 @@ def raw_calls(q, s=1e-3):
     sm = np.empty(q.shape, np.uint8)
     g32 = np.empty(q.shape, np.int32)
     y16 = np.empty(q.shape, np.int16)
-    starts, slopes, icpts, _, _, pshift = sk._gelu_table()
-    lim, m0, shift, u_lo, u_hi, id_m0, id_shift = sk.nnlut_gelu_constants(s)
 
     def pwl_call(mod, name):
         t = pwl.default_table(name)
-        m, sh = ik.dyadic(s * 2.0**t.in_frac)
-        mod.pwl_act(q, int(np.floor(t.lo / s)) - 1, int(np.ceil(t.hi / s)) + 1, m, sh, round(t.lo * 2.0**t.in_frac),
-                    round(t.hi * 2.0**t.in_frac), t.starts, t.slopes, t.intercepts,
-                    t.in_frac + t.slope_frac - t.out_frac, 0 if name == "sigmoid" else -(2**14), 2**14, y16, "auto")
+        pl = pwl.pwl_plan(t, s)
+        lim = 2**t.out_frac
+        mod.pwl_act(q, pl.r, pl.base, pl.w_max, *pl.kernel_rows, 0 if name == "sigmoid" else -lim, lim,
+                    pl.clipless, y16, "auto")
 
     return {
         ("softmax", "ibert"): lambda mod: mod.ibert_softmax(q, *ik.softmax_constants(s), sm, "auto"),
         ("softmax", "shiftmax"): lambda mod: mod.shiftmax(q, *sk.shift_constants(s), sm, "auto"),
-        ("softmax", "lut_rexp"): lambda mod: mod.lut_softmax(q, *sk.lut_constants(s), *sk._LUT_TABLES, False, sm, "auto"),
-        ("softmax", "lut_lnexp"): lambda mod: mod.lut_softmax(q, *sk.lut_constants(s), *sk._LUT_TABLES, True, sm, "auto"),
+        ("softmax", "lut_rexp"): lambda mod: mod.lut_softmax(q, *sk.lut_args(s, "rexp"), sm, "auto"),
+        ("softmax", "lut_lnexp"): lambda mod: mod.lut_softmax(q, *sk.lut_args(s, "lnexp"), sm, "auto"),
         ("softmax", "log_int"): lambda mod: mod.log_int_softmax(q, *ik.softmax_constants(s), sm, "auto"),
         ("softmax", "nnlut"): lambda mod: mod.nnlut_softmax(q, *xk.nnlut_softmax_constants(s), *xk._nnlut_softmax_tables(), sm, "auto"),
         ("gelu", "ibert"): lambda mod: mod.ibert_gelu(q, *ik.gelu_constants(s)[:4], g32, "auto"),
-        ("gelu", "shiftgelu"): lambda mod: mod.shiftgelu(q, *sk.shift_constants(s), g32, "auto"),
-        ("gelu", "nnlut"): lambda mod: mod.pwl_gelu(q, lim, m0, shift, u_lo, u_hi, id_m0, id_shift, starts, slopes,
-                                                    icpts, pshift, g32, "auto"),
+        ("gelu", "shiftgelu"): lambda mod: mod.shiftgelu(q, *sk.shiftgelu_constants(s), g32, "auto"),
+        ("gelu", "nnlut"): lambda mod: mod.pwl_gelu(q, *sk.nnlut_gelu_args(s), g32, "auto"),
         ("sigmoid", "pwl"): lambda mod: pwl_call(mod, "sigmoid"),
         ("tanh", "pwl"): lambda mod: pwl_call(mod, "tanh"),
     }
