@@ -23,6 +23,9 @@ struct alignas(64) Zmm {
 constexpr int kMR = 6;  // 6 x 4 = 24 accumulators + 4 weight registers + 2 broadcasts <= 32 zmm
 static_assert(kGemmRowPad % kMR == 0);  // threads split rows at multiples of kGemmRowPad
 constexpr int64_t kGemvStreamBytes = int64_t(32) << 20;  // packed weights this large are taken to be in DRAM
+// int32 outputs at least this large (twice the L2 of the Zen cores measured) are written with non-temporal
+// stores, see gemm_panels_avx512
+constexpr int64_t kNtOutBytes = int64_t(2) << 20;
 
 // s32 / f32 outputs of 16 accumulators of one row.
 inline void store16(__m512i acc, int64_t row, int64_t n, __mmask16 mask, const GemmEpilogue& ep) {
@@ -177,6 +180,12 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
   // large M, where the first tile is a small part of the work). Tiles after them prefetch nothing (pfs
   // = 0 keeps re-touching one line of cbuf, already in L1). Prefetches past the buffer cannot fault.
   const int64_t panel_bytes = k4 * kPanel * 4, half = (k4 / 2) * 256;
+  // A large int32 output is stored non-temporally (vmovntdq, whole 64-byte lines): the regular stores'
+  // reads for ownership of lines that then leave L2 anyway cost 1.5-2.5% at 1024^3 and 512 x 768 x 3072
+  // (interleaved A/B). The output then ends in DRAM, not L3: a consumer reading it soon after pays that.
+  // Needs every row's 64-column block 64-byte aligned (gemm() in Python allocates its output so).
+  const bool nt = s32_in_asm && M * ep.ldo * 4 >= kNtOutBytes && ep.ldo % 16 == 0 &&
+                  reinterpret_cast<uintptr_t>(ep.out) % 64 == 0;
   for (int64_t p = p0; p < p1; ++p) {
     const int8_t* panel = b + p * panel_bytes;
     for (int64_t t = 0; t < tiles; ++t) {
@@ -184,9 +193,14 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
       const int8_t* pf = t < 2 ? panel + panel_bytes + t * half : reinterpret_cast<const int8_t*>(cbuf);
       const int64_t pfs = t < 2 ? 256 : 0;
       if (s32_in_asm && (p + 1) * kPanel <= N) {
-        tile_avx512::tile_s32_rows(int(rows), a + m * lda, lda, panel, k4,
-                                   static_cast<int32_t*>(ep.out) + m * ep.ldo + p * kPanel, ep.ldo * 4,
-                                   ep.corr + p * kPanel, pf, pfs);
+        int32_t* o = static_cast<int32_t*>(ep.out) + m * ep.ldo + p * kPanel;
+        const int64_t back = t + 1 < tiles ? -panel_bytes : 0;  // where the next tile starts (LB_PFW_BACK)
+        if (nt)
+          tile_avx512::tile_s32_rows<true>(int(rows), a + m * lda, lda, panel, k4, o, ep.ldo * 4,
+                                           ep.corr + p * kPanel, pf, pfs, back);
+        else
+          tile_avx512::tile_s32_rows<false>(int(rows), a + m * lda, lda, panel, k4, o, ep.ldo * 4,
+                                            ep.corr + p * kPanel, pf, pfs, back);
         continue;
       }
       if (ep.seg.n == 0)
@@ -199,6 +213,7 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
       store_panel(cbuf, rows, p * kPanel, N, part);
     }
   }
+  if (nt) _mm_sfence();  // the non-temporal stores are weakly ordered: done before the caller sees them
 }
 
 }  // namespace lowbit

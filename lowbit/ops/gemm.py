@@ -116,6 +116,15 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def _empty_aligned(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+    """np.empty with a 64-byte aligned start: numpy's large arrays start 16 bytes into a page, and the
+    kernel's non-temporal stores (large int32 outputs) need whole 64-byte lines."""
+    nbytes = shape[0] * shape[1] * dtype.itemsize
+    buf = np.empty(nbytes + 64, dtype=np.uint8)
+    off = -buf.ctypes.data % 64
+    return buf[off : off + nbytes].view(dtype).reshape(shape)
+
+
 def gemm(
     a: np.ndarray,
     w: PackedWeight,
@@ -141,7 +150,7 @@ def gemm(
     a = np.asarray(a)
     expect(a.ndim == 2 and a.shape[1] == w.k_in, "a", f"a 2-D array [M, {w.k_in}]", a.shape)
     out_dtype = np.dtype(out_dtype)
-    out = np.empty((a.shape[0], w.n), dtype=out_dtype)
+    out = _empty_aligned((a.shape[0], w.n), out_dtype)
     lo, hi = _RANGE.get(out_dtype, (0, 0))
     if out_dtype in _RANGE:
         expect(
