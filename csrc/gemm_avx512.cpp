@@ -192,9 +192,9 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
       const int64_t m = M * t / tiles, rows = M * (t + 1) / tiles - m;
       const int8_t* pf = t < 2 ? panel + panel_bytes + t * half : reinterpret_cast<const int8_t*>(cbuf);
       const int64_t pfs = t < 2 ? 256 : 0;
+      const int64_t back = t + 1 < tiles ? -panel_bytes : 0;  // where the next tile starts (LB_PFW_BACK)
       if (s32_in_asm && (p + 1) * kPanel <= N) {
         int32_t* o = static_cast<int32_t*>(ep.out) + m * ep.ldo + p * kPanel;
-        const int64_t back = t + 1 < tiles ? -panel_bytes : 0;  // where the next tile starts (LB_PFW_BACK)
         if (nt)
           tile_avx512::tile_s32_rows<true>(int(rows), a + m * lda, lda, panel, k4, o, ep.ldo * 4,
                                            ep.corr + p * kPanel, pf, pfs, back);
@@ -204,7 +204,7 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
         continue;
       }
       if (ep.seg.n == 0)
-        tile_avx512::tile_rows(int(rows), a + m * lda, lda, panel, k4, cbuf, pf, pfs);
+        tile_avx512::tile_rows(int(rows), a + m * lda, lda, panel, k4, cbuf, pf, pfs, back);
       else
         tile_avx512::tile_segments_rows(int(rows), a + m * lda, lda, panel, seg_lens.data(), ep.seg.shift,
                                         ep.seg.n, cbuf, pf, pfs);

@@ -110,16 +110,21 @@ namespace tile_avx512 {
   "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30"
 
 // acc = A[R rows] x panel over k4 steps, accumulators zeroed in registers (not loaded: one tile's
-// start then does not wait on the previous tile's stores). Two k4 steps per loop iteration. The in/out
+// start then does not wait on the previous tile's stores). Two k4 steps per loop iteration: km iterations
+// prefetching the panel 16 k4 steps ahead (LB_PFW), then kt = min(k4 / 2, 8) prefetching the next tile's
+// start (LB_PFW_BACK). The in/out
 // operands are early-clobber ("+&r"): they change before the inputs' last use, and an input of equal value
 // (pf and acc are both cbuf past the first tiles; k and pfs can both be 0) must not share their register.
 #define LB_TILE(N) \
   __asm__ volatile(LB_ZROWS##N "test %[k], %[k]\n jz 2f\n" \
                    "1:\n" LB_W(0) LB_RROWS##N(0) LB_PFW LB_W(256) LB_RROWS##N(4) LB_PFL2 \
                    "add $512, %[b]\n add $8, %[a]\n add $8, %[a3]\n dec %[k]\n jnz 1b\n" \
-                   "2:\n test %[odd], %[odd]\n jz 3f\n" LB_W(0) LB_RROWS##N(0) "3:\n" LB_SROWS##N \
-                   : [a] "+&r"(a), [a3] "+&r"(a3), [b] "+&r"(b), [k] "+&r"(k2), [pf] "+&r"(pf) \
-                   : [lda] "r"(lda), [c] "r"(acc), [odd] "r"(odd), [pfs] "r"(pfs) \
+                   "2:\n test %[kt], %[kt]\n jz 5f\n" \
+                   "4:\n" LB_W(0) LB_RROWS##N(0) LB_PFW_BACK LB_W(256) LB_RROWS##N(4) LB_PFL2 \
+                   "add $512, %[b]\n add $8, %[a]\n add $8, %[a3]\n dec %[kt]\n jnz 4b\n" \
+                   "5:\n test %[odd], %[odd]\n jz 3f\n" LB_W(0) LB_RROWS##N(0) "3:\n" LB_SROWS##N \
+                   : [a] "+&r"(a), [a3] "+&r"(a3), [b] "+&r"(b), [k] "+&r"(km), [kt] "+&r"(kt), [pf] "+&r"(pf) \
+                   : [lda] "r"(lda), [c] "r"(acc), [odd] "r"(odd), [pfs] "r"(pfs), [back] "r"(back) \
                    : LB_TILE_CLOBBERS)
 
 // LB_TILE with the int32 epilogue in registers: out rows (stride ldo bytes) = acc + corr[0, 64), stored
@@ -157,15 +162,14 @@ namespace tile_avx512 {
                    : [lda] "r"(lda), [c] "r"(acc), [pfs] "r"(pfs) \
                    : LB_TILE_CLOBBERS)
 
-// acc[R x 4] = A[R rows, 4 k4 bytes each step] x the k4n64 panel b.
-// acc[R x 4] = A[R rows, 4 k4 bytes each step] x the k4n64 panel b.
+// acc[R x 4] = A[R rows, 4 k4 bytes each step] x the k4n64 panel b. back: see LB_PFW_BACK.
 template <int R>
 inline void tile(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, __m512i* acc, const int8_t* pf,
-                 int64_t pfs) {
+                 int64_t pfs, int64_t back) {
   static_assert(R >= 1 && R <= 6);
   const uint8_t* a3 = R > 3 ? a + 3 * lda : a;
-  int64_t k2 = k4 / 2;
-  const int64_t odd = k4 & 1;
+  const int64_t k2 = k4 / 2, odd = k4 & 1;
+  int64_t kt = k2 < 8 ? k2 : 8, km = k2 - kt;
   if constexpr (R == 1) LB_TILE(1);
   else if constexpr (R == 2) LB_TILE(2);
   else if constexpr (R == 3) LB_TILE(3);
@@ -216,14 +220,14 @@ inline void tile_segments(const uint8_t* a, int64_t lda, const int8_t* b, const 
 
 // Rows [0, rows) with 1 <= rows <= 6 (the tile height is a compile-time constant of the asm).
 inline void tile_rows(int rows, const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, __m512i* acc,
-                      const int8_t* pf, int64_t pfs) {
+                      const int8_t* pf, int64_t pfs, int64_t back) {
   switch (rows) {
-    case 1: tile<1>(a, lda, b, k4, acc, pf, pfs); break;
-    case 2: tile<2>(a, lda, b, k4, acc, pf, pfs); break;
-    case 3: tile<3>(a, lda, b, k4, acc, pf, pfs); break;
-    case 4: tile<4>(a, lda, b, k4, acc, pf, pfs); break;
-    case 5: tile<5>(a, lda, b, k4, acc, pf, pfs); break;
-    default: tile<6>(a, lda, b, k4, acc, pf, pfs); break;
+    case 1: tile<1>(a, lda, b, k4, acc, pf, pfs, back); break;
+    case 2: tile<2>(a, lda, b, k4, acc, pf, pfs, back); break;
+    case 3: tile<3>(a, lda, b, k4, acc, pf, pfs, back); break;
+    case 4: tile<4>(a, lda, b, k4, acc, pf, pfs, back); break;
+    case 5: tile<5>(a, lda, b, k4, acc, pf, pfs, back); break;
+    default: tile<6>(a, lda, b, k4, acc, pf, pfs, back); break;
   }
 }
 
