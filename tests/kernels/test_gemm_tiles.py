@@ -100,7 +100,7 @@ def test_large_int32_output_unaligned_bit_exact(isa, monkeypatch):
         off = -buf.ctypes.data % 64 + 4
         return buf[off : off + shape[0] * shape[1] * dtype.itemsize].view(dtype).reshape(shape)
 
-    monkeypatch.setattr(gemm_mod, "_empty_aligned", unaligned)
+    monkeypatch.setattr(gemm_mod, "_empty_out", unaligned)
     rng = np.random.default_rng(11)
     m, k, n = 520, 136, 1024
     a = rng.integers(0, 256, size=(m, k), dtype=np.uint8)
