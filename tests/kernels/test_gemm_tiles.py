@@ -108,3 +108,32 @@ def test_large_int32_output_unaligned_bit_exact(isa, monkeypatch):
     got = gemm(a, pack_weight(w), a_zero_point=3, isa=isa, threads=1)
     assert got.ctypes.data % 64 == 4
     np.testing.assert_array_equal(got, gemm_ref(a, w, a_zero_point=3))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("out", ["int32", "int8", "float32", "relu"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_row_blocks_bit_exact(isa, out, threads):
+    # M x K past 384 KiB: the AVX-512 kernel runs the rows in blocks of tiles (each block over every
+    # panel); blocks of uneven tile counts, a last partial panel, every output kind, and K segments
+    rng = np.random.default_rng(5)
+    m, k, n = 701, 1100, 200
+    a = rng.integers(0, 256, size=(m, k), dtype=np.uint8)
+    w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
+    kw = {"a_zero_point": 131, "bias": rng.integers(-(2**20), 2**20, size=n, dtype=np.int32)}
+    if out == "int8":
+        kw["out_dtype"] = np.int8
+        kw["m0"], kw["shift"] = quantize_multiplier(rng.uniform(1e-7, 1e-4, size=n))
+    elif out == "float32":
+        kw["out_dtype"] = np.float32
+        kw["scale"] = rng.uniform(1e-4, 1e-3, size=n).astype(np.float32)
+    elif out == "relu":
+        kw["relu"] = True
+    want = gemm_ref(a, w, **kw)
+    got = gemm(a, pack_weight(w), isa=isa, threads=threads, **kw)
+    np.testing.assert_array_equal(got, want)
+    e = rng.integers(0, 3, size=k)
+    np.testing.assert_array_equal(
+        gemm(a, pack_weight(w, e), isa=isa, threads=threads, a_zero_point=131),
+        gemm_ref(a, w, in_exponent=e, a_zero_point=131),
+    )
