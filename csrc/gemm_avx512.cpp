@@ -23,6 +23,10 @@ struct alignas(64) Zmm {
 constexpr int kMR = 6;  // 6 x 4 = 24 accumulators + 4 weight registers + 2 broadcasts <= 32 zmm
 static_assert(kGemmRowPad % kMR == 0);  // threads split rows at multiples of kGemmRowPad
 constexpr int64_t kGemvStreamBytes = int64_t(32) << 20;  // packed weights this large are taken to be in DRAM
+// int32 outputs at least this large (twice the L2 of the Zen cores measured) are written with non-temporal
+// stores, see gemm_panels_avx512
+constexpr int64_t kNtOutBytes = int64_t(2) << 20;
+constexpr int64_t kMBlockBytes = int64_t(384) << 10;  // activation rows kept in L2 across the panels
 
 // s32 / f32 outputs of 16 accumulators of one row.
 inline void store16(__m512i acc, int64_t row, int64_t n, __mmask16 mask, const GemmEpilogue& ep) {
@@ -176,29 +180,53 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
   // each into L2, spreading the L3 reads over the whole panel's compute (+9-20% at M = 12-24; neutral at
   // large M, where the first tile is a small part of the work). Tiles after them prefetch nothing (pfs
   // = 0 keeps re-touching one line of cbuf, already in L1). Prefetches past the buffer cannot fault.
+  // With row blocks (below), the first two tiles of each block over a panel do this.
   const int64_t panel_bytes = k4 * kPanel * 4, half = (k4 / 2) * 256;
-  for (int64_t p = p0; p < p1; ++p) {
-    const int8_t* panel = b + p * panel_bytes;
-    for (int64_t t = 0; t < tiles; ++t) {
-      const int64_t m = M * t / tiles, rows = M * (t + 1) / tiles - m;
-      const int8_t* pf = t < 2 ? panel + panel_bytes + t * half : reinterpret_cast<const int8_t*>(cbuf);
-      const int64_t pfs = t < 2 ? 256 : 0;
-      if (s32_in_asm && (p + 1) * kPanel <= N) {
-        tile_avx512::tile_s32_rows(int(rows), a + m * lda, lda, panel, k4,
-                                   static_cast<int32_t*>(ep.out) + m * ep.ldo + p * kPanel, ep.ldo * 4,
-                                   ep.corr + p * kPanel, pf, pfs);
-        continue;
+  // A large int32 output is stored non-temporally (vmovntdq, whole 64-byte lines): the regular stores'
+  // reads for ownership of lines that then leave L2 anyway cost 1.5-2.5% at 1024^3 and 512 x 768 x 3072
+  // (interleaved A/B). The output then ends in DRAM, not L3: a consumer reading it soon after pays that.
+  // Needs every row's 64-column block 64-byte aligned (gemm() in Python allocates its output so).
+  const bool nt = s32_in_asm && M * ep.ldo * 4 >= kNtOutBytes && ep.ldo % 16 == 0 &&
+                  reinterpret_cast<uintptr_t>(ep.out) % 64 == 0;
+  // Rows in blocks of tiles whose activations (<= 384 KiB) stay in L2 across the panels: at
+  // 1024^3 A is 1 MiB, as large as L2, and was read from L3 for every panel (+0.5-1.6% at 1024^3, +2% at
+  // 1536 x 1024 x 1024, interleaved A/B; blocks of 192-512 KiB measured alike).
+  const int64_t blocks = (M * lda + kMBlockBytes - 1) / kMBlockBytes, tb = (tiles + blocks - 1) / blocks;
+  for (int64_t t0 = 0; t0 < tiles; t0 += tb) {
+    const int64_t t1 = std::min(tiles, t0 + tb);
+    for (int64_t p = p0; p < p1; ++p) {
+      const int8_t* panel = b + p * panel_bytes;
+      // the panel after this one: the next block starts over at p0
+      const int64_t pn = p + 1 < p1 || t1 == tiles ? p + 1 : p0;
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t m = M * t / tiles, rows = M * (t + 1) / tiles - m;
+        const bool pft = t < t0 + 2;  // the block's first two tiles prefetch the next panel into L2
+        const int8_t* pf = pft ? b + pn * panel_bytes + (t - t0) * half : reinterpret_cast<const int8_t*>(cbuf);
+        const int64_t pfs = pft ? 256 : 0;
+        // where the next tile starts, from this panel's end (LB_PFW_BACK)
+        const int64_t back = t + 1 < t1 ? -panel_bytes : (pn - p - 1) * panel_bytes;
+        if (s32_in_asm && (p + 1) * kPanel <= N) {
+          int32_t* o = static_cast<int32_t*>(ep.out) + m * ep.ldo + p * kPanel;
+          if (nt)
+            tile_avx512::tile_s32_rows<true>(int(rows), a + m * lda, lda, panel, k4, o, ep.ldo * 4,
+                                             ep.corr + p * kPanel, pf, pfs, back);
+          else
+            tile_avx512::tile_s32_rows<false>(int(rows), a + m * lda, lda, panel, k4, o, ep.ldo * 4,
+                                              ep.corr + p * kPanel, pf, pfs, back);
+          continue;
+        }
+        if (ep.seg.n == 0)
+          tile_avx512::tile_rows(int(rows), a + m * lda, lda, panel, k4, cbuf, pf, pfs, back);
+        else
+          tile_avx512::tile_segments_rows(int(rows), a + m * lda, lda, panel, seg_lens.data(), ep.seg.shift,
+                                          ep.seg.n, cbuf, pf, pfs);
+        GemmEpilogue part = ep;
+        part.out = static_cast<char*>(ep.out) + m * ep.ldo * elem;
+        store_panel(cbuf, rows, p * kPanel, N, part);
       }
-      if (ep.seg.n == 0)
-        tile_avx512::tile_rows(int(rows), a + m * lda, lda, panel, k4, cbuf, pf, pfs);
-      else
-        tile_avx512::tile_segments_rows(int(rows), a + m * lda, lda, panel, seg_lens.data(), ep.seg.shift,
-                                        ep.seg.n, cbuf, pf, pfs);
-      GemmEpilogue part = ep;
-      part.out = static_cast<char*>(ep.out) + m * ep.ldo * elem;
-      store_panel(cbuf, rows, p * kPanel, N, part);
     }
   }
+  if (nt) _mm_sfence();  // the non-temporal stores are weakly ordered: done before the caller sees them
 }
 
 }  // namespace lowbit

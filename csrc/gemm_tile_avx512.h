@@ -71,29 +71,35 @@ namespace tile_avx512 {
 #define LB_HROWS5 LB_HROWS4 LB_H4
 #define LB_HROWS6 LB_HROWS5 LB_H5
 // int32 output of row r: accumulators + corr (zmm24-27: the 64 columns' corrections), stored to out row r
-#define LB_E0 "vpaddd %%zmm24, %%zmm0, %%zmm0\n" "vpaddd %%zmm25, %%zmm1, %%zmm1\n" "vpaddd %%zmm26, %%zmm2, %%zmm2\n" "vpaddd %%zmm27, %%zmm3, %%zmm3\n" \
-  "vmovdqu64 %%zmm0, 0(%[o])\n" "vmovdqu64 %%zmm1, 64(%[o])\n" "vmovdqu64 %%zmm2, 128(%[o])\n" "vmovdqu64 %%zmm3, 192(%[o])\n"
-#define LB_E1 "vpaddd %%zmm24, %%zmm4, %%zmm4\n" "vpaddd %%zmm25, %%zmm5, %%zmm5\n" "vpaddd %%zmm26, %%zmm6, %%zmm6\n" "vpaddd %%zmm27, %%zmm7, %%zmm7\n" \
-  "vmovdqu64 %%zmm4, 0(%[o],%[ldo],1)\n" "vmovdqu64 %%zmm5, 64(%[o],%[ldo],1)\n" "vmovdqu64 %%zmm6, 128(%[o],%[ldo],1)\n" "vmovdqu64 %%zmm7, 192(%[o],%[ldo],1)\n"
-#define LB_E2 "vpaddd %%zmm24, %%zmm8, %%zmm8\n" "vpaddd %%zmm25, %%zmm9, %%zmm9\n" "vpaddd %%zmm26, %%zmm10, %%zmm10\n" "vpaddd %%zmm27, %%zmm11, %%zmm11\n" \
-  "vmovdqu64 %%zmm8, 0(%[o],%[ldo],2)\n" "vmovdqu64 %%zmm9, 64(%[o],%[ldo],2)\n" "vmovdqu64 %%zmm10, 128(%[o],%[ldo],2)\n" "vmovdqu64 %%zmm11, 192(%[o],%[ldo],2)\n"
-#define LB_E3 "vpaddd %%zmm24, %%zmm12, %%zmm12\n" "vpaddd %%zmm25, %%zmm13, %%zmm13\n" "vpaddd %%zmm26, %%zmm14, %%zmm14\n" "vpaddd %%zmm27, %%zmm15, %%zmm15\n" \
-  "vmovdqu64 %%zmm12, 0(%[o3])\n" "vmovdqu64 %%zmm13, 64(%[o3])\n" "vmovdqu64 %%zmm14, 128(%[o3])\n" "vmovdqu64 %%zmm15, 192(%[o3])\n"
-#define LB_E4 "vpaddd %%zmm24, %%zmm16, %%zmm16\n" "vpaddd %%zmm25, %%zmm17, %%zmm17\n" "vpaddd %%zmm26, %%zmm18, %%zmm18\n" "vpaddd %%zmm27, %%zmm19, %%zmm19\n" \
-  "vmovdqu64 %%zmm16, 0(%[o3],%[ldo],1)\n" "vmovdqu64 %%zmm17, 64(%[o3],%[ldo],1)\n" "vmovdqu64 %%zmm18, 128(%[o3],%[ldo],1)\n" "vmovdqu64 %%zmm19, 192(%[o3],%[ldo],1)\n"
-#define LB_E5 "vpaddd %%zmm24, %%zmm20, %%zmm20\n" "vpaddd %%zmm25, %%zmm21, %%zmm21\n" "vpaddd %%zmm26, %%zmm22, %%zmm22\n" "vpaddd %%zmm27, %%zmm23, %%zmm23\n" \
-  "vmovdqu64 %%zmm20, 0(%[o3],%[ldo],2)\n" "vmovdqu64 %%zmm21, 64(%[o3],%[ldo],2)\n" "vmovdqu64 %%zmm22, 128(%[o3],%[ldo],2)\n" "vmovdqu64 %%zmm23, 192(%[o3],%[ldo],2)\n"
-#define LB_EROWS1 LB_E0
-#define LB_EROWS2 LB_EROWS1 LB_E1
-#define LB_EROWS3 LB_EROWS2 LB_E2
-#define LB_EROWS4 LB_EROWS3 LB_E3
-#define LB_EROWS5 LB_EROWS4 LB_E4
-#define LB_EROWS6 LB_EROWS5 LB_E5
+// with the store instruction ST (vmovdqu64, or vmovntdq for a large 64-byte aligned output)
+#define LB_EA(ST, ADDR, A, B, C, D) \
+  "vpaddd %%zmm24, %%zmm" A ", %%zmm" A "\n vpaddd %%zmm25, %%zmm" B ", %%zmm" B "\n" \
+  "vpaddd %%zmm26, %%zmm" C ", %%zmm" C "\n vpaddd %%zmm27, %%zmm" D ", %%zmm" D "\n" \
+  ST " %%zmm" A ", 0" ADDR "\n " ST " %%zmm" B ", 64" ADDR "\n " ST " %%zmm" C ", 128" ADDR "\n " ST " %%zmm" D ", 192" ADDR "\n"
+#define LB_E0(ST) LB_EA(ST, "(%[o])", "0", "1", "2", "3")
+#define LB_E1(ST) LB_EA(ST, "(%[o],%[ldo],1)", "4", "5", "6", "7")
+#define LB_E2(ST) LB_EA(ST, "(%[o],%[ldo],2)", "8", "9", "10", "11")
+#define LB_E3(ST) LB_EA(ST, "(%[o3])", "12", "13", "14", "15")
+#define LB_E4(ST) LB_EA(ST, "(%[o3],%[ldo],1)", "16", "17", "18", "19")
+#define LB_E5(ST) LB_EA(ST, "(%[o3],%[ldo],2)", "20", "21", "22", "23")
+#define LB_EROWS1(ST) LB_E0(ST)
+#define LB_EROWS2(ST) LB_EROWS1(ST) LB_E1(ST)
+#define LB_EROWS3(ST) LB_EROWS2(ST) LB_E2(ST)
+#define LB_EROWS4(ST) LB_EROWS3(ST) LB_E3(ST)
+#define LB_EROWS5(ST) LB_EROWS4(ST) LB_E4(ST)
+#define LB_EROWS6(ST) LB_EROWS5(ST) LB_E5(ST)
 // prefetch the weights 16 k4 steps (4 KiB) ahead, 8 lines per loop iteration (two k4 steps): at small M,
 // where the panel comes from L3 for the first tile, it measured 5-15% faster than no prefetch here
 #define LB_PFW \
   "prefetcht0 4096(%[b])\n prefetcht0 4160(%[b])\n prefetcht0 4224(%[b])\n prefetcht0 4288(%[b])\n" \
   "prefetcht0 4352(%[b])\n prefetcht0 4416(%[b])\n prefetcht0 4480(%[b])\n prefetcht0 4544(%[b])\n"
+// the same in the last 16 k4 steps of a tile, for the next tile's first 4 KiB: b + back + 4096 is where
+// the next tile starts (back = -(panel bytes) when it runs over the same panel, 0 when it starts the next
+// one). Without it each tile's first k4 steps waited on L2 (+1% at 1024^3, interleaved A/B).
+#define LB_PFW_BACK \
+  "prefetcht0 4096(%[b],%[back],1)\n prefetcht0 4160(%[b],%[back],1)\n prefetcht0 4224(%[b],%[back],1)\n" \
+  "prefetcht0 4288(%[b],%[back],1)\n prefetcht0 4352(%[b],%[back],1)\n prefetcht0 4416(%[b],%[back],1)\n" \
+  "prefetcht0 4480(%[b],%[back],1)\n prefetcht0 4544(%[b],%[back],1)\n"
 // prefetch 256 bytes at pf into L2, then pf += pfs (the driver's share of the next panel, or pfs = 0)
 #define LB_PFL2 \
   "prefetcht1 0(%[pf])\n prefetcht1 64(%[pf])\n prefetcht1 128(%[pf])\n prefetcht1 192(%[pf])\n" \
@@ -103,30 +109,48 @@ namespace tile_avx512 {
   "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", \
   "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30"
 
+// prefetch of the second half of LB_MAIN's four k4 steps (LB_PFW's 8 lines, 512 bytes further on)
+#define LB_PFW2 \
+  "prefetcht0 4608(%[b])\n prefetcht0 4672(%[b])\n prefetcht0 4736(%[b])\n prefetcht0 4800(%[b])\n" \
+  "prefetcht0 4864(%[b])\n prefetcht0 4928(%[b])\n prefetcht0 4992(%[b])\n prefetcht0 5056(%[b])\n"
+// the main loop of the tiles: k = the count of k4 step pairs, an odd pair first, then four k4 steps per
+// iteration (two per iteration measured 2.5-4.5% slower at 16 x 4096 x 4096, the same at 1024^3)
+#define LB_MAIN(N) "test $1, %[k]\n jz 6f\n" LB_W(0) LB_RROWS##N(0) LB_PFW LB_W(256) LB_RROWS##N(4) LB_PFL2 \
+                   "add $512, %[b]\n add $8, %[a]\n add $8, %[a3]\n" \
+                   "6:\n shr $1, %[k]\n jz 2f\n" \
+                   ".p2align 5\n1:\n" LB_W(0) LB_RROWS##N(0) LB_PFW LB_W(256) LB_RROWS##N(4) LB_PFL2 \
+                   LB_W(512) LB_RROWS##N(8) LB_PFW2 LB_W(768) LB_RROWS##N(12) LB_PFL2 \
+                   "add $1024, %[b]\n add $16, %[a]\n add $16, %[a3]\n dec %[k]\n jnz 1b\n"
 // acc = A[R rows] x panel over k4 steps, accumulators zeroed in registers (not loaded: one tile's
-// start then does not wait on the previous tile's stores). Two k4 steps per loop iteration. The in/out
+// start then does not wait on the previous tile's stores). Two k4 steps per loop iteration: km iterations
+// prefetching the panel 16 k4 steps ahead (LB_PFW), then kt = min(k4 / 2, 8) prefetching the next tile's
+// start (LB_PFW_BACK). The in/out
 // operands are early-clobber ("+&r"): they change before the inputs' last use, and an input of equal value
 // (pf and acc are both cbuf past the first tiles; k and pfs can both be 0) must not share their register.
 #define LB_TILE(N) \
-  __asm__ volatile(LB_ZROWS##N "test %[k], %[k]\n jz 2f\n" \
-                   "1:\n" LB_W(0) LB_RROWS##N(0) LB_PFW LB_W(256) LB_RROWS##N(4) LB_PFL2 \
-                   "add $512, %[b]\n add $8, %[a]\n add $8, %[a3]\n dec %[k]\n jnz 1b\n" \
-                   "2:\n test %[odd], %[odd]\n jz 3f\n" LB_W(0) LB_RROWS##N(0) "3:\n" LB_SROWS##N \
-                   : [a] "+&r"(a), [a3] "+&r"(a3), [b] "+&r"(b), [k] "+&r"(k2), [pf] "+&r"(pf) \
-                   : [lda] "r"(lda), [c] "r"(acc), [odd] "r"(odd), [pfs] "r"(pfs) \
+  __asm__ volatile(LB_ZROWS##N LB_MAIN(N) \
+                   "2:\n test %[kt], %[kt]\n jz 5f\n" \
+                   "4:\n" LB_W(0) LB_RROWS##N(0) LB_PFW_BACK LB_W(256) LB_RROWS##N(4) LB_PFL2 \
+                   "add $512, %[b]\n add $8, %[a]\n add $8, %[a3]\n dec %[kt]\n jnz 4b\n" \
+                   "5:\n test %[odd], %[odd]\n jz 3f\n" LB_W(0) LB_RROWS##N(0) "3:\n" LB_SROWS##N \
+                   : [a] "+&r"(a), [a3] "+&r"(a3), [b] "+&r"(b), [k] "+&r"(km), [kt] "+&r"(kt), [pf] "+&r"(pf) \
+                   : [lda] "r"(lda), [c] "r"(acc), [odd] "r"(odd), [pfs] "r"(pfs), [back] "r"(back) \
                    : LB_TILE_CLOBBERS)
 
-// LB_TILE with the int32 epilogue in registers: out rows (stride ldo bytes) = acc + corr[0, 64).
-#define LB_TILE_S32(N) \
-  __asm__ volatile(LB_ZROWS##N "test %[k], %[k]\n jz 2f\n" \
-                   "1:\n" LB_W(0) LB_RROWS##N(0) LB_PFW LB_W(256) LB_RROWS##N(4) LB_PFL2 \
-                   "add $512, %[b]\n add $8, %[a]\n add $8, %[a3]\n dec %[k]\n jnz 1b\n" \
-                   "2:\n test %[odd], %[odd]\n jz 3f\n" LB_W(0) LB_RROWS##N(0) "3:\n" \
+// LB_TILE with the int32 epilogue in registers: out rows (stride ldo bytes) = acc + corr[0, 64), stored
+// with ST. Two loops: km iterations prefetching the panel 16 k4 steps ahead, then kt = min(k4 / 2, 8)
+// iterations prefetching the next tile's start (LB_PFW_BACK).
+#define LB_TILE_S32(N, ST) \
+  __asm__ volatile(LB_ZROWS##N LB_MAIN(N) \
+                   "2:\n test %[kt], %[kt]\n jz 5f\n" \
+                   "4:\n" LB_W(0) LB_RROWS##N(0) LB_PFW_BACK LB_W(256) LB_RROWS##N(4) LB_PFL2 \
+                   "add $512, %[b]\n add $8, %[a]\n add $8, %[a3]\n dec %[kt]\n jnz 4b\n" \
+                   "5:\n test %[odd], %[odd]\n jz 3f\n" LB_W(0) LB_RROWS##N(0) "3:\n" \
                    "vmovdqu64 0(%[corr]), %%zmm24\n vmovdqu64 64(%[corr]), %%zmm25\n" \
-                   "vmovdqu64 128(%[corr]), %%zmm26\n vmovdqu64 192(%[corr]), %%zmm27\n" LB_EROWS##N \
-                   : [a] "+&r"(a), [a3] "+&r"(a3), [b] "+&r"(b), [k] "+&r"(k2), [pf] "+&r"(pf) \
+                   "vmovdqu64 128(%[corr]), %%zmm26\n vmovdqu64 192(%[corr]), %%zmm27\n" LB_EROWS##N(ST) \
+                   : [a] "+&r"(a), [a3] "+&r"(a3), [b] "+&r"(b), [k] "+&r"(km), [kt] "+&r"(kt), [pf] "+&r"(pf) \
                    : [lda] "r"(lda), [odd] "r"(odd), [o] "r"(out), [o3] "r"(o3), [ldo] "r"(ldo), [corr] "r"(corr), \
-                     [pfs] "r"(pfs) \
+                     [pfs] "r"(pfs), [back] "r"(back) \
                    : LB_TILE_CLOBBERS)
 
 // The same over K segments (csrc/gemm.h): lens[s] k4 steps, then every accumulator << shifts[s], all in
@@ -146,15 +170,14 @@ namespace tile_avx512 {
                    : [lda] "r"(lda), [c] "r"(acc), [pfs] "r"(pfs) \
                    : LB_TILE_CLOBBERS)
 
-// acc[R x 4] = A[R rows, 4 k4 bytes each step] x the k4n64 panel b.
-// acc[R x 4] = A[R rows, 4 k4 bytes each step] x the k4n64 panel b.
+// acc[R x 4] = A[R rows, 4 k4 bytes each step] x the k4n64 panel b. back: see LB_PFW_BACK.
 template <int R>
 inline void tile(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, __m512i* acc, const int8_t* pf,
-                 int64_t pfs) {
+                 int64_t pfs, int64_t back) {
   static_assert(R >= 1 && R <= 6);
   const uint8_t* a3 = R > 3 ? a + 3 * lda : a;
-  int64_t k2 = k4 / 2;
-  const int64_t odd = k4 & 1;
+  const int64_t k2 = k4 / 2, odd = k4 & 1;
+  int64_t kt = k2 < 8 ? k2 : 8, km = k2 - kt;
   if constexpr (R == 1) LB_TILE(1);
   else if constexpr (R == 2) LB_TILE(2);
   else if constexpr (R == 3) LB_TILE(3);
@@ -164,20 +187,28 @@ inline void tile(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, __m
 }
 
 // The same with the int32 epilogue fused: out[r][0, 64) = acc[r] + corr[0, 64) (row stride ldo bytes).
-template <int R>
+// back: see LB_PFW_BACK. Nt: non-temporal stores (out and ldo 64-byte aligned).
+template <int R, bool Nt>
 inline void tile_s32(const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, int32_t* out, int64_t ldo,
-                     const int32_t* corr, const int8_t* pf, int64_t pfs) {
+                     const int32_t* corr, const int8_t* pf, int64_t pfs, int64_t back) {
   static_assert(R >= 1 && R <= 6);
   const uint8_t* a3 = R > 3 ? a + 3 * lda : a;
   int32_t* o3 = R > 3 ? reinterpret_cast<int32_t*>(reinterpret_cast<char*>(out) + 3 * ldo) : out;
-  int64_t k2 = k4 / 2;
-  const int64_t odd = k4 & 1;
-  if constexpr (R == 1) LB_TILE_S32(1);
-  else if constexpr (R == 2) LB_TILE_S32(2);
-  else if constexpr (R == 3) LB_TILE_S32(3);
-  else if constexpr (R == 4) LB_TILE_S32(4);
-  else if constexpr (R == 5) LB_TILE_S32(5);
-  else LB_TILE_S32(6);
+  const int64_t k2 = k4 / 2, odd = k4 & 1;
+  int64_t kt = k2 < 8 ? k2 : 8, km = k2 - kt;
+#define LB_S32_CASES(ST) \
+  if constexpr (R == 1) LB_TILE_S32(1, ST); \
+  else if constexpr (R == 2) LB_TILE_S32(2, ST); \
+  else if constexpr (R == 3) LB_TILE_S32(3, ST); \
+  else if constexpr (R == 4) LB_TILE_S32(4, ST); \
+  else if constexpr (R == 5) LB_TILE_S32(5, ST); \
+  else LB_TILE_S32(6, ST);
+  if constexpr (Nt) {
+    LB_S32_CASES("vmovntdq")
+  } else {
+    LB_S32_CASES("vmovdqu64")
+  }
+#undef LB_S32_CASES
 }
 
 // The same with K segments: nseg >= 1 segments of lens[s] k4 steps each.
@@ -197,26 +228,27 @@ inline void tile_segments(const uint8_t* a, int64_t lda, const int8_t* b, const 
 
 // Rows [0, rows) with 1 <= rows <= 6 (the tile height is a compile-time constant of the asm).
 inline void tile_rows(int rows, const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, __m512i* acc,
-                      const int8_t* pf, int64_t pfs) {
+                      const int8_t* pf, int64_t pfs, int64_t back) {
   switch (rows) {
-    case 1: tile<1>(a, lda, b, k4, acc, pf, pfs); break;
-    case 2: tile<2>(a, lda, b, k4, acc, pf, pfs); break;
-    case 3: tile<3>(a, lda, b, k4, acc, pf, pfs); break;
-    case 4: tile<4>(a, lda, b, k4, acc, pf, pfs); break;
-    case 5: tile<5>(a, lda, b, k4, acc, pf, pfs); break;
-    default: tile<6>(a, lda, b, k4, acc, pf, pfs); break;
+    case 1: tile<1>(a, lda, b, k4, acc, pf, pfs, back); break;
+    case 2: tile<2>(a, lda, b, k4, acc, pf, pfs, back); break;
+    case 3: tile<3>(a, lda, b, k4, acc, pf, pfs, back); break;
+    case 4: tile<4>(a, lda, b, k4, acc, pf, pfs, back); break;
+    case 5: tile<5>(a, lda, b, k4, acc, pf, pfs, back); break;
+    default: tile<6>(a, lda, b, k4, acc, pf, pfs, back); break;
   }
 }
 
+template <bool Nt>
 inline void tile_s32_rows(int rows, const uint8_t* a, int64_t lda, const int8_t* b, int64_t k4, int32_t* out,
-                          int64_t ldo, const int32_t* corr, const int8_t* pf, int64_t pfs) {
+                          int64_t ldo, const int32_t* corr, const int8_t* pf, int64_t pfs, int64_t back) {
   switch (rows) {
-    case 1: tile_s32<1>(a, lda, b, k4, out, ldo, corr, pf, pfs); break;
-    case 2: tile_s32<2>(a, lda, b, k4, out, ldo, corr, pf, pfs); break;
-    case 3: tile_s32<3>(a, lda, b, k4, out, ldo, corr, pf, pfs); break;
-    case 4: tile_s32<4>(a, lda, b, k4, out, ldo, corr, pf, pfs); break;
-    case 5: tile_s32<5>(a, lda, b, k4, out, ldo, corr, pf, pfs); break;
-    default: tile_s32<6>(a, lda, b, k4, out, ldo, corr, pf, pfs); break;
+    case 1: tile_s32<1, Nt>(a, lda, b, k4, out, ldo, corr, pf, pfs, back); break;
+    case 2: tile_s32<2, Nt>(a, lda, b, k4, out, ldo, corr, pf, pfs, back); break;
+    case 3: tile_s32<3, Nt>(a, lda, b, k4, out, ldo, corr, pf, pfs, back); break;
+    case 4: tile_s32<4, Nt>(a, lda, b, k4, out, ldo, corr, pf, pfs, back); break;
+    case 5: tile_s32<5, Nt>(a, lda, b, k4, out, ldo, corr, pf, pfs, back); break;
+    default: tile_s32<6, Nt>(a, lda, b, k4, out, ldo, corr, pf, pfs, back); break;
   }
 }
 
@@ -286,6 +318,7 @@ inline void tile_segments_rows(int rows, const uint8_t* a, int64_t lda, const in
 #undef LB_HROWS4
 #undef LB_HROWS5
 #undef LB_HROWS6
+#undef LB_EA
 #undef LB_E0
 #undef LB_E1
 #undef LB_E2
@@ -300,6 +333,9 @@ inline void tile_segments_rows(int rows, const uint8_t* a, int64_t lda, const in
 #undef LB_EROWS6
 #undef LB_PFW
 #undef LB_PFL2
+#undef LB_PFW_BACK
+#undef LB_PFW2
+#undef LB_MAIN
 #undef LB_TILE_CLOBBERS
 #undef LB_TILE
 #undef LB_TILE_S32

@@ -70,3 +70,70 @@ def test_in_place_activations_are_not_read_past_their_end(isa):
             del raw, a
     finally:
         assert libc.mprotect(ctypes.c_void_p(base + page), page, mmap.PROT_READ | mmap.PROT_WRITE) == 0
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("k", [4, 12, 72, 260])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_large_int32_output_bit_exact(isa, k, threads):
+    # int32 outputs of >= 2 MiB are stored non-temporally by the AVX-512 kernel when every row is 64-byte
+    # aligned (N % 16 == 0): whole panels and a last partial one (N % 64 == 16), every tile height, K with
+    # no loop iteration, with only the tile's last 16 k4 steps (which prefetch the next tile's start) and
+    # with both loops; N % 16 != 0 takes the regular stores
+    rng = np.random.default_rng(k)
+    for m, n in ((515, 1040), (700, 750)):
+        a = rng.integers(0, 256, size=(m, k), dtype=np.uint8)
+        w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
+        bias = rng.integers(-(2**20), 2**20, size=n, dtype=np.int32)
+        got = gemm(a, pack_weight(w), a_zero_point=77, bias=bias, isa=isa, threads=threads)
+        assert got.ctypes.data % 64 == 0
+        np.testing.assert_array_equal(got, gemm_ref(a, w, a_zero_point=77, bias=bias), err_msg=f"m={m} n={n}")
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_large_int32_output_unaligned_bit_exact(isa, monkeypatch):
+    # an output that does not start on a 64-byte line takes the regular stores
+    gemm_mod = sys.modules[gemm.__module__]  # lowbit.ops.gemm (the package's name gemm is the function)
+
+    def unaligned(shape, dtype):
+        buf = np.empty(shape[0] * shape[1] * dtype.itemsize + 128, dtype=np.uint8)
+        off = -buf.ctypes.data % 64 + 4
+        return buf[off : off + shape[0] * shape[1] * dtype.itemsize].view(dtype).reshape(shape)
+
+    monkeypatch.setattr(gemm_mod, "_empty_out", unaligned)
+    rng = np.random.default_rng(11)
+    m, k, n = 520, 136, 1024
+    a = rng.integers(0, 256, size=(m, k), dtype=np.uint8)
+    w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
+    got = gemm(a, pack_weight(w), a_zero_point=3, isa=isa, threads=1)
+    assert got.ctypes.data % 64 == 4
+    np.testing.assert_array_equal(got, gemm_ref(a, w, a_zero_point=3))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("out", ["int32", "int8", "float32", "relu"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_row_blocks_bit_exact(isa, out, threads):
+    # M x K past 384 KiB: the AVX-512 kernel runs the rows in blocks of tiles (each block over every
+    # panel); blocks of uneven tile counts, a last partial panel, every output kind, and K segments
+    rng = np.random.default_rng(5)
+    m, k, n = 701, 1100, 200
+    a = rng.integers(0, 256, size=(m, k), dtype=np.uint8)
+    w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
+    kw = {"a_zero_point": 131, "bias": rng.integers(-(2**20), 2**20, size=n, dtype=np.int32)}
+    if out == "int8":
+        kw["out_dtype"] = np.int8
+        kw["m0"], kw["shift"] = quantize_multiplier(rng.uniform(1e-7, 1e-4, size=n))
+    elif out == "float32":
+        kw["out_dtype"] = np.float32
+        kw["scale"] = rng.uniform(1e-4, 1e-3, size=n).astype(np.float32)
+    elif out == "relu":
+        kw["relu"] = True
+    want = gemm_ref(a, w, **kw)
+    got = gemm(a, pack_weight(w), isa=isa, threads=threads, **kw)
+    np.testing.assert_array_equal(got, want)
+    e = rng.integers(0, 3, size=k)
+    np.testing.assert_array_equal(
+        gemm(a, pack_weight(w, e), isa=isa, threads=threads, a_zero_point=131),
+        gemm_ref(a, w, in_exponent=e, a_zero_point=131),
+    )
