@@ -221,7 +221,7 @@ void* gemm_out_pointer(const Out& out, GemmOut kind) {
 void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& colsum, int64_t n, int64_t k,
              const In& bias, const In& m0, const In& shift, const In& scale, int32_t zero_point, int32_t qmin,
              int32_t qmax, bool relu, const Out& out, const std::string& isa, int threads, const In& perm,
-             const In& seg_end, const In& seg_shift) {
+             const In& seg_end, const In& seg_shift, bool stream_out) {
   const bool a_signed = a.dtype() == nb::dtype<int8_t>();
   require(a_signed || a.dtype() == nb::dtype<uint8_t>(), "a: expected dtype uint8 or int8");
   const void* ap = a_signed ? (const void*)checked<int8_t>(a, "a", 2, 2) : (const void*)checked<uint8_t>(a, "a", 2, 2);
@@ -230,6 +230,7 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
   GemmSpec g = gemm_spec(ka, a_signed, a_zero_point, packed, colsum, n, k, bias, m0, shift, scale, zero_point, qmin,
                          qmax, relu, kind, perm, seg_end, seg_shift);
   g.ep.out = gemm_out_pointer(out, kind);
+  g.ep.stream_out = stream_out;
   require(int64_t(out.shape(0)) == M && int64_t(out.shape(1)) == n, "out: expected shape [M, N]");
   require(threads >= 1, "threads: expected a positive int");
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
@@ -439,7 +440,7 @@ NB_MODULE(_C, m) {
         nb::arg("n"), nb::arg("k"), nb::arg("bias"), nb::arg("m0"), nb::arg("shift"), nb::arg("scale"),
         nb::arg("zero_point"), nb::arg("qmin"), nb::arg("qmax"), nb::arg("relu"), nb::arg("out"),
         nb::arg("isa") = "auto", nb::arg("threads") = 1, nb::arg("perm"), nb::arg("seg_end"), nb::arg("seg_shift"),
-        "int8 GEMM with fused epilogue; see lowbit/ops/gemm.py.");
+        nb::arg("stream_out") = false, "int8 GEMM with fused epilogue; see lowbit/ops/gemm.py.");
   m.attr("GEMM_MAX_K") = kMaxK;
   m.def("minmax_f32", &minmax_py, nb::arg("x"), nb::arg("isa") = "auto", "[min, max] of a float32 array.");
   m.def("quantize_u8", &quantize_u8_py, nb::arg("x"), nb::arg("scale"), nb::arg("zero_point"), nb::arg("out"),

@@ -60,6 +60,7 @@ struct GemmEpilogue {
   bool relu;             // s32/f32 out: clamp at 0
   void* out;
   int64_t ldo;           // row stride of out, in elements (= N)
+  bool stream_out;       // s32 out: non-temporal stores where the kernel can (whole aligned 64-byte lines)
   KSegments seg;         // not an epilogue step, but it travels with it to every kernel
 };
 

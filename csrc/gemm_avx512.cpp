@@ -23,9 +23,6 @@ struct alignas(64) Zmm {
 constexpr int kMR = 6;  // 6 x 4 = 24 accumulators + 4 weight registers + 2 broadcasts <= 32 zmm
 static_assert(kGemmRowPad % kMR == 0);  // threads split rows at multiples of kGemmRowPad
 constexpr int64_t kGemvStreamBytes = int64_t(32) << 20;  // packed weights this large are taken to be in DRAM
-// int32 outputs at least this large (twice the L2 of the Zen cores measured) are written with non-temporal
-// stores, see gemm_panels_avx512
-constexpr int64_t kNtOutBytes = int64_t(2) << 20;
 constexpr int64_t kMBlockBytes = int64_t(384) << 10;  // activation rows kept in L2 across the panels
 
 // s32 / f32 outputs of 16 accumulators of one row.
@@ -182,12 +179,13 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
   // = 0 keeps re-touching one line of cbuf, already in L1). Prefetches past the buffer cannot fault.
   // With row blocks (below), the first two tiles of each block over a panel do this.
   const int64_t panel_bytes = k4 * kPanel * 4, half = (k4 / 2) * 256;
-  // A large int32 output is stored non-temporally (vmovntdq, whole 64-byte lines): the regular stores'
-  // reads for ownership of lines that then leave L2 anyway cost 1.5-2.5% at 1024^3 and 512 x 768 x 3072
-  // (interleaved A/B). The output then ends in DRAM, not L3: a consumer reading it soon after pays that.
-  // Needs every row's 64-column block 64-byte aligned (gemm() in Python allocates its output so).
-  const bool nt = s32_in_asm && M * ep.ldo * 4 >= kNtOutBytes && ep.ldo % 16 == 0 &&
-                  reinterpret_cast<uintptr_t>(ep.out) % 64 == 0;
+  // An int32 output the caller asks to stream (ep.stream_out: gemm() does for outputs of half an L3 or
+  // more) is stored non-temporally (vmovntdq, whole 64-byte lines): no reads for ownership of lines that
+  // leave L2 anyway (1.5-2.5% at 1024^3 and 512 x 768 x 3072 when forced on, interleaved A/B). The output
+  // then ends in DRAM, not L3, so a consumer reading a 4 MiB output right away would lose more (~70 us)
+  // than the GEMM gains (~35 us): hence the caller's choice by size. Needs every row's 64-column block
+  // 64-byte aligned (gemm() allocates such outputs so); anything else takes the regular stores.
+  const bool nt = s32_in_asm && ep.stream_out && ep.ldo % 16 == 0 && reinterpret_cast<uintptr_t>(ep.out) % 64 == 0;
   // Rows in blocks of tiles whose activations (<= 384 KiB) stay in L2 across the panels: at
   // 1024^3 A is 1 MiB, as large as L2, and was read from L3 for every panel (+0.5-1.6% at 1024^3, +2% at
   // 1536 x 1024 x 1024, interleaved A/B; blocks of 192-512 KiB measured alike).

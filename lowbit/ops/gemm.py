@@ -116,7 +116,10 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-_NT_OUT_BYTES = 2 << 20  # int32 outputs this large are stored non-temporally (csrc/gemm_avx512.cpp)
+# int32 outputs this large (half the 32 MiB L3 measured here) are stored non-temporally by the AVX-512
+# kernel: they would leave L3 soon anyway; below it, a consumer would read them back from DRAM instead of
+# L3 and lose more than the stores save (csrc/gemm_avx512.cpp)
+_NT_OUT_BYTES = 16 << 20
 
 
 def _empty_out(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
@@ -158,6 +161,7 @@ def gemm(
     expect(a.ndim == 2 and a.shape[1] == w.k_in, "a", f"a 2-D array [M, {w.k_in}]", a.shape)
     out_dtype = np.dtype(out_dtype)
     out = _empty_out((a.shape[0], w.n), out_dtype)
+    stream = out_dtype == np.int32 and out.nbytes >= _NT_OUT_BYTES
     lo, hi = _RANGE.get(out_dtype, (0, 0))
     if out_dtype in _RANGE:
         expect(
@@ -176,6 +180,7 @@ def gemm(
         _EMPTY if shift is None else np.atleast_1d(np.asarray(shift)),
         sc, int(zero_point), lo if qmin is None else int(qmin), hi if qmax is None else int(qmax), bool(relu),
         out, isa, default_threads() if threads is None else int(threads), w.perm, w.seg_end, w.seg_shift,
+        stream,
     )  # fmt: skip
     return out
 

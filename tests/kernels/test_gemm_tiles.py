@@ -75,11 +75,12 @@ def test_in_place_activations_are_not_read_past_their_end(isa):
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("k", [4, 12, 72, 260])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_large_int32_output_bit_exact(isa, k, threads):
-    # int32 outputs of >= 2 MiB are stored non-temporally by the AVX-512 kernel when every row is 64-byte
-    # aligned (N % 16 == 0): whole panels and a last partial one (N % 64 == 16), every tile height, K with
-    # no loop iteration, with only the tile's last 16 k4 steps (which prefetch the next tile's start) and
-    # with both loops; N % 16 != 0 takes the regular stores
+def test_large_int32_output_bit_exact(isa, k, threads, monkeypatch):
+    # int32 outputs of >= _NT_OUT_BYTES (lowered here to 2 MiB) are stored non-temporally by the AVX-512
+    # kernel when every row is 64-byte aligned (N % 16 == 0): whole panels and a last partial one
+    # (N % 64 == 16), every tile height, K with no loop iteration, with only the tile's last 16 k4 steps
+    # (which prefetch the next tile's start) and with both loops; N % 16 != 0 takes the regular stores
+    monkeypatch.setattr(sys.modules[gemm.__module__], "_NT_OUT_BYTES", 2 << 20)
     rng = np.random.default_rng(k)
     for m, n in ((515, 1040), (700, 750)):
         a = rng.integers(0, 256, size=(m, k), dtype=np.uint8)
@@ -101,6 +102,7 @@ def test_large_int32_output_unaligned_bit_exact(isa, monkeypatch):
         return buf[off : off + shape[0] * shape[1] * dtype.itemsize].view(dtype).reshape(shape)
 
     monkeypatch.setattr(gemm_mod, "_empty_out", unaligned)
+    monkeypatch.setattr(gemm_mod, "_NT_OUT_BYTES", 1 << 20)
     rng = np.random.default_rng(11)
     m, k, n = 520, 136, 1024
     a = rng.integers(0, 256, size=(m, k), dtype=np.uint8)
