@@ -22,7 +22,6 @@ struct alignas(64) Zmm {
 
 constexpr int kMR = 6;  // 6 x 4 = 24 accumulators + 4 weight registers + 2 broadcasts <= 32 zmm
 static_assert(kGemmRowPad % kMR == 0);  // threads split rows at multiples of kGemmRowPad
-constexpr int64_t kGemvStreamBytes = int64_t(32) << 20;  // packed weights this large are taken to be in DRAM
 
 // s32 / f32 outputs of 16 accumulators of one row.
 inline void store16(__m512i acc, int64_t row, int64_t n, __mmask16 mask, const GemmEpilogue& ep) {
@@ -47,17 +46,13 @@ inline void store16(__m512i acc, int64_t row, int64_t n, __mmask16 mask, const G
 }
 
 // M = 1 (GEMV) is bound by reading the weights, not by vpdpbusd: two k4 steps per iteration give eight
-// independent accumulator chains, so the loads, not the dependency chains, set the pace.
-// Stream: the weights do not fit in L3 and come from DRAM, where a prefetchnta 8 KiB ahead measured +16%
-// at 1 x 8192 x 8192 (64 MiB); with weights in L3 (1 x 4096 x 4096) it measured 0-4% slower, so it is off.
-template <bool Stream>
+// independent accumulator chains, so the loads, not the dependency chains, set the pace. Used for a
+// single panel (the last of a group); groups of panels run gemv_panels below.
 inline void gemv_panel(const uint8_t* a, const int8_t* b, int64_t k4, __m512i* out) {
   __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0, d0 = c0, d1 = c0, d2 = c0, d3 = c0;
   int64_t k = 0;
   for (; k + 2 <= k4; k += 2) {
     const int8_t* bk = b + k * kPanel * 4;
-    if constexpr (Stream)
-      for (int l = 0; l < 8; ++l) _mm_prefetch(reinterpret_cast<const char*>(bk + 8192 + 64 * l), _MM_HINT_NTA);
     int32_t x0, x1;
     std::memcpy(&x0, a + k * 4, 4);
     std::memcpy(&x1, a + k * 4 + 4, 4);
@@ -86,6 +81,85 @@ inline void gemv_panel(const uint8_t* a, const int8_t* b, int64_t k4, __m512i* o
   out[2] = _mm512_add_epi32(c2, d2);
   out[3] = _mm512_add_epi32(c3, d3);
 }
+
+// NP panels side by side (b: the first one's k4 step 0; the next ones panel_bytes apart), one k4 step of
+// each per iteration: NP sequential read streams instead of one, 4 NP accumulator chains. Panel after
+// panel, the whole weight is one stream, and from L3 one stream came at ~94-108 GB/s on Zen 5 (as the
+// probe's read loop did on the same 16 MiB); 3-8 streams at once at ~114-120 GB/s (1 x 4096 x 4096:
+// +12-25% in one process, interleaved, a standalone copy of the loops). Weights in DRAM: +12-15% (256
+// MiB) and +20-35% (64 MiB, partly L3-resident) over one stream; the former prefetchnta 8 KiB ahead
+// of the one stream (+10-17% at 64 MiB, slower at 256 MiB) lost to them, and prefetcht0/t1/t2/nta
+// added to the streams, 1-16 KiB ahead, measured 0-15% slower, hot and cold. Two K halves of one panel
+// as two streams: +10-17%, below whole panels.
+template <int NP>
+inline void gemv_panels(const uint8_t* a, const int8_t* b, int64_t panel_bytes, int64_t k4, __m512i* out) {
+  __m512i c[NP][4];
+  for (int q = 0; q < NP; ++q)
+    for (int j = 0; j < 4; ++j) c[q][j] = _mm512_setzero_si512();
+  for (int64_t k = 0; k < k4; ++k) {
+    int32_t x;
+    std::memcpy(&x, a + k * 4, 4);
+    const __m512i v = _mm512_set1_epi32(x);
+    const int8_t* bk = b + k * kPanel * 4;
+    for (int q = 0; q < NP; ++q)
+      for (int j = 0; j < 4; ++j)
+        c[q][j] = _mm512_dpbusd_epi32(c[q][j], v, _mm512_loadu_si512(bk + q * panel_bytes + 64 * j));
+  }
+  for (int q = 0; q < NP; ++q)
+    for (int j = 0; j < 4; ++j) out[q * 4 + j] = c[q][j];
+}
+
+// The same for NP = 4 in inline asm (gcc's loop kept its bound on the stack and indexed three of the four
+// streams from one register: ~1-3% slower): 16 accumulators zmm0-15, the activation broadcast in zmm16,
+// one pointer register per stream.
+inline void gemv_panels4(const uint8_t* a, const int8_t* b, int64_t panel_bytes, int64_t k4, __m512i* out) {
+  const int8_t *b0 = b, *b1 = b + panel_bytes, *b2 = b1 + panel_bytes, *b3 = b2 + panel_bytes;
+  __asm__ volatile(
+      "vpxord %%zmm0, %%zmm0, %%zmm0\n vmovdqa64 %%zmm0, %%zmm1\n vmovdqa64 %%zmm0, %%zmm2\n"
+      "vmovdqa64 %%zmm0, %%zmm3\n vmovdqa64 %%zmm0, %%zmm4\n vmovdqa64 %%zmm0, %%zmm5\n"
+      "vmovdqa64 %%zmm0, %%zmm6\n vmovdqa64 %%zmm0, %%zmm7\n vmovdqa64 %%zmm0, %%zmm8\n"
+      "vmovdqa64 %%zmm0, %%zmm9\n vmovdqa64 %%zmm0, %%zmm10\n vmovdqa64 %%zmm0, %%zmm11\n"
+      "vmovdqa64 %%zmm0, %%zmm12\n vmovdqa64 %%zmm0, %%zmm13\n vmovdqa64 %%zmm0, %%zmm14\n"
+      "vmovdqa64 %%zmm0, %%zmm15\n"
+      "test %[k], %[k]\n jle 2f\n"
+      "1:\n"
+      "vpbroadcastd (%[a]), %%zmm16\n"
+      "vpdpbusd (%[b0]), %%zmm16, %%zmm0\n vpdpbusd 64(%[b0]), %%zmm16, %%zmm1\n"
+      "vpdpbusd 128(%[b0]), %%zmm16, %%zmm2\n vpdpbusd 192(%[b0]), %%zmm16, %%zmm3\n"
+      "vpdpbusd (%[b1]), %%zmm16, %%zmm4\n vpdpbusd 64(%[b1]), %%zmm16, %%zmm5\n"
+      "vpdpbusd 128(%[b1]), %%zmm16, %%zmm6\n vpdpbusd 192(%[b1]), %%zmm16, %%zmm7\n"
+      "vpdpbusd (%[b2]), %%zmm16, %%zmm8\n vpdpbusd 64(%[b2]), %%zmm16, %%zmm9\n"
+      "vpdpbusd 128(%[b2]), %%zmm16, %%zmm10\n vpdpbusd 192(%[b2]), %%zmm16, %%zmm11\n"
+      "vpdpbusd (%[b3]), %%zmm16, %%zmm12\n vpdpbusd 64(%[b3]), %%zmm16, %%zmm13\n"
+      "vpdpbusd 128(%[b3]), %%zmm16, %%zmm14\n vpdpbusd 192(%[b3]), %%zmm16, %%zmm15\n"
+      "add $4, %[a]\n add $256, %[b0]\n add $256, %[b1]\n add $256, %[b2]\n add $256, %[b3]\n"
+      "dec %[k]\n jnz 1b\n"
+      "2:\n"
+      "vmovdqu64 %%zmm0, (%[o])\n vmovdqu64 %%zmm1, 64(%[o])\n vmovdqu64 %%zmm2, 128(%[o])\n"
+      "vmovdqu64 %%zmm3, 192(%[o])\n vmovdqu64 %%zmm4, 256(%[o])\n vmovdqu64 %%zmm5, 320(%[o])\n"
+      "vmovdqu64 %%zmm6, 384(%[o])\n vmovdqu64 %%zmm7, 448(%[o])\n vmovdqu64 %%zmm8, 512(%[o])\n"
+      "vmovdqu64 %%zmm9, 576(%[o])\n vmovdqu64 %%zmm10, 640(%[o])\n vmovdqu64 %%zmm11, 704(%[o])\n"
+      "vmovdqu64 %%zmm12, 768(%[o])\n vmovdqu64 %%zmm13, 832(%[o])\n vmovdqu64 %%zmm14, 896(%[o])\n"
+      "vmovdqu64 %%zmm15, 960(%[o])\n"
+      : [a] "+r"(a), [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3), [k] "+r"(k4)
+      : [o] "r"(out)
+      : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16");
+}
+
+constexpr int kGemvPanels = 4;  // streams (panels) per GEMV group
+
+// np (1..kGemvPanels) panels over k4 steps: out[4 q + j] is panel q's columns 16 j ... 16 j + 15.
+inline void gemv_group(int np, const uint8_t* a, const int8_t* b, int64_t panel_bytes, int64_t k4,
+                       __m512i* out) {
+  switch (np) {
+    case 4: gemv_panels4(a, b, panel_bytes, k4, out); break;
+    case 3: gemv_panels<3>(a, b, panel_bytes, k4, out); break;
+    case 2: gemv_panels<2>(a, b, panel_bytes, k4, out); break;
+    default: gemv_panel(a, b, k4, out); break;
+  }
+}
+static_assert(kGemvPanels == 4 && kGemvPanels * 4 <= kMR * 4);
 
 // The epilogue of MR-row blocks of a finished panel: cbuf holds rows x 4 zmm.
 // Requantizing epilogue of one 16-column group over all rows: the columns' multipliers, shifts and
@@ -143,25 +217,25 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
   seg_lens.resize(static_cast<size_t>(ep.seg.n));
   for (int64_t s = 0; s < ep.seg.n; ++s) seg_lens[size_t(s)] = ep.seg.end[s] - (s ? ep.seg.end[s - 1] : 0);
   if (M == 1) {
-    const bool stream = (N + kPanel - 1) / kPanel * k4 * kPanel * 4 >= kGemvStreamBytes;
-    for (int64_t p = p0; p < p1; ++p) {
-      const int8_t* panel = b + p * k4 * kPanel * 4;
-      if (ep.seg.n == 0 && stream) {
-        gemv_panel<true>(a, panel, k4, cbuf);
-      } else if (ep.seg.n == 0) {
-        gemv_panel<false>(a, panel, k4, cbuf);
+    const int64_t panel_bytes = k4 * kPanel * 4;
+    for (int64_t p = p0; p < p1;) {
+      const int np = int(std::min<int64_t>(kGemvPanels, p1 - p));
+      const int8_t* panel = b + p * panel_bytes;
+      if (ep.seg.n == 0) {
+        gemv_group(np, a, panel, panel_bytes, k4, cbuf);
       } else {
-        std::fill(cbuf, cbuf + 4, _mm512_setzero_si512());
+        std::fill(cbuf, cbuf + 4 * np, _mm512_setzero_si512());
         for (int64_t s = 0, kb = 0; s < ep.seg.count(); kb = ep.seg.stop(s++, k4)) {
           const int64_t ke = ep.seg.stop(s, k4);
-          __m512i part[4];
-          if (ke > kb) gemv_panel<false>(a + 4 * kb, panel + kb * kPanel * 4, ke - kb, part);
+          __m512i part[kGemvPanels * 4];
+          if (ke > kb) gemv_group(np, a + 4 * kb, panel + kb * kPanel * 4, panel_bytes, ke - kb, part);
           const __m128i sh = _mm_cvtsi32_si128(ep.seg.shift_of(s));
-          for (int j = 0; j < 4; ++j)
+          for (int j = 0; j < 4 * np; ++j)
             cbuf[j] = _mm512_sll_epi32(ke > kb ? _mm512_add_epi32(cbuf[j], part[j]) : cbuf[j], sh);
         }
       }
-      store_panel(cbuf, 1, p * kPanel, N, ep);
+      for (int q = 0; q < np; ++q) store_panel(cbuf + 4 * q, 1, (p + q) * kPanel, N, ep);
+      p += np;
     }
     return;
   }

@@ -1,9 +1,10 @@
-"""The GEMV path for weights of 32 MiB and more (prefetched as a DRAM stream on AVX-512), bit-exactly."""
+"""The GEMV path (M = 1: groups of up to four weight panels read side by side on AVX-512), bit-exactly:
+weights past L3, every group size with N tails, every epilogue, K segments and threads."""
 
 import numpy as np
 import pytest
 
-from lowbit.ops import available_isas
+from lowbit.ops import available_isas, quantize_multiplier
 from lowbit.ops.gemm import gemm, gemm_ref, pack_weight
 
 
@@ -15,3 +16,45 @@ def test_gemv_with_weights_past_l3_bit_exact(isa, k, n):
     w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
     got = gemm(a, pack_weight(w), a_zero_point=7, isa=isa, threads=1)
     np.testing.assert_array_equal(got, gemm_ref(a, w, a_zero_point=7))
+
+
+# 1..9 panels: a group of 4 plus 0..3 left over, once or twice; odd K (a last k4 step of its own)
+@pytest.mark.parametrize("n", [64, 100, 128, 190, 256, 300, 448, 513, 576])
+@pytest.mark.parametrize("out", ["int32", "float32", "int8", "uint8", "int16"])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_gemv_panel_groups_bit_exact(n, out, threads):
+    rng = np.random.default_rng(n * 7 + threads)
+    k = 517
+    a = rng.integers(0, 256, size=(1, k), dtype=np.uint8)
+    w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
+    kw = {"a_zero_point": 131, "out_dtype": np.dtype(out), "relu": bool(n % 2)}
+    kw["bias"] = rng.integers(-(2**29), 2**29, size=n).astype(np.int32)
+    if out == "float32":
+        kw["scale"] = rng.uniform(1e-6, 1e-2, size=n).astype(np.float32)
+    if out in ("int8", "uint8", "int16"):
+        kw["m0"], kw["shift"] = quantize_multiplier(rng.uniform(1e-7, 1e-3, size=n))
+    for isa in available_isas():
+        got = gemm(a, pack_weight(w), threads=threads, isa=isa, **kw)
+        np.testing.assert_array_equal(got, gemm_ref(a, w, **kw), err_msg=isa)
+
+
+@pytest.mark.parametrize("n", [64, 200, 320, 512])
+@pytest.mark.parametrize("out", ["int32", "int8"])
+def test_gemv_panel_groups_with_input_exponents_bit_exact(n, out):
+    """K segments (Horner shifts between them) over groups of panels."""
+    rng = np.random.default_rng(n)
+    k = 301
+    a = rng.integers(-128, 128, size=(1, k), dtype=np.int8)
+    w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
+    e = rng.integers(0, 4, size=k)
+    kw = {
+        "a_zero_point": -5,
+        "out_dtype": np.dtype(out),
+        "bias": rng.integers(-(2**20), 2**20, n).astype(np.int32),
+    }
+    if out != "int32":
+        kw["m0"], kw["shift"] = quantize_multiplier(rng.uniform(1e-7, 1e-3, size=n))
+    for isa in available_isas():
+        for threads in (1, 2):
+            got = gemm(a, pack_weight(w, e), threads=threads, isa=isa, **kw)
+            np.testing.assert_array_equal(got, gemm_ref(a, w, in_exponent=e, **kw), err_msg=isa)
