@@ -78,6 +78,15 @@ def _segments(e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(perm), np.array(ends, np.int32), shifts.astype(np.int32)
 
 
+def _empty_aligned(shape: tuple[int, ...], align: int = 64) -> np.ndarray:
+    """An uninitialized int8 array whose first byte sits on an ``align``-byte boundary (numpy aligns to
+    16 bytes only: every 64-byte load of the kernels would then straddle two cache lines)."""
+    size = int(np.prod(shape))
+    raw = np.empty(size + align, dtype=np.int8)
+    off = -raw.ctypes.data % align
+    return raw[off : off + size].reshape(shape)
+
+
 def pack_weight(w: np.ndarray, in_exponent: np.ndarray | None = None) -> PackedWeight:
     """Pack int8 weights [N, K] once, when a layer is quantized.
 
@@ -91,7 +100,7 @@ def pack_weight(w: np.ndarray, in_exponent: np.ndarray | None = None) -> PackedW
     n, k = w.shape
     expect(1 <= k <= MAX_K, "w", f"1 <= K <= {MAX_K} (int32 accumulation bound)", k)
     if in_exponent is None:
-        data = np.empty(((n + 63) // 64, (k + 3) // 4, 64, 4), dtype=np.int8)
+        data = _empty_aligned(((n + 63) // 64, (k + 3) // 4, 64, 4))
         colsum = np.empty(n, dtype=np.int32)
         _C.gemm_pack(np.ascontiguousarray(w), data, colsum)
         return PackedWeight(data, colsum, n, k, k_in=k)
@@ -102,7 +111,7 @@ def pack_weight(w: np.ndarray, in_exponent: np.ndarray | None = None) -> PackedW
     perm, seg_end, seg_shift = _segments(e)
     wp = np.where(perm >= 0, w[:, np.maximum(perm, 0)], 0).astype(np.int8) if perm.size else w
     kp = wp.shape[1]
-    data = np.empty(((n + 63) // 64, (kp + 3) // 4, 64, 4), dtype=np.int8)
+    data = _empty_aligned(((n + 63) // 64, (kp + 3) // 4, 64, 4))
     _C.gemm_pack(np.ascontiguousarray(wp), data, np.empty(n, dtype=np.int32))
     colsum = (w.astype(np.int64) << e.astype(np.int64)).sum(1).astype(np.int32)  # |.| < 128 * MAX_K
     return PackedWeight(data, colsum, n, kp, k_in=k, perm=perm, seg_end=seg_end, seg_shift=seg_shift)

@@ -58,3 +58,10 @@ def test_gemv_panel_groups_with_input_exponents_bit_exact(n, out):
         for threads in (1, 2):
             got = gemm(a, pack_weight(w, e), threads=threads, isa=isa, **kw)
             np.testing.assert_array_equal(got, gemm_ref(a, w, in_exponent=e, **kw), err_msg=isa)
+
+
+def test_packed_weights_are_cache_line_aligned():
+    for shape in [(1, 1), (70, 33), (4096, 512)]:
+        w = np.ones(shape, np.int8)
+        assert pack_weight(w).data.ctypes.data % 64 == 0
+        assert pack_weight(w, np.zeros(shape[1], int)).data.ctypes.data % 64 == 0
