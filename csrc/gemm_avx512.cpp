@@ -46,8 +46,8 @@ inline void store16(__m512i acc, int64_t row, int64_t n, __mmask16 mask, const G
 }
 
 // M = 1 (GEMV) is bound by reading the weights, not by vpdpbusd: two k4 steps per iteration give eight
-// independent accumulator chains, so the loads, not the dependency chains, set the pace. Used for a
-// single panel (the last of a group); groups of panels run gemv_panels below.
+// independent accumulator chains, so the loads, not the dependency chains, set the pace. One panel: weights
+// in L2, and the 0-3 panels left over by gemv_panels4 below.
 inline void gemv_panel(const uint8_t* a, const int8_t* b, int64_t k4, __m512i* out) {
   __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0, d0 = c0, d1 = c0, d2 = c0, d3 = c0;
   int64_t k = 0;
@@ -82,38 +82,24 @@ inline void gemv_panel(const uint8_t* a, const int8_t* b, int64_t k4, __m512i* o
   out[3] = _mm512_add_epi32(c3, d3);
 }
 
-// NP panels side by side (b: the first one's k4 step 0; the next ones panel_bytes apart), one k4 step of
-// each per iteration: NP sequential read streams instead of one, 4 NP accumulator chains. Panel after
-// panel, the whole weight is one stream, and from L3 one stream came at ~94-108 GB/s on Zen 5 (as the
-// probe's read loop did on the same 16 MiB); 3-8 streams at once at ~114-120 GB/s (1 x 4096 x 4096:
-// +12-25% in one process, interleaved, a standalone copy of the loops). Weights in DRAM: +12-15% (256
-// MiB) and +20-35% (64 MiB, partly L3-resident) over one stream; the former prefetchnta 8 KiB ahead
-// of the one stream (+10-17% at 64 MiB, slower at 256 MiB) lost to them, and prefetcht0/t1/t2/nta
-// added to the streams, 1-16 KiB ahead, measured 0-15% slower, hot and cold. Two K halves of one panel
-// as two streams: +10-17%, below whole panels.
-template <int NP>
-inline void gemv_panels(const uint8_t* a, const int8_t* b, int64_t panel_bytes, int64_t k4, __m512i* out) {
-  __m512i c[NP][4];
-  for (int q = 0; q < NP; ++q)
-    for (int j = 0; j < 4; ++j) c[q][j] = _mm512_setzero_si512();
-  for (int64_t k = 0; k < k4; ++k) {
-    int32_t x;
-    std::memcpy(&x, a + k * 4, 4);
-    const __m512i v = _mm512_set1_epi32(x);
-    const int8_t* bk = b + k * kPanel * 4;
-    for (int q = 0; q < NP; ++q)
-      for (int j = 0; j < 4; ++j)
-        c[q][j] = _mm512_dpbusd_epi32(c[q][j], v, _mm512_loadu_si512(bk + q * panel_bytes + 64 * j));
-  }
-  for (int q = 0; q < NP; ++q)
-    for (int j = 0; j < 4; ++j) out[q * 4 + j] = c[q][j];
-}
-
-// The same for NP = 4 in inline asm (gcc's loop kept its bound on the stack and indexed three of the four
-// streams from one register: ~1-3% slower): 16 accumulators zmm0-15, the activation broadcast in zmm16,
-// one pointer register per stream.
-inline void gemv_panels4(const uint8_t* a, const int8_t* b, int64_t panel_bytes, int64_t k4, __m512i* out) {
-  const int8_t *b0 = b, *b1 = b + panel_bytes, *b2 = b1 + panel_bytes, *b3 = b2 + panel_bytes;
+// Four panels side by side (b: the first one's k4 step 0; the others stride, 2 stride, 3 stride bytes
+// on), one k4 step of each per iteration: four sequential read streams instead of one, 16 accumulator
+// chains. Panel after panel, the whole weight is one stream, and from L3 one stream came at ~94-108 GB/s
+// on Zen 5 (as the probe's read loop did on the same 16 MiB); four streams at ~114-122 GB/s. The caller
+// gives each stream a quarter of the panels, so that each one runs on from panel to panel (four panels
+// next to each other, restarting three streams every four panels, was ~4% slower at 1 x 4096 x 4096 and
+// up to 30% slower with short panels, K = 512-768). Measured in one process, interleaved, on a
+// standalone copy of the loops (tools/gemv_streams_ab.cpp), against the one stream: 1 x 4096 x 4096
+// (L3) +20-26%; DRAM +12-15% (256 MiB) and +25-31% (64 MiB, partly L3-resident), where the former
+// prefetchnta 8 KiB ahead of the one stream (+10-17% at 64 MiB, -7% at 256 MiB) lost to them;
+// prefetcht0/t1/t2/nta added to the streams, 1-16 KiB ahead, 0-15% slower, hot and cold; 2, 3, 6 or 8
+// streams instead of 4: the same or slower; two K halves of one panel as two streams: below two panels.
+// With weights in L2 four streams lost 2-4% (512 x 512) and 14% (768 x 768): they run only from
+// kGemvStreamsBytes on (1024 x 1024, 1 MiB: +4-6%).
+// Inline asm (gcc's intrinsics loop kept its bound on the stack and indexed three of the four streams from
+// one register: 1-3% slower): accumulators zmm0-15, the activation broadcast in zmm16, a pointer per stream.
+inline void gemv_panels4(const uint8_t* a, const int8_t* b, int64_t stride, int64_t k4, __m512i* out) {
+  const int8_t *b0 = b, *b1 = b + stride, *b2 = b1 + stride, *b3 = b2 + stride;
   __asm__ volatile(
       "vpxord %%zmm0, %%zmm0, %%zmm0\n vmovdqa64 %%zmm0, %%zmm1\n vmovdqa64 %%zmm0, %%zmm2\n"
       "vmovdqa64 %%zmm0, %%zmm3\n vmovdqa64 %%zmm0, %%zmm4\n vmovdqa64 %%zmm0, %%zmm5\n"
@@ -147,19 +133,15 @@ inline void gemv_panels4(const uint8_t* a, const int8_t* b, int64_t panel_bytes,
         "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16");
 }
 
-constexpr int kGemvPanels = 4;  // streams (panels) per GEMV group
+constexpr int kGemvPanels = 4;  // read streams (panels) of the GEMV
+constexpr int64_t kGemvStreamsBytes = int64_t(1) << 20;  // packed weights at least this large: four streams
 
-// np (1..kGemvPanels) panels over k4 steps: out[4 q + j] is panel q's columns 16 j ... 16 j + 15.
-inline void gemv_group(int np, const uint8_t* a, const int8_t* b, int64_t panel_bytes, int64_t k4,
-                       __m512i* out) {
-  switch (np) {
-    case 4: gemv_panels4(a, b, panel_bytes, k4, out); break;
-    case 3: gemv_panels<3>(a, b, panel_bytes, k4, out); break;
-    case 2: gemv_panels<2>(a, b, panel_bytes, k4, out); break;
-    default: gemv_panel(a, b, k4, out); break;
-  }
+// np (1 or kGemvPanels) panels stride bytes apart over k4 steps: out[4 q + j] is panel q's columns 16 j ...
+inline void gemv_group(int np, const uint8_t* a, const int8_t* b, int64_t stride, int64_t k4, __m512i* out) {
+  if (np == kGemvPanels) gemv_panels4(a, b, stride, k4, out);
+  else gemv_panel(a, b, k4, out);
 }
-static_assert(kGemvPanels == 4 && kGemvPanels * 4 <= kMR * 4);
+static_assert(kGemvPanels * 4 <= kMR * 4);  // cbuf holds the group's accumulators
 
 // The epilogue of MR-row blocks of a finished panel: cbuf holds rows x 4 zmm.
 // Requantizing epilogue of one 16-column group over all rows: the columns' multipliers, shifts and
@@ -218,25 +200,31 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
   for (int64_t s = 0; s < ep.seg.n; ++s) seg_lens[size_t(s)] = ep.seg.end[s] - (s ? ep.seg.end[s - 1] : 0);
   if (M == 1) {
     const int64_t panel_bytes = k4 * kPanel * 4;
-    for (int64_t p = p0; p < p1;) {
-      const int np = int(std::min<int64_t>(kGemvPanels, p1 - p));
+    // panels p, p + step, ... (np of them) at once; K segments: the group over each segment in turn
+    auto group = [&](int np, int64_t p, int64_t step) {
       const int8_t* panel = b + p * panel_bytes;
+      const int64_t stride = step * panel_bytes;
       if (ep.seg.n == 0) {
-        gemv_group(np, a, panel, panel_bytes, k4, cbuf);
+        gemv_group(np, a, panel, stride, k4, cbuf);
       } else {
         std::fill(cbuf, cbuf + 4 * np, _mm512_setzero_si512());
         for (int64_t s = 0, kb = 0; s < ep.seg.count(); kb = ep.seg.stop(s++, k4)) {
           const int64_t ke = ep.seg.stop(s, k4);
           __m512i part[kGemvPanels * 4];
-          if (ke > kb) gemv_group(np, a + 4 * kb, panel + kb * kPanel * 4, panel_bytes, ke - kb, part);
+          if (ke > kb) gemv_group(np, a + 4 * kb, panel + kb * kPanel * 4, stride, ke - kb, part);
           const __m128i sh = _mm_cvtsi32_si128(ep.seg.shift_of(s));
           for (int j = 0; j < 4 * np; ++j)
             cbuf[j] = _mm512_sll_epi32(ke > kb ? _mm512_add_epi32(cbuf[j], part[j]) : cbuf[j], sh);
         }
       }
-      for (int q = 0; q < np; ++q) store_panel(cbuf + 4 * q, 1, (p + q) * kPanel, N, ep);
-      p += np;
-    }
+      for (int q = 0; q < np; ++q) store_panel(cbuf + 4 * q, 1, (p + q * step) * kPanel, N, ep);
+    };
+    // Past L2, four streams over four quarters of [p0, p1) (group i: panels p0 + i + quarter * {0, 1, 2,
+    // 3}); the 0-3 panels left over, and every panel of weights that sit in L2, one after another.
+    const bool streams = (N + kPanel - 1) / kPanel * panel_bytes >= kGemvStreamsBytes;
+    const int64_t quarter = streams ? (p1 - p0) / kGemvPanels : 0;
+    for (int64_t i = 0; i < quarter; ++i) group(kGemvPanels, p0 + i, quarter);
+    for (int64_t p = p0 + kGemvPanels * quarter; p < p1; ++p) group(1, p, 1);
     return;
   }
   // Rows are cut into ceil(M / 6) tiles of near-equal height (16 = 6 + 5 + 5, not 6 + 6 + 4 or a padded
