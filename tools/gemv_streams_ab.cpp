@@ -1,6 +1,7 @@
 // Standalone A/B of GEMV (M = 1) read patterns on the k4n64 layout (branch gemv, issue 3): the one-stream
 // loop that was the kernel (base), the probe's read loop (read), software prefetch at several hints and
-// distances, 2-8 panels side by side (2p..8p, 4asm: the kernel's asm loop), two K halves of one panel
+// distances, 2-8 panels side by side (2p..8p, 4asm: the asm loop), 4q (the kernel: four streams over
+// quarters of the panels, each running on from panel to panel), two K halves of one panel
 // (2h), four k4 steps per iteration (k4x). Every variant is checked against base, then all are timed in
 // rounds (medians of 20 ms samples). Not part of the build:
 //   g++ -O3 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni -mfma -mbmi2 -o /tmp/ab tools/gemv_streams_ab.cpp
