@@ -84,9 +84,16 @@ void gemm_s8(Isa isa, const void* a, bool a_signed, int64_t M, int64_t K, int32_
   // allocating than computing
   thread_local std::vector<int32_t> corr;
   corr.resize(static_cast<size_t>(N));
-  for (int64_t n = 0; n < N; ++n) {
-    const int64_t c = (bias ? int64_t(bias[n]) : 0) - za_eff * int64_t(colsum[n]);
-    corr[size_t(n)] = int32_t(uint32_t(uint64_t(c)));  // mod 2^32 (see gemm.h)
+  // mod 2^32 (see gemm.h), so computed in uint32 arithmetic, which wraps and vectorizes (the int64 loop
+  // was ~2 us of a 1 x 4096 x 4096 GEMV's ~150 us)
+  const uint32_t za32 = uint32_t(uint64_t(za_eff));
+  const uint32_t* cs = reinterpret_cast<const uint32_t*>(colsum);
+  uint32_t* cr = reinterpret_cast<uint32_t*>(corr.data());
+  if (bias) {
+    const uint32_t* bs = reinterpret_cast<const uint32_t*>(bias);
+    for (int64_t n = 0; n < N; ++n) cr[n] = bs[n] - za32 * cs[n];
+  } else {
+    for (int64_t n = 0; n < N; ++n) cr[n] = 0u - za32 * cs[n];
   }
   ep.corr = corr.data();
   const int64_t kpad = perm ? kp : K;  // the packed K

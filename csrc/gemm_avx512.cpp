@@ -22,7 +22,6 @@ struct alignas(64) Zmm {
 
 constexpr int kMR = 6;  // 6 x 4 = 24 accumulators + 4 weight registers + 2 broadcasts <= 32 zmm
 static_assert(kGemmRowPad % kMR == 0);  // threads split rows at multiples of kGemmRowPad
-constexpr int64_t kGemvStreamBytes = int64_t(32) << 20;  // packed weights this large are taken to be in DRAM
 constexpr int64_t kMBlockBytes = int64_t(384) << 10;  // activation rows kept in L2 across the panels
 
 // s32 / f32 outputs of 16 accumulators of one row.
@@ -48,17 +47,13 @@ inline void store16(__m512i acc, int64_t row, int64_t n, __mmask16 mask, const G
 }
 
 // M = 1 (GEMV) is bound by reading the weights, not by vpdpbusd: two k4 steps per iteration give eight
-// independent accumulator chains, so the loads, not the dependency chains, set the pace.
-// Stream: the weights do not fit in L3 and come from DRAM, where a prefetchnta 8 KiB ahead measured +16%
-// at 1 x 8192 x 8192 (64 MiB); with weights in L3 (1 x 4096 x 4096) it measured 0-4% slower, so it is off.
-template <bool Stream>
+// independent accumulator chains, so the loads, not the dependency chains, set the pace. One panel: weights
+// in L2, and the 0-3 panels left over by gemv_panels4 below.
 inline void gemv_panel(const uint8_t* a, const int8_t* b, int64_t k4, __m512i* out) {
   __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0, d0 = c0, d1 = c0, d2 = c0, d3 = c0;
   int64_t k = 0;
   for (; k + 2 <= k4; k += 2) {
     const int8_t* bk = b + k * kPanel * 4;
-    if constexpr (Stream)
-      for (int l = 0; l < 8; ++l) _mm_prefetch(reinterpret_cast<const char*>(bk + 8192 + 64 * l), _MM_HINT_NTA);
     int32_t x0, x1;
     std::memcpy(&x0, a + k * 4, 4);
     std::memcpy(&x1, a + k * 4 + 4, 4);
@@ -87,6 +82,67 @@ inline void gemv_panel(const uint8_t* a, const int8_t* b, int64_t k4, __m512i* o
   out[2] = _mm512_add_epi32(c2, d2);
   out[3] = _mm512_add_epi32(c3, d3);
 }
+
+// Four panels side by side (b: the first one's k4 step 0; the others stride, 2 stride, 3 stride bytes
+// on), one k4 step of each per iteration: four sequential read streams instead of one, 16 accumulator
+// chains. Panel after panel, the whole weight is one stream, and from L3 one stream came at ~94-108 GB/s
+// on Zen 5 (as the probe's read loop did on the same 16 MiB); four streams at ~114-122 GB/s. The caller
+// gives each stream a quarter of the panels, so that each one runs on from panel to panel (four panels
+// next to each other, restarting three streams every four panels, was ~4% slower at 1 x 4096 x 4096 and
+// up to 30% slower with short panels, K = 512-768). Measured in one process, interleaved, on a
+// standalone copy of the loops (tools/gemv_streams_ab.cpp), against the one stream: 1 x 4096 x 4096
+// (L3) +20-26%; DRAM +12-15% (256 MiB) and +25-31% (64 MiB, partly L3-resident), where the former
+// prefetchnta 8 KiB ahead of the one stream (+10-17% at 64 MiB, -7% at 256 MiB) lost to them;
+// prefetcht0/t1/t2/nta added to the streams, 1-16 KiB ahead, 0-15% slower, hot and cold; 2, 3, 6 or 8
+// streams instead of 4: the same or slower; two K halves of one panel as two streams: below two panels.
+// With weights in L2 four streams lost 2-4% (512 x 512) and 14% (768 x 768): they run only from
+// kGemvStreamsBytes on (1024 x 1024, 1 MiB: +4-6%).
+// Inline asm (gcc's intrinsics loop kept its bound on the stack and indexed three of the four streams from
+// one register: 1-3% slower): accumulators zmm0-15, the activation broadcast in zmm16, a pointer per stream.
+inline void gemv_panels4(const uint8_t* a, const int8_t* b, int64_t stride, int64_t k4, __m512i* out) {
+  const int8_t *b0 = b, *b1 = b + stride, *b2 = b1 + stride, *b3 = b2 + stride;
+  __asm__ volatile(
+      "vpxord %%zmm0, %%zmm0, %%zmm0\n vmovdqa64 %%zmm0, %%zmm1\n vmovdqa64 %%zmm0, %%zmm2\n"
+      "vmovdqa64 %%zmm0, %%zmm3\n vmovdqa64 %%zmm0, %%zmm4\n vmovdqa64 %%zmm0, %%zmm5\n"
+      "vmovdqa64 %%zmm0, %%zmm6\n vmovdqa64 %%zmm0, %%zmm7\n vmovdqa64 %%zmm0, %%zmm8\n"
+      "vmovdqa64 %%zmm0, %%zmm9\n vmovdqa64 %%zmm0, %%zmm10\n vmovdqa64 %%zmm0, %%zmm11\n"
+      "vmovdqa64 %%zmm0, %%zmm12\n vmovdqa64 %%zmm0, %%zmm13\n vmovdqa64 %%zmm0, %%zmm14\n"
+      "vmovdqa64 %%zmm0, %%zmm15\n"
+      "test %[k], %[k]\n jle 2f\n"
+      "1:\n"
+      "vpbroadcastd (%[a]), %%zmm16\n"
+      "vpdpbusd (%[b0]), %%zmm16, %%zmm0\n vpdpbusd 64(%[b0]), %%zmm16, %%zmm1\n"
+      "vpdpbusd 128(%[b0]), %%zmm16, %%zmm2\n vpdpbusd 192(%[b0]), %%zmm16, %%zmm3\n"
+      "vpdpbusd (%[b1]), %%zmm16, %%zmm4\n vpdpbusd 64(%[b1]), %%zmm16, %%zmm5\n"
+      "vpdpbusd 128(%[b1]), %%zmm16, %%zmm6\n vpdpbusd 192(%[b1]), %%zmm16, %%zmm7\n"
+      "vpdpbusd (%[b2]), %%zmm16, %%zmm8\n vpdpbusd 64(%[b2]), %%zmm16, %%zmm9\n"
+      "vpdpbusd 128(%[b2]), %%zmm16, %%zmm10\n vpdpbusd 192(%[b2]), %%zmm16, %%zmm11\n"
+      "vpdpbusd (%[b3]), %%zmm16, %%zmm12\n vpdpbusd 64(%[b3]), %%zmm16, %%zmm13\n"
+      "vpdpbusd 128(%[b3]), %%zmm16, %%zmm14\n vpdpbusd 192(%[b3]), %%zmm16, %%zmm15\n"
+      "add $4, %[a]\n add $256, %[b0]\n add $256, %[b1]\n add $256, %[b2]\n add $256, %[b3]\n"
+      "dec %[k]\n jnz 1b\n"
+      "2:\n"
+      "vmovdqu64 %%zmm0, (%[o])\n vmovdqu64 %%zmm1, 64(%[o])\n vmovdqu64 %%zmm2, 128(%[o])\n"
+      "vmovdqu64 %%zmm3, 192(%[o])\n vmovdqu64 %%zmm4, 256(%[o])\n vmovdqu64 %%zmm5, 320(%[o])\n"
+      "vmovdqu64 %%zmm6, 384(%[o])\n vmovdqu64 %%zmm7, 448(%[o])\n vmovdqu64 %%zmm8, 512(%[o])\n"
+      "vmovdqu64 %%zmm9, 576(%[o])\n vmovdqu64 %%zmm10, 640(%[o])\n vmovdqu64 %%zmm11, 704(%[o])\n"
+      "vmovdqu64 %%zmm12, 768(%[o])\n vmovdqu64 %%zmm13, 832(%[o])\n vmovdqu64 %%zmm14, 896(%[o])\n"
+      "vmovdqu64 %%zmm15, 960(%[o])\n"
+      : [a] "+r"(a), [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3), [k] "+r"(k4)
+      : [o] "r"(out)
+      : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16");
+}
+
+constexpr int kGemvPanels = 4;  // read streams (panels) of the GEMV
+constexpr int64_t kGemvStreamsBytes = int64_t(1) << 20;  // packed weights at least this large: four streams
+
+// np (1 or kGemvPanels) panels stride bytes apart over k4 steps: out[4 q + j] is panel q's columns 16 j ...
+inline void gemv_group(int np, const uint8_t* a, const int8_t* b, int64_t stride, int64_t k4, __m512i* out) {
+  if (np == kGemvPanels) gemv_panels4(a, b, stride, k4, out);
+  else gemv_panel(a, b, k4, out);
+}
+static_assert(kGemvPanels * 4 <= kMR * 4);  // cbuf holds the group's accumulators
 
 // The epilogue of MR-row blocks of a finished panel: cbuf holds rows x 4 zmm.
 // Requantizing epilogue of one 16-column group over all rows: the columns' multipliers, shifts and
@@ -144,26 +200,32 @@ void gemm_panels_avx512(const uint8_t* a, int64_t M, int64_t lda, const int8_t* 
   seg_lens.resize(static_cast<size_t>(ep.seg.n));
   for (int64_t s = 0; s < ep.seg.n; ++s) seg_lens[size_t(s)] = ep.seg.end[s] - (s ? ep.seg.end[s - 1] : 0);
   if (M == 1) {
-    const bool stream = (N + kPanel - 1) / kPanel * k4 * kPanel * 4 >= kGemvStreamBytes;
-    for (int64_t p = p0; p < p1; ++p) {
-      const int8_t* panel = b + p * k4 * kPanel * 4;
-      if (ep.seg.n == 0 && stream) {
-        gemv_panel<true>(a, panel, k4, cbuf);
-      } else if (ep.seg.n == 0) {
-        gemv_panel<false>(a, panel, k4, cbuf);
+    const int64_t panel_bytes = k4 * kPanel * 4;
+    // panels p, p + step, ... (np of them) at once; K segments: the group over each segment in turn
+    auto group = [&](int np, int64_t p, int64_t step) {
+      const int8_t* panel = b + p * panel_bytes;
+      const int64_t stride = step * panel_bytes;
+      if (ep.seg.n == 0) {
+        gemv_group(np, a, panel, stride, k4, cbuf);
       } else {
-        std::fill(cbuf, cbuf + 4, _mm512_setzero_si512());
+        std::fill(cbuf, cbuf + 4 * np, _mm512_setzero_si512());
         for (int64_t s = 0, kb = 0; s < ep.seg.count(); kb = ep.seg.stop(s++, k4)) {
           const int64_t ke = ep.seg.stop(s, k4);
-          __m512i part[4];
-          if (ke > kb) gemv_panel<false>(a + 4 * kb, panel + kb * kPanel * 4, ke - kb, part);
+          __m512i part[kGemvPanels * 4];
+          if (ke > kb) gemv_group(np, a + 4 * kb, panel + kb * kPanel * 4, stride, ke - kb, part);
           const __m128i sh = _mm_cvtsi32_si128(ep.seg.shift_of(s));
-          for (int j = 0; j < 4; ++j)
+          for (int j = 0; j < 4 * np; ++j)
             cbuf[j] = _mm512_sll_epi32(ke > kb ? _mm512_add_epi32(cbuf[j], part[j]) : cbuf[j], sh);
         }
       }
-      store_panel(cbuf, 1, p * kPanel, N, ep);
-    }
+      for (int q = 0; q < np; ++q) store_panel(cbuf + 4 * q, 1, (p + q * step) * kPanel, N, ep);
+    };
+    // Past L2, four streams over four quarters of [p0, p1) (group i: panels p0 + i + quarter * {0, 1, 2,
+    // 3}); the 0-3 panels left over, and every panel of weights that sit in L2, one after another.
+    const bool streams = (N + kPanel - 1) / kPanel * panel_bytes >= kGemvStreamsBytes;
+    const int64_t quarter = streams ? (p1 - p0) / kGemvPanels : 0;
+    for (int64_t i = 0; i < quarter; ++i) group(kGemvPanels, p0 + i, quarter);
+    for (int64_t p = p0 + kGemvPanels * quarter; p < p1; ++p) group(1, p, 1);
     return;
   }
   // Rows are cut into ceil(M / 6) tiles of near-equal height (16 = 6 + 5 + 5, not 6 + 6 + 4 or a padded

@@ -30,9 +30,13 @@ def interleaved_median_seconds(
 
     On a shared machine the load changes during a run; interleaving spreads it over every function
     alike, so the ratios between them hold even when the absolute times drift. ``pause`` seconds of
-    sleep before each sample let the previous function's thread pools (OpenMP, ORT) stop spinning; each
-    sample then starts after ``min_time / 2`` of untimed calls, in which the function's own sleeping
-    threads wake and move to their cores (lowbit's pool worker took ~5 ms after a pause, at half speed).
+    sleep before each sample let the previous function's thread pools (OpenMP, ORT) stop spinning.
+    Every sample starts after ``min_time / 2`` of untimed calls: with a pause the function's own
+    sleeping threads wake and move to their cores in them (lowbit's pool worker took ~5 ms after a
+    pause, at half speed); without one they bring its data back into the caches that the other
+    functions' samples took (a 1 x 4096 x 4096 GEMV's 16 MiB of weights, after a peer's sample, took
+    ~450 us and then ~270 us for its first two calls instead of ~170 us: ~2% of a 20 ms sample, for
+    every function alike, that the timed loop no longer counts).
     """
     for fn in fns.values():
         fn()
@@ -41,9 +45,9 @@ def interleaved_median_seconds(
         for name, fn in fns.items():
             if pause:
                 time.sleep(pause)
-                t0 = time.perf_counter()
-                while time.perf_counter() - t0 < min_time / 2:
-                    fn()
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < min_time / 2:
+                fn()
             n, t0 = 0, time.perf_counter()
             while True:
                 fn()

@@ -78,6 +78,15 @@ def _segments(e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(perm), np.array(ends, np.int32), shifts.astype(np.int32)
 
 
+def _empty_aligned(shape: tuple[int, ...], dtype: type = np.int8, align: int = 64) -> np.ndarray:
+    """An uninitialized array whose first byte sits on an ``align``-byte boundary (numpy aligns to
+    16 bytes only: every 64-byte load of the kernels would then straddle two cache lines)."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    raw = np.empty(size + align, dtype=np.uint8)
+    off = -raw.ctypes.data % align
+    return raw[off : off + size].view(dtype).reshape(shape)
+
+
 def pack_weight(w: np.ndarray, in_exponent: np.ndarray | None = None) -> PackedWeight:
     """Pack int8 weights [N, K] once, when a layer is quantized.
 
@@ -91,7 +100,7 @@ def pack_weight(w: np.ndarray, in_exponent: np.ndarray | None = None) -> PackedW
     n, k = w.shape
     expect(1 <= k <= MAX_K, "w", f"1 <= K <= {MAX_K} (int32 accumulation bound)", k)
     if in_exponent is None:
-        data = np.empty(((n + 63) // 64, (k + 3) // 4, 64, 4), dtype=np.int8)
+        data = _empty_aligned(((n + 63) // 64, (k + 3) // 4, 64, 4))
         colsum = np.empty(n, dtype=np.int32)
         _C.gemm_pack(np.ascontiguousarray(w), data, colsum)
         return PackedWeight(data, colsum, n, k, k_in=k)
@@ -102,7 +111,7 @@ def pack_weight(w: np.ndarray, in_exponent: np.ndarray | None = None) -> PackedW
     perm, seg_end, seg_shift = _segments(e)
     wp = np.where(perm >= 0, w[:, np.maximum(perm, 0)], 0).astype(np.int8) if perm.size else w
     kp = wp.shape[1]
-    data = np.empty(((n + 63) // 64, (kp + 3) // 4, 64, 4), dtype=np.int8)
+    data = _empty_aligned(((n + 63) // 64, (kp + 3) // 4, 64, 4))
     _C.gemm_pack(np.ascontiguousarray(wp), data, np.empty(n, dtype=np.int32))
     colsum = (w.astype(np.int64) << e.astype(np.int64)).sum(1).astype(np.int32)  # |.| < 128 * MAX_K
     return PackedWeight(data, colsum, n, kp, k_in=k, perm=perm, seg_end=seg_end, seg_shift=seg_shift)
@@ -127,12 +136,9 @@ def _empty_out(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
     (whole 64-byte lines; numpy's large arrays start 16 bytes into a page). Smaller outputs stay plain
     np.empty: the alignment alone measured no difference there, and the few microseconds of the aligned
     allocation are 2-3% of a 1 x 4096 x 4096 call (~0.18 ms)."""
-    nbytes = shape[0] * shape[1] * dtype.itemsize
-    if nbytes < _NT_OUT_BYTES:
+    if shape[0] * shape[1] * dtype.itemsize < _NT_OUT_BYTES:
         return np.empty(shape, dtype=dtype)
-    buf = np.empty(nbytes + 64, dtype=np.uint8)
-    off = -buf.ctypes.data % 64
-    return buf[off : off + nbytes].view(dtype).reshape(shape)
+    return _empty_aligned(shape, dtype)
 
 
 def gemm(
