@@ -292,6 +292,26 @@ def test_ptf_layernorm_bad_input():
             bad()
 
 
+@pytest.mark.parametrize("isa", ISAS)
+def test_ptf_layernorm_largest_squares(isa):
+    """|x| = 255 * 2^3 on every channel of the longest row (2^14): the AVX-512 pass sums the squares in
+    unsigned 32-bit lanes (a lane's sum < 2^32 only just), checked against the reference at the bound."""
+    from lowbit.ops.fqvit import PTFParams, ptf_layernorm_ref
+    from lowbit.ops.intops_extra_kernels import ptf_layernorm
+
+    n = 2**14
+    w, b = np.linspace(-2, 2, n), np.linspace(1, -1, n)
+    alpha = np.full(n, 3)
+    for code, zp in [(255, 0), (0, 255)]:
+        q = np.full((2, n), code, dtype=np.uint8)
+        q[1, ::3] = 255 - code  # a row with variance too
+        p = PTFParams(0.01, zp, alpha, 8)
+        _same(
+            lambda q=q, p=p: ptf_layernorm(q, p, w, b, 0.05, isa=isa),
+            lambda q=q, p=p: ptf_layernorm_ref(q, p, w, b, 0.05),
+        )
+
+
 def test_layernorm_constants_follow_parameters_changed_in_place():
     """The wrappers cache the per-channel constants by the bytes of weight and bias (the last call's first):
     a parameter changed in place between two calls gets new constants."""
