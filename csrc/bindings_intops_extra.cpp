@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <string>
+#include <vector>
 
 #include "check.h"
 #include "gemm_spec.h"
@@ -164,11 +165,26 @@ void ptf_layernorm_py(const In& q, int32_t bits, int32_t zp, const In& alpha, in
   require(n >= 2 && n <= (1 << 14), "q: expected 2..16384 elements along the last axis");
   require(bits >= 2 && bits <= 8, "bits: expected an int in [2, 8]");
   require(zp >= 0 && zp < (1 << bits), "zp: expected a zero point in [0, 2^bits)");
-  // the codes' range: a full pass, as the reference's check
-  require(int32_t(max_u8(qp, int64_t(q.size()))) < (1 << bits), "q: expected codes in [0, 2^bits)");
-  const uint8_t* ap = checked<uint8_t>(alpha, "alpha", 1, 1);
-  require(int64_t(alpha.shape(0)) == n, "alpha: expected one per channel (the last axis of q)");
-  for (int64_t c = 0; c < n; ++c) require(ap[c] <= 3, "alpha: expected values in [0, 3]");
+  // the codes' range, as the reference's check: a full pass, except for 8 bits (every uint8 code is in range)
+  if (bits < 8) require(int32_t(max_u8(qp, int64_t(q.size()))) < (1 << bits), "q: expected codes in [0, 2^bits)");
+  // alpha as uint8, or as int64 (PTFParams' own dtype: checked and narrowed here, which saves the wrapper
+  // two passes and two copies)
+  std::vector<uint8_t> a8;
+  const uint8_t* ap;
+  if (alpha.dtype() == nb::dtype<int64_t>()) {
+    const int64_t* a64 = checked<int64_t>(alpha, "alpha", 1, 1);
+    require(int64_t(alpha.shape(0)) == n, "alpha: expected one per channel (the last axis of q)");
+    a8.resize(size_t(n));
+    for (int64_t c = 0; c < n; ++c) {
+      require(a64[c] >= 0 && a64[c] <= 3, "alpha: expected values in [0, 3]");
+      a8[size_t(c)] = uint8_t(a64[c]);
+    }
+    ap = a8.data();
+  } else {
+    ap = checked<uint8_t>(alpha, "alpha", 1, 1);
+    require(int64_t(alpha.shape(0)) == n, "alpha: expected one per channel (the last axis of q)");
+    for (int64_t c = 0; c < n; ++c) require(ap[c] <= 3, "alpha: expected values in [0, 3]");
+  }
   int8_t* o = checked<int8_t>(out, "out", 1, 8);
   require_same_shape(q, out, "out");
   const LayerNormParams p = layernorm_params(eps, m0, shift, beta, n);  // bindings.cpp

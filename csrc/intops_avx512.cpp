@@ -410,24 +410,25 @@ struct PtfRow {
   int64_t operator[](int64_t i) const { return int64_t(int32_t(q[i]) - zp) * (1 << alpha[i]); }
 };
 // row_sums of a PTF row: x on 32 words per step (masked lanes 0), then as the int16 codes' sums; x is also
-// stored (whole 32-word blocks) for the normalising pass, which then reads int16 codes as ibert_layernorm's
-inline void row_sums(const PtfRow& row, int64_t n, int64_t& s, int64_t& s2, int16_t* x) {
-  const __m512i ones = _mm512_set1_epi16(1), lo32 = _mm512_set1_epi64(0xFFFFFFFF), zp = _mm512_set1_epi16(int16_t(row.zp));
-  __m512i sv = _mm512_setzero_si512(), a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
+// stored (whole 32-word blocks) for the normalising pass, which then reads int16 codes as ibert_layernorm's.
+// aw: alpha as words (widened once per call). |x| <= 255 * 8 = 2040, so a vpmaddwd pair of squares is at
+// most 2 * 2040^2 < 2^23 and a lane's sum over n / 32 <= 512 steps stays below 2^32: unsigned 32-bit lanes,
+// widened once per row (no 64-bit split per step).
+inline void row_sums(const PtfRow& row, const int16_t* aw, int64_t n, int64_t& s, int64_t& s2, int16_t* x) {
+  const __m512i ones = _mm512_set1_epi16(1), zp = _mm512_set1_epi16(int16_t(row.zp));
+  __m512i sv = _mm512_setzero_si512(), sq = _mm512_setzero_si512();
   for (int64_t i = 0; i < n; i += 32) {
     const int64_t left = n - i;
     const __mmask32 m = left >= 32 ? ~__mmask32(0) : __mmask32((1u << left) - 1);
     const __m512i qv = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, row.q + i));
-    const __m512i av = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, row.alpha + i));
-    const __m512i v = _mm512_maskz_sllv_epi16(m, _mm512_sub_epi16(qv, zp), av);
+    const __m512i v = _mm512_maskz_sllv_epi16(m, _mm512_sub_epi16(qv, zp), _mm512_loadu_si512(aw + i));
     _mm512_storeu_si512(x + i, v);
     sv = _mm512_add_epi32(sv, _mm512_madd_epi16(v, ones));
-    const __m512i sq = _mm512_madd_epi16(v, v);
-    a = _mm512_add_epi64(a, _mm512_and_si512(sq, lo32));
-    b = _mm512_add_epi64(b, _mm512_srli_epi64(sq, 32));
+    sq = _mm512_add_epi32(sq, _mm512_madd_epi16(v, v));
   }
   s = _mm512_reduce_add_epi32(sv);
-  s2 = _mm512_reduce_add_epi64(_mm512_add_epi64(a, b));
+  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
+  s2 = _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_and_si512(sq, lo32), _mm512_srli_epi64(sq, 32)));
 }
 
 // Per-channel constants in the kernel's lane order: for each block of 16 channels, the 8 even channels
@@ -512,21 +513,27 @@ void ptf_layernorm_avx512(const uint8_t* q, int64_t rows, int64_t n, int32_t zp,
   ch.build(p, n);
   constexpr int64_t kBlock = 8;
   const int64_t stride = (n + 31) & ~int64_t(31);
-  thread_local std::vector<int16_t> xbuf;
+  // row_sums' unsigned 32-bit square sums hold for n <= 2^14 (the bindings' bound); past it, the portable path
+  if (n > (int64_t(1) << 14)) return ptf_layernorm(Isa::scalar, q, rows, n, zp, alpha, p, out);
+  thread_local std::vector<int16_t> xbuf, awbuf;
   if (xbuf.size() < size_t(kBlock * stride)) xbuf.resize(size_t(kBlock * stride));
+  if (awbuf.size() < size_t(stride)) awbuf.resize(size_t(stride));
+  int16_t* const aw = awbuf.data();  // alpha as words, zero past n (read by whole 32-word blocks)
+  for (int64_t c = 0; c < stride; ++c) aw[c] = c < n ? int16_t(alpha[c]) : 0;
+  int16_t* const xb = xbuf.data();
   LnRow st[kBlock];
   for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
     const int64_t nb = std::min(kBlock, rows - r0);
     for (int64_t j = 0; j < nb; ++j) {
       int64_t s, s2;
-      row_sums(PtfRow{q + (r0 + j) * n, alpha, zp}, n, s, s2, xbuf.data() + j * stride);
+      row_sums(PtfRow{q + (r0 + j) * n, alpha, zp}, aw, n, s, s2, xb + j * stride);
       st[j] = ibert_layernorm_row_fast(s, s2, n, p.eps);
     }
     for (int64_t j = 0; j < nb; ++j) {
       const PtfRow row{q + (r0 + j) * n, alpha, zp};
       int8_t* o = out + (r0 + j) * n;
       if (st[j].inv <= int64_t(0xFFFFFFFF)) {
-        ln_row(static_cast<const int16_t*>(xbuf.data() + j * stride), n, st[j], ch, o);
+        ln_row(static_cast<const int16_t*>(xb + j * stride), n, st[j], ch, o);
       } else {  // as ibert_layernorm_avx512
         for (int64_t i = 0; i < n; ++i) o[i] = ibert_layernorm_one(row[i], i, st[j], p);
       }

@@ -292,6 +292,14 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
   alignas(64) uint16_t e2s[128];
   for (int f = 0; f < 128; ++f) e2s[f] = uint16_t(p.exp2[f] >> 6);
   const Table128 exp2s(e2s);  // lnexp pass 2
+  // lnexp pass 2 on bytes where exp2 >> 6 spans at most 256 values (the shipped table: 257..512): exp2s[f] =
+  // lo + bt[f], bt from two registers by one vpermt2b (index: tt's low byte, whose bits 0..6 are f; the high
+  // bytes zeroed by the mask) instead of two vpermt2w, a test and a blend
+  const uint16_t e2lo = *std::min_element(e2s, e2s + 128), e2hi = *std::max_element(e2s, e2s + 128);
+  const bool e2bytes = e2hi - e2lo <= 255;
+  alignas(64) uint8_t bt[128];
+  for (int f = 0; f < 128; ++f) bt[f] = uint8_t(e2s[f] - e2lo);
+  const __m512i bt0 = _mm512_load_si512(bt), bt1 = _mm512_load_si512(bt + 64), e2lov = _mm512_set1_epi16(int16_t(e2lo));
   const __m512i flip = _mm512_set1_epi16(int16_t(0x8000)), ones = _mm512_set1_epi16(1);
   // R rows side by side (R = 2 while two are left): each block step of pass 1 and of the lnexp pass 2 runs
   // for both rows, so their independent chains overlap
@@ -364,18 +372,26 @@ void lut_rows(const T* q, int64_t rows, int64_t n, const LutSoftmaxParams& p, co
     } else {
       __m512i add[R];
       for (int j = 0; j < R; ++j) add[j] = _mm512_set1_epi16(int16_t(((len[j] - 16) << kLutFrac) + p.log2[idx[j]]));  // < 2^13
-      for (int64_t i = 0; i < n; i += 32) {
+      auto pass2 = [&](auto bytes) {
+        for (int64_t i = 0; i < n; i += 32) {
 #pragma GCC unroll 2
-        for (int j = 0; j < R; ++j) {
-          const __m512i tt = _mm512_adds_epu16(_mm512_loadu_si512(bb[j] + i), add[j]);
-          const __m512i f = _mm512_and_si512(tt, mask7w);
-          const __m512i v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6),
-                                                    _mm512_permutex2var_epi16(exp2s.a, f, exp2s.b),
-                                                    _mm512_permutex2var_epi16(exp2s.c, f, exp2s.d));
-          const __m512i w = _mm512_avg_epu16(_mm512_srlv_epi16(v, _mm512_srli_epi16(tt, kLutFrac)), _mm512_setzero_si512());
-          store32(out + (r + j) * n + i, n - i, _mm512_cvtusepi16_epi8(w));
+          for (int j = 0; j < R; ++j) {
+            const __m512i tt = _mm512_adds_epu16(_mm512_loadu_si512(bb[j] + i), add[j]);
+            __m512i v;
+            if constexpr (decltype(bytes)::value) {
+              v = _mm512_add_epi16(_mm512_maskz_permutex2var_epi8(0x5555555555555555ull, bt0, tt, bt1), e2lov);
+            } else {
+              const __m512i f = _mm512_and_si512(tt, mask7w);
+              v = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(f, bit6), _mm512_permutex2var_epi16(exp2s.a, f, exp2s.b),
+                                          _mm512_permutex2var_epi16(exp2s.c, f, exp2s.d));
+            }
+            const __m512i w = _mm512_avg_epu16(_mm512_srlv_epi16(v, _mm512_srli_epi16(tt, kLutFrac)), _mm512_setzero_si512());
+            store32(out + (r + j) * n + i, n - i, _mm512_cvtusepi16_epi8(w));
+          }
         }
-      }
+      };
+      if (e2bytes) pass2(std::true_type());
+      else pass2(std::false_type());
     }
   };
   int64_t r = 0;

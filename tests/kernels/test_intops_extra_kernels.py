@@ -278,6 +278,9 @@ def test_ptf_layernorm_bad_input():
         lambda: ptf_layernorm(q.astype(np.int32), p, w, b, 0.05),  # the kernel takes uint8 codes
         lambda: ptf_layernorm(q, PTFParams(0.1, 3, np.zeros(n + 1, dtype=np.int64), 8), w, b, 0.05),
         lambda: ptf_layernorm(q, PTFParams(0.1, 3, np.full(n, 4), 8), w, b, 0.05),  # alpha > 3
+        lambda: ptf_layernorm(q, PTFParams(0.1, 3, np.full(n, -1), 8), w, b, 0.05),  # checked by the kernel
+        lambda: ptf_layernorm(q, PTFParams(0.1, 3, np.full(n, 4, dtype=np.int32), 8), w, b, 0.05),
+        lambda: ptf_layernorm(q, PTFParams(0.1, 3, np.full(2 * n, 4)[::2], 8), w, b, 0.05),  # strided int64
         lambda: ptf_layernorm(q + 2, PTFParams(0.1, 3, a0, 2), w, b, 0.05),  # codes >= 2^2
         lambda: ptf_layernorm(q, PTFParams(0.1, 300, a0, 8), w, b, 0.05),  # zero point
         lambda: ptf_layernorm(q, PTFParams(float("inf"), 3, a0, 8), w, b, 0.05),
@@ -287,6 +290,43 @@ def test_ptf_layernorm_bad_input():
     ):
         with pytest.raises(LowbitError):
             bad()
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_ptf_layernorm_largest_squares(isa):
+    """|x| = 255 * 2^3 on every channel of the longest row (2^14): the AVX-512 pass sums the squares in
+    unsigned 32-bit lanes (a lane's sum < 2^32 only just), checked against the reference at the bound."""
+    from lowbit.ops.fqvit import PTFParams, ptf_layernorm_ref
+    from lowbit.ops.intops_extra_kernels import ptf_layernorm
+
+    n = 2**14
+    w, b = np.linspace(-2, 2, n), np.linspace(1, -1, n)
+    alpha = np.full(n, 3)
+    for code, zp in [(255, 0), (0, 255)]:
+        q = np.full((2, n), code, dtype=np.uint8)
+        q[1, ::3] = 255 - code  # a row with variance too
+        p = PTFParams(0.01, zp, alpha, 8)
+        _same(
+            lambda q=q, p=p: ptf_layernorm(q, p, w, b, 0.05, isa=isa),
+            lambda q=q, p=p: ptf_layernorm_ref(q, p, w, b, 0.05),
+        )
+
+
+def test_layernorm_constants_follow_parameters_changed_in_place():
+    """The wrappers cache the per-channel constants by the bytes of weight and bias (the last call's first):
+    a parameter changed in place between two calls gets new constants."""
+    from lowbit.ops.fqvit import PTFParams, ptf_layernorm_ref
+    from lowbit.ops.intops_extra_kernels import ptf_layernorm
+
+    rng = np.random.default_rng(3)
+    n = 96
+    q = rng.integers(0, 256, size=(4, n)).astype(np.uint8)
+    p = PTFParams(0.02, 120, rng.integers(0, 4, n), 8)
+    w, b = rng.uniform(-2, 2, n), rng.uniform(-1, 1, n)
+    for _ in range(3):
+        _same(lambda: ptf_layernorm(q, p, w, b, 0.05), lambda: ptf_layernorm_ref(q, p, w, b, 0.05))
+        w[5] *= -3.0
+        b[7] += 0.5
 
 
 @pytest.mark.parametrize("n", [2, 63, 64, 65, 100, 1000])

@@ -275,3 +275,33 @@ def test_nnlut_gelu_int16_blocks_and_tails(isa, scale):
         for part in (q[:n], small[:n], np.full(n, -(2**15), np.int16), np.full(n, 2**15 - 1, np.int16)):
             got, _ = nnlut_gelu(part, scale, isa)
             np.testing.assert_array_equal(got, nnlut_gelu_ref(part.astype(np.int32), scale)[0])
+
+
+@pytest.mark.parametrize("span", ["bytes", "wide"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lut_softmax_custom_exp2_tables(span, dtype):
+    """The kernel takes any exp2 table (entries <= 2^15, exp2[0] = 2^15): the lnexp pass 2 looks exp2 >> 6 up
+    as bytes over its minimum when it spans <= 256 values (the shipped table: 257..512), by words otherwise.
+    Both against the scalar kernel, on random decreasing tables of either kind, with row tails."""
+    from lowbit import _C
+    from lowbit.ops.shift_lut_kernels import lut_args
+
+    rng = np.random.default_rng(7)
+    dcap, m0, shift, _, rc, lg, _ = lut_args(1e-3, "lnexp")
+    low = 2**14 + 64 * 40 if span == "bytes" else 2**12
+    for trial in range(6):
+        e2 = np.sort(rng.integers(low, 2**15, size=128, endpoint=True))[::-1].astype(np.uint16)
+        e2[0] = 2**15
+        if span == "bytes":
+            assert (e2[0] >> 6) - (e2.min() >> 6) <= 255
+        else:
+            assert (e2[0] >> 6) - (e2.min() >> 6) > 255
+        for n in (1, 31, 32, 33, 100, 128):
+            q = _codes(rng, dtype, 3, n, "small" if trial % 2 else "random")
+            outs = []
+            for isa in ISAS:
+                o = np.empty(q.shape, np.uint8)
+                _C.lut_softmax(q, dcap, m0, shift, e2, rc, lg, True, o, isa)
+                outs.append(o)
+            for o in outs[1:]:
+                np.testing.assert_array_equal(o, outs[0])
