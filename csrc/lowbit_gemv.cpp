@@ -4,7 +4,6 @@
 #include "lowbit_gemv.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -101,14 +100,6 @@ void lb_build_tables_scalar(const uint8_t* x, int64_t kpad, uint8_t* t) {
   }
 }
 
-namespace {
-// TEMPORARY A/B switch: LOWBIT_LB_STREAMS=0 keeps the one-stream path.
-bool lb_streams_enabled() {
-  const char* e = std::getenv("LOWBIT_LB_STREAMS");
-  return !(e && e[0] == '1');
-}
-}  // namespace
-
 void lowbit_gemv(Isa isa, const LbWeight& w, const LbCall& c) {
   const Isa eff = lb_effective_isa(isa, w.layout);
   const LbRawFn run = raw_fn(eff, w.layout);
@@ -160,16 +151,11 @@ void lowbit_gemv(Isa isa, const LbWeight& w, const LbCall& c) {
   const int64_t per_unit = c.combine, units = (blocks + per_unit - 1) / per_unit;
   const int threads = int(std::max<int64_t>(1, std::min<int64_t>(c.threads, units)));
   const int64_t n_out = N / c.combine;
-  // M = 1 on weights beyond L2 (per thread): S read streams (lowbit_gemv.h)
+  // M = 1 on weights beyond L2 (per thread): kLbStreams read streams (lowbit_gemv.h)
   LbStreamsFn run_streams = nullptr;
-  int streams = 1;
 #if defined(__x86_64__)
-  if (M == 1 && eff == Isa::avx512 && w.layout == LbLayout::fields && blocks * bb >= kLbStreamsMinBytes * threads &&
-      lb_streams_enabled()) {
+  if (M == 1 && eff == Isa::avx512 && w.layout == LbLayout::fields && blocks * bb >= kLbStreamsMinBytes * threads)
     run_streams = lb_fields_streams_avx512;
-    int64_t ahead;
-    streams = lb_streams_env(&ahead);
-  }
 #endif
   auto work = [&](int t) {
     const int64_t b0 = units * t / threads * per_unit, b1 = std::min(blocks, units * (t + 1) / threads * per_unit);
@@ -193,29 +179,22 @@ void lowbit_gemv(Isa isa, const LbWeight& w, const LbCall& c) {
         }
       }
     };
-    std::vector<int32_t> raw(size_t(M * R * 4));
+    std::vector<int32_t> raw(size_t(M * R * kLbStreams));
     int64_t b = b0;
-    if (streams > 1 && b1 - b0 >= streams) {
-      // S contiguous ranges of this thread's blocks, one block of each at a time (lowbit_gemv.h)
-      const char* e = std::getenv("LOWBIT_LB_SKEW");
-      const int64_t skew = e ? std::atoll(e) : 0;
-      const int64_t nb = b1 - b0, len = (nb - skew * streams) / streams;  // the last nb % S blocks run alone below
-      const uint8_t* blk[4];
-      int32_t* raws[4];
-      for (int i = 0; i < streams; ++i) raws[i] = raw.data() + i * R;
+    if (run_streams && b1 - b0 >= kLbStreams) {
+      // kLbStreams contiguous ranges of len blocks, one block of each at a time; the last
+      // (b1 - b0) % kLbStreams blocks run alone below
+      const int64_t len = (b1 - b0) / kLbStreams;
+      const uint8_t* blk[kLbStreams];
+      int32_t* raws[kLbStreams];
+      for (int i = 0; i < kLbStreams; ++i) raws[i] = raw.data() + i * R;
       for (int64_t j = 0; j < len; ++j)
         for (int64_t g = 0; g < groups; ++g) {
-          for (int i = 0; i < streams; ++i) blk[i] = w.data + (b0 + i * (len + skew) + j) * bb;
+          for (int i = 0; i < kLbStreams; ++i) blk[i] = w.data + (b0 + i * len + j) * bb;
           run_streams(blk, w.bits, g * G, k_end(g), x.data(), raws);
-          for (int i = 0; i < streams; ++i) finish(b0 + i * (len + skew) + j, g, raws[i]);
+          for (int i = 0; i < kLbStreams; ++i) finish(b0 + i * len + j, g, raws[i]);
         }
-      for (int i = 0; i < streams; ++i)
-        for (int64_t bb2 = b0 + i * (len + skew) + len; bb2 < b0 + (i + 1) * (len + skew); ++bb2)
-          for (int64_t g = 0; g < groups; ++g) {
-            run(w.data + bb2 * bb, w.bits, g * G, k_end(g), x.data(), kpad, M, tables.data(), ldt, raw.data());
-            finish(bb2, g, raw.data());
-          }
-      b = b0 + streams * (len + skew);
+      b = b0 + kLbStreams * len;
     }
     for (; b < b1; ++b)
       for (int64_t g = 0; g < groups; ++g) {

@@ -74,15 +74,13 @@ void lb_fields_raw_avx512(const uint8_t*, int64_t, int64_t, int64_t, const uint8
 void lb_planes_raw_avx512(const uint8_t*, int64_t, int64_t, int64_t, const uint8_t*, int64_t, int64_t,
                           const uint8_t*, int64_t, int32_t*);
 
-// M = 1 on large weights (fields and trits layouts): the raw sums of S row blocks at once over k in
-// [k0, k1), S = lb_streams(layout, bits) concurrent read streams (blocks[S], raws[S][R]); the driver gives
-// each stream a contiguous range of its thread's blocks.
+// M = 1 on weights beyond L2 (fields layout): the raw sums of kLbStreams row blocks at once over k in
+// [k0, k1) (blocks[S], raws[S][R]); the driver gives each stream a contiguous range of its thread's blocks,
+// so that S sequential read streams run through the call.
 using LbStreamsFn = void (*)(const uint8_t* const* blocks, int64_t bits, int64_t k0, int64_t k1,
                              const uint8_t* x, int32_t* const* raws);
-constexpr int kLbStreams = 4;   // 4-, 2-bit fields
-constexpr int kLbStreams1 = 2;  // 1-bit fields: 8 accumulators per stream
-constexpr int64_t kLbStreamsMinBytes = int64_t(1) << 20;  // per thread: smaller weights stay in L2
-int lb_streams_env(int64_t* ahead);  // TEMPORARY A/B
+constexpr int kLbStreams = 2;
+constexpr int64_t kLbStreamsMinBytes = int64_t(1) << 20;  // per thread: smaller weights stay on one stream
 void lb_fields_streams_avx512(const uint8_t* const*, int64_t, int64_t, int64_t, const uint8_t*, int32_t* const*);
 
 // The planes kernel's tables for one row of native activations x [kpad] (kpad / 8 tables of 64 bytes).
