@@ -1,7 +1,7 @@
 """Same-process A/B of low-bit fields GEMV read patterns (issue 4, branch lbstream), M = 1, one thread,
 interleaved rounds of 20 ms samples (each after 10 ms of untimed calls), medians; cold: every call reads
 the next of several weight copies (128 MiB in all), as `lowbit bench lowbit` does. Every mode is checked
-bit-exact against mode "1" first. Needs the experimental build of commit "lbstream: experiment" (the
+bit-exact against mode "1" first. Needs the experimental build of commit 0c2358b (branch lbstream; the
 LOWBIT_LB_STREAMS / LOWBIT_LB_SKEW switches), not part of the normal build:
     .venv/bin/python tools/lowbit_streams_ab.py 8192 8192 cold 9 "4,0 2,8192 4,-6 2,-11" w4 w2 w1
 Modes: "1" the one-stream kernel (prefetch 8 KiB ahead); "S,D" S streams (2-4), one k4 step of each per
