@@ -151,31 +151,56 @@ void lowbit_gemv(Isa isa, const LbWeight& w, const LbCall& c) {
   const int64_t per_unit = c.combine, units = (blocks + per_unit - 1) / per_unit;
   const int threads = int(std::max<int64_t>(1, std::min<int64_t>(c.threads, units)));
   const int64_t n_out = N / c.combine;
+  // M = 1 on weights beyond L2 (per thread): kLbStreams read streams (lowbit_gemv.h)
+  LbStreamsFn run_streams = nullptr;
+#if defined(__x86_64__)
+  if (M == 1 && eff == Isa::avx512 && w.layout == LbLayout::fields && blocks * bb >= kLbStreamsMinBytes * threads)
+    run_streams = lb_fields_streams_avx512;
+#endif
   auto work = [&](int t) {
     const int64_t b0 = units * t / threads * per_unit, b1 = std::min(blocks, units * (t + 1) / threads * per_unit);
     if (b1 <= b0) return;
     const int64_t rbase = b0 * R, rend = std::min(N, b1 * R), span = rend - rbase;
-    std::vector<int32_t> raw(size_t(M * R));
     std::vector<double> yacc(c.scale ? size_t(M * span) : 0, 0.0);  // float output: [M][span]
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t r0 = b * R, rows = std::min(R, N - r0);
-      for (int64_t g = 0; g < groups; ++g) {
-        const int64_t k0 = g * G, k1 = g == groups - 1 ? kpad : k0 + G, kseg = std::min(K, k0 + G) - k0;
-        run(w.data + b * bb, w.bits, k0, k1, x.data(), kpad, M, tables.data(), ldt, raw.data());
-        for (int64_t m = 0; m < M; ++m) {
-          const int64_t zm = z[size_t(m)], xs = sumx[size_t(m * groups + g)] - kseg * zm;
-          for (int64_t i = 0; i < rows; ++i) {
-            const int64_t r = r0 + i;
-            const int64_t acc = int64_t(w.mul) * (int64_t(raw[size_t(m * R + i)]) - zm * w.rowsum[r * groups + g]) +
-                                int64_t(w.off) * xs;
-            if (c.scale)
-              yacc[size_t(m * span + r - rbase)] += double(c.scale[r * groups + g]) * double(acc);
-            else
-              static_cast<int32_t*>(c.out)[m * N + r] = int32_t(acc);
-          }
+    auto k_end = [&](int64_t g) { return g == groups - 1 ? kpad : g * G + G; };
+    // the epilogue of block b's raw sums over K-group g
+    auto finish = [&](int64_t b, int64_t g, const int32_t* raw) {
+      const int64_t r0 = b * R, rows = std::min(R, N - r0), kseg = std::min(K, g * G + G) - g * G;
+      for (int64_t m = 0; m < M; ++m) {
+        const int64_t zm = z[size_t(m)], xs = sumx[size_t(m * groups + g)] - kseg * zm;
+        for (int64_t i = 0; i < rows; ++i) {
+          const int64_t r = r0 + i;
+          const int64_t acc =
+              int64_t(w.mul) * (int64_t(raw[m * R + i]) - zm * w.rowsum[r * groups + g]) + int64_t(w.off) * xs;
+          if (c.scale)
+            yacc[size_t(m * span + r - rbase)] += double(c.scale[r * groups + g]) * double(acc);
+          else
+            static_cast<int32_t*>(c.out)[m * N + r] = int32_t(acc);
         }
       }
+    };
+    std::vector<int32_t> raw(size_t(M * R * kLbStreams));
+    int64_t b = b0;
+    if (run_streams && b1 - b0 >= kLbStreams) {
+      // kLbStreams contiguous ranges of len blocks, one block of each at a time; the last
+      // (b1 - b0) % kLbStreams blocks run alone below
+      const int64_t len = (b1 - b0) / kLbStreams;
+      const uint8_t* blk[kLbStreams];
+      int32_t* raws[kLbStreams];
+      for (int i = 0; i < kLbStreams; ++i) raws[i] = raw.data() + i * R;
+      for (int64_t j = 0; j < len; ++j)
+        for (int64_t g = 0; g < groups; ++g) {
+          for (int i = 0; i < kLbStreams; ++i) blk[i] = w.data + (b0 + i * len + j) * bb;
+          run_streams(blk, w.bits, g * G, k_end(g), x.data(), raws);
+          for (int i = 0; i < kLbStreams; ++i) finish(b0 + i * len + j, g, raws[i]);
+        }
+      b = b0 + kLbStreams * len;
     }
+    for (; b < b1; ++b)
+      for (int64_t g = 0; g < groups; ++g) {
+        run(w.data + b * bb, w.bits, g * G, k_end(g), x.data(), kpad, M, tables.data(), ldt, raw.data());
+        finish(b, g, raw.data());
+      }
     if (!c.scale) return;
     for (int64_t m = 0; m < M; ++m) {
       const double s = c.act_scale ? double(c.act_scale[m]) : 1.0;

@@ -74,6 +74,15 @@ void lb_fields_raw_avx512(const uint8_t*, int64_t, int64_t, int64_t, const uint8
 void lb_planes_raw_avx512(const uint8_t*, int64_t, int64_t, int64_t, const uint8_t*, int64_t, int64_t,
                           const uint8_t*, int64_t, int32_t*);
 
+// M = 1 on weights beyond L2 (fields layout): the raw sums of kLbStreams row blocks at once over k in
+// [k0, k1) (blocks[S], raws[S][R]); the driver gives each stream a contiguous range of its thread's blocks,
+// so that S sequential read streams run through the call.
+using LbStreamsFn = void (*)(const uint8_t* const* blocks, int64_t bits, int64_t k0, int64_t k1,
+                             const uint8_t* x, int32_t* const* raws);
+constexpr int kLbStreams = 2;
+constexpr int64_t kLbStreamsMinBytes = int64_t(1) << 20;  // per thread: smaller weights stay on one stream
+void lb_fields_streams_avx512(const uint8_t* const*, int64_t, int64_t, int64_t, const uint8_t*, int32_t* const*);
+
 // The planes kernel's tables for one row of native activations x [kpad] (kpad / 8 tables of 64 bytes).
 void lb_build_tables_scalar(const uint8_t* x, int64_t kpad, uint8_t* tables);
 void lb_build_tables_avx512(const uint8_t* x, int64_t kpad, uint8_t* tables);

@@ -20,6 +20,8 @@ namespace {
 
 // Software prefetch distance of the weight stream, in bytes (16 KiB measured the same as 8 KiB).
 constexpr int64_t kAhead = 8192;
+// The same for each of the streams of fields_streams (8 KiB: 1-6% slower cold, 3-19% hot, in one A/B).
+constexpr int64_t kStreamAhead = 4096;
 
 inline __m512i bcast4(const uint8_t* p) {
   int32_t v;
@@ -87,6 +89,46 @@ void fields_rows(const uint8_t* block, int64_t s0, int64_t s1, const uint8_t* x,
   }
   for (; m + MRX <= M; m += MRX) fields_tile<B, MRX, 1>(block, s0, s1, x + m * lda, lda, raw + m * R, R);
   for (; m < M; ++m) fields_tile<B, 1, U1>(block, s0, s1, x + m * lda, lda, raw + m * R, R);
+}
+
+// M = 1 over S row blocks at once (S read streams, lowbit_gemv.h): U k4 steps (U lines) of one block, then
+// of the next, one accumulator per block and field; each stream prefetched kStreamAhead bytes ahead.
+template <int B, int S, int U>
+void fields_streams(const uint8_t* const* blocks, int64_t s0, int64_t s1, const uint8_t* x,
+                    int32_t* const* raws) {
+  constexpr int F = 8 / B;
+  __m512i acc[S][F];
+  __m512i mask[F];
+  const uint8_t* bp[S];
+#pragma GCC unroll 8
+  for (int i = 0; i < S; ++i) bp[i] = blocks[i];
+#pragma GCC unroll 8
+  for (int f = 0; f < F; ++f) mask[f] = _mm512_set1_epi8(char(((1 << B) - 1) << (B * f)));
+#pragma GCC unroll 8
+  for (int i = 0; i < S; ++i)
+#pragma GCC unroll 8
+    for (int f = 0; f < F; ++f) acc[i][f] = _mm512_setzero_si512();
+  for (int64_t s = s0; s < s1; s += U) {  // s0, s1: multiples of 8
+    __m512i xb[U];
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) xb[u] = bcast4(x + (s + u) * 4);
+#pragma GCC unroll 8
+    for (int i = 0; i < S; ++i)
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) {
+        const __m512i wv = _mm512_loadu_si512(bp[i] + (s + u) * 64);
+        _mm_prefetch(reinterpret_cast<const char*>(bp[i] + (s + u) * 64 + kStreamAhead), _MM_HINT_T0);
+#pragma GCC unroll 8
+        for (int f = 0; f < F; ++f) {
+          const __m512i wf = F == 1 ? wv : _mm512_and_si512(wv, mask[f]);
+          acc[i][f] = _mm512_dpbusd_epi32(acc[i][f], wf, xb[u]);
+        }
+      }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < S; ++i)
+#pragma GCC unroll 8
+    for (int f = 0; f < F; ++f) _mm512_storeu_si512(raws[i] + 16 * f, _mm512_srai_epi32(acc[i][f], B * f));
 }
 
 template <int B, int MR>
@@ -190,6 +232,17 @@ void lb_fields_raw_avx512(const uint8_t* block, int64_t bits, int64_t k0, int64_
     case 1: return fields_rows<1>(block, s0, s1, x, lda, M, raw);
     case 2: return fields_rows<2>(block, s0, s1, x, lda, M, raw);
     case 4: return fields_rows<4>(block, s0, s1, x, lda, M, raw);
+    default: return;
+  }
+}
+
+void lb_fields_streams_avx512(const uint8_t* const* blocks, int64_t bits, int64_t k0, int64_t k1,
+                              const uint8_t* x, int32_t* const* raws) {
+  const int64_t s0 = k0 / 4, s1 = k1 / 4;
+  switch (bits) {
+    case 1: return fields_streams<1, kLbStreams, 4>(blocks, s0, s1, x, raws);
+    case 2: return fields_streams<2, kLbStreams, 4>(blocks, s0, s1, x, raws);
+    case 4: return fields_streams<4, kLbStreams, 4>(blocks, s0, s1, x, raws);
     default: return;
   }
 }

@@ -173,3 +173,63 @@ def test_bad_inputs():
         from_qtensor(lowbit.quantize(torch.randn(8, 64), "nf", 4, lowbit.per_channel(0)))
     with pytest.raises(LowbitError, match="u: expected"):
         pack_lowbit(np.ones((2, 40000), np.int64), 1)
+
+
+# M = 1 on weights of >= 1 MiB per thread (fields layout, AVX-512) runs two read streams over the two halves
+# of each thread's row blocks (csrc/lowbit_gemv.h, kLbStreams): odd block counts leave one block to the
+# one-stream kernel, a short last block, several threads, K groups, and weights just under the threshold.
+# (bits, n, k, threads): block bytes 16 kpad, rows per block 16 * 8 / bits
+STREAM_CASES = [
+    (4, 32 * 34 + 5, 2048, 1),  # 35 blocks of 32 KiB: 17 per stream + a short one alone
+    (4, 32 * 32, 2048, 1),  # exactly 1 MiB, even
+    (4, 32 * 31 + 1, 2048, 1),  # just under 1 MiB: one stream
+    (2, 64 * 37 + 1, 4096, 2),  # 38 blocks of 64 KiB, 19 per thread: 9 per stream + 1 alone
+    (1, 128 * 50 + 3, 4096, 3),  # 51 blocks over 3 threads (3.2 MiB)
+    (2, 64 * 32, 4096, 3),  # 2 MiB over 3 threads: under 1 MiB each, one stream
+    (4, 2 * 32 + 1, 32768, 1),  # K = 32768: 3 blocks of 512 KiB, one stream of length 1 each + one alone
+    (1, 1, 32768, 1),  # one row, one block
+]
+
+
+@pytest.mark.skipif("avx512" not in ISAS, reason="AVX-512 only")
+@pytest.mark.parametrize("bits,n,k,threads", STREAM_CASES)
+@pytest.mark.parametrize("extreme", [False, True])
+def test_streams_int32_bit_exact(bits, n, k, threads, extreme):
+    rng = np.random.default_rng(n * k + bits)
+    u = np.full((n, k), (1 << bits) - 1) if extreme else rng.integers(0, 1 << bits, (n, k))
+    off = -(1 << (bits - 1))
+    a, za = _acts(rng, 1, k, True, extreme)
+    w = pack_lowbit(u, bits, layout="fields", off=off)
+    got = lowbit_gemv(a, w, a_zero_point=za, isa="avx512", threads=threads)
+    np.testing.assert_array_equal(got, lowbit_gemv_ref(a, u, off=off, a_zero_point=za))
+
+
+@pytest.mark.skipif("avx512" not in ISAS, reason="AVX-512 only")
+@pytest.mark.parametrize("bits,threads", [(4, 1), (2, 2), (1, 3)])
+def test_streams_grouped_float_match_scalar(bits, threads):
+    """Grouped scales through the streams: the int32 raw sums are exact, so the float output equals the
+    scalar kernel's bit for bit."""
+    rng = np.random.default_rng(bits)
+    n, k, group = 16 * (8 // bits) * 61 + 7, 4096 - 96, 1024  # 62 blocks of 64 KiB, the last group short
+    u = rng.integers(0, 1 << bits, (n, k))
+    scale = rng.uniform(0.01, 1.0, (n, -(-k // group))).astype(np.float32)
+    a = rng.integers(0, 256, (1, k)).astype(np.uint8)
+    w = pack_lowbit(u, bits, layout="fields", off=-1, scale=scale, group=group)
+    kw = dict(a_zero_point=7, out_dtype=np.float32, act_scale=0.5, threads=threads)
+    np.testing.assert_array_equal(
+        lowbit_gemv(a, w, isa="avx512", **kw), lowbit_gemv(a, w, isa="scalar", **kw)
+    )
+
+
+@pytest.mark.skipif("avx512" not in ISAS, reason="AVX-512 only")
+def test_streams_bcq_match_scalar():
+    """BCQ (3 packed rows per output row; threads split on whole output rows) through the streams."""
+    torch.manual_seed(5)
+    q = lowbit.quantize(torch.randn(1400, 4096), "bcq", 3, lowbit.per_group(1024))
+    p = pack_bcq(q, layout="fields")  # 4200 rows of 1 bit: 33 blocks of 64 KiB
+    a = np.random.default_rng(5).integers(0, 256, (1, 4096)).astype(np.uint8)
+    for threads in (1, 2):
+        kw = dict(a_zero_point=7, out_dtype=np.float32, act_scale=0.5, threads=threads)
+        np.testing.assert_array_equal(
+            lowbit_gemv(a, p, isa="avx512", **kw), lowbit_gemv(a, p, isa="scalar", **kw)
+        )
