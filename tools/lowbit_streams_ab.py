@@ -59,7 +59,7 @@ for nm in names:
         assert np.array_equal(r0, r1), (nm, mode)
 samples = {k: [] for k in fns}
 for _ in range(rounds):
-    for name, (copies, fn, nb, mode) in fns.items():
+    for name, (copies, fn, _nb, mode) in fns.items():
         if mode is not None:
             os.environ["LOWBIT_LB_STREAMS"] = mode.split("s")[0]
             os.environ["LOWBIT_LB_SKEW"] = mode.split("s")[1] if "s" in mode else "0"
@@ -84,6 +84,6 @@ for name, (_, _, nb, mode) in fns.items():
     if mode not in (None, "1"):
         extra = f"  /old speedup {med[name.split('/')[0] + '/1'] / med[name]:.3f}"
     print(
-        f"{name:18s} {med[name] * 1e6:9.1f} us  {nb / med[name] / 1e9:6.1f} GB/s  vs int8 {med['int8'] / med[name]:.2f}x"
-        + extra
+        f"{name:18s} {med[name] * 1e6:9.1f} us  {nb / med[name] / 1e9:6.1f} GB/s"
+        f"  vs int8 {med['int8'] / med[name]:.2f}x" + extra
     )
