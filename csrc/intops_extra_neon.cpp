@@ -106,8 +106,8 @@ struct PwlActLanes {
     const uint8x16_t j = rows(w);
     uint16x8_t s[2], v[2], f[2], l[2];
     st(j, s), va(j, v), fr(j, f), sl(j, l);
-    const uint8x16_t hb = vqtbl4q_u8(sh, j);
-    const int16x8_t shv[2] = {vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(hb))), vreinterpretq_s16_u16(vmovl_high_u8(hb))};
+    int16x8_t shv[2];
+    neon::row_shifts(sh, j, shv);
     for (int h = 0; h < 2; ++h) {
       const uint16x8_t x = vshlq_u16(vsubq_u16(w[h], s[h]), shv[h]);
       const uint32x4_t p0 = vmlal_u16(vmovl_u16(vget_low_u16(f[h])), vget_low_u16(l[h]), vget_low_u16(x));

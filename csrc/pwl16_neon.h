@@ -117,4 +117,11 @@ struct CodeWindow {
   }
 };
 
+// the shift column of rows j (a 64-entry byte table) as two vectors of 8 signed words, for vshlq_u16
+inline void row_shifts(const uint8x16x4_t& table, uint8x16_t j, int16x8_t shv[2]) {
+  const uint8x16_t hb = vqtbl4q_u8(table, j);
+  shv[0] = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(hb)));
+  shv[1] = vreinterpretq_s16_u16(vmovl_high_u8(hb));
+}
+
 }  // namespace lowbit::neon

@@ -310,8 +310,8 @@ struct PwlGeluLanes {
     const uint8x16_t j = rows(w);
     uint16x8_t a[2], l[2], lo[2], hi[2];
     an(j, a), sl(j, l), vl(j, lo), vh(j, hi);
-    const uint8x16_t hb = vqtbl4q_u8(sh, j);
-    const int16x8_t shv[2] = {vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(hb))), vreinterpretq_s16_u16(vmovl_high_u8(hb))};
+    int16x8_t shv[2];
+    neon::row_shifts(sh, j, shv);
     for (int h = 0; h < 2; ++h) {
       const uint16x8_t dw = vreinterpretq_u16_s16(vabsq_s16(vreinterpretq_s16_u16(vsubq_u16(w[h], a[h]))));
       const uint16x8_t x = vshlq_u16(dw, shv[h]);
