@@ -1,6 +1,8 @@
 """`lowbit bench gemm`: lowbit's int8 GEMM against torch (_int_mm, dynamic quantized Linear on the x86,
 fbgemm and onednn engines, fp32), ONNX Runtime MatMulInteger (u8 x s8) and numpy/OpenBLAS fp32, in one
-run, with GOP/s (2 M K N per call), the ratio to the best peer and the % of the measured int8 peak."""
+run, with GOP/s (2 M K N per call), the ratio to the best peer and the % of the measured int8 peak.
+With --threads N > 1, lowbit at 1 thread is timed in the same rounds (a row with "threads": 1), so the
+thread scaling is a ratio from one run."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ SHAPES = [
     (1, 8192, 8192),
 ]
 QUICK = [(1, 4096, 4096), (16, 4096, 4096), (128, 768, 768), (512, 768, 3072)]
+_ONE = "lowbit (1 thread)"  # the scaling baseline, timed only when threads > 1
 
 
 def int8_peak_gops(threads: int = 1) -> float | None:
@@ -51,6 +54,8 @@ def run(quick: bool = False, as_json: bool = False, threads: int = 1) -> int:
         w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
         packed = pack_weight(w)
         impls = {"lowbit": lambda a=a, packed=packed: gemm(a, packed, a_zero_point=128, threads=threads)}
+        if threads > 1:
+            impls[_ONE] = lambda a=a, packed=packed: gemm(a, packed, a_zero_point=128, threads=1)
         impls.update(torch_peers(a, w, threads))
         ort = ort_peer(a, w, threads)
         if ort is not None:
@@ -63,9 +68,9 @@ def run(quick: bool = False, as_json: bool = False, threads: int = 1) -> int:
         for impl, sec in secs.items():
             rows.append(
                 {
-                    "impl": impl,
+                    "impl": "lowbit" if impl == _ONE else impl,
                     "shape": [m, k, n],
-                    "threads": threads,
+                    "threads": 1 if impl == _ONE else threads,
                     "gops": ops / sec / 1e9,
                     "ms": sec * 1e3,
                 }
@@ -89,12 +94,17 @@ def run(quick: bool = False, as_json: bool = False, threads: int = 1) -> int:
     )
     print(f"{'shape':>16} {'impl':<14}{'GOP/s':>9}{'ms':>10}{'vs best peer':>14}{'% peak':>8}")
     for shape in shapes:
-        sub = [r for r in rows if r["shape"] == list(shape)]
+        sub = [r for r in rows if r["shape"] == list(shape) and r["threads"] == threads]
         best_peer = max(r["gops"] for r in sub if r["impl"] != "lowbit")
+        one = [r for r in rows if r["shape"] == list(shape) and r["threads"] == 1 and threads > 1]
         for r in sorted(sub, key=lambda r: -r["gops"]):
             pct = "" if peak is None else f"{100 * r['gops'] / peak:.0f}%"
             print(
                 f"{'x'.join(map(str, shape)):>16} {r['impl']:<14}{r['gops']:>9.1f}{r['ms']:>10.3f}"
                 f"{r['gops'] / best_peer:>13.2f}x{pct:>8}"
             )
+        if one:
+            lb = next(r for r in sub if r["impl"] == "lowbit")
+            scaling = lb["gops"] / one[0]["gops"]
+            print(f"{'':>16} lowbit {threads} threads / 1 thread (same rounds): {scaling:.2f}x")
     return 0
