@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   for (auto& d : data) {
     const size_t huge = 2 << 20, size = (size_t(bytes) + 4096 + huge) / huge * huge;
     d = static_cast<uint32_t*>(std::aligned_alloc(huge, size));
-    madvise(d, size, MADV_HUGEPAGE);
+    if (!getenv("NOHUGE")) madvise(d, size, MADV_HUGEPAGE);  // NOHUGE=1: 4 KiB pages
     for (int64_t i = 0; i < words + 1024; ++i) d[i] = rng();
     d = reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(d) + off);
   }

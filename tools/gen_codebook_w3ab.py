@@ -300,10 +300,14 @@ VARIANTS = {
     "p8k_2kt0": ({"pf2": (2048, "t0")}, True),
     "p8k_1kt0": ({"pf2": (1024, "t0")}, True),
     "p16k_8kt0": ({"pf": 16384, "pf2": (8192, "t0")}, True),
-    # loop alignment
-    "a_p2a6": ({"pre2": '      ".p2align 6\\n"\n'}, True),
-    "a_nop32": ({"pre2": '      ".p2align 6\\n .skip 32, 0x90\\n"\n'}, True),
-    "a_nop48": ({"pre2": '      ".p2align 6\\n .skip 48, 0x90\\n"\n'}, True),
+    # the 4-chunk loop's first byte at k mod 64 (the kernel's own placement: wherever the build puts it)
+    "a_pad0": ({"pre2": '      ".p2align 6\\n"\n'}, True),
+    "a_pad16": ({"pre2": '      ".p2align 6\\n .skip 16, 0x90\\n"\n'}, True),
+    "a_pad32": ({"pre2": '      ".p2align 6\\n .skip 32, 0x90\\n"\n'}, True),
+    "a_pad40": ({"pre2": '      ".p2align 6\\n .skip 40, 0x90\\n"\n'}, True),
+    "a_pad44": ({"pre2": '      ".p2align 6\\n .skip 44, 0x90\\n"\n'}, True),
+    "a_pad48": ({"pre2": '      ".p2align 6\\n .skip 48, 0x90\\n"\n'}, True),
+    "a_pad56": ({"pre2": '      ".p2align 6\\n .skip 56, 0x90\\n"\n'}, True),
 }
 
 
