@@ -234,6 +234,7 @@ void gemm_py(const In& a, int32_t a_zero_point, const In& packed, const In& cols
   require(int64_t(out.shape(0)) == M && int64_t(out.shape(1)) == n, "out: expected shape [M, N]");
   require(threads >= 1, "threads: expected a positive int");
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
+  if (M == 0) return;  // no rows: nothing to compute (the kernels' row blocking assumes M >= 1)
   nb::gil_scoped_release release;
   gemm_s8(which, ap, a_signed, M, ka, a_zero_point, g.packed, g.colsum, n, g.bias, g.ep, threads, g.perm, k);
 }
@@ -384,8 +385,12 @@ void quantize_u8_py(const In& x, float scale, int32_t zero_point, const Out& out
   require(std::isfinite(scale) && scale > 0.0f, "scale: expected a finite positive float32");
   require(zero_point >= 0 && zero_point <= 255, "zero_point: expected 0..255");
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
-  nb::gil_scoped_release release;
-  quantize_u8(which, p, int64_t(x.size()), scale, zero_point, o);
+  bool ok;
+  {
+    nb::gil_scoped_release release;
+    ok = quantize_u8(which, p, int64_t(x.size()), scale, zero_point, o);
+  }
+  require(ok, "x: expected no NaN (a NaN has no uint8 code)");
 }
 
 }  // namespace
@@ -442,7 +447,7 @@ NB_MODULE(_C, m) {
         nb::arg("isa") = "auto", nb::arg("threads") = 1, nb::arg("perm"), nb::arg("seg_end"), nb::arg("seg_shift"),
         nb::arg("stream_out") = false, "int8 GEMM with fused epilogue; see lowbit/ops/gemm.py.");
   m.attr("GEMM_MAX_K") = kMaxK;
-  m.def("minmax_f32", &minmax_py, nb::arg("x"), nb::arg("isa") = "auto", "[min, max] of a float32 array.");
+  m.def("minmax_f32", &minmax_py, nb::arg("x"), nb::arg("isa") = "auto", "[min, max] of a float32 array (both NaN if it holds a NaN).");
   m.def("quantize_u8", &quantize_u8_py, nb::arg("x"), nb::arg("scale"), nb::arg("zero_point"), nb::arg("out"),
         nb::arg("isa") = "auto", "out = clamp(rint(x / scale) + zero_point, 0, 255); see csrc/quant_act.h.");
   m.def("bitserial_gemm", &bitserial_py, nb::arg("a"), nb::arg("w"), nb::arg("k"), nb::arg("bipolar"),

@@ -24,6 +24,14 @@ void deepgemm_py(const In& a, const In& w, int64_t k, const In& table, const Out
           "a, w: expected ceil(K / 4) bytes per row (4 two-bit codes per byte) for K = " + std::to_string(k));
   require(table.shape(0) == 16, "table: expected 16 int8 products (index w * 4 + a)");
   require(int64_t(out.shape(0)) == M && int64_t(out.shape(1)) == N, "out: expected int32 [M, N]");
+  // the AVX-512 kernel counts the codes past K in each row's last byte as code 0 (table[0]): they must be
+  if (k % 4) {
+    const uint8_t pad = uint8_t(0xFF << (2 * (k % 4)));
+    for (int64_t m = 0; m < M; ++m)
+      if (ap[m * kb + kb - 1] & pad) throw Error("a: expected zero padding codes past K in each row's last byte");
+    for (int64_t n = 0; n < N; ++n)
+      if (wp[n * kb + kb - 1] & pad) throw Error("w: expected zero padding codes past K in each row's last byte");
+  }
   const Isa which = isa == "auto" ? default_isa() : parse_isa(isa);
   nb::gil_scoped_release release;
   deepgemm_2x2(which, ap, M, wp, N, k, tp, op);

@@ -250,6 +250,7 @@ void bind_int_bert(nb::module_& m) {
       [](int64_t hidden, int64_t intermediate, int64_t heads, int64_t layers) {
         require(hidden >= 1 && intermediate >= 1 && heads >= 1 && hidden % heads == 0 && layers >= 0,
                 "hidden, intermediate, heads, layers: expected positive sizes with heads dividing hidden");
+        require(layers <= 4096, "layers: expected at most 4096 layers");
         auto* p = new IntBertPlan();
         p->hidden = hidden, p->intermediate = intermediate, p->heads = heads;
         p->layers.resize(size_t(layers));

@@ -3,6 +3,7 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -17,6 +18,15 @@ namespace nb = nanobind;
 namespace lowbit {
 
 namespace {
+
+constexpr int64_t kMaxRows = int64_t(1) << 31;  // keeps every size product below in int64
+
+// a NaN or Inf activation scale would turn its whole output row into NaN / Inf (the weight's scales and
+// tables are checked once, when the weight is packed: a pass over them here would cost a GEMV ~5%)
+void require_finite(const float* p, int64_t size, const char* msg) {
+  for (int64_t i = 0; i < size; ++i)
+    if (!std::isfinite(p[i])) throw Error(msg);
+}
 
 LbLayout parse_layout(const std::string& s) {
   if (s == "fields") return LbLayout::fields;
@@ -36,7 +46,7 @@ void lowbit_gemv_py(const In& a, int32_t a_zero_point, const In& data, const std
   require(ok_bits, "bits: expected 1, 2 or 4 for layout 'fields', 1..4 for 'planes', 2 for 'trits', got " +
                        std::to_string(bits));
   require(k >= 1 && k <= kLbMaxK, "k: expected 1 <= K <= " + std::to_string(kLbMaxK));
-  require(n >= 1, "n: expected N >= 1");
+  require(n >= 1 && n <= kMaxRows, "n: expected 1 <= N <= 2^31");
   require(group >= k || (group >= kLbQuantum && group % kLbQuantum == 0),
           "group: expected a multiple of " + std::to_string(kLbQuantum) + " or >= K");
   require(mul == 1 || mul == 2, "mul: expected 1 or 2");
@@ -74,6 +84,7 @@ void lowbit_gemv_py(const In& a, int32_t a_zero_point, const In& data, const std
     if (act_scale.size() > 0) {
       asc = checked<float>(act_scale, "act_scale", 1, 1);
       require(int64_t(act_scale.shape(0)) == M, "act_scale: expected one per row of a");
+      require_finite(asc, M, "act_scale: expected finite activation scales (no NaN or Inf)");
     }
     float* o = checked<float>(out, "out", 2, 2);
     (void)o;
@@ -98,7 +109,7 @@ void codebook_gemv_py(const In& a, int32_t a_zero_point, const In& data, int64_t
                       const In& scale, const In& act_scale, const Out& out, const std::string& isa, int threads) {
   require(bits == 3 || bits == 4, "bits: expected 3 or 4");
   require(k >= 1 && k <= (int64_t(1) << 24), "k: expected 1 <= K <= 2^24");
-  require(n >= 1, "n: expected N >= 1");
+  require(n >= 1 && n <= kMaxRows, "n: expected 1 <= N <= 2^31");
   require(group >= k || (group >= 16 && group % 16 == 0), "group: expected a multiple of 16 or >= K");
   const int64_t words = cb_row_words(bits, k);
   const uint32_t* d = checked<uint32_t>(data, "w", 1, 1);
@@ -115,6 +126,13 @@ void codebook_gemv_py(const In& a, int32_t a_zero_point, const In& data, int64_t
   require(tables.shape(1) == 16, "codebook: expected 16 float32 entries per table (3-bit tables stored twice)");
   require(table_row_stride >= 0 && table_group_stride >= 0 && table_row_stride % 16 == 0 && table_group_stride % 16 == 0,
           "codebook: expected non-negative strides in whole tables");
+  // each of the two terms of the last table's index below bounded by the tables' size first (by a division:
+  // the products themselves could overflow int64 and wrap back into range)
+  const int64_t floats = int64_t(tables.shape(0)) * 16;
+  require((table_row_stride == 0 || n - 1 <= floats / table_row_stride) &&
+              (table_group_stride == 0 || groups - 1 <= floats / table_group_stride),
+          "codebook: expected one table per row or per (row, group): too few tables for N and K (or strides "
+          "past the tables' " + std::to_string(floats) + " floats)");
   const int64_t last = (n - 1) * table_row_stride + (groups - 1) * table_group_stride;
   require(last / 16 < int64_t(tables.shape(0)) && last % 16 == 0,
           "codebook: expected one table per row or per (row, group): too few tables for N and K");
@@ -145,6 +163,7 @@ void codebook_gemv_py(const In& a, int32_t a_zero_point, const In& data, int64_t
   if (act_scale.size() > 0) {
     asc = checked<float>(act_scale, "act_scale", 1, 1);
     require(int64_t(act_scale.shape(0)) == M, "act_scale: expected one per row of a");
+    require_finite(asc, M, "act_scale: expected finite activation scales (no NaN or Inf)");
   }
   float* o = checked<float>(out, "out", 2, 2);
   require(int64_t(out.shape(0)) == M && int64_t(out.shape(1)) == n, "out: expected shape [M, N]");

@@ -52,7 +52,9 @@ T* checked(const Array& a, const char* name, size_t min_ndim, size_t max_ndim) {
     throw Error(std::string(name) + ": expected " + std::to_string(min_ndim) + ".." + std::to_string(max_ndim) +
                 " dimensions, got " + std::to_string(a.ndim()));
   int64_t expect_stride = 1;
-  for (size_t i = a.ndim(); i-- > 0;) {
+  // an empty array has no memory to lay out (and its exporters give it arbitrary strides): its shape is
+  // checked by the caller, which never reads it
+  for (size_t i = a.size() == 0 ? 0 : a.ndim(); i-- > 0;) {
     if (a.shape(i) > 1 && a.stride(i) != expect_stride)
       throw Error(std::string(name) + ": expected a C-contiguous array (got strides that are not)");
     expect_stride *= int64_t(a.shape(i));

@@ -8,13 +8,15 @@ matmul in lowbit's kernel (int32 accumulation) and returns float32 = acc * s_x *
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
 
 import lowbit
 from lowbit import _C
-from lowbit.errors import expect
+from lowbit.errors import LowbitError, expect
 from lowbit.ops.gemm import gemm, pack_weight
 
 
@@ -51,6 +53,8 @@ class DynamicInt8Linear(nn.Module):
         x2 = x.detach().reshape(-1, self.in_features).to(torch.float32)  # inference only: no autograd
         xs = x2.contiguous().numpy()
         mn, mx = _C.minmax_f32(xs)
+        if not (math.isfinite(mn) and math.isfinite(mx)):  # NaN or Inf has no uint8 code
+            raise LowbitError(f"x: expected finite activations, got min {mn}, max {mx}")
         lo, hi = min(mn, 0.0), max(mx, 0.0)
         s_x = (hi - lo) / 255 if hi > lo else 1.0
         zp = int(round(-lo / s_x))
