@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import operator
+
+import numpy as np
+
 
 class LowbitError(ValueError):
     """Bad input to lowbit: the message names the argument and what was expected.
@@ -15,3 +20,50 @@ def expect(condition: bool, argument: str, expected: str, got: object = None) ->
     if not condition:
         suffix = "" if got is None else f", got {got}"
         raise LowbitError(f"{argument}: expected {expected}{suffix}")
+
+
+def as_int(value: object, argument: str, lo: int, hi: int) -> int:
+    """``value`` as a Python int in [lo, hi] (ints, numpy integers, integral floats), else LowbitError.
+
+    The kernels take 32- or 64-bit integers: this keeps an out-of-range value from reaching them as a
+    TypeError of the bindings.
+    """
+    if type(value) is int and lo <= value <= hi:  # the common case, kept cheap: ops call this per call
+        return value
+    try:
+        v = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        try:
+            f = math.nan if isinstance(value, (str, bytes)) else float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            f = math.nan
+        if not f.is_integer():
+            raise LowbitError(f"{argument}: expected an int in [{lo}, {hi}], got {value!r}") from None
+        v = int(f)
+    if not lo <= v <= hi:
+        raise LowbitError(f"{argument}: expected an int in [{lo}, {hi}], got {v}")
+    return v
+
+
+def as_dtype(value: object, argument: str, allowed: tuple) -> np.dtype:
+    """``value`` as one of the numpy dtypes ``allowed``, else LowbitError."""
+    try:
+        dt = np.dtype(value)  # type: ignore[call-overload]
+    except TypeError:
+        dt = None
+    if dt is None or dt not in allowed:
+        names = ", ".join(str(np.dtype(a)) for a in allowed)
+        raise LowbitError(f"{argument}: expected one of {names}, got {value!r}")
+    return dt
+
+
+def as_array(value: object, argument: str, dtype: object = None) -> np.ndarray:
+    """``value`` as a numeric numpy array (converted to ``dtype`` if given), else LowbitError: object arrays
+    and values numpy cannot convert never reach the kernels."""
+    try:
+        arr = np.asarray(value, dtype=dtype)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError) as e:
+        raise LowbitError(f"{argument}: expected a numeric array, got {type(value).__name__} ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise LowbitError(f"{argument}: expected a numeric array, got dtype {arr.dtype}")
+    return arr

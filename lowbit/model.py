@@ -154,12 +154,19 @@ def load(path: str | Path, model: nn.Module | None = None) -> QuantizedModel:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e:
         raise LowbitError(f"path: expected a readable safetensors file, got {path} ({e})") from e
+    expect(model is None or isinstance(model, nn.Module), "model", "a torch.nn.Module or None", type(model))
     try:
         meta = json.loads(header["lowbit_model"])
+        expect(
+            isinstance(meta, dict), "path", "a lowbit_model header holding a JSON object", type(meta).__name__
+        )
         expect(meta.get("version") == FILE_VERSION, "file version", str(FILE_VERSION), meta.get("version"))
         recipe = get_recipe(Recipe.from_json(json.dumps(meta["recipe"])))
         arch = meta["architecture"]
-    except (KeyError, TypeError, json.JSONDecodeError) as e:
+        expect(isinstance(arch, dict), "path", "an 'architecture' object in the lowbit_model header")
+    except LowbitError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
         raise LowbitError(f"path: expected a lowbit model file, got {path} ({e!r})") from e
     if model is None:
         if arch.get("kind") != "bert":
@@ -168,7 +175,12 @@ def load(path: str | Path, model: nn.Module | None = None) -> QuantizedModel:
             )
         from lowbit.models.bert import BertConfig, BertEncoder
 
-        model = BertEncoder(BertConfig(**arch["config"]))
+        try:
+            model = BertEncoder(BertConfig(**arch["config"]))
+        except LowbitError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise LowbitError(f"path: expected a valid BERT config in the file's architecture ({e!r})") from e
     if recipe.activations == "static":
         from lowbit.nn.int_bert import IntBertEncoder
 
@@ -179,6 +191,13 @@ def load(path: str | Path, model: nn.Module | None = None) -> QuantizedModel:
         qmodel = QuantizedModel(IntBertEncoder(cfg, recipe.nonlinear, recipe.weight_group), recipe)
     else:
         qmodel = QuantizedModel(_convert(copy.deepcopy(model).eval(), recipe), recipe)
+    expected = qmodel.module.state_dict()
+    for key, t in state.items():  # load_state_dict would cast silently (int64 codes wrapping into int8)
+        want = expected.get(key)
+        if want is not None and t.dtype != want.dtype:
+            raise LowbitError(f"path: expected tensor {key!r} as {want.dtype}, got {t.dtype}")
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise LowbitError(f"path: expected finite values in tensor {key!r} (NaN or Inf would spread)")
     try:
         qmodel.module.load_state_dict(state, strict=True)
     except RuntimeError as e:

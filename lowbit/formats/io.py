@@ -60,16 +60,30 @@ def load_qtensors(path: str | Path) -> dict[str, QTensor]:
         raise LowbitError(f"path: expected a readable safetensors file, got {path} ({e})") from e
     try:
         info = json.loads(header["lowbit"])
+        expect(isinstance(info, dict), "path", "a lowbit header holding a JSON object", type(info).__name__)
         expect(info.get("version") == FILE_VERSION, "file version", str(FILE_VERSION), info.get("version"))
+        expect(isinstance(info["tensors"], dict), "path", "a 'tensors' object in the lowbit header")
         return {name: _rebuild(name, m, arrays) for name, m in info["tensors"].items()}
-    except (KeyError, TypeError, json.JSONDecodeError) as e:
+    except LowbitError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, RuntimeError) as e:
         raise LowbitError(f"path: expected a lowbit file with valid metadata, got {path} ({e!r})") from e
 
 
 def _rebuild(name: str, m: dict, arrays: dict[str, torch.Tensor]) -> QTensor:
+    expect(isinstance(m, dict), name, "a JSON object describing the tensor", type(m).__name__)
     fmt = get_format(m["format"])
-    bits, shape = int(m["bits"]), tuple(int(s) for s in m["shape"])
-    expect(bits in fmt.bits, f"{name}.bits", f"one of {list(fmt.bits)}", bits)
+    bits = m["bits"]
+    expect(type(bits) is int and bits in fmt.bits, f"{name}.bits", f"one of {list(fmt.bits)}", bits)
+    shape = m["shape"]
+    expect(
+        isinstance(shape, list) and all(type(s) is int and s >= 0 for s in shape),
+        f"{name}.shape",
+        "a list of non-negative ints",
+        shape,
+    )
+    shape = tuple(shape)
+    expect(isinstance(m["options"], dict), f"{name}.options", "a JSON object", m["options"])
     packed = arrays[f"{name}.codes"].numpy()
     n = int(np.prod(shape))
     expect(
@@ -81,5 +95,22 @@ def _rebuild(name: str, m: dict, arrays: dict[str, torch.Tensor]) -> QTensor:
     qmin, qmax = fmt.code_range(bits, **m["options"])
     codes = torch.from_numpy(unpack_codes(packed, bits, n) + qmin).reshape(shape)
     expect(int(codes.max()) <= qmax, f"{name}.codes", f"codes <= {qmax}", int(codes.max()))
+    expect(isinstance(m["params"], list), f"{name}.params", "a list of parameter names", m["params"])
     params = {key: arrays[f"{name}.param.{key}"] for key in m["params"]}
-    return QTensor(codes, params, fmt.name, bits, Granularity.from_json(m["granularity"]), m["options"])
+    q = QTensor(codes, params, fmt.name, bits, Granularity.from_json(m["granularity"]), m["options"])
+    # the parameters must fit the codes (count, shape, finite values): one trial read says so here, and not
+    # at the first use of the tensor
+    try:
+        values = q.dequantize()
+    except (KeyError, IndexError, RuntimeError, TypeError, ValueError) as e:
+        raise LowbitError(
+            f"{name}.param: expected parameters matching its codes and granularity ({e!r})"
+        ) from e
+    expect(
+        tuple(values.shape) == shape,
+        f"{name}.param",
+        f"parameters that decode to shape {shape}",
+        values.shape,
+    )
+    expect(bool(torch.isfinite(values).all()), f"{name}.param", "parameters that decode to finite values")
+    return q

@@ -16,8 +16,8 @@ import functools
 
 import numpy as np
 
-from lowbit.errors import expect
-from lowbit.ops.gemm import default_threads
+from lowbit.errors import as_array, as_int, expect
+from lowbit.ops.gemm import I32, _isa, check_threads
 from lowbit.ops.requant import requantize_ref, rshift_round_ref
 
 
@@ -27,19 +27,27 @@ def _heads(qkv: np.ndarray, heads: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return tuple(split[:, :, i].transpose(0, 2, 1, 3) for i in range(3))  # [B, heads, T, d] each
 
 
+def _heads_arg(heads: object, h3: int) -> int:
+    """heads as an int dividing H = h3 / 3 (checked before any output is allocated from it)."""
+    h = as_int(heads, "heads", 1, I32[1])
+    expect(h3 % 3 == 0 and (h3 // 3) % h == 0, "heads", f"a divisor of H = {h3 // 3} (qkv is [B, T, 3H])", h)
+    return h
+
+
 def attention_qk(
     qkv: np.ndarray, heads: int, bias: np.ndarray | None = None, threads: int | None = None, isa: str = "auto"
 ) -> np.ndarray:
     """int32 scores [B, heads, T, T] (bit-exact with ``attention_qk_ref``)."""
     from lowbit import _C
 
-    qkv = np.asarray(qkv)
+    qkv = as_array(qkv, "qkv")
     expect(qkv.ndim == 3, "qkv", "an int8 array [B, T, 3H]", qkv.shape)
-    b, t, _ = qkv.shape
+    b, t, h3 = qkv.shape
+    heads = _heads_arg(heads, h3)
     out = np.empty((b, heads, t, t), dtype=np.int32)
     empty = np.empty((0, 0), np.int32)
-    _C.attention_qk(qkv, int(heads), empty if bias is None else bias, out, isa,
-                    default_threads() if threads is None else int(threads))  # fmt: skip
+    _C.attention_qk(qkv, heads, empty if bias is None else as_array(bias, "bias"), out, _isa(isa),
+                    check_threads(threads))  # fmt: skip
     return out
 
 
@@ -63,12 +71,13 @@ def attention_pv(
     """int8 context [B, T, H], requantized with (m0, shift) to [-127, 127] (bit-exact with the ref)."""
     from lowbit import _C
 
-    qkv = np.asarray(qkv)
+    qkv = as_array(qkv, "qkv")
     expect(qkv.ndim == 3, "qkv", "an int8 array [B, T, 3H]", qkv.shape)
     b, t, h3 = qkv.shape
+    heads = _heads_arg(heads, h3)
     out = np.empty((b, t, h3 // 3), dtype=np.int8)
-    _C.attention_pv(p, qkv, int(heads), int(m0), int(shift), out, isa,
-                    default_threads() if threads is None else int(threads))  # fmt: skip
+    _C.attention_pv(as_array(p, "p"), qkv, heads, as_int(m0, "m0", *I32), as_int(shift, "shift", *I32), out,
+                    _isa(isa), check_threads(threads))  # fmt: skip
     return out
 
 
@@ -86,8 +95,9 @@ def residual_add(
     """clamp((x << shift[c]) + y, -32767, 32767) as int16: int8 x, int32 shift [C] in [0, 23], int16 y."""
     from lowbit import _C
 
-    out = np.empty(np.shape(y), dtype=np.int16)
-    _C.residual_add(x, shift, y, out, isa, default_threads() if threads is None else int(threads))
+    x, shift, y = as_array(x, "x"), as_array(shift, "shift"), as_array(y, "y")
+    out = np.empty(y.shape, dtype=np.int16)
+    _C.residual_add(x, shift, y, out, _isa(isa), check_threads(threads))
     return out
 
 
@@ -138,14 +148,15 @@ def _softmax_args(kernel: str, score_scale: float) -> tuple:
 def _fused(kernel: str, qkv, heads, bias, score_scale, m0, shift, threads, isa) -> np.ndarray:
     from lowbit import _C
 
-    qkv = np.asarray(qkv)
+    qkv = as_array(qkv, "qkv")
     expect(qkv.ndim == 3, "qkv", "an int8 array [B, T, 3H]", qkv.shape)
     b, t, h3 = qkv.shape
+    heads = _heads_arg(heads, h3)
     out = np.empty((b, t, h3 // 3), dtype=np.int8)
     empty = np.empty((0, 0), np.int32)
-    threads = default_threads() if threads is None else int(threads)
-    getattr(_C, kernel)(qkv, int(heads), empty if bias is None else bias, *_softmax_args(kernel, score_scale),
-                        int(m0), int(shift), out, isa, threads)  # fmt: skip
+    getattr(_C, kernel)(qkv, heads, empty if bias is None else as_array(bias, "bias"),
+                        *_softmax_args(kernel, score_scale), as_int(m0, "m0", *I32),
+                        as_int(shift, "shift", *I32), out, _isa(isa), check_threads(threads))  # fmt: skip
     return out
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lowbit.errors import LowbitError, expect
+from lowbit.errors import LowbitError, as_int, expect
 from lowbit.formats.packing import pack_bitplanes
 
 LAYOUTS = ("planes-outer", "planes-interleaved", "rows-interleaved")
@@ -130,15 +130,19 @@ def bitserial_gemm(
     """int32 [M, N] from activation planes a (M rows) and weight planes w (N rows), both in the same layout
     (``layout``, if given, must be theirs). Every ISA has a kernel for every layout."""
     from lowbit import _C
+    from lowbit.ops.gemm import _isa
 
     expect(isinstance(a, Planes) and isinstance(w, Planes), "a, w", "Planes from pack_planes()")
     expect(a.k == w.k, "w", f"the same K as a ({a.k})", w.k)
+    k = as_int(a.k, "a.k", 1, 2**62)
+    for name, p in (("a", a), ("w", w)):
+        expect(p.n_rows is None or as_int(p.n_rows, f"{name}.n_rows", 1, 2**62) > 0, name, "rows >= 1")
     expect(w.layout == a.layout, "w", f"the layout of a ({a.layout})", w.layout)
     if layout is not None:
         _check_layout(layout)
         expect(layout == a.layout, "layout", f"the layout the planes were packed in ({a.layout})", layout)
     out = np.empty((a.rows, w.rows), dtype=np.int32)
-    _C.bitserial_gemm(a.data, w.data, a.k, bool(bipolar), out, isa, a.layout)
+    _C.bitserial_gemm(a.data, w.data, k, bool(bipolar), out, _isa(isa), a.layout)
     return out
 
 

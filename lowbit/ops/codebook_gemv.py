@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lowbit.errors import LowbitError, expect
-from lowbit.ops.gemm import default_threads
+from lowbit.errors import LowbitError, as_array, as_int, expect
+from lowbit.ops.gemm import I32, _isa, check_threads
+from lowbit.ops.lowbit_gemv import act_scales
 
 TAG = 0x3243424C  # "LBC2": rows in chunk-interleaved tiles of 4 (csrc/codebook_gemv.h)
 _EMPTY_F = np.empty((0, 0), dtype=np.float32)
@@ -100,12 +101,13 @@ def pack_codebook(
     expect(n >= 1 and k >= 1, "u", "a non-empty [N, K] array", u.shape)
     if u.min() < 0 or u.max() >= (1 << bits):
         raise LowbitError(f"u: expected {bits}-bit indices, got min {u.min()}, max {u.max()}")
-    group = k if group is None else min(int(group), k)
+    group = k if group is None else min(as_int(group, "group", 1, I32[1]), k)
     expect(group >= k or group % 16 == 0, "group", "a multiple of 16 or >= K", group)
     groups = -(-k // group)
-    cb = np.asarray(codebook, dtype=np.float32)
+    cb = as_array(codebook, "codebook", np.float32)
     expect(bool(np.isfinite(cb).all()), "codebook", "finite values")
-    expect(cb.shape[-1] == 1 << bits, "codebook", f"{1 << bits} entries per table", cb.shape)
+    tables_ok = 1 <= cb.ndim <= 3 and cb.shape[-1] == 1 << bits
+    expect(tables_ok, "codebook", f"{1 << bits} entries per table", cb.shape)
     if cb.ndim == 1:
         expect(scale is not None, "scale", "per-(row, group) scales with a shared codebook")
         tables, rs, gs = _tables(cb[None], bits), 0, 0
@@ -116,8 +118,9 @@ def pack_codebook(
         expect(cb.shape[:2] == (n, groups), "codebook", f"[N, groups, {1 << bits}]", cb.shape)
         tables, rs, gs = _tables(cb.reshape(n * groups, -1), bits), 16 * groups, 16
     if scale is not None:
-        scale = np.ascontiguousarray(np.asarray(scale, dtype=np.float32).reshape(n, -1))
-        expect(scale.shape == (n, groups), "scale", f"[N, K/group] = [{n}, {groups}]", scale.shape)
+        scale = as_array(scale, "scale", np.float32)
+        expect(scale.size == n * groups, "scale", f"[N, K/group] = [{n}, {groups}]", scale.shape)
+        scale = np.ascontiguousarray(scale.reshape(n, groups))
         expect(bool(np.isfinite(scale).all()), "scale", "finite values")
     return CodebookWeight(pack_codes_dwords(u, bits), tables, rs, gs, scale, n, k, bits, group)
 
@@ -158,18 +161,21 @@ def codebook_gemv(
     from lowbit import _C
 
     expect(isinstance(w, CodebookWeight), "w", "a CodebookWeight from pack_codebook()", type(w).__name__)
-    a = np.asarray(a)
+    a = as_array(a, "a")
     expect(a.ndim in (1, 2), "a", "activations [K] or [M, K]", a.shape)
     vec = a.ndim == 1
     a2 = np.ascontiguousarray(a[None] if vec else a)
+    expect(isinstance(w.n, (int, np.integer)) and 1 <= w.n <= I32[1], "w.n", "an int >= 1", w.n)
     out = np.empty((a2.shape[0], w.n), dtype=np.float32)
     sc = _EMPTY_F1
     if act_scale is not None:
-        sc = np.ascontiguousarray(np.broadcast_to(np.asarray(act_scale, dtype=np.float32), (a2.shape[0],)))
+        sc = act_scales(act_scale, a2.shape[0])
+    big = 2**62
     _C.codebook_gemv(
-        a2, int(a_zero_point), w.data, w.bits, w.n, w.k, w.tables, w.table_row_stride, w.table_group_stride,
-        w.group, _EMPTY_F if w.scale is None else w.scale, sc, out, isa,
-        default_threads() if threads is None else int(threads),
+        a2, as_int(a_zero_point, "a_zero_point", *I32), w.data, as_int(w.bits, "w.bits", 1, 8), w.n,
+        as_int(w.k, "w.k", 1, I32[1]), w.tables, as_int(w.table_row_stride, "w.table_row_stride", 0, big),
+        as_int(w.table_group_stride, "w.table_group_stride", 0, big), as_int(w.group, "w.group", 1, big),
+        _EMPTY_F if w.scale is None else w.scale, sc, out, _isa(isa), check_threads(threads),
     )  # fmt: skip
     return out[0] if vec else out
 

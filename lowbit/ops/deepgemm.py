@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from lowbit.errors import expect
+from lowbit.errors import as_array, as_int, expect
 
 
 def product_table(w_levels: list[int] | np.ndarray, a_levels: list[int] | np.ndarray) -> np.ndarray:
     """int8 [16]: table[4 i + j] = w_levels[i] * a_levels[j] (four integer levels each)."""
-    w, a = np.asarray(w_levels, np.int64), np.asarray(a_levels, np.int64)
+    w, a = as_array(w_levels, "w_levels", np.int64), as_array(a_levels, "a_levels", np.int64)
     expect(w.shape == (4,) and a.shape == (4,), "levels", "four integer levels each", (w.shape, a.shape))
     t = np.outer(w, a).reshape(16)
     expect(bool((t >= -128).all() and (t <= 127).all()), "levels", "products within int8", (t.min(), t.max()))
@@ -45,11 +45,13 @@ def pack_2bit(codes: np.ndarray) -> np.ndarray:
 def deepgemm_2x2(a: np.ndarray, w: np.ndarray, k: int, table: np.ndarray, isa: str = "auto") -> np.ndarray:
     """int32 [M, N] from packed activations a [M, ceil(K/4)] and weights w [N, ceil(K/4)] (``pack_2bit``)."""
     from lowbit import _C
+    from lowbit.ops.gemm import _isa
 
-    a, w = np.asarray(a), np.asarray(w)
+    a, w = as_array(a, "a"), as_array(w, "w")
     expect(a.ndim == 2 and w.ndim == 2, "a, w", "packed 2-D arrays", (a.shape, w.shape))
     out = np.empty((a.shape[0], w.shape[0]), np.int32)
-    _C.deepgemm_2x2(a, w, int(k), np.asarray(table), out, isa)
+    k = as_int(k, "k", 1, 2**22)
+    _C.deepgemm_2x2(a, w, k, as_array(table, "table"), out, _isa(isa))
     return out
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lowbit.errors import LowbitError, expect
+from lowbit.errors import LowbitError, as_array, as_dtype, as_int, expect
 from lowbit.ops.requant import requantize_ref
 
 MAX_K = 32768
@@ -30,6 +30,9 @@ LAYOUT = "k4n64"
 _EMPTY = np.empty(0, dtype=np.int32)
 _EMPTY_F32 = np.empty(0, dtype=np.float32)
 _RANGE = {np.dtype(np.int8): (-128, 127), np.dtype(np.uint8): (0, 255), np.dtype(np.int16): (-32768, 32767)}
+_OUT_DTYPES = (np.dtype(np.int32), np.dtype(np.float32), *_RANGE)
+_A_DTYPES = (np.dtype(np.uint8), np.dtype(np.int8))
+I32 = (-(2**31), 2**31 - 1)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,11 @@ def _empty_aligned(shape: tuple[int, ...], dtype: type = np.int8, align: int = 6
     return raw[off : off + size].view(dtype).reshape(shape)
 
 
+def _isa(isa: object) -> str:
+    expect(isinstance(isa, str), "isa", "a str ('auto' or a variant of available_isas())", isa)
+    return isa  # type: ignore[return-value]
+
+
 def pack_weight(w: np.ndarray, in_exponent: np.ndarray | None = None) -> PackedWeight:
     """Pack int8 weights [N, K] once, when a layer is quantized.
 
@@ -115,6 +123,11 @@ def pack_weight(w: np.ndarray, in_exponent: np.ndarray | None = None) -> PackedW
     _C.gemm_pack(np.ascontiguousarray(wp), data, np.empty(n, dtype=np.int32))
     colsum = (w.astype(np.int64) << e.astype(np.int64)).sum(1).astype(np.int32)  # |.| < 128 * MAX_K
     return PackedWeight(data, colsum, n, kp, k_in=k, perm=perm, seg_end=seg_end, seg_shift=seg_shift)
+
+
+def check_threads(threads: object) -> int:
+    """``threads`` as a positive int (None: ``default_threads()``)."""
+    return default_threads() if threads is None else as_int(threads, "threads", 1, I32[1])
 
 
 def default_threads() -> int:
@@ -163,10 +176,12 @@ def gemm(
 
     expect(isinstance(w, PackedWeight), "w", "a PackedWeight from pack_weight()", type(w).__name__)
     expect(w.layout == LAYOUT, "w", f"a weight packed in layout {LAYOUT!r}", w.layout)
+    n = as_int(w.n, "w.n", 1, I32[1])  # the output's width: checked before it is allocated
     a = np.asarray(a)
+    expect(a.dtype in _A_DTYPES, "a", "dtype uint8 or int8", a.dtype)
     expect(a.ndim == 2 and a.shape[1] == w.k_in, "a", f"a 2-D array [M, {w.k_in}]", a.shape)
-    out_dtype = np.dtype(out_dtype)
-    out = _empty_out((a.shape[0], w.n), out_dtype)
+    out_dtype = as_dtype(out_dtype, "out_dtype", _OUT_DTYPES)
+    out = _empty_out((a.shape[0], n), out_dtype)
     stream = out_dtype == np.int32 and out.nbytes >= _NT_OUT_BYTES
     lo, hi = _RANGE.get(out_dtype, (0, 0))
     if out_dtype in _RANGE:
@@ -176,17 +191,17 @@ def gemm(
     if out_dtype == np.float32:
         expect(scale is not None, "scale", "a float32 scale (per tensor or per column) for float output")
     # the float scale exists only for float output (integer outputs never receive a float array)
-    sc = np.atleast_1d(np.asarray(scale, dtype=np.float32)) if out_dtype == np.float32 else _EMPTY_F32
-    b = _EMPTY if bias is None else np.asarray(bias)
+    sc = np.atleast_1d(as_array(scale, "scale", np.float32)) if out_dtype == np.float32 else _EMPTY_F32
+    b = _EMPTY if bias is None else as_array(bias, "bias")
     if bias is not None:
         expect(b.dtype == np.int32, "bias", "an int32 array", b.dtype)
     _C.gemm(
-        a, int(a_zero_point), w.data, w.colsum, w.n, w.k, b,
-        _EMPTY if m0 is None else np.atleast_1d(np.asarray(m0)),
-        _EMPTY if shift is None else np.atleast_1d(np.asarray(shift)),
-        sc, int(zero_point), lo if qmin is None else int(qmin), hi if qmax is None else int(qmax), bool(relu),
-        out, isa, default_threads() if threads is None else int(threads), w.perm, w.seg_end, w.seg_shift,
-        stream,
+        a, as_int(a_zero_point, "a_zero_point", *I32), w.data, w.colsum, n, as_int(w.k, "w.k", 1, MAX_K), b,
+        _EMPTY if m0 is None else np.atleast_1d(as_array(m0, "m0")),
+        _EMPTY if shift is None else np.atleast_1d(as_array(shift, "shift")),
+        sc, as_int(zero_point, "zero_point", *I32), lo if qmin is None else as_int(qmin, "qmin", *I32),
+        hi if qmax is None else as_int(qmax, "qmax", *I32), bool(relu), out, _isa(isa),
+        check_threads(threads), w.perm, w.seg_end, w.seg_shift, stream,
     )  # fmt: skip
     return out
 
@@ -255,21 +270,25 @@ def gemm_batched(
     """
     from lowbit import _C
 
-    a, b = np.asarray(a), np.asarray(b)
+    a, b = as_array(a, "a"), as_array(b, "b")
     expect(a.ndim == 3 and b.ndim == 3, "a, b", "3-D arrays [G, M, K] and [G, N, K]", (a.shape, b.shape))
-    out_dtype = np.dtype(out_dtype)
     if out is None:
+        out_dtype = as_dtype(out_dtype, "out_dtype", (np.dtype(np.int32), *_RANGE))
         out = np.empty((a.shape[0], a.shape[1], b.shape[1]), dtype=out_dtype)
+    expect(isinstance(out, np.ndarray), "out", "a numpy array", type(out).__name__)
     lo, hi = _RANGE.get(out.dtype, (0, 0))
     if out.dtype in _RANGE:
         expect(
             m0 is not None and shift is not None, "m0, shift", f"a requantization multiplier for {out.dtype}"
         )
     _C.gemm_batched(
-        a, int(a_zero_point), b, _EMPTY.reshape(0, 0) if bias is None else bias, int(bias_every),
-        np.array([0 if m0 is None else m0], np.int32), np.array([0 if shift is None else shift], np.int32),
-        int(zero_point), lo if qmin is None else int(qmin), hi if qmax is None else int(qmax), out, isa,
-        default_threads() if threads is None else int(threads),
+        a, as_int(a_zero_point, "a_zero_point", *I32), b,
+        _EMPTY.reshape(0, 0) if bias is None else as_array(bias, "bias"),
+        as_int(bias_every, "bias_every", *I32),
+        np.array([0 if m0 is None else as_int(m0, "m0", *I32)], np.int32),
+        np.array([0 if shift is None else as_int(shift, "shift", *I32)], np.int32),
+        as_int(zero_point, "zero_point", *I32), lo if qmin is None else as_int(qmin, "qmin", *I32),
+        hi if qmax is None else as_int(qmax, "qmax", *I32), out, _isa(isa), check_threads(threads),
     )  # fmt: skip
     return out
 

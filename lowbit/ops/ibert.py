@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from lowbit.errors import expect
+from lowbit.errors import as_array, expect
 from lowbit.ops.intcore import (
     INT32_MAX,
     INT32_MIN,
@@ -130,7 +130,9 @@ def layernorm_constants(
 ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """Integer constants of the LayerNorm from its float parameters: eps in the variance's units, and per
     channel gamma / out_scale as a dyadic (m0, shift) with beta pre-shifted (the kernel uses them too)."""
-    eps_int = min(2**60, round(eps / (scale * scale) * 2 ** (2 * LN_F)))
+    var_unit = scale * scale  # 0 (underflow) for scales below ~1e-162: eps is then beyond the cap
+    eps_units = eps / var_unit * 2 ** (2 * LN_F) if var_unit > 0 else (math.inf if eps > 0 else 0.0)
+    eps_int = min(2**60, round(eps_units)) if math.isfinite(eps_units) else 2**60
     m0, sh = quantize_multiplier(np.abs(w) * 2.0**-LN_K / out_scale)  # one dyadic pair per channel
     m0, sh = m0.astype(np.int64), sh.astype(np.int64)
     tiny = sh > 46  # tiny gamma: drop m0 precision so that beta * 2^shift stays in int64
@@ -182,8 +184,8 @@ def check_layernorm_args(
     ax = check_axis(axis, len(shape))
     n = shape[ax]
     expect(2 <= n <= 2**14, "q", "at least 2 and at most 2^14 elements along axis", n)
-    w = np.asarray(weight, dtype=np.float64).reshape(-1)
-    b = np.asarray(bias, dtype=np.float64).reshape(-1)
+    w = as_array(weight, "weight", np.float64).reshape(-1)
+    b = as_array(bias, "bias", np.float64).reshape(-1)
     expect(w.shape == (n,) and np.isfinite(w).all(), "weight", f"{n} finite floats", w.shape)
     expect(b.shape == (n,) and np.isfinite(b).all(), "bias", f"{n} finite floats", b.shape)
     check_scale(out_scale, "out_scale")

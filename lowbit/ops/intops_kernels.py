@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from lowbit.errors import expect
+from lowbit.errors import as_dtype, expect
 from lowbit.ops.ibert import (
     ERF_A,
     ERF_B,
@@ -89,8 +89,7 @@ def ibert_gelu(
 
     s = check_scale(scale)
     q = _codes(q)
-    out_dtype = np.dtype(out_dtype)
-    expect(out_dtype in _GELU_OUT, "out_dtype", "int64 or int32", out_dtype)
+    out_dtype = as_dtype(out_dtype, "out_dtype", _GELU_OUT)
     expect(
         out_dtype == _GELU_OUT[0] or q.dtype == _CODES[0],
         "out_dtype",

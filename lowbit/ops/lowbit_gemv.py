@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lowbit.errors import LowbitError, expect
-from lowbit.ops.gemm import default_threads
+from lowbit.errors import LowbitError, as_array, as_dtype, as_int, expect
+from lowbit.ops.gemm import I32, _isa, check_threads
 
 MAX_K = 32768
 QUANTUM = 32  # K groups are multiples of this
@@ -151,14 +151,16 @@ def pack_lowbit(
     if layout == "trits" and u.max() > 2:
         raise LowbitError(f"u: expected ternary codes in {{0, 1, 2}} for layout 'trits', got max {u.max()}")
     expect(mul in (1, 2) and -16 <= off <= 0, "mul, off", "mul in {1, 2} and -16 <= off <= 0", (mul, off))
-    group = k if group is None else int(group)
+    group = k if group is None else as_int(group, "group", 1, I32[1])
     expect(
         group >= k or (group % QUANTUM == 0 and group > 0), "group", f"a multiple of {QUANTUM} or >= K", group
     )
+    combine = as_int(combine, "combine", 1, 8)
+    expect(n % combine == 0, "combine", f"a divisor of N = {n} (rows summed per output)", combine)
     group = min(group, k)
     groups = -(-k // group)
     if scale is not None:
-        scale = np.asarray(scale, dtype=np.float32)
+        scale = as_array(scale, "scale", np.float32)
         if scale.ndim == 1:
             scale = scale[:, None]
         expect(scale.shape == (n, groups), "scale", f"float32 [N, K / group] = [{n}, {groups}]", scale.shape)
@@ -236,6 +238,13 @@ def pack_bcq(q, layout: str = "fields") -> LowbitWeight:
                        kind="bcq", combine=bits)  # fmt: skip
 
 
+def act_scales(act_scale: object, m: int) -> np.ndarray:
+    """float32 [m]: one activation scale per row of a, from a scalar or m values."""
+    sc = as_array(act_scale, "act_scale", np.float32)
+    expect(sc.ndim == 0 or sc.shape == (m,), "act_scale", f"a scalar or {m} scales (one per row)", sc.shape)
+    return np.ascontiguousarray(np.broadcast_to(sc, (m,)))
+
+
 def lowbit_gemv(
     a: np.ndarray,
     w: LowbitWeight,
@@ -255,15 +264,17 @@ def lowbit_gemv(
     if layout is not None:
         expect(w.layout == layout, "w", f"a weight packed for layout {layout!r}", w.layout)
     a = np.asarray(a)
+    expect(a.dtype in (np.uint8, np.int8), "a", "dtype uint8 or int8", a.dtype)
     expect(a.ndim in (1, 2), "a", "activations [K] or [M, K]", a.shape)
     vec = a.ndim == 1
     a2 = a[None] if vec else a
-    out_dtype = np.dtype(out_dtype)
+    expect(isinstance(w.n, (int, np.integer)) and 1 <= w.n <= I32[1], "w.n", "an int >= 1", w.n)
+    expect(isinstance(w.combine, (int, np.integer)) and 1 <= w.combine <= 8, "w.combine", "1..8", w.combine)
+    out_dtype = as_dtype(out_dtype, "out_dtype", (np.dtype(np.int32), np.dtype(np.float32)))
     if out_dtype == np.float32:
         expect(w.scale is not None, "w", "a weight packed with scales for float32 output")
         out = np.empty((a2.shape[0], w.n_out), dtype=np.float32)
-        sc = np.ones(a2.shape[0], np.float32) if act_scale is None else act_scale
-        sc = np.ascontiguousarray(np.broadcast_to(np.asarray(sc, dtype=np.float32), (a2.shape[0],)))
+        sc = act_scales(1.0 if act_scale is None else act_scale, a2.shape[0])
         scale = w.scale
     else:
         expect(out_dtype == np.int32, "out_dtype", "int32 or float32", out_dtype)
@@ -271,8 +282,10 @@ def lowbit_gemv(
         out = np.empty((a2.shape[0], w.n), dtype=np.int32)
         sc, scale = _EMPTY_F1, _EMPTY_F
     _C.lowbit_gemv(
-        a2, int(a_zero_point), w.data, w.layout, w.bits, w.n, w.k, w.rowsum, w.group, w.mul, w.off, scale, sc,
-        w.combine, out, isa, default_threads() if threads is None else int(threads),
+        a2, as_int(a_zero_point, "a_zero_point", *I32), w.data, w.layout, as_int(w.bits, "w.bits", 1, 8), w.n,
+        as_int(w.k, "w.k", 1, MAX_K), w.rowsum, as_int(w.group, "w.group", 0, I32[1]),
+        as_int(w.mul, "w.mul", 1, 2), as_int(w.off, "w.off", -16, 0), scale, sc, w.combine, out, _isa(isa),
+        check_threads(threads),
     )  # fmt: skip
     return out[0] if vec else out
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lowbit.errors import LowbitError, expect
+from lowbit.errors import LowbitError, as_dtype, as_int, expect
 
 MAX_SHIFT = 62
 _OUT_RANGE = {
@@ -30,7 +30,10 @@ def quantize_multiplier(multiplier: float | np.ndarray) -> tuple[np.ndarray, np.
     The relative error is at most 2^-31. Multipliers below 2^-32 get shift = 62 and a smaller m0 (less
     relative precision, documented); 0 gives (0, 0). Needs 0 <= multiplier < 2^31.
     """
-    m = np.atleast_1d(np.asarray(multiplier, dtype=np.float64))
+    try:
+        m = np.atleast_1d(np.asarray(multiplier, dtype=np.float64))
+    except (TypeError, ValueError) as e:
+        raise LowbitError(f"multiplier: expected real values, got {multiplier!r}") from e
     if not np.isfinite(m).all():
         raise LowbitError("multiplier: expected finite values, got NaN or Inf")
     if (m < 0).any() or (m >= 2.0**31).any():
@@ -82,8 +85,7 @@ def requantize(
     """
     from lowbit import _C
 
-    out_dtype = np.dtype(out_dtype)
-    expect(out_dtype in _OUT_RANGE, "out_dtype", "int8, uint8 or int32", out_dtype)
+    out_dtype = as_dtype(out_dtype, "out_dtype", tuple(_OUT_RANGE))
     lo, hi = _OUT_RANGE[out_dtype]
     acc = np.asarray(acc)
     expect(acc.dtype == np.int32, "acc", "an int32 array", acc.dtype)
@@ -93,13 +95,15 @@ def requantize(
         m0.dtype == np.int32 and shift.dtype == np.int32, "m0, shift", "int32 arrays", (m0.dtype, shift.dtype)
     )
     out = np.empty(acc.shape, dtype=out_dtype)
+    i32 = (-(2**31), 2**31 - 1)
+    expect(isinstance(isa, str), "isa", "a str ('auto' or a variant of available_isas())", isa)
     _C.requantize(
         acc,
         m0,
         shift,
-        int(zero_point),
-        lo if qmin is None else int(qmin),
-        hi if qmax is None else int(qmax),
+        as_int(zero_point, "zero_point", *i32),
+        lo if qmin is None else as_int(qmin, "qmin", *i32),
+        hi if qmax is None else as_int(qmax, "qmax", *i32),
         out,
         isa,
     )

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from lowbit.errors import expect
+from lowbit.errors import as_dtype, expect
 from lowbit.ops import lut_softmax as _lut
 from lowbit.ops import nnlut as _nnlut
 from lowbit.ops.intcore import check_axis, check_scale, dyadic
@@ -65,8 +65,7 @@ def shiftgelu(
 
     s = check_scale(scale, hi=2.0**15)
     q = _codes(q)
-    out_dtype = np.dtype(out_dtype)
-    expect(out_dtype in _GELU_OUT, "out_dtype", "int32 or int64", out_dtype)
+    out_dtype = as_dtype(out_dtype, "out_dtype", _GELU_OUT)
     out = np.empty(q.shape, dtype=out_dtype)
     _C.shiftgelu(q, *shiftgelu_constants(s), out, isa)
     return out, s * 2.0**-SIG_BITS
