@@ -38,7 +38,7 @@ void requantize_py(const In& acc, const In& m0, const In& shift, int32_t zero_po
   const int64_t cols = int64_t(acc.shape(acc.ndim() - 1));
   const int32_t* m = checked<int32_t>(m0, "m0", 1, 1);
   const int32_t* s = checked<int32_t>(shift, "shift", 1, 1);
-  require(m0.shape(0) == shift.shape(0), "shift: expected the same length as m0");
+  require(m0.shape(0) == shift.shape(0), "m0, shift: expected the same length");
   const bool per_channel = m0.shape(0) != 1;
   require(!per_channel || int64_t(m0.shape(0)) == cols,
           "m0: expected length 1 or the number of columns of acc (" + std::to_string(cols) + ")");
@@ -157,7 +157,7 @@ GemmSpec gemm_spec(int64_t ka, bool a_signed, int32_t a_zero_point, const In& pa
   if (kind == GemmOut::s8 || kind == GemmOut::u8 || kind == GemmOut::s16) {
     ep.m0 = checked<int32_t>(m0, "m0", 1, 1);
     ep.shift = checked<int32_t>(shift, "shift", 1, 1);
-    require(m0.shape(0) == shift.shape(0), "shift: expected the same length as m0");
+    require(m0.shape(0) == shift.shape(0), "m0, shift: expected the same length");
     ep.per_channel = m0.shape(0) != 1;
     require(!ep.per_channel || int64_t(m0.shape(0)) == n, "m0: expected length 1 or N");
     for (size_t i = 0; i < m0.shape(0); ++i) {

@@ -61,9 +61,26 @@ def as_array(value: object, argument: str, dtype: object = None) -> np.ndarray:
     """``value`` as a numeric numpy array (converted to ``dtype`` if given), else LowbitError: object arrays
     and values numpy cannot convert never reach the kernels."""
     try:
-        arr = np.asarray(value, dtype=dtype)  # type: ignore[call-overload]
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "iuf":  # not bool either: True is no scale, code or size
+            raise LowbitError(f"{argument}: expected a numeric array, got dtype {arr.dtype}")
+        if dtype is None:
+            return arr
+        with np.errstate(over="ignore"):  # e.g. 1e300 as float32: inf, which the kernels' checks refuse
+            return arr.astype(dtype, copy=False)  # type: ignore[call-overload]
     except (TypeError, ValueError, OverflowError) as e:
+        if isinstance(e, LowbitError):
+            raise
         raise LowbitError(f"{argument}: expected a numeric array, got {type(value).__name__} ({e})") from None
-    if arr.dtype.kind not in "biuf":
-        raise LowbitError(f"{argument}: expected a numeric array, got dtype {arr.dtype}")
-    return arr
+
+
+def expect_arrays(owner: str, obj: object, fields: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    """The array fields of a packed weight (``owner``) are numpy arrays (``optional`` ones may be None): a
+    hand-built or replaced field of another type would otherwise reach the kernels' bindings."""
+    for name in fields + optional:
+        value = getattr(obj, name)
+        if value is None and name in optional:
+            continue
+        if not (isinstance(value, np.ndarray) and value.dtype.kind in "iuf"):
+            got = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
+            raise LowbitError(f"{owner}.{name}: expected a numeric numpy array, got {got}")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lowbit.errors import LowbitError, as_int, expect
+from lowbit.errors import LowbitError, as_int, expect, expect_arrays
 from lowbit.formats.packing import pack_bitplanes
 
 LAYOUTS = ("planes-outer", "planes-interleaved", "rows-interleaved")
@@ -38,6 +38,11 @@ class Planes:
     k: int
     layout: str = "planes-outer"
     n_rows: int | None = None  # rows-interleaved only: the real rows (the data holds a multiple of 8)
+
+    def __post_init__(self) -> None:
+        expect_arrays("planes", self, ("data",))
+        nd = 3 if self.layout == "planes-outer" else 4
+        expect(self.data.ndim == nd, "planes", f"{nd}-D data for layout {self.layout!r}", self.data.shape)
 
     @property
     def bits(self) -> int:

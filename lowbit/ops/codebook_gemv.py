@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lowbit.errors import LowbitError, as_array, as_int, expect
+from lowbit.errors import LowbitError, as_array, as_int, expect, expect_arrays
 from lowbit.ops.gemm import I32, _isa, check_threads
 from lowbit.ops.lowbit_gemv import act_scales
 
@@ -35,6 +35,14 @@ class CodebookWeight:
     k: int
     bits: int
     group: int
+
+    def __post_init__(self) -> None:
+        expect_arrays("w", self, ("data", "tables"), optional=("scale",))
+        # checked once here: a pass per call would cost the GEMV ~5%
+        for name in ("tables", "scale"):
+            v = getattr(self, name)
+            finite = v is None or (v.dtype.kind == "f" and bool(np.isfinite(v).all()))
+            expect(finite, f"w.{name}", "finite float values (no NaN or Inf)")
 
     @property
     def nbytes(self) -> int:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lowbit.errors import LowbitError, as_array, as_dtype, as_int, expect
+from lowbit.errors import LowbitError, as_array, as_dtype, as_int, expect, expect_arrays
 from lowbit.ops.requant import requantize_ref
 
 MAX_K = 32768
@@ -55,6 +55,7 @@ class PackedWeight:
     seg_shift: np.ndarray = field(default_factory=lambda: _EMPTY)
 
     def __post_init__(self) -> None:
+        expect_arrays("w", self, ("data", "colsum", "perm", "seg_end", "seg_shift"))
         if not self.k_in:
             object.__setattr__(self, "k_in", self.k)
 

@@ -36,7 +36,7 @@ _CODES = (np.dtype(np.int16), np.dtype(np.int32))
 def _codes(q: object) -> np.ndarray:
     arr = np.asarray(q)
     expect(arr.dtype in _CODES, "q", "int16 or int32 codes", arr.dtype)
-    expect(arr.size > 0, "q", "a non-empty array", arr.shape)
+    expect(arr.size > 0 and arr.ndim > 0, "q", "a non-empty array (rows along the last axis)", arr.shape)
     return arr
 
 

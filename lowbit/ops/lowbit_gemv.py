@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lowbit.errors import LowbitError, as_array, as_dtype, as_int, expect
+from lowbit.errors import LowbitError, as_array, as_dtype, as_int, expect, expect_arrays
 from lowbit.ops.gemm import I32, _isa, check_threads
 
 MAX_K = 32768
@@ -55,6 +55,12 @@ class LowbitWeight:
     scale: np.ndarray | None = None  # float32 [N, groups]
     combine: int = 1  # packed rows summed into one output row (BCQ: q)
     kind: str = "uniform"
+
+    def __post_init__(self) -> None:
+        expect_arrays("w", self, ("data", "rowsum"), optional=("scale",))
+        if self.scale is not None:  # checked once here: a pass per call would cost the GEMV ~5%
+            finite = self.scale.dtype.kind == "f" and bool(np.isfinite(self.scale).all())
+            expect(finite, "w.scale", "finite float weight scales (no NaN or Inf)", self.scale.dtype)
 
     @property
     def n_out(self) -> int:
@@ -241,7 +247,7 @@ def pack_bcq(q, layout: str = "fields") -> LowbitWeight:
 def act_scales(act_scale: object, m: int) -> np.ndarray:
     """float32 [m]: one activation scale per row of a, from a scalar or m values."""
     sc = as_array(act_scale, "act_scale", np.float32)
-    expect(sc.ndim == 0 or sc.shape == (m,), "act_scale", f"a scalar or {m} scales (one per row)", sc.shape)
+    expect(sc.ndim == 0 or sc.shape == (m,), "act_scale", f"a scalar or {m} scales (rows of a)", sc.shape)
     return np.ascontiguousarray(np.broadcast_to(sc, (m,)))
 
 
