@@ -195,7 +195,10 @@ def load(path: str | Path, model: nn.Module | None = None) -> QuantizedModel:
     for key, t in state.items():  # load_state_dict would cast silently (int64 codes wrapping into int8)
         want = expected.get(key)
         if want is not None and t.dtype != want.dtype:
-            raise LowbitError(f"path: expected tensor {key!r} as {want.dtype}, got {t.dtype}")
+            raise LowbitError(
+                f"path: expected tensors matching the {recipe.name!r} model, got a mismatch "
+                f"(tensor {key!r} is {t.dtype}, expected {want.dtype})"
+            )
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
             raise LowbitError(f"path: expected finite values in tensor {key!r} (NaN or Inf would spread)")
     try:

@@ -42,7 +42,8 @@ class Planes:
     def __post_init__(self) -> None:
         expect_arrays("planes", self, ("data",))
         nd = 3 if self.layout == "planes-outer" else 4
-        expect(self.data.ndim == nd, "planes", f"{nd}-D data for layout {self.layout!r}", self.data.shape)
+        got = f"{self.data.shape}: planes packed for another layout?"
+        expect(self.data.ndim == nd, "planes", f"{nd}-D data for layout {self.layout!r}", got)
 
     @property
     def bits(self) -> int:
