@@ -189,7 +189,11 @@ def check_layernorm_args(
     expect(w.shape == (n,) and np.isfinite(w).all(), "weight", f"{n} finite floats", w.shape)
     expect(b.shape == (n,) and np.isfinite(b).all(), "bias", f"{n} finite floats", b.shape)
     check_scale(out_scale, "out_scale")
-    expect(math.isfinite(eps) and eps >= 0, "eps", "a finite float >= 0", eps)
+    try:
+        eps_ok = math.isfinite(eps) and eps >= 0  # type: ignore[arg-type]
+    except TypeError:  # a str, None
+        eps_ok = False
+    expect(eps_ok, "eps", "a finite float >= 0", eps)
     return ax, w, b
 
 

@@ -307,3 +307,13 @@ def test_model_file_with_bad_tensors_or_metadata(tmp_path):
     with pytest.raises(LowbitError, match="model"):
         lowbit.load(path, 5)
     torch.testing.assert_close(lowbit.load(path, base)(x), ok)
+
+
+@pytest.mark.parametrize("eps", ["x", None, [1e-12]])
+def test_layernorm_eps_of_another_type(eps):
+    # math.isfinite(eps) raised TypeError for a str or None
+    from lowbit.ops.intops_kernels import ibert_layernorm
+
+    q = RNG.integers(-300, 300, (3, 16)).astype(np.int16)
+    with pytest.raises(LowbitError, match="eps"):
+        ibert_layernorm(q, 0.05, np.ones(16), np.zeros(16), 0.1, eps=eps)
