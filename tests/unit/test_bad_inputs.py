@@ -246,6 +246,36 @@ def _attention_case():
     return arrays, call, {"qkv": ("qkv", "heads", "p", "bias"), "bias": ("bias",), "p": ("p",)}
 
 
+def _fused_attention_case():
+    arrays = {
+        "qkv": RNG.integers(-20, 20, (2, 4, 24)).astype(np.int8),
+        "bias": np.where(RNG.random((2, 4)) < 0.2, -(2**29), 0).astype(np.int32),
+    }
+
+    def call(v):
+        return tuple(
+            f(v["qkv"], 2, v["bias"], 0.01, 1 << 30, 38, threads=1)
+            for f in (att.attention_ibert, att.attention_fq, att.attention_shiftmax, att.attention_lut)
+        )
+
+    return arrays, call, {"qkv": ("qkv", "heads", "bias"), "bias": ("bias",)}
+
+
+def _gelu_requant_case():
+    # the integer BERT's fused GELU + requantize (called by lowbit.nn.int_nonlinear, no wrapper of its own)
+    clip, m0, shift, qc, _ = ik.gelu_constants(0.05)
+    rq_m0, rq_shift = quantize_multiplier(np.full(16, 0.001))
+    arrays = {"q": RNG.integers(-300, 300, (3, 16)).astype(np.int16), "rq_m0": rq_m0, "rq_shift": rq_shift}
+
+    def call(v):
+        out = np.empty(np.shape(v["q"]), np.uint8)
+        _C.ibert_gelu_requant(v["q"], clip, m0, shift, qc, v["rq_m0"], v["rq_shift"], 3, out)
+        return out
+
+    aliases = {"q": ("q", "rq_m0", "rq_shift", "out"), "rq_m0": ("rq_m0",), "rq_shift": ("rq_m0", "rq_shift")}
+    return arrays, call, {**aliases, "skip": ("object", "list")}  # lowbit._C directly: see _quant_act_case
+
+
 def _residual_case():
     arrays = {
         "x": RNG.integers(-128, 128, (3, 8)).astype(np.int8),
@@ -316,6 +346,8 @@ CASES = {
     "bitserial_gemm": _bitserial_case,
     "deepgemm_2x2": _deepgemm_case,
     "attention_qk, attention_pv": _attention_case,
+    "attention_ibert, _fq, _shiftmax, _lut": _fused_attention_case,
+    "ibert_gelu_requant": _gelu_requant_case,
     "residual_add": _residual_case,
     "gemm_batched": _gemm_batched_case,
     "integer nonlinear ops": _intops_case,

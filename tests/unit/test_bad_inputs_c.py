@@ -71,7 +71,9 @@ CALLS = _record()
 ALSO = {
     "a": ("w", "packed", "act_scale", "out", "b", "perm"),
     "acc": ("m0", "shift", "out"),
-    "q": ("out", "m0", "shift", "beta", "alpha", "weight"),
+    "q": ("out", "m0", "shift", "beta", "alpha", "weight", "rq_m0"),
+    "rq_m0": ("rq_shift",),
+    "rq_shift": ("rq_m0",),
     "qkv": ("heads", "p", "bias", "out"),
     "x": ("y", "out", "shift"),
     "y": ("x", "out"),
@@ -107,7 +109,8 @@ def test_recorded_every_kernel_family():
         "attention_qk",
         "attention_pv", "residual_add", "gemm_batched", "ibert_softmax", "ibert_gelu", "ibert_layernorm",
         "shiftmax", "shiftgelu", "lut_softmax", "pwl_gelu", "log_int_softmax", "pwl_act", "nnlut_softmax",
-        "ptf_layernorm", "quantize_u8", "minmax_f32",
+        "ptf_layernorm", "quantize_u8", "minmax_f32", "attention_ibert", "attention_fq", "attention_shiftmax",
+        "attention_lut", "ibert_gelu_requant",
     }  # fmt: skip
 
 
