@@ -45,8 +45,17 @@ def as_int(value: object, argument: str, lo: int, hi: int) -> int:
     return v
 
 
+_DTYPES: dict = {}  # np.dtype(value) by value: np.dtype() costs ~80 ns a call
+
+
 def as_dtype(value: object, argument: str, allowed: tuple) -> np.dtype:
     """``value`` as one of the numpy dtypes ``allowed``, else LowbitError."""
+    try:
+        dt = _DTYPES.get(value)
+        if dt is not None and dt in allowed:
+            return dt
+    except TypeError:  # not hashable
+        pass
     try:
         dt = np.dtype(value)  # type: ignore[call-overload]
     except TypeError:
@@ -54,20 +63,28 @@ def as_dtype(value: object, argument: str, allowed: tuple) -> np.dtype:
     if dt is None or dt not in allowed:
         names = ", ".join(str(np.dtype(a)) for a in allowed)
         raise LowbitError(f"{argument}: expected one of {names}, got {value!r}")
+    if len(_DTYPES) < 64:
+        try:
+            _DTYPES[value] = dt
+        except TypeError:
+            pass
     return dt
 
 
 def as_array(value: object, argument: str, dtype: object = None) -> np.ndarray:
     """``value`` as a numeric numpy array (converted to ``dtype`` if given), else LowbitError: object arrays
     and values numpy cannot convert never reach the kernels."""
+    if type(value) is float or type(value) is int:  # a per-tensor scale: the common case, kept cheap
+        try:
+            return np.asarray(value, dtype=dtype)  # type: ignore[call-overload]
+        except OverflowError as e:
+            raise LowbitError(f"{argument}: expected a value of dtype {np.dtype(dtype)}, got {value}") from e
     try:
         arr = np.asarray(value)
         if arr.dtype.kind not in "iuf":  # not bool either: True is no scale, code or size
             raise LowbitError(f"{argument}: expected a numeric array, got dtype {arr.dtype}")
-        if dtype is None:
-            return arr
-        with np.errstate(over="ignore"):  # e.g. 1e300 as float32: inf, which the kernels' checks refuse
-            return arr.astype(dtype, copy=False)  # type: ignore[call-overload]
+        # (1e300 as float32 is inf, which the kernels' finiteness checks refuse)
+        return arr if dtype is None else arr.astype(dtype, copy=False)  # type: ignore[call-overload]
     except (TypeError, ValueError, OverflowError) as e:
         if isinstance(e, LowbitError):
             raise

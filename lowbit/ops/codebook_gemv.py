@@ -43,6 +43,12 @@ class CodebookWeight:
             v = getattr(self, name)
             finite = v is None or (v.dtype.kind == "f" and bool(np.isfinite(v).all()))
             expect(finite, f"w.{name}", "finite float values (no NaN or Inf)")
+        # the ints go to the kernel's binding as they are (which bounds them further)
+        big = 2**62
+        fields = (("n", 1, 2**31 - 1), ("k", 1, 2**31 - 1), ("bits", 1, 8), ("table_row_stride", 0, big),
+                  ("table_group_stride", 0, big), ("group", 1, big))  # fmt: skip
+        for name, lo, hi in fields:
+            object.__setattr__(self, name, as_int(getattr(self, name), f"w.{name}", lo, hi))
 
     @property
     def nbytes(self) -> int:
@@ -173,17 +179,14 @@ def codebook_gemv(
     expect(a.ndim in (1, 2), "a", "activations [K] or [M, K]", a.shape)
     vec = a.ndim == 1
     a2 = np.ascontiguousarray(a[None] if vec else a)
-    expect(isinstance(w.n, (int, np.integer)) and 1 <= w.n <= I32[1], "w.n", "an int >= 1", w.n)
     out = np.empty((a2.shape[0], w.n), dtype=np.float32)
     sc = _EMPTY_F1
     if act_scale is not None:
         sc = act_scales(act_scale, a2.shape[0])
-    big = 2**62
     _C.codebook_gemv(
-        a2, as_int(a_zero_point, "a_zero_point", *I32), w.data, as_int(w.bits, "w.bits", 1, 8), w.n,
-        as_int(w.k, "w.k", 1, I32[1]), w.tables, as_int(w.table_row_stride, "w.table_row_stride", 0, big),
-        as_int(w.table_group_stride, "w.table_group_stride", 0, big), as_int(w.group, "w.group", 1, big),
-        _EMPTY_F if w.scale is None else w.scale, sc, out, _isa(isa), check_threads(threads),
+        a2, as_int(a_zero_point, "a_zero_point", *I32), w.data, w.bits, w.n, w.k, w.tables,
+        w.table_row_stride, w.table_group_stride, w.group, _EMPTY_F if w.scale is None else w.scale, sc, out,
+        _isa(isa), check_threads(threads),
     )  # fmt: skip
     return out[0] if vec else out
 

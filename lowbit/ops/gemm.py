@@ -56,6 +56,9 @@ class PackedWeight:
 
     def __post_init__(self) -> None:
         expect_arrays("w", self, ("data", "colsum", "perm", "seg_end", "seg_shift"))
+        # n sizes the output (allocated before the kernel's checks): checked once here, not on every call
+        object.__setattr__(self, "n", as_int(self.n, "w.n", 1, I32[1]))
+        object.__setattr__(self, "k", as_int(self.k, "w.k", 1, MAX_K))
         if not self.k_in:
             object.__setattr__(self, "k_in", self.k)
 
@@ -177,7 +180,7 @@ def gemm(
 
     expect(isinstance(w, PackedWeight), "w", "a PackedWeight from pack_weight()", type(w).__name__)
     expect(w.layout == LAYOUT, "w", f"a weight packed in layout {LAYOUT!r}", w.layout)
-    n = as_int(w.n, "w.n", 1, I32[1])  # the output's width: checked before it is allocated
+    n = w.n
     a = np.asarray(a)
     expect(a.dtype in _A_DTYPES, "a", "dtype uint8 or int8", a.dtype)
     expect(a.ndim == 2 and a.shape[1] == w.k_in, "a", f"a 2-D array [M, {w.k_in}]", a.shape)
@@ -197,7 +200,7 @@ def gemm(
     if bias is not None:
         expect(b.dtype == np.int32, "bias", "an int32 array", b.dtype)
     _C.gemm(
-        a, as_int(a_zero_point, "a_zero_point", *I32), w.data, w.colsum, n, as_int(w.k, "w.k", 1, MAX_K), b,
+        a, as_int(a_zero_point, "a_zero_point", *I32), w.data, w.colsum, n, w.k, b,
         _EMPTY if m0 is None else np.atleast_1d(as_array(m0, "m0")),
         _EMPTY if shift is None else np.atleast_1d(as_array(shift, "shift")),
         sc, as_int(zero_point, "zero_point", *I32), lo if qmin is None else as_int(qmin, "qmin", *I32),

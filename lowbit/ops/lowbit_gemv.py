@@ -37,6 +37,7 @@ QUANTUM = 32  # K groups are multiples of this
 LAYOUTS = ("fields", "planes", "trits")
 _EMPTY_F = np.empty((0, 0), dtype=np.float32)
 _EMPTY_F1 = np.empty(0, dtype=np.float32)
+_OUT_DTYPES = (np.dtype(np.int32), np.dtype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,12 @@ class LowbitWeight:
     kind: str = "uniform"
 
     def __post_init__(self) -> None:
+        # the fields go to the kernel's binding as they are: checked once here, not on every call
         expect_arrays("w", self, ("data", "rowsum"), optional=("scale",))
+        fields = (("n", 1, 2**31 - 1), ("k", 1, MAX_K), ("bits", 1, 8), ("mul", 1, 2), ("off", -16, 0),
+                  ("group", 0, 2**31 - 1), ("combine", 1, 8))  # fmt: skip
+        for name, lo, hi in fields:
+            object.__setattr__(self, name, as_int(getattr(self, name), f"w.{name}", lo, hi))
         if self.scale is not None:  # checked once here: a pass per call would cost the GEMV ~5%
             finite = self.scale.dtype.kind == "f" and bool(np.isfinite(self.scale).all())
             expect(finite, "w.scale", "finite float weight scales (no NaN or Inf)", self.scale.dtype)
@@ -247,8 +253,11 @@ def pack_bcq(q, layout: str = "fields") -> LowbitWeight:
 def act_scales(act_scale: object, m: int) -> np.ndarray:
     """float32 [m]: one activation scale per row of a, from a scalar or m values."""
     sc = as_array(act_scale, "act_scale", np.float32)
-    expect(sc.ndim == 0 or sc.shape == (m,), "act_scale", f"a scalar or {m} scales (rows of a)", sc.shape)
-    return np.ascontiguousarray(np.broadcast_to(sc, (m,)))
+    if sc.ndim == 0:
+        return np.full(m, sc, np.float32)
+    if sc.shape != (m,):
+        raise LowbitError(f"act_scale: expected a scalar or {m} scales (rows of a), got {sc.shape}")
+    return np.ascontiguousarray(sc)
 
 
 def lowbit_gemv(
@@ -270,13 +279,11 @@ def lowbit_gemv(
     if layout is not None:
         expect(w.layout == layout, "w", f"a weight packed for layout {layout!r}", w.layout)
     a = np.asarray(a)
-    expect(a.dtype in (np.uint8, np.int8), "a", "dtype uint8 or int8", a.dtype)
+    expect(a.dtype.char in "bB", "a", "dtype uint8 or int8", a.dtype)
     expect(a.ndim in (1, 2), "a", "activations [K] or [M, K]", a.shape)
     vec = a.ndim == 1
     a2 = a[None] if vec else a
-    expect(isinstance(w.n, (int, np.integer)) and 1 <= w.n <= I32[1], "w.n", "an int >= 1", w.n)
-    expect(isinstance(w.combine, (int, np.integer)) and 1 <= w.combine <= 8, "w.combine", "1..8", w.combine)
-    out_dtype = as_dtype(out_dtype, "out_dtype", (np.dtype(np.int32), np.dtype(np.float32)))
+    out_dtype = as_dtype(out_dtype, "out_dtype", _OUT_DTYPES)
     if out_dtype == np.float32:
         expect(w.scale is not None, "w", "a weight packed with scales for float32 output")
         out = np.empty((a2.shape[0], w.n_out), dtype=np.float32)
@@ -288,10 +295,8 @@ def lowbit_gemv(
         out = np.empty((a2.shape[0], w.n), dtype=np.int32)
         sc, scale = _EMPTY_F1, _EMPTY_F
     _C.lowbit_gemv(
-        a2, as_int(a_zero_point, "a_zero_point", *I32), w.data, w.layout, as_int(w.bits, "w.bits", 1, 8), w.n,
-        as_int(w.k, "w.k", 1, MAX_K), w.rowsum, as_int(w.group, "w.group", 0, I32[1]),
-        as_int(w.mul, "w.mul", 1, 2), as_int(w.off, "w.off", -16, 0), scale, sc, w.combine, out, _isa(isa),
-        check_threads(threads),
+        a2, as_int(a_zero_point, "a_zero_point", *I32), w.data, w.layout, w.bits, w.n, w.k, w.rowsum, w.group,
+        w.mul, w.off, scale, sc, w.combine, out, _isa(isa), check_threads(threads),
     )  # fmt: skip
     return out[0] if vec else out
 
