@@ -72,7 +72,8 @@ inline __m512i lis_codes16_fast(__m512i e, const LisTables& t) {
 
 // 16-bit codes with the word rescale: the exps in ibert_exp_avx512.h's word layout, each row's max one row
 // ahead, the codes of a block's even and odd elements interleaved as bytes.
-inline void lis_rows_words(const int16_t* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* out) {
+inline void lis_rows_words(const int16_t* q, int64_t rows, int64_t n, const ExpLanes& kref, uint8_t* out) {
+  const ExpLanes k = kref;  // in registers (ExpLanes): 8 reloads per 32 codes less, 5-9% of the kernel
   constexpr int kLag = 1;  // the codes of row r - kLag in the step of row r
   thread_local std::vector<int32_t> ebuf;
   const int64_t stride = (n + 31) & ~int64_t(31);
@@ -106,16 +107,18 @@ inline void lis_rows_words(const int16_t* q, int64_t rows, int64_t n, const ExpL
 // Rows software-pipelined as the I-BERT softmax's: the exps and thresholds of row r, then the codes of row
 // r - 1, so that row r's scalar threshold arithmetic overlaps vector work.
 template <typename T>
-void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* out) {
+void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& kref, uint8_t* out) {
+  const ExpLanes k = kref;  // in registers (ExpLanes)
   thread_local std::vector<int32_t> ebuf;
   const int64_t stride = (n + 32 + 15) & ~int64_t(15);  // exp_row writes whole 32-element blocks
   ebuf.assign(size_t(2 * stride), 0);
+  int32_t* const eb = ebuf.data();  // once (lis_rows_words)
   alignas(64) int32_t thr[2][16];
   thr[0][15] = thr[1][15] = -1;
   for (int64_t r = 0; r <= rows; ++r) {
-    if (r < rows) lis_thresholds(exp_row(q + r * n, n, k, ebuf.data() + (r & 1) * stride), thr[r & 1]);
+    if (r < rows) lis_thresholds(exp_row(q + r * n, n, k, eb + (r & 1) * stride), thr[r & 1]);
     if (r == 0) continue;
-    const int32_t* e = ebuf.data() + ((r - 1) & 1) * stride;
+    const int32_t* e = eb + ((r - 1) & 1) * stride;
     const __m512i tv = _mm512_load_si512(thr[(r - 1) & 1]);
     uint8_t* o = out + (r - 1) * n;
     for (int64_t i = 0; i < n; i += 16)
