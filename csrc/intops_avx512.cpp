@@ -122,7 +122,9 @@ inline void prob_row(const int32_t* e, int64_t n, int64_t factor, uint8_t* o) {
 
 // 16-bit codes with the word rescale (ibert_exp_avx512.h's word layout), pipelined as softmax_fast, and
 // each row's max taken one row ahead, off the critical path of its exps.
-inline void softmax_words(const int16_t* q, int64_t rows, int64_t n, const ExpLanes& kref, uint8_t* out) {
+// noinline: as lis_rows_words (intops_extra_avx512.cpp), whose row loop ran ~10% slower inlined
+__attribute__((noinline)) void softmax_words(const int16_t* q, int64_t rows, int64_t n, const ExpLanes& kref,
+                                             uint8_t* out) {
   const ExpLanes k = kref;  // in registers (ibert_exp_avx512.h's ExpLanes)
   thread_local std::vector<int32_t> ebuf_tls;
   const int64_t stride = ((n + 31) & ~int64_t(31)) + 16;  // whole 32-blocks, + 16: prob16_54 reads one past

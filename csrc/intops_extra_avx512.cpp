@@ -72,8 +72,12 @@ inline __m512i lis_codes16_fast(__m512i e, const LisTables& t) {
 
 // 16-bit codes with the word rescale: the exps in ibert_exp_avx512.h's word layout, each row's max one row
 // ahead, the codes of a block's even and odd elements interleaved as bytes.
-inline void lis_rows_words(const int16_t* q, int64_t rows, int64_t n, const ExpLanes& kref, uint8_t* out) {
-  const ExpLanes k = kref;  // in registers (ExpLanes): 8 reloads per 32 codes less, 5-9% of the kernel
+// noinline: inlined into log_int_softmax_avx512 (beside lis_rows and the scalar fallback) the same inner
+// loops ran ~10% slower at (12288, 128), under three loop / function alignments: gcc spilled the row loop's
+// pointers and counts to the stack and to xmm registers around them
+__attribute__((noinline)) void lis_rows_words(const int16_t* q, int64_t rows, int64_t n, const ExpLanes& kref,
+                                              uint8_t* out) {
+  const ExpLanes k = kref;  // in registers (ExpLanes): 8 reloads per 32 codes less
   constexpr int kLag = 1;  // the codes of row r - kLag in the step of row r
   thread_local std::vector<int32_t> ebuf;
   const int64_t stride = (n + 31) & ~int64_t(31);
@@ -107,7 +111,7 @@ inline void lis_rows_words(const int16_t* q, int64_t rows, int64_t n, const ExpL
 // Rows software-pipelined as the I-BERT softmax's: the exps and thresholds of row r, then the codes of row
 // r - 1, so that row r's scalar threshold arithmetic overlaps vector work.
 template <typename T>
-void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& kref, uint8_t* out) {
+__attribute__((noinline)) void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& kref, uint8_t* out) {
   const ExpLanes k = kref;  // in registers (ExpLanes)
   thread_local std::vector<int32_t> ebuf;
   const int64_t stride = (n + 32 + 15) & ~int64_t(15);  // exp_row writes whole 32-element blocks
