@@ -175,6 +175,52 @@ def test_bad_inputs():
         pack_lowbit(np.ones((2, 40000), np.int64), 1)
 
 
+# The AVX-512 epilogue (lb_finish_avx512: wrapping int32, then one float64 product and sum per row) runs
+# where rowsum and scale hold one K segment per row; it must equal the scalar epilogue bit for bit: per-row
+# scales (float output), binary (mul 2) and int weights, row counts that leave a partial 16-row vector,
+# several activation rows, every layout.
+# (layout, bits, mul, off)
+EPILOGUE_FORMATS = [("fields", 1, 2, -1), ("fields", 2, 1, -2), ("fields", 4, 2, -16), ("fields", 4, 1, 0),
+                    ("planes", 3, 1, -4), ("planes", 1, 2, -1), ("trits", 2, 1, -1)]  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    m=st.integers(1, 5), n=st.integers(1, 300), k=st.integers(1, 600), fmt=st.sampled_from(EPILOGUE_FORMATS),
+    threads=st.integers(1, 3), signed=st.booleans(), float_out=st.booleans(), extreme=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)  # fmt: skip
+@pytest.mark.skipif("avx512" not in ISAS, reason="AVX-512 only")
+def test_vector_epilogue_matches_scalar(m, n, k, fmt, threads, signed, float_out, extreme, seed):
+    layout, bits, mul, off = fmt
+    rng = np.random.default_rng(seed)
+    top = 3 if layout == "trits" else 1 << bits
+    u = np.full((n, k), top - 1) if extreme else rng.integers(0, top, (n, k))
+    a, za = _acts(rng, m, k, signed, extreme)
+    scale = rng.uniform(0.01, 1.0, n).astype(np.float32) if float_out else None
+    w = pack_lowbit(u, bits, layout=layout, mul=mul, off=off, scale=scale)
+    kw = dict(a_zero_point=za, out_dtype=np.float32 if float_out else np.int32, threads=threads)
+    if float_out:
+        kw["act_scale"] = rng.uniform(0.01, 0.1, m).astype(np.float32)
+    got = lowbit_gemv(a, w, isa="avx512", **kw)
+    np.testing.assert_array_equal(got, lowbit_gemv(a, w, isa="scalar", **kw))
+    if not float_out:
+        np.testing.assert_array_equal(got, lowbit_gemv_ref(a, u, mul=mul, off=off, a_zero_point=za))
+
+
+@pytest.mark.skipif("avx512" not in ISAS, reason="AVX-512 only")
+@pytest.mark.parametrize("mul,off", [(2, 0), (1, -16), (2, -1)])
+def test_vector_epilogue_extremes(mul, off):
+    """|acc| up to 255 * 30 * 32768 (mul 2, u 15, K = 32768): the wrapping int32 epilogue stays exact."""
+    k = 32768
+    u = np.full((37, k), 15)
+    u[::2] = 0
+    for a, za in ((np.full((1, k), 255, np.uint8), 0), (np.zeros((1, k), np.uint8), 255)):
+        w = pack_lowbit(u, 4, mul=mul, off=off)
+        ref = lowbit_gemv_ref(a, u, mul=mul, off=off, a_zero_point=za)
+        np.testing.assert_array_equal(lowbit_gemv(a, w, a_zero_point=za, isa="avx512"), ref)
+
+
 # M = 1 on weights of >= 1 MiB per thread (fields layout, AVX-512) runs two read streams over the two halves
 # of each thread's row blocks (csrc/lowbit_gemv.h, kLbStreams): odd block counts leave one block to the
 # one-stream kernel, a short last block, several threads, K groups, and weights just under the threshold.
