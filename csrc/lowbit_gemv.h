@@ -93,6 +93,11 @@ using LbFinishFn = void (*)(const int32_t* raw, int64_t rows, const int32_t* row
 void lb_finish_avx512(const int32_t*, int64_t, const int32_t*, int32_t, int32_t, int32_t, const float*, int32_t*,
                       double*);
 
+// The float output of one activation row: out[o] = float(s * (((0 + yacc[o c]) + yacc[o c + 1]) + ...)) over
+// the c = combine rows of output o < outs, summed in that order in float64 (as the scalar loop).
+using LbCombineFn = void (*)(const double* yacc, int64_t outs, int64_t combine, double s, float* out);
+void lb_combine_avx512(const double*, int64_t, int64_t, double, float*);
+
 // The planes kernel's tables for one row of native activations x [kpad] (kpad / 8 tables of 64 bytes).
 void lb_build_tables_scalar(const uint8_t* x, int64_t kpad, uint8_t* tables);
 void lb_build_tables_avx512(const uint8_t* x, int64_t kpad, uint8_t* tables);

@@ -225,8 +225,9 @@ void lb_build_tables_avx512(const uint8_t* x, int64_t kpad, uint8_t* t) {
   }
 }
 
-// 16 rows at a time. The float64 product is exact (|acc| < 2^28 times a 24-bit scale), so it equals the
-// scalar epilogue's whether or not the compiler fuses it with the sum.
+// 16 rows at a time. The float64 product is exact (|acc| < 2^28 times a 24-bit scale); stored, as the row's
+// only K segment (the scalar epilogue adds it to zero: the same value, +0 for -0, which the later sum from
+// zero gives anyway).
 void lb_finish_avx512(const int32_t* raw, int64_t rows, const int32_t* rowsum, int32_t mul, int32_t zm,
                       int32_t offxs, const float* scale, int32_t* out, double* yacc) {
   const __m512i vz = _mm512_set1_epi32(zm), vo = _mm512_set1_epi32(offxs), vm = _mm512_set1_epi32(mul);
@@ -245,9 +246,22 @@ void lb_finish_avx512(const int32_t* raw, int64_t rows, const int32_t* rowsum, i
       const __m512d a = _mm512_cvtepi32_pd(h ? _mm512_extracti64x4_epi64(acc, 1) : _mm512_castsi512_si256(acc));
       const __m512d s = _mm512_cvtps_pd(h ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sc), 1))
                                           : _mm512_castps512_ps256(sc));
-      double* y = yacc + i + 8 * h;
-      _mm512_mask_storeu_pd(y, mh, _mm512_add_pd(_mm512_maskz_loadu_pd(mh, y), _mm512_mul_pd(s, a)));
+      _mm512_mask_storeu_pd(yacc + i + 8 * h, mh, _mm512_mul_pd(s, a));
     }
+  }
+}
+
+// 8 outputs at a time, their combine rows gathered (stride combine) and added in row order from zero.
+void lb_combine_avx512(const double* yacc, int64_t outs, int64_t combine, double s, float* out) {
+  const __m512i idx = _mm512_mullo_epi64(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi64(combine));
+  const __m512d vs = _mm512_set1_pd(s);
+  for (int64_t o = 0; o < outs; o += 8) {
+    const __mmask8 m = outs - o >= 8 ? __mmask8(0xFF) : __mmask8((1u << (outs - o)) - 1);
+    const double* y = yacc + o * combine;
+    __m512d v = _mm512_setzero_pd();
+    for (int64_t j = 0; j < combine; ++j)
+      v = _mm512_add_pd(v, _mm512_mask_i64gather_pd(_mm512_setzero_pd(), m, idx, y + j, 8));
+    _mm256_mask_storeu_ps(out + o, m, _mm512_cvtpd_ps(_mm512_mul_pd(vs, v)));
   }
 }
 

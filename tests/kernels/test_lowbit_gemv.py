@@ -175,30 +175,34 @@ def test_bad_inputs():
         pack_lowbit(np.ones((2, 40000), np.int64), 1)
 
 
-# The AVX-512 epilogue (lb_finish_avx512: wrapping int32, then one float64 product and sum per row) runs
-# where rowsum and scale hold one K segment per row; it must equal the scalar epilogue bit for bit: per-row
-# scales (float output), binary (mul 2) and int weights, row counts that leave a partial 16-row vector,
-# several activation rows, every layout.
+# The AVX-512 epilogue (lb_finish_avx512: wrapping int32, then one float64 product per row) runs where
+# rowsum and scale hold one K segment per row, and lb_combine_avx512 (the float output, combine rows summed
+# per output) wherever scales are given; both must equal the scalar loops bit for bit: per-row scales, BCQ's
+# combined rows, binary (mul 2) and int weights, row and output counts that leave partial vectors, several
+# activation rows and threads, every layout.
 # (layout, bits, mul, off)
 EPILOGUE_FORMATS = [("fields", 1, 2, -1), ("fields", 2, 1, -2), ("fields", 4, 2, -16), ("fields", 4, 1, 0),
                     ("planes", 3, 1, -4), ("planes", 1, 2, -1), ("trits", 2, 1, -1)]  # fmt: skip
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
-    m=st.integers(1, 5), n=st.integers(1, 300), k=st.integers(1, 600), fmt=st.sampled_from(EPILOGUE_FORMATS),
-    threads=st.integers(1, 3), signed=st.booleans(), float_out=st.booleans(), extreme=st.booleans(),
-    seed=st.integers(0, 2**32 - 1),
+    m=st.integers(1, 5), units=st.integers(1, 150), k=st.integers(1, 600),
+    fmt=st.sampled_from(EPILOGUE_FORMATS), combine=st.sampled_from([1, 2, 3, 5]), threads=st.integers(1, 3),
+    signed=st.booleans(), float_out=st.booleans(), extreme=st.booleans(), seed=st.integers(0, 2**32 - 1),
 )  # fmt: skip
 @pytest.mark.skipif("avx512" not in ISAS, reason="AVX-512 only")
-def test_vector_epilogue_matches_scalar(m, n, k, fmt, threads, signed, float_out, extreme, seed):
+def test_vector_epilogue_matches_scalar(m, units, k, fmt, combine, threads, signed, float_out, extreme, seed):
     layout, bits, mul, off = fmt
+    combine = combine if float_out else 1
+    n = units * combine
     rng = np.random.default_rng(seed)
     top = 3 if layout == "trits" else 1 << bits
     u = np.full((n, k), top - 1) if extreme else rng.integers(0, top, (n, k))
     a, za = _acts(rng, m, k, signed, extreme)
-    scale = rng.uniform(0.01, 1.0, n).astype(np.float32) if float_out else None
-    w = pack_lowbit(u, bits, layout=layout, mul=mul, off=off, scale=scale)
+    # scales over 30 octaves: terms of very different size in the combined rows' float64 sums
+    scale = np.exp2(rng.uniform(-30, 0, n)).astype(np.float32) if float_out else None
+    w = pack_lowbit(u, bits, layout=layout, mul=mul, off=off, scale=scale, combine=combine)
     kw = dict(a_zero_point=za, out_dtype=np.float32 if float_out else np.int32, threads=threads)
     if float_out:
         kw["act_scale"] = rng.uniform(0.01, 0.1, m).astype(np.float32)
