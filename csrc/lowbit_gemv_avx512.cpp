@@ -259,8 +259,11 @@ void lb_combine_avx512(const double* yacc, int64_t outs, int64_t combine, double
     const __mmask8 m = outs - o >= 8 ? __mmask8(0xFF) : __mmask8((1u << (outs - o)) - 1);
     const double* y = yacc + o * combine;
     __m512d v = _mm512_setzero_pd();
-    for (int64_t j = 0; j < combine; ++j)
-      v = _mm512_add_pd(v, _mm512_mask_i64gather_pd(_mm512_setzero_pd(), m, idx, y + j, 8));
+    if (combine == 1)  // per-row scales: contiguous
+      v = _mm512_add_pd(v, _mm512_maskz_loadu_pd(m, y));
+    else
+      for (int64_t j = 0; j < combine; ++j)
+        v = _mm512_add_pd(v, _mm512_mask_i64gather_pd(_mm512_setzero_pd(), m, idx, y + j, 8));
     _mm256_mask_storeu_ps(out + o, m, _mm512_cvtpd_ps(_mm512_mul_pd(vs, v)));
   }
 }
