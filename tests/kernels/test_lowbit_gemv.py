@@ -225,6 +225,20 @@ def test_vector_epilogue_extremes(mul, off):
         np.testing.assert_array_equal(lowbit_gemv(a, w, a_zero_point=za, isa="avx512"), ref)
 
 
+@pytest.mark.parametrize("layout,bits", [("fields", 4), ("planes", 3), ("trits", 2)])
+def test_packed_bytes_aligned(layout, bits):
+    """pack_lowbit and LowbitWeight.copy leave the packed bytes on a page boundary (see _aligned_bytes); the
+    copy computes the same."""
+    rng = np.random.default_rng(3)
+    u = rng.integers(0, 3 if layout == "trits" else 1 << bits, (100, 300))
+    w = pack_lowbit(u, bits, layout=layout)
+    c = w.copy()
+    assert w.data.ctypes.data % 4096 == 0 and c.data.ctypes.data % 4096 == 0 and c.data is not w.data
+    np.testing.assert_array_equal(c.data, w.data)
+    a = rng.integers(0, 256, (2, 300)).astype(np.uint8)
+    np.testing.assert_array_equal(lowbit_gemv(a, c, a_zero_point=9), lowbit_gemv(a, w, a_zero_point=9))
+
+
 # M = 1 on weights of >= 1 MiB per thread (fields layout, AVX-512) runs two read streams over the two halves
 # of each thread's row blocks (csrc/lowbit_gemv.h, kLbStreams): odd block counts leave one block to the
 # one-stream kernel, a short last block, several threads, K groups, and weights just under the threshold.
