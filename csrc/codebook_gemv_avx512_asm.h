@@ -19,6 +19,7 @@ inline void cb_tiles_asm3(const char* p, const float* x, const float* tabs, doub
       "vmovups 0(%[t]), %%zmm0\n vmovups 64(%[t]), %%zmm1\n vmovups 128(%[t]), %%zmm2\n"
       "vmovups 192(%[t]), %%zmm3\n vmovupd (%[o]), %%zmm16\n vmovupd 64(%[o]), %%zmm17\n"
       "mov %[x0], %[x]\n mov %[q], %[n]\n test %[n], %[n]\n jz 3f\n"
+      ".p2align 6\n"  // the loop head at 44-60 mod 64 ran 8-12% slower from L1 (BENCHMARKS.md)
       "2:\n"
       "vmovdqu32 0(%[p]), %%zmm12\n"
       "vmovdqu32 64(%[p]), %%zmm13\n"
@@ -1073,6 +1074,7 @@ inline void cb_tiles_asm4(const char* p, const float* x, const float* tabs, doub
       "vmovups 0(%[t]), %%zmm0\n vmovups 64(%[t]), %%zmm1\n vmovups 128(%[t]), %%zmm2\n"
       "vmovups 192(%[t]), %%zmm3\n vmovupd (%[o]), %%zmm16\n vmovupd 64(%[o]), %%zmm17\n"
       "mov %[x0], %[x]\n mov %[q], %[n]\n test %[n], %[n]\n jz 3f\n"
+      ".p2align 6\n"  // the loop head at 44-60 mod 64 ran 8-12% slower from L1 (BENCHMARKS.md)
       "2:\n"
       "vmovdqu32 0(%[p]), %%zmm12\n"
       "vmovdqu32 64(%[p]), %%zmm13\n"

@@ -16,6 +16,9 @@ namespace lowbit::avx512 {
 // The constants of the 32-bit i-exp lanes (intops_fast.h), broadcast once per call.
 // word: the rescale's two products on vpdpwssd, as mag_avx512.h's kWordPath (u <= 2^15 - 1 and the high
 // half of m0, with its low half taken signed, <= 2^15 - 1), else on vpmulld (intops_fast.h).
+// Row loops take a local copy of it (const ExpLanes k = kref): __m512i may alias anything, so with the
+// caller's object every store of a row's results made gcc reload (and re-shift) the constants from memory
+// inside the loop; a copy whose address does not escape stays in registers.
 struct ExpLanes {
   bool word, mulhi;
   __m512i ucap, ml, mh, cl, ch, xcap, qb, mask14, rnd_lo, rnd_hi, mlw, mhw, nmlw;
@@ -146,25 +149,27 @@ inline __m512i exp_block_words(const int16_t* p, int64_t left, __m512i mxw, __m5
   return _mm512_add_epi32(ee, eo);  // each < 2^31: fits 32 unsigned bits
 }
 
-// The exps of a row of 16-bit codes with max mx, in the word layout (whole 32-blocks written), and their sum
+// The exps of a row of 16-bit codes with max mx, in the word layout (whole 32-blocks written), and their sum.
+// The 16 pair sums (each < 2^32) add as 8 qwords lo + 2^32 hi, and their high dwords on their own: the
+// total is sum(lo) + sum(hi) = acc - (2^32 - 1) sum(hi), exact mod 2^64 (the total is < 2^52). One shift
+// and two adds a block, where masking off the low dwords took an and more (and ~5% of Log-Int-Softmax).
 template <bool kMulhi>
 inline int64_t exp_row_words_t(const int16_t* row, int64_t n, int32_t mx, const ExpLanes& k, int32_t* e) {
   const __m512i mxw = _mm512_set1_epi16(int16_t(mx));
   const __m512i ucapw = _mm512_set1_epi16(int16_t(_mm_cvtsi128_si32(_mm512_castsi512_si128(k.ucap))));  // <= 2^15 - 1
-  const __m512i lo32 = _mm512_set1_epi64(0xFFFFFFFF);
-  __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
+  __m512i acc = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
     const __m512i s = exp_block_words<false, kMulhi>(row + i, 32, mxw, ucapw, k, e + i);
-    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(s, lo32));
+    acc = _mm512_add_epi64(acc, s);
     acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(s, 32));
   }
   if (i < n) {
     const __m512i s = exp_block_words<true, kMulhi>(row + i, n - i, mxw, ucapw, k, e + i);
-    acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(s, lo32));
+    acc = _mm512_add_epi64(acc, s);
     acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(s, 32));
   }
-  return _mm512_reduce_add_epi64(_mm512_add_epi64(acc_lo, acc_hi));
+  return _mm512_reduce_add_epi64(_mm512_sub_epi64(acc, _mm512_sub_epi64(_mm512_slli_epi64(acc_hi, 32), acc_hi)));
 }
 
 inline int64_t exp_row_words(const int16_t* row, int64_t n, int32_t mx, const ExpLanes& k, int32_t* e) {

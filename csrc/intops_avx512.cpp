@@ -122,10 +122,14 @@ inline void prob_row(const int32_t* e, int64_t n, int64_t factor, uint8_t* o) {
 
 // 16-bit codes with the word rescale (ibert_exp_avx512.h's word layout), pipelined as softmax_fast, and
 // each row's max taken one row ahead, off the critical path of its exps.
-inline void softmax_words(const int16_t* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* out) {
-  thread_local std::vector<int32_t> ebuf;
+// noinline: as lis_rows_words (intops_extra_avx512.cpp), whose row loop ran ~10% slower inlined
+__attribute__((noinline)) void softmax_words(const int16_t* q, int64_t rows, int64_t n, const ExpLanes& kref,
+                                             uint8_t* out) {
+  const ExpLanes k = kref;  // in registers (ibert_exp_avx512.h's ExpLanes)
+  thread_local std::vector<int32_t> ebuf_tls;
   const int64_t stride = ((n + 31) & ~int64_t(31)) + 16;  // whole 32-blocks, + 16: prob16_54 reads one past
-  ebuf.assign(size_t(2 * stride), 0);
+  ebuf_tls.assign(size_t(2 * stride), 0);
+  int32_t* const ebuf = ebuf_tls.data();  // once: each use of the thread_local is a __tls_get_addr call
   int64_t prev_total = 0;
   int32_t mx_next = avx512::row_max16(q, n);
   for (int64_t r = 0; r <= rows; ++r) {
@@ -133,10 +137,10 @@ inline void softmax_words(const int16_t* q, int64_t rows, int64_t n, const ExpLa
     if (r < rows) {
       const int32_t mx = mx_next;
       if (r + 1 < rows) mx_next = avx512::row_max16(q + (r + 1) * n, n);
-      total = avx512::exp_row_words(q + r * n, n, mx, k, ebuf.data() + (r & 1) * stride);
+      total = avx512::exp_row_words(q + r * n, n, mx, k, ebuf + (r & 1) * stride);
     }
     if (r > 0)
-      avx512::prob_row_words(ebuf.data() + ((r - 1) & 1) * stride, n, (int64_t(1) << 62) / prev_total, out + (r - 1) * n);
+      avx512::prob_row_words(ebuf + ((r - 1) & 1) * stride, n, (int64_t(1) << 62) / prev_total, out + (r - 1) * n);
     prev_total = total;
   }
 }

@@ -36,9 +36,8 @@ uint8_t lis_code_one(int64_t e, int64_t total);
 // r = floor((S + floor(e / 2)) / e)), so k counts the thresholds t in {2, 3, 6, 12, ..., 3 2^13} that r
 // reaches, i.e. the t with e <= E_t, E_t = the largest e passing the test (non-increasing in t). e = 0
 // passes every test (k = 15) and the count cannot exceed 15: the reference's two special cases.
-// lis_thresholds writes the 15 E_t of a row sum (< 2^52), each capped at INT32_MAX (e < 2^31). Inline, as
-// lis_quotients (the same E_t uncapped, for the SIMD kernel to saturate): a call from a vector loop would
-// spill its constants (every zmm is caller-saved).
+// lis_thresholds writes the 15 E_t of a row sum (< 2^52), each capped at INT32_MAX (e < 2^31). Inline: a
+// call from a vector loop would spill its constants (every zmm is caller-saved).
 //
 // E_t = the largest e >= 0 with d e + (e & 1) <= s for d = 2t - 1 (odd, >= 3) and s = 2 total, which is
 // e0 = floor(s / d) itself: e0 passes (d e0 <= s, and for odd e0 d e0 < s, since d e0 = s would make e0 =
@@ -63,13 +62,6 @@ constexpr Magic kMagic[15] = {magic(3),    magic(5),    magic(11),   magic(23), 
                               magic(3071), magic(6143), magic(12287), magic(24575), magic(49151)};
 inline uint64_t quotient(uint64_t s, Magic k) { return uint64_t(((unsigned __int128)s * k.m) >> 64) >> k.g; }
 }  // namespace lis_detail
-
-// the 15 E_t of a row sum < 2^52, uncapped (each < 2^52), and e[15] = -1 (a threshold no e passes)
-inline void lis_quotients(int64_t total, int64_t* e) {
-  const uint64_t s = uint64_t(2 * total);
-  for (int j = 0; j < 15; ++j) e[j] = int64_t(lis_detail::quotient(s, lis_detail::kMagic[j]));
-  e[15] = -1;
-}
 
 inline void lis_thresholds(int64_t total, int32_t* thr) {
   const uint64_t s = uint64_t(2 * total);

@@ -49,13 +49,11 @@ inline __m512i lis_codes16(__m512i e, __m512i thr) {
 // (selected by the two earlier outcomes), the step of 1 thr[j] by vpermd.
 struct LisTables {
   __m512i t0, e1, e3, e5, e7, e9, e11, e13;
-  // from lis_quotients: saturated to int32 (vpmovsqd: INT32_MAX past it, as lis_thresholds' cap), lane 15 -1
-  explicit LisTables(const int64_t* q) {
-    t0 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtsepi64_epi32(_mm512_load_si512(q))),
-                            _mm512_cvtsepi64_epi32(_mm512_load_si512(q + 8)), 1);
-    alignas(64) int32_t thr[16];  // broadcast loads (no shuffles) of the lanes the blends take
-    _mm512_store_si512(thr, t0);
-    __asm__ volatile("" : : "m"(thr) : "memory");  // keep the loads (gcc turns them into 14 shuffles otherwise)
+  // from lis_thresholds (capped at INT32_MAX), lane 15 -1, written a row earlier: the broadcasts read
+  // memory the stores have long left (the vector store and reload of lis_quotients' int64 values, saturated
+  // by vpmovsqd in here, stalled on store forwarding every row: 2-4% of the kernel)
+  explicit LisTables(const int32_t* thr) {
+    t0 = _mm512_load_si512(thr);
     e1 = _mm512_set1_epi32(thr[1]), e3 = _mm512_set1_epi32(thr[3]), e5 = _mm512_set1_epi32(thr[5]);
     e7 = _mm512_set1_epi32(thr[7]), e9 = _mm512_set1_epi32(thr[9]), e11 = _mm512_set1_epi32(thr[11]);
     e13 = _mm512_set1_epi32(thr[13]);
@@ -74,23 +72,30 @@ inline __m512i lis_codes16_fast(__m512i e, const LisTables& t) {
 
 // 16-bit codes with the word rescale: the exps in ibert_exp_avx512.h's word layout, each row's max one row
 // ahead, the codes of a block's even and odd elements interleaved as bytes.
-inline void lis_rows_words(const int16_t* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* out) {
+// noinline: inlined into log_int_softmax_avx512 (beside lis_rows and the scalar fallback) the same inner
+// loops ran ~10% slower at (12288, 128), under three loop / function alignments: gcc spilled the row loop's
+// pointers and counts to the stack and to xmm registers around them
+__attribute__((noinline)) void lis_rows_words(const int16_t* q, int64_t rows, int64_t n, const ExpLanes& kref,
+                                              uint8_t* out) {
+  const ExpLanes k = kref;  // in registers (ExpLanes): 8 reloads per 32 codes less
   constexpr int kLag = 1;  // the codes of row r - kLag in the step of row r
   thread_local std::vector<int32_t> ebuf;
   const int64_t stride = (n + 31) & ~int64_t(31);
   ebuf.assign(size_t((kLag + 1) * stride), 0);
-  alignas(64) int64_t thr[kLag + 1][16];
+  int32_t* const eb = ebuf.data();  // once: in the loop each use of ebuf cost a __tls_get_addr call (the .so)
+  alignas(64) int32_t thr[kLag + 1][16];
+  for (auto& t : thr) t[15] = -1;
   int32_t mx_next = avx512::row_max16(q, n);
   for (int64_t r = 0; r < rows + kLag; ++r) {
     int64_t total = 0;
     if (r < rows) {
       const int32_t mx = mx_next;
       if (r + 1 < rows) mx_next = avx512::row_max16(q + (r + 1) * n, n);
-      total = avx512::exp_row_words(q + r * n, n, mx, k, ebuf.data() + (r % (kLag + 1)) * stride);
+      total = avx512::exp_row_words(q + r * n, n, mx, k, eb + (r % (kLag + 1)) * stride);
     }
     if (r >= kLag) {
       const int64_t rc = r - kLag;
-      const int32_t* e = ebuf.data() + (rc % (kLag + 1)) * stride;
+      const int32_t* e = eb + (rc % (kLag + 1)) * stride;
       const LisTables t(thr[rc % (kLag + 1)]);
       uint8_t* o = out + rc * n;
       for (int64_t i = 0; i < n; i += 32) {
@@ -99,23 +104,25 @@ inline void lis_rows_words(const int16_t* q, int64_t rows, int64_t n, const ExpL
         avx512::store32(o + i, n - i, avx512::interleave_low_bytes_vbmi(ce, co));
       }
     }
-    if (r < rows) lis_quotients(total, thr[r % (kLag + 1)]);  // after the codes: their vector work runs meanwhile
+    if (r < rows) lis_thresholds(total, thr[r % (kLag + 1)]);  // after the codes: their vector work runs meanwhile
   }
 }
 
 // Rows software-pipelined as the I-BERT softmax's: the exps and thresholds of row r, then the codes of row
 // r - 1, so that row r's scalar threshold arithmetic overlaps vector work.
 template <typename T>
-void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& k, uint8_t* out) {
+__attribute__((noinline)) void lis_rows(const T* q, int64_t rows, int64_t n, const ExpLanes& kref, uint8_t* out) {
+  const ExpLanes k = kref;  // in registers (ExpLanes)
   thread_local std::vector<int32_t> ebuf;
   const int64_t stride = (n + 32 + 15) & ~int64_t(15);  // exp_row writes whole 32-element blocks
   ebuf.assign(size_t(2 * stride), 0);
+  int32_t* const eb = ebuf.data();  // once (lis_rows_words)
   alignas(64) int32_t thr[2][16];
   thr[0][15] = thr[1][15] = -1;
   for (int64_t r = 0; r <= rows; ++r) {
-    if (r < rows) lis_thresholds(exp_row(q + r * n, n, k, ebuf.data() + (r & 1) * stride), thr[r & 1]);
+    if (r < rows) lis_thresholds(exp_row(q + r * n, n, k, eb + (r & 1) * stride), thr[r & 1]);
     if (r == 0) continue;
-    const int32_t* e = ebuf.data() + ((r - 1) & 1) * stride;
+    const int32_t* e = eb + ((r - 1) & 1) * stride;
     const __m512i tv = _mm512_load_si512(thr[(r - 1) & 1]);
     uint8_t* o = out + (r - 1) * n;
     for (int64_t i = 0; i < n; i += 16)

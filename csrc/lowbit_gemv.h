@@ -83,6 +83,21 @@ constexpr int kLbStreams = 2;
 constexpr int64_t kLbStreamsMinBytes = int64_t(1) << 20;  // per thread: smaller weights stay on one stream
 void lb_fields_streams_avx512(const uint8_t* const*, int64_t, int64_t, int64_t, const uint8_t*, int32_t* const*);
 
+// The epilogue of one row block's raw sums for one activation row and one K segment, rows with one K
+// segment each (rowsum and scale contiguous over the rows): for i < rows
+//     acc = mul * (raw[i] - zm * rowsum[i]) + offxs
+// (exact in wrapping int32: |acc| <= 255 * 30 * kLbMaxK < 2^28, as |a - a_zero_point| <= 255 and
+// |mul u + off| <= 30), then out[i] = acc, or, with scale, yacc[i] += double(scale[i]) * double(acc).
+using LbFinishFn = void (*)(const int32_t* raw, int64_t rows, const int32_t* rowsum, int32_t mul, int32_t zm,
+                            int32_t offxs, const float* scale, int32_t* out, double* yacc);
+void lb_finish_avx512(const int32_t*, int64_t, const int32_t*, int32_t, int32_t, int32_t, const float*, int32_t*,
+                      double*);
+
+// The float output of one activation row: out[o] = float(s * (((0 + yacc[o c]) + yacc[o c + 1]) + ...)) over
+// the c = combine rows of output o < outs, summed in that order in float64 (as the scalar loop).
+using LbCombineFn = void (*)(const double* yacc, int64_t outs, int64_t combine, double s, float* out);
+void lb_combine_avx512(const double*, int64_t, int64_t, double, float*);
+
 // The planes kernel's tables for one row of native activations x [kpad] (kpad / 8 tables of 64 bytes).
 void lb_build_tables_scalar(const uint8_t* x, int64_t kpad, uint8_t* tables);
 void lb_build_tables_avx512(const uint8_t* x, int64_t kpad, uint8_t* tables);

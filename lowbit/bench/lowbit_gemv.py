@@ -117,9 +117,9 @@ def run(quick: bool = False, as_json: bool = False) -> int:
         )
         for impl, (kind, bits, layout) in IMPLS.items():
             w, nb = _weights(kind, bits, layout, n, k, rng)
-            copies = [w] + [
-                dataclasses.replace(w, data=w.data.copy()) for _ in range(max(0, -(-need // nb) - 1))
-            ]
+            # LowbitWeight.copy keeps the packed bytes page-aligned, as pack_lowbit leaves them
+            copy = w.copy if kind != "codebook" else lambda w=w: dataclasses.replace(w, data=w.data.copy())
+            copies = [w] + [copy() for _ in range(max(0, -(-need // nb) - 1))]
             fns[impl] = (_rotating(_call(kind, a), copies), nb)
         # DeepGEMM: 2-bit weights x 2-bit activations (not int8 ones) through one 16-entry product table
         wd, ad = pack_2bit(rng.integers(0, 4, (n, k))), pack_2bit(rng.integers(0, 4, (m, k)))

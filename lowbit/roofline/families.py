@@ -49,7 +49,8 @@ def _rotating(fn: Callable, copies: list) -> Callable[[], object]:
 def _copies(w, nbytes: int, need: int) -> list:
     if need <= 0:
         return [w]
-    return [w] + [dataclasses.replace(w, data=w.data.copy()) for _ in range(max(0, -(-need // nbytes) - 1))]
+    copy = w.copy if hasattr(w, "copy") else lambda: dataclasses.replace(w, data=w.data.copy())
+    return [w] + [copy() for _ in range(max(0, -(-need // nbytes) - 1))]
 
 
 def gemv(limits: Limits, quick: bool, threads: int) -> list[Entry]:

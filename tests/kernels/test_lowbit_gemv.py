@@ -175,6 +175,70 @@ def test_bad_inputs():
         pack_lowbit(np.ones((2, 40000), np.int64), 1)
 
 
+# The AVX-512 epilogue (lb_finish_avx512: wrapping int32, then one float64 product per row) runs where
+# rowsum and scale hold one K segment per row, and lb_combine_avx512 (the float output, combine rows summed
+# per output) wherever scales are given; both must equal the scalar loops bit for bit: per-row scales, BCQ's
+# combined rows, binary (mul 2) and int weights, row and output counts that leave partial vectors, several
+# activation rows and threads, every layout.
+# (layout, bits, mul, off)
+EPILOGUE_FORMATS = [("fields", 1, 2, -1), ("fields", 2, 1, -2), ("fields", 4, 2, -16), ("fields", 4, 1, 0),
+                    ("planes", 3, 1, -4), ("planes", 1, 2, -1), ("trits", 2, 1, -1)]  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    m=st.integers(1, 5), units=st.integers(1, 150), k=st.integers(1, 600),
+    fmt=st.sampled_from(EPILOGUE_FORMATS), combine=st.sampled_from([1, 2, 3, 5]), threads=st.integers(1, 3),
+    signed=st.booleans(), float_out=st.booleans(), extreme=st.booleans(), seed=st.integers(0, 2**32 - 1),
+)  # fmt: skip
+@pytest.mark.skipif("avx512" not in ISAS, reason="AVX-512 only")
+def test_vector_epilogue_matches_scalar(m, units, k, fmt, combine, threads, signed, float_out, extreme, seed):
+    layout, bits, mul, off = fmt
+    combine = combine if float_out else 1
+    n = units * combine
+    rng = np.random.default_rng(seed)
+    top = 3 if layout == "trits" else 1 << bits
+    u = np.full((n, k), top - 1) if extreme else rng.integers(0, top, (n, k))
+    a, za = _acts(rng, m, k, signed, extreme)
+    # scales over 30 octaves: terms of very different size in the combined rows' float64 sums
+    scale = np.exp2(rng.uniform(-30, 0, n)).astype(np.float32) if float_out else None
+    w = pack_lowbit(u, bits, layout=layout, mul=mul, off=off, scale=scale, combine=combine)
+    kw = dict(a_zero_point=za, out_dtype=np.float32 if float_out else np.int32, threads=threads)
+    if float_out:
+        kw["act_scale"] = rng.uniform(0.01, 0.1, m).astype(np.float32)
+    got = lowbit_gemv(a, w, isa="avx512", **kw)
+    np.testing.assert_array_equal(got, lowbit_gemv(a, w, isa="scalar", **kw))
+    if not float_out:
+        np.testing.assert_array_equal(got, lowbit_gemv_ref(a, u, mul=mul, off=off, a_zero_point=za))
+
+
+@pytest.mark.skipif("avx512" not in ISAS, reason="AVX-512 only")
+@pytest.mark.parametrize("mul,off", [(2, 0), (1, -16), (2, -1)])
+def test_vector_epilogue_extremes(mul, off):
+    """|acc| up to 255 * 30 * 32768 (mul 2, u 15, K = 32768): the wrapping int32 epilogue stays exact."""
+    k = 32768
+    u = np.full((37, k), 15)
+    u[::2] = 0
+    for a, za in ((np.full((1, k), 255, np.uint8), 0), (np.zeros((1, k), np.uint8), 255)):
+        w = pack_lowbit(u, 4, mul=mul, off=off)
+        ref = lowbit_gemv_ref(a, u, mul=mul, off=off, a_zero_point=za)
+        np.testing.assert_array_equal(lowbit_gemv(a, w, a_zero_point=za, isa="avx512"), ref)
+
+
+@pytest.mark.parametrize("layout,bits", [("fields", 4), ("planes", 3), ("trits", 2)])
+def test_packed_bytes_aligned(layout, bits):
+    """pack_lowbit and LowbitWeight.copy leave the packed bytes on a page boundary (see _aligned_bytes); the
+    copy computes the same."""
+    rng = np.random.default_rng(3)
+    u = rng.integers(0, 3 if layout == "trits" else 1 << bits, (100, 300))
+    w = pack_lowbit(u, bits, layout=layout)
+    c = w.copy()
+    assert w.data.ctypes.data % 4096 == 0 and c.data.ctypes.data % 4096 == 0 and c.data is not w.data
+    np.testing.assert_array_equal(c.data, w.data)
+    a = rng.integers(0, 256, (2, 300)).astype(np.uint8)
+    np.testing.assert_array_equal(lowbit_gemv(a, c, a_zero_point=9), lowbit_gemv(a, w, a_zero_point=9))
+
+
 # M = 1 on weights of >= 1 MiB per thread (fields layout, AVX-512) runs two read streams over the two halves
 # of each thread's row blocks (csrc/lowbit_gemv.h, kLbStreams): odd block counts leave one block to the
 # one-stream kernel, a short last block, several threads, K groups, and weights just under the threshold.

@@ -96,3 +96,18 @@ def test_mixed_row_pairs(name, isa):
         for rows in (2, 5, 7) if n < 4096 else (3,):
             for scale in (1e-3, 0.1):
                 _check(name, q[:rows], scale, isa)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("name", ["ibert", "log_int"])
+def test_wide_row_sums(name, isa):
+    """The exps' row sum (qword adds of the 16 pair sums less 2^32 - 1 times their high dwords, exact mod
+    2^64): rows of equal codes (every pair sum near 2^32) short enough that the outputs still depend on the
+    sum, attention-like rows of 2^14 and 2^17 codes, and 2^20 equal codes (the qword accumulators wrap)."""
+    rng = np.random.default_rng(5)
+    rows = [np.full((2, n), v, dtype=np.int16) for n, v in ((4096, -7), (8192, 32767), (12345, 100))]
+    rows += [_rows("normal", 2, n, rng) for n in (2**14, 2**17)]
+    rows.append(np.full((1, 2**20), 123, dtype=np.int16))
+    for q in rows:
+        for scale in (1e-3, 0.1):
+            _check(name, q, scale, isa)
