@@ -179,6 +179,9 @@ def codebook_gemv(
     expect(a.ndim in (1, 2), "a", "activations [K] or [M, K]", a.shape)
     vec = a.ndim == 1
     a2 = np.ascontiguousarray(a[None] if vec else a)
+    if a2.dtype.kind == "f" and a2.size:
+        # one float64 sum (a few us at K = 8192) instead of a mask: NaN / Inf anywhere make it non-finite
+        expect(np.isfinite(a2.sum(dtype=np.float64)), "a", "finite activations (no NaN / Inf)")
     out = np.empty((a2.shape[0], w.n), dtype=np.float32)
     sc = _EMPTY_F1
     if act_scale is not None:

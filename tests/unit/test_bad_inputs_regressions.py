@@ -70,6 +70,18 @@ def test_gemv_nonfinite_act_scale_is_refused(bad):
         cbg.codebook_gemv(a.astype(np.float32), cw, act_scale=bad)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_codebook_nonfinite_float_activations_are_refused(bad):
+    # a NaN / Inf activation made its output row NaN without a word
+    cw = cbg.pack_codebook(RNG.integers(0, 16, (8, 64)), 4, RNG.standard_normal((8, 16)))
+    a = RNG.standard_normal((3, 64)).astype(np.float32)
+    a[1, 37] = bad
+    with pytest.raises(LowbitError, match="a: expected finite activations"):
+        cbg.codebook_gemv(a, cw)
+    big = np.full(64, np.finfo(np.float32).max, dtype=np.float32)  # finite, though its float32 sum is not
+    assert np.isfinite(cbg.codebook_gemv(big, dataclasses.replace(cw, tables=np.zeros_like(cw.tables)))).all()
+
+
 def test_nan_activations_have_no_uint8_code():
     # quantize_u8 mapped NaN to code 0 and minmax_f32 skipped it: the dynamic int8 Linear returned numbers
     for isa in _C.available_isas():
