@@ -114,13 +114,18 @@ def test_recorded_every_kernel_family():
     }  # fmt: skip
 
 
-@FUZZ
-@given(data=st.data())
-def test_c_entry_points_with_a_mutated_array(data):
+def _draw_call(data):
+    """One of the wrappers' recorded _C calls: its name, arguments, function and parameter list."""
     name, args, kwargs = CALLS[data.draw(st.sampled_from(range(len(CALLS))), label="call")]
     data.draw(st.just(name), label="function")
     fn = getattr(_C, name)
-    params = _params(fn)
+    return name, args, kwargs, fn, _params(fn)
+
+
+@FUZZ
+@given(data=st.data())
+def test_c_entry_points_with_a_mutated_array(data):
+    name, args, kwargs, fn, params = _draw_call(data)
     inputs = [i for i, (_, t) in enumerate(params[: len(args)]) if t == "ndarray[writable=False]"]
     i = data.draw(st.sampled_from(inputs), label="argument")
     kind = data.draw(
@@ -144,10 +149,7 @@ BIG = [-1, 0, 1, 3, 2**31 - 1, -(2**31), 2**40, -(2**40), 2**62, -(2**63)]
 @FUZZ
 @given(data=st.data())
 def test_c_entry_points_with_an_arbitrary_int(data):
-    name, args, kwargs = CALLS[data.draw(st.sampled_from(range(len(CALLS))), label="call")]
-    data.draw(st.just(name), label="function")
-    fn = getattr(_C, name)
-    params = _params(fn)
+    name, args, kwargs, fn, params = _draw_call(data)
     ints = [i for i, (_, t) in enumerate(params[: len(args)]) if t == "int"]
     if not ints:
         return
