@@ -14,6 +14,7 @@ are unsigned ``bits``-wide integers, packed by ``lowbit.formats.packing``.
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -121,6 +122,28 @@ def check_tensor(x: Any, name: str = "x") -> torch.Tensor:
     return x.detach().to(torch.float32).contiguous()
 
 
+def format_options(fmt: Format) -> set[str]:
+    """The options a format takes: the arguments with defaults of its four functions. Read from their
+    signatures, so that the list cannot drift from the code that uses it."""
+    names: set[str] = set()
+    for fn in (fmt.code_range, fmt.fit, fmt.encode, fmt.decode):
+        for p in inspect.signature(fn).parameters.values():
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty:
+                names.add(p.name)
+    return names
+
+
+def check_options(fmt: Format, opts: dict[str, Any], name: str = "options") -> None:
+    """Refuse option names the format does not take: its functions would silently ignore them."""
+    expect(isinstance(opts, dict), name, "a dict of option names to values", type(opts).__name__)
+    unknown = sorted(set(opts) - format_options(fmt))
+    if unknown:
+        raise LowbitError(
+            f"{name}: format {fmt.name!r} takes {sorted(format_options(fmt)) or 'no options'}, "
+            f"got unknown {unknown}"
+        )
+
+
 def check_bits(fmt: Format, bits: Any) -> int:
     expect(
         isinstance(bits, (int, np.integer)) and not isinstance(bits, bool) and int(bits) in fmt.bits,
@@ -148,6 +171,7 @@ def quantize(
     """
     fmt = get_format(format)
     bits = check_bits(fmt, bits)
+    check_options(fmt, opts)
     x = check_tensor(x)
     gran = granularity or per_tensor()
     expect(isinstance(gran, Granularity), "granularity", "a lowbit Granularity", type(gran).__name__)

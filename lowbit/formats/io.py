@@ -18,7 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from lowbit.errors import LowbitError, expect
-from lowbit.formats.base import QTensor, get_format
+from lowbit.formats.base import QTensor, check_options, get_format
 from lowbit.formats.granularity import Granularity
 from lowbit.formats.packing import packed_nbytes, unpack_codes
 
@@ -84,6 +84,7 @@ def _rebuild(name: str, m: dict, arrays: dict[str, torch.Tensor]) -> QTensor:
     )
     shape = tuple(shape)
     expect(isinstance(m["options"], dict), f"{name}.options", "a JSON object", m["options"])
+    check_options(fmt, m["options"], f"{name}.options")
     packed = arrays[f"{name}.codes"].numpy()
     n = int(np.prod(shape))
     expect(

@@ -63,6 +63,25 @@ def test_corrupt_and_foreign_files(tmp_path):
     save_file(arrays, str(tmp_path / "short.safetensors"), metadata=meta)
     with pytest.raises(lowbit.LowbitError, match="w.codes"):
         load_qtensors(tmp_path / "short.safetensors")
+    # an option the format does not take would be ignored silently when the codes are read
+    info = json.loads(meta["lowbit"])
+    info["tensors"]["w"]["options"] = {"signd": False}
+    arrays["w.codes"] = torch.from_numpy(q.packed())
+    save_file(arrays, str(tmp_path / "opts.safetensors"), metadata={"lowbit": json.dumps(info)})
+    with pytest.raises(lowbit.LowbitError, match=r"w\.options.*signd"):
+        load_qtensors(tmp_path / "opts.safetensors")
+    info["tensors"]["w"]["options"] = {"signed": True}  # a known option loads
+    save_file(arrays, str(tmp_path / "opts.safetensors"), metadata={"lowbit": json.dumps(info)})
+    assert torch.equal(load_qtensors(tmp_path / "opts.safetensors")["w"].codes, q.codes)
+
+
+def test_unknown_quantize_options_are_refused():
+    x = torch.randn(4, 8)
+    with pytest.raises(lowbit.LowbitError, match=r"options.*'int'.*signd"):
+        lowbit.quantize(x, "int", 4, signd=False)
+    with pytest.raises(lowbit.LowbitError, match=r"options.*'nf'.*no options.*sample_weight"):
+        lowbit.quantize(x, "nf", 4, sample_weight=torch.ones(4, 8))  # nf's fit has no weights to use
+    assert lowbit.quantize(x, "int", 4, signed=False).code_range == (0, 15)
 
 
 def test_bad_arguments(tmp_path):
