@@ -185,14 +185,17 @@ def lut_gemv_cost(
 def codebook_gemv_cost(
     m: int, k: int, n: int, bits: int, limits: Limits, home: str | None = None, name: str | None = None
 ) -> Cost:  # fmt: skip
-    """lowbit's codebook GEMV (SqueezeLLM / NF4): one float32 lookup (vpermps, 16 per instruction into a
-    16-entry table held in a register) and one fp32 FMA per weight. Counted as 2 m k n flops of kind
-    "fp32": the FMA peak is measured and vpermps issues at the same one-per-cycle rate, so the lookup
-    roof and the FMA roof coincide (16 weights per cycle). Bytes: weights k bits / 8 per row (3 bits
-    pack 10 to a 32-bit word: 3.2 bits), float32 activations (4 bytes, re-read per row from L1).
+    """lowbit's codebook GEMV (SqueezeLLM / NF4): per weight one float32 lookup (vpermps, 16 per
+    instruction into a 16-entry table held in a register) and one fp32 FMA, counted as 2 m k n flops of
+    kind "fp32" against the FMA peak. The lookups (and the shifts that extract the fields) run on other
+    vector pipes than the FMAs, but not for free: on Zen 5 lookup + FMA alone take 0.70-0.80 cycles per
+    16 weights (BENCHMARKS.md, "where the cycles go"), so about two thirds of this roof is the practical
+    limit. Bytes: weights k bits / 8 per row (3 bits pack 10 to a 32-bit word: 3.2 bits) and float32
+    activations, loaded once per tile of 4 rows (the kernel's register tile), so L1 reads 1 + bits / 8
+    bytes per weight and binds only if L1 reads under 2 / (1 + bits / 8) bytes per flop of FMA peak.
     """
     eff_bits = 3.2 if bits == 3 else float(bits)
-    return gemv_cost(m, k, n, limits, eff_bits, 4, "fp32", 1, 4, home,
+    return gemv_cost(m, k, n, limits, eff_bits, 4, "fp32", 4, 4, home,
                      name or f"codebook-gemv {m}x{k}x{n} w{bits}")  # fmt: skip
 
 

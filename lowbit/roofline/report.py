@@ -57,6 +57,8 @@ _COMPUTE_GAP = {
     "gemv": "compute-bound in the model; unpacking (AND, shifts) takes issue slots beside vpdpbusd",
     "lut": "lookup-bound: index extraction (vpmultishiftqb, vpternlogd), table builds and the vpdpbusd "
     "that sums the looked-up bytes share the vector ports with vpermb",
+    "codebook": "FMA-bound: each weight's vpermps lookup and field shift share the vector pipes with its "
+    "FMA (lookup + FMA alone reach about two thirds of this roof)",
     "bitserial": "popcount-bound: the plane-pair loop, reductions and 2 x 4 tile epilogue cost issue slots",
     "intops": "instruction-bound: 64-bit products and variable shifts cost several int32-add slots each, "
     "and per-row work (max, sum, division, integer sqrt) is not in the per-element count",
@@ -72,7 +74,8 @@ def _why(binding: str, fraction: float, family: str = "gemm", impl: str = "") ->
     if impl.startswith("torch-fp32") and family == "intops":
         return "torch's fp32 kernel; its flop count is an estimate (exp/erf polynomials), so % is rough"
     if binding == "compute":
-        return _COMPUTE_GAP.get(family, _COMPUTE_GAP["gemm"])
+        kind = "codebook" if family == "lut" and impl.endswith("cb") else family
+        return _COMPUTE_GAP.get(kind, _COMPUTE_GAP["gemm"])
     if binding == "DRAM":
         return "reads compulsory bytes from DRAM below the streaming rate: too few loads in flight"
     if family in ("gemv", "lut") and binding in ("L2", "L3"):

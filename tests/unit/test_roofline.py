@@ -103,17 +103,19 @@ def test_lut_gemv_counts_lookups():
     assert ceiling(c, FULL).binding == "compute" and ceiling(c, FULL).gops == 230.0
 
 
-def test_codebook_gemv_is_l1_bound_by_float_activations():
-    # one row at a time: x (4 bytes per k) is re-read for every row, so L1 bytes ~ 4 k n + k n bits / 8
+def test_codebook_gemv_reads_activations_once_per_4_rows():
+    # a 4-row tile: x (4 bytes per k) is re-read once per 4 rows, so L1 bytes ~ k n + k n bits / 8
     k = n = 1024
     c = codebook_gemv_cost(1, k, n, 4, FULL)
     assert c.kind == "fp32" and c.ops == 2 * k * n
-    assert c.bytes["L1"] == k * n / 2 + 4 * k * n + 4 * n
-    b = ceiling(c, FULL)  # 2 / 4.5 flop per L1 byte x 200 GB/s = 89 < 115
-    assert b.binding == "L1" and b.gops == pytest.approx(2 * k * n / c.bytes["L1"] * 200.0)
-    # 3 bits pack 10 to a 32-bit word: 3.2 bits per weight
+    assert c.bytes["L1"] == k * n / 2 + 4 * k * n / 4 + 4 * n
+    assert ceiling(c, FULL).binding == "compute"  # 2 / 1.5 flop per L1 byte x 200 GB/s = 267 > 115
+    slow_l1 = Limits(FULL.peak_gops, {**FULL.bandwidth_gbps, "L1": 50.0}, FULL.cache_bytes)
+    b = ceiling(c, slow_l1)  # 67 < 115: a core with slow L1 reads would be L1-bound
+    assert b.binding == "L1" and b.gops == pytest.approx(2 * k * n / c.bytes["L1"] * 50.0)
+    # 3 bits pack 10 to a 32-bit word: 3.2 bits per weight; 8 rows = two tiles
     c3 = codebook_gemv_cost(1, 1600, 8, 3, FULL)
-    assert c3.bytes["L1"] == pytest.approx(8 * 1600 * 3.2 / 8 + 4 * 1600 * 8 + 32)
+    assert c3.bytes["L1"] == pytest.approx(8 * 1600 * 3.2 / 8 + 4 * 1600 * 2 + 32)
 
 
 def test_bitserial_binary_macs_and_the_tile():

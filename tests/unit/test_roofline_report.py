@@ -67,3 +67,11 @@ def test_every_family_runs_and_is_placed(tmp_path):
     parser.feed(files["html"].read_text())
     assert parser.tags.count("tr") == len(runs) + 1
     assert '"unit"' in files["json"].read_text()
+
+
+def test_why_names_the_codebook_gemvs_own_limit():
+    from lowbit.roofline.report import _why
+
+    assert _why("compute", 0.6, "lut", "lowbit-w3cb").startswith("FMA-bound")
+    assert _why("compute", 0.6, "lut", "lowbit-w4-lut").startswith("lookup-bound")
+    assert _why("compute", 0.6, "conv", "x").startswith("compute-bound but below peak")
