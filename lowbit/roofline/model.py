@@ -200,18 +200,20 @@ def codebook_gemv_cost(
 
 
 def bitserial_cost(
-    m: int, k: int, n: int, w_bits: int, a_bits: int, limits: Limits, tile_m: int = 2, tile_n: int = 4,
+    m: int, k: int, n: int, w_bits: int, a_bits: int, limits: Limits, tile_m: int = 3, tile_n: int = 8,
     home: str | None = None, name: str | None = None,
 ) -> Cost:  # fmt: skip
     """Bit-serial GEMM (lowbit.ops.bitserial, planes-outer): m k n p q binary multiply-adds (kind
     "binary", the probe's AND+popcount rate: 512 per vpandq + vpopcntq pair), p = w_bits, q = a_bits.
 
     Planes pad K to a multiple of 512 bits (k'), so the operands are m q k' / 8 and n p k' / 8 bytes.
-    - L1: the kernel's register tile is tile_m activation rows x tile_n weight rows (2 x 4); for every
-      plane pair it loads its (tile_m + tile_n) rows of k' bits, so L1 bytes = m n p q k' / 8
-      (1 / tile_n + 1 / tile_m). This is the paper's point for bit-serial: 6 loads per 8 AND+popcount
-      pairs gives 32 / 3 = 10.7 binary MACs per L1 byte, and L1 read bandwidth x 10.7 is near the
-      popcount peak, so the tile decides whether L1 or the popcount unit binds.
+    - L1: the kernel's register tile is tile_m activation rows x tile_n weight rows (AVX-512: 3 x 8);
+      for every plane pair it loads its (tile_m + tile_n) rows of k' bits, so L1 bytes = m n p q k' / 8
+      (1 / tile_n + 1 / tile_m). This is the paper's point for bit-serial: the tile decides whether L1 or
+      the popcount unit binds. 11 loads per 24 AND+popcount pairs give 192 / 11 = 17.5 binary MACs per
+      L1 byte (a 2 x 4 tile: 10.7), so L1 binds only below popcount peak / 17.5 bytes/s.
+    - Compute: the probe's AND+popcount rate leaves out the accumulate; AND+popcount+add alone reach about
+      two thirds of it (BENCHMARKS.md), which is the practical roof of any kernel that sums its counts.
     - Below L1: the activation planes are re-read once per tile_n weight rows (the loop runs all m for
       one weight tile); the weight planes are read once.
     """

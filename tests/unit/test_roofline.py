@@ -119,21 +119,25 @@ def test_codebook_gemv_reads_activations_once_per_4_rows():
 
 
 def test_bitserial_binary_macs_and_the_tile():
-    # 256 x 4096 x 4096, W2A2: binMACs = m k n p q; L1 bytes = m n p q k / 8 (1/4 + 1/2)
+    # 256 x 4096 x 4096, W2A2: binMACs = m k n p q; L1 bytes = m n p q k / 8 (1/8 + 1/3) for the 3 x 8 tile
     m, k, n = 256, 4096, 4096
     c = bitserial_cost(m, k, n, 2, 2, FULL)
     assert c.kind == "binary" and c.ops == m * k * n * 4
-    assert c.bytes["L1"] == pytest.approx(m * n * 4 * k / 8 * 0.75)
-    assert c.intensity("L1") == pytest.approx(32 / 3)  # 10.7 binMACs per L1 byte, any shape
-    b = ceiling(c, FULL)  # 10.7 x 200 = 2133 > 1800: compute; with L1 at 150 GB/s, L1 binds (1600)
-    assert b.binding == "compute"
+    assert c.bytes["L1"] == pytest.approx(m * n * 4 * k / 8 * 11 / 24)
+    assert c.intensity("L1") == pytest.approx(192 / 11)  # 17.5 binMACs per L1 byte, any shape
+    assert ceiling(c, FULL).binding == "compute"  # 17.5 x 200 = 3491 > 1800
+    slow = Limits(FULL.peak_gops, {**FULL.bandwidth_gbps, "L1": 80.0}, FULL.cache_bytes)
+    assert ceiling(c, slow).binding == "L1" and ceiling(c, slow).gops == pytest.approx(80.0 * 192 / 11)
+    # the 2 x 4 tile of the paper's discussion: 10.7 binMACs per L1 byte, L1-bound at 150 GB/s (1600)
+    small = bitserial_cost(m, k, n, 2, 2, FULL, tile_m=2, tile_n=4)
+    assert small.intensity("L1") == pytest.approx(32 / 3)
     slow = Limits(FULL.peak_gops, {**FULL.bandwidth_gbps, "L1": 150.0}, FULL.cache_bytes)
-    assert ceiling(c, slow).binding == "L1" and ceiling(c, slow).gops == pytest.approx(1600.0)
+    assert ceiling(small, slow).binding == "L1" and ceiling(small, slow).gops == pytest.approx(1600.0)
     # K pads to 512 bits: k = 100 counts as 512
-    assert bitserial_cost(2, 100, 8, 1, 1, FULL).bytes["L1"] == pytest.approx(2 * 8 * 512 / 8 * 0.75)
-    # below L1: a (256 x 2 planes x 512 B = 256 KiB) does not fit L1, so its reads repeat per 4 weight rows
+    assert bitserial_cost(6, 100, 16, 1, 1, FULL).bytes["L1"] == pytest.approx(6 * 16 * 512 / 8 * 11 / 24)
+    # below L1: a (256 x 2 planes x 512 B = 256 KiB) does not fit L1, so its reads repeat per 8 weight rows
     a_total, w_total = m * 2 * k / 8, n * 2 * k / 8
-    assert c.bytes["L2"] == pytest.approx(w_total + a_total * n / 4 + 4 * m * n)
+    assert c.bytes["L2"] == pytest.approx(w_total + a_total * n / 8 + 4 * m * n)
 
 
 def test_elementwise_bytes_in_plus_out():
