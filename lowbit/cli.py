@@ -92,6 +92,7 @@ def _probe_run(args: argparse.Namespace) -> int:
         ("fp32_gflops", "fp32 FMA GFLOP/s"),
         ("int8_gops", "int8 dot GOP/s"),
         ("popcount_binmac_gops", "AND+popcount G binMAC/s"),
+        ("popcount_add_binmac_gops", "AND+popcount+add G binMAC/s"),
         ("lookup_gops", "byte lookups G/s"),
         ("int32_gops", "int32 lane ops G/s"),
     ]

@@ -1,11 +1,12 @@
 """`lowbit probe`: measure this machine's limits — the ceilings of the roofline — and cache them.
 
 Per core and for all cores: the clock (a chain of dependent adds), peak fp32 FMA, peak int8 dot product
-(vpdpbusd), AND+popcount rate (binary multiply-adds), byte-shuffle lookups (vpshufb), int32 vector adds
-(vpaddd: the integer-op ceiling of elementwise kernels), and read bandwidth for working sets sized to
-sit in L1, L2, L3 and DRAM (cache sizes read from the OS). Every figure is the
-median of several timed runs of a C++ loop (csrc/probe_x86.cpp). The result is cached as JSON in the
-user's cache folder, keyed by CPU model and flags; ``refresh=True`` measures again.
+(vpdpbusd), the AND+popcount rate in binary multiply-adds (and the same with each count accumulated, what
+a popcount GEMM must also do), byte-shuffle lookups (vpshufb), int32 vector adds (vpaddd: the integer-op
+ceiling of elementwise kernels), and read bandwidth for page-aligned working sets sized to sit in L1,
+L2, L3 and DRAM (cache sizes read from the OS). Every figure is the median of several timed runs of a
+C++ loop (csrc/probe_avx512.cpp, csrc/probe_avx2.cpp). The result is cached as JSON in the user's cache
+folder, keyed by CPU model and flags; ``refresh=True`` measures again.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ COMPUTE = [
     ("fp32_avx2", "fp32_gflops", 24 * 16),
     ("int8_vnni512", "int8_gops", 24 * 128),
     ("popcount_avx512", "popcount_binmac_gops", 24 * 512),
+    ("popcount_acc_avx512", "popcount_add_binmac_gops", 24 * 512),
     ("lookup_avx512", "lookup_gops", 24 * 64),
     ("int32_avx512", "int32_gops", 24 * 16),
 ]
 # bumped when the probe measures something new or differently, so that older cached results are measured
-# again (v3: page-aligned read buffers; the L1 figure had read at half rate)
+# again (v3: page-aligned read buffers, where the L1 figure had read at half rate; the AND+popcount+add rate)
 PROBE_VERSION = 3
 
 
