@@ -7,7 +7,8 @@ implementations to time (lowbit's kernels and the relevant peers) with the roofl
   reads its weights from DRAM).
 - lut: lowbit's T-MAC table GEMVs (4/2/1-bit planes, BCQ 3 planes) in byte lookups, and the codebook
   GEMV (3- and 4-bit SqueezeLLM tables, float32) against the FMA / vpermps roof.
-- bitserial: bit-serial GEMM W1A1 (AND and XNOR), W2A2, W4A4 in binary multiply-adds (AND+popcount).
+- bitserial: bit-serial GEMM W1A1 (AND and XNOR), W2A2, W4A4 in binary multiply-adds (AND+popcount), in the
+  planes-outer and rows-interleaved layouts.
 - intops: I-BERT integer softmax (int32 scores), GELU (int16 -> int32) and LayerNorm (int16 -> int8)
   on lowbit's C++ kernels, next to torch fp32 at the same shapes.
 
@@ -131,12 +132,16 @@ def bitserial(limits: Limits, quick: bool, threads: int) -> list[Entry]:
     m, k, n = (64, 2048, 2048) if quick else (256, 4096, 4096)
     rng = np.random.default_rng(0)
     out: list[Entry] = []
-    for name, p, q, bipolar in [("w1a1-xnor", 1, 1, True), ("w1a1", 1, 1, False), ("w2a2", 2, 2, False),
-                                ("w4a4", 4, 4, False)]:  # fmt: skip
-        a = pack_planes(rng.integers(0, 1 << q, size=(m, k)), q)
-        w = pack_planes(rng.integers(0, 1 << p, size=(n, k)), p)
-        out.append((f"lowbit-bs-{name}", (m, k, n), bitserial_cost(m, k, n, p, q, limits),
-                    lambda a=a, w=w, b=bipolar: bitserial_gemm(a, w, b)))  # fmt: skip
+    # planes-outer: a 3 x 8 register tile of rows; rows-interleaved: 8 activation rows x 24 weight rows,
+    # a zmm holding one word of 8 rows (csrc/bitserial_rows_avx512.cpp)
+    for layout, suffix, tile in [("planes-outer", "", (3, 8)), ("rows-interleaved", "-rows", (8, 24))]:
+        for name, p, q, bipolar in [("w1a1-xnor", 1, 1, True), ("w1a1", 1, 1, False), ("w2a2", 2, 2, False),
+                                    ("w4a4", 4, 4, False)]:  # fmt: skip
+            a = pack_planes(rng.integers(0, 1 << q, size=(m, k)), q, layout)
+            w = pack_planes(rng.integers(0, 1 << p, size=(n, k)), p, layout)
+            cost = bitserial_cost(m, k, n, p, q, limits, tile_m=tile[0], tile_n=tile[1])
+            out.append((f"lowbit-bs-{name}{suffix}", (m, k, n), cost,
+                        lambda a=a, w=w, b=bipolar: bitserial_gemm(a, w, b)))  # fmt: skip
     return out
 
 

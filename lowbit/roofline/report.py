@@ -60,7 +60,7 @@ _COMPUTE_GAP = {
     "codebook": "FMA-bound: each weight's vpermps lookup and field shift share the vector pipes with its "
     "FMA (lookup + FMA alone reach about two thirds of this roof)",
     "bitserial": "popcount-bound: the accumulating vpaddq (AND+popcount+add alone reach about two thirds "
-    "of this roof), the plane-pair loop, reductions and the 3 x 8 tile epilogue cost issue slots",
+    "of this roof), the plane-pair loop, reductions and the tile epilogue cost issue slots",
     "intops": "instruction-bound: 64-bit products and variable shifts cost several int32-add slots each, "
     "and per-row work (max, sum, division, integer sqrt) is not in the per-element count",
 }
