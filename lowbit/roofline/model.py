@@ -191,8 +191,8 @@ def codebook_gemv_cost(
     vector pipes than the FMAs, but not for free: on Zen 5 lookup + FMA alone take 0.70-0.80 cycles per
     16 weights (BENCHMARKS.md, "where the cycles go"), so about two thirds of this roof is the practical
     limit. Bytes: weights k bits / 8 per row (3 bits pack 10 to a 32-bit word: 3.2 bits) and float32
-    activations, loaded once per tile of 4 rows (the kernel's register tile), so L1 reads 1 + bits / 8
-    bytes per weight and binds only if L1 reads under 2 / (1 + bits / 8) bytes per flop of FMA peak.
+    activations, loaded once per tile of 4 rows (the kernel's register tile): 1 + bits / 8 L1 bytes per
+    weight, i.e. per 2 flops, so L1 binds only where it reads under (1 + bits / 8) / 2 bytes per flop.
     """
     eff_bits = 3.2 if bits == 3 else float(bits)
     return gemv_cost(m, k, n, limits, eff_bits, 4, "fp32", 4, 4, home,
@@ -203,15 +203,16 @@ def bitserial_cost(
     m: int, k: int, n: int, w_bits: int, a_bits: int, limits: Limits, tile_m: int = 3, tile_n: int = 8,
     home: str | None = None, name: str | None = None,
 ) -> Cost:  # fmt: skip
-    """Bit-serial GEMM (lowbit.ops.bitserial, planes-outer): m k n p q binary multiply-adds (kind
-    "binary", the probe's AND+popcount rate: 512 per vpandq + vpopcntq pair), p = w_bits, q = a_bits.
+    """Bit-serial GEMM (lowbit.ops.bitserial): m k n p q binary multiply-adds (kind "binary", the probe's
+    AND+popcount rate: 512 per vpandq + vpopcntq pair), p = w_bits, q = a_bits.
 
     Planes pad K to a multiple of 512 bits (k'), so the operands are m q k' / 8 and n p k' / 8 bytes.
-    - L1: the kernel's register tile is tile_m activation rows x tile_n weight rows (AVX-512: 3 x 8);
-      for every plane pair it loads its (tile_m + tile_n) rows of k' bits, so L1 bytes = m n p q k' / 8
-      (1 / tile_n + 1 / tile_m). This is the paper's point for bit-serial: the tile decides whether L1 or
-      the popcount unit binds. 11 loads per 24 AND+popcount pairs give 192 / 11 = 17.5 binary MACs per
-      L1 byte (a 2 x 4 tile: 10.7), so L1 binds only below popcount peak / 17.5 bytes/s.
+    - L1: the kernel's register tile is tile_m activation rows x tile_n weight rows (AVX-512: 3 x 8 in
+      the planes layouts, 8 x 24 rows-interleaved); for every plane pair it loads its (tile_m + tile_n)
+      rows of k' bits, so L1 bytes = m n p q k' / 8 (1 / tile_n + 1 / tile_m). This is the paper's point
+      for bit-serial: the tile decides whether L1 or the popcount unit binds. 3 x 8 gives 192 / 11 = 17.5
+      binary MACs per L1 byte, 8 x 24 gives 48 (a 2 x 4 tile: 10.7), so L1 binds only below popcount
+      peak / 17.5 bytes/s.
     - Compute: the probe's AND+popcount rate leaves out the accumulate; AND+popcount+add alone reach about
       two thirds of it (BENCHMARKS.md), which is the practical roof of any kernel that sums its counts.
     - Below L1: the activation planes are re-read once per tile_n weight rows (the loop runs all m for
